@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+// pcscf-alg: a P-CSCF / IMS-ALG with e2ae TLS for MSRP and BFCP, driving an IMS-AGW over Iq (H.248).
+// Layers, dependencies pointing down only (Docs/architecture.md):
+//   PCSCFServer (pcscf-alg), PCSCFBench (pcscf-bench)
+//   SIPTransaction -> SIPCore -> CLibOSIP2 (libosip2 parser, only OSIPBridge.swift imports it)
+//   SDPRewrite -> SDPCore;  H248Codec -> SDPCore
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "pcscf-alg",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "pcscf-alg", targets: ["PCSCFServer"]),
+        .executable(name: "pcscf-bench", targets: ["PCSCFBench"]),
+        .library(name: "SIPCore", targets: ["SIPCore"]),
+        .library(name: "SDPCore", targets: ["SDPCore"]),
+        .library(name: "SDPRewrite", targets: ["SDPRewrite"]),
+        .library(name: "H248Codec", targets: ["H248Codec"]),
+        .library(name: "SIPTransaction", targets: ["SIPTransaction"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibOSIP2",
+            pkgConfig: "libosip2",
+            providers: [.apt(["libosip2-dev"])]
+        ),
+        .target(name: "SIPCore", dependencies: ["CLibOSIP2"], swiftSettings: swiftSettings),
+        .target(name: "SDPCore", swiftSettings: swiftSettings),
+        .target(name: "SDPRewrite", dependencies: ["SDPCore"], swiftSettings: swiftSettings),
+        .target(name: "H248Codec", dependencies: ["SDPCore"], swiftSettings: swiftSettings),
+        .target(name: "SIPTransaction", dependencies: ["SIPCore"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "PCSCFServer",
+            dependencies: [
+                "SIPCore", "SDPCore", "SDPRewrite", "H248Codec",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "PCSCFBench",
+            dependencies: ["SIPCore", "SDPCore", "SDPRewrite", "H248Codec"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SDPCoreTests", dependencies: ["SDPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SDPRewriteTests", dependencies: ["SDPRewrite", "SDPCore", "SIPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "H248CodecTests", dependencies: ["H248Codec", "SDPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore"], swiftSettings: swiftSettings),
+    ]
+)

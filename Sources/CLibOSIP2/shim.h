@@ -1,0 +1,21 @@
+#ifndef CLIBOSIP2_SHIM_H
+#define CLIBOSIP2_SHIM_H
+/* Only the parser half of oSIP (libosipparser2): message, headers, URI, SDP.
+ * <osip2/osip.h> (oSIP's own transaction layer) is deliberately not included.
+ * Only Sources/SIPCore/Codec/OSIPBridge.swift imports this module. */
+#include <osipparser2/osip_parser.h>
+#include <osipparser2/osip_port.h>
+#include <osipparser2/sdp_message.h>
+#include <stdlib.h>
+
+/* osip_free is a function-like macro (it honours osip_set_allocators); Swift cannot import it. */
+static inline void clibosip2_free(void *p) { osip_free(p); }
+static inline int clibosip2_is_request(const osip_message_t *m) { return MSG_IS_REQUEST(m); }
+
+/* osip_uri_param_get_byname() takes a non-const char *name; hide that. */
+static inline const char *clibosip2_generic_param(osip_list_t *params, const char *name) {
+  osip_generic_param_t *p = NULL;
+  if (osip_uri_param_get_byname(params, (char *) name, &p) != 0 || p == NULL) return NULL;
+  return p->gvalue;
+}
+#endif

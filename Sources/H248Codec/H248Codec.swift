@@ -1,0 +1,1 @@
+// Placeholder: replaced by the H248Codec implementation.

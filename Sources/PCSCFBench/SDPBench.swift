@@ -1,0 +1,3 @@
+func runSDPBench(_ arguments: [String]) {
+    print("SDP benchmark: not built yet")
+}

@@ -1,0 +1,3 @@
+func runSIPBench(_ arguments: [String]) {
+    print("SIP benchmark: not built yet")
+}
