@@ -222,6 +222,9 @@ public struct AssociationStateMachine: Sendable {
         case lost
     }
 
+    /// Bound on a Graceful ServiceChangeDelay (H.248.1: UINT32 seconds; longer is treated as this).
+    public static let maximumGracefulDelay: Duration = .seconds(Int64(UInt32.max))
+
     public let configuration: AssociationConfiguration
     private var state: State = .unregistered
 
@@ -291,10 +294,12 @@ public struct AssociationStateMachine: Sendable {
         case .graceful:
             guard let r = registered else { return .replyServiceChange(ServiceChangeReplyInfo(), events: [], requests: []) }
             if case .outOfService = state { return .replyServiceChange(ServiceChangeReplyInfo(), events: [], requests: []) }
-            let until = sc.delay.map { now + $0 }
+            // ServiceChangeDelay comes from the network: negative values mean "no delay given".
+            let delay = sc.delay.flatMap { $0 >= .zero ? Swift.min($0, Self.maximumGracefulDelay) : nil }
+            let until = delay.map { now + $0 }
             state = .draining(Draining(registered: r, until: until))
             return .replyServiceChange(
-                ServiceChangeReplyInfo(), events: [.goingOutOfService(delay: sc.delay, reason: sc.reason)], requests: [])
+                ServiceChangeReplyInfo(), events: [.goingOutOfService(delay: delay, reason: sc.reason)], requests: [])
         }
     }
 
