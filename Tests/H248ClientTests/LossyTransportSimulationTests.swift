@@ -51,6 +51,7 @@ private struct SimulationResult {
     var repliesReleasedByAck = 0
     var retransmissions = 0
     var reorderings = 0
+    var smoothedRTT: Duration?
 }
 
 /// Runs `count` UDP transactions through the lossy channel.
@@ -81,11 +82,9 @@ private func simulate(seed: UInt64, count: Int, dropRate: Double) -> SimulationR
         seq += 1
     }
 
-    // MGC (requester) side.
-    var allocator = TransactionIDAllocator()
-    var estimator = RTTEstimator(timers: timers)
-    var batcher = ResponseAckBatcher(maximumBatchSize: 8, flushDelay: .milliseconds(50))
-    var machines: [OutgoingTransactionStateMachine?] = Array(repeating: nil, count: count)
+    // MGC (requester) side: the per-peer table (allocator, machines, RTT estimator, ack batcher).
+    var mgc = OutgoingTransactionTable(
+        transport: .udp, timers: timers, ackBatcher: ResponseAckBatcher(maximumBatchSize: 8, flushDelay: .milliseconds(50)))
     let startTimes = (0..<count).map { H248Instant.milliseconds(Int64($0) * 25) }
     var nextStart = 0
 
@@ -93,30 +92,21 @@ private func simulate(seed: UInt64, count: Int, dropRate: Double) -> SimulationR
     var table = IncomingTransactionTable<Packet>(timers: timers)
     var executing: [(id: UInt32, doneAt: H248Instant)] = []
 
-    func handleBatcher(_ a: ResponseAckBatcher.Action, now: H248Instant) {
-        if case .send(let ranges) = a { send(.ack(ranges), .toMG, now: now) }
-    }
-
-    func handleMGC(_ action: OutgoingTransactionStateMachine.Action, id: UInt32, now: H248Instant) {
-        switch action {
-        case .send:
-            send(.request(id), .toMG, now: now)
-        case .retransmit:
-            result.retransmissions += 1
-            send(.request(id), .toMG, now: now)
-        case .complete(let outcome):
-            result.completions[Int(id) - 1] += 1
-            if let sample = outcome.roundTripSample { estimator.recordSample(sample) }
-            if outcome.wasRetransmitted { estimator.recordRetransmission() }
-            handleBatcher(batcher.add(id, disposition: outcome.ack, now: now), now: now)
-        case .fail(let e):
-            result.failures.append(e)
-        case .sendResponseAck(let d):
-            handleBatcher(batcher.add(id, disposition: d, now: now), now: now)
-        case .forget:
-            allocator.release(id)
-        case .none:
-            break
+    func handleMGC(_ actions: [OutgoingTransactionTable.Action], now: H248Instant) {
+        for action in actions {
+            switch action {
+            case .send(let id):
+                send(.request(id), .toMG, now: now)
+            case .retransmit(let id, _):
+                result.retransmissions += 1
+                send(.request(id), .toMG, now: now)
+            case .completed(let id, _):
+                result.completions[Int(id) - 1] += 1
+            case .failed(_, let e):
+                result.failures.append(e)
+            case .sendResponseAck(let ranges):
+                send(.ack(ranges), .toMG, now: now)
+            }
         }
     }
 
@@ -129,18 +119,15 @@ private func simulate(seed: UInt64, count: Int, dropRate: Double) -> SimulationR
         if let p = inFlight.map(\.at).min() { candidates.append(p) }
         if let e = executing.map(\.doneAt).min() { candidates.append(e) }
         if let d = table.nextDeadline { candidates.append(d) }
-        if let d = batcher.deadline { candidates.append(d) }
-        for m in machines { if let d = m?.nextDeadline { candidates.append(d) } }
+        if let d = mgc.nextDeadline { candidates.append(d) }
         guard let t = candidates.min() else { break }
         now = max(now, t)
 
         // 1. New transactions.
         while nextStart < count, startTimes[nextStart] <= now {
-            guard let id = try? allocator.allocate() else { break }
-            var m = OutgoingTransactionStateMachine(transactionID: id, transport: .udp, timers: timers)
-            let action = m.start(now: now, retransmissionTimeout: estimator.retransmissionTimeout)
-            machines[Int(id) - 1] = m
-            handleMGC(action, id: id, now: now)
+            guard let (id, actions) = try? mgc.begin(now: now) else { break }
+            #expect(id == UInt32(nextStart + 1))
+            handleMGC(actions, now: now)
             nextStart += 1
         }
 
@@ -172,17 +159,9 @@ private func simulate(seed: UInt64, count: Int, dropRate: Double) -> SimulationR
             case (.toMG, .ack(let ranges)):
                 result.repliesReleasedByAck += table.responseAckReceived(ranges, now: now)
             case (.toMGC, .pending(let id)):
-                if var m = machines[Int(id) - 1] {
-                    let a = m.pendingReceived(now: now)
-                    machines[Int(id) - 1] = m
-                    handleMGC(a, id: id, now: now)
-                }
+                handleMGC(mgc.pendingReceived(transactionID: id, now: now), now: now)
             case (.toMGC, .reply(let id, let immAck)):
-                if var m = machines[Int(id) - 1] {
-                    let a = m.replyReceived(now: now, immAckRequired: immAck)
-                    machines[Int(id) - 1] = m
-                    handleMGC(a, id: id, now: now)
-                }
+                handleMGC(mgc.replyReceived(transactionID: id, immAckRequired: immAck, now: now), now: now)
             default:
                 Issue.record("unexpected \(d.packet) towards \(d.direction)")
             }
@@ -206,17 +185,11 @@ private func simulate(seed: UInt64, count: Int, dropRate: Double) -> SimulationR
             }
         }
 
-        // 5. Requester timers, in id order.
-        for i in machines.indices {
-            guard var m = machines[i], let d = m.nextDeadline, d <= now else { continue }
-            let a = m.timerFired(now: now)
-            machines[i] = m
-            handleMGC(a, id: UInt32(i + 1), now: now)
-        }
-
-        // 6. Ack batch flush.
-        if let d = batcher.deadline, d <= now { handleBatcher(batcher.timerFired(now: now), now: now) }
+        // 5. Requester timers (retransmission, provisional, LONG-TIMER, ack flush).
+        if let d = mgc.nextDeadline, d <= now { handleMGC(mgc.timerFired(now: now), now: now) }
     }
+    result.smoothedRTT = mgc.estimator.smoothedRTT
+    #expect(mgc.trackedCount == 0, "every transaction is forgotten LONG-TIMER after completion")
     return result
 }
 
@@ -237,6 +210,12 @@ struct LossyTransportSimulationTests {
         #expect(r.resentReplies > 0, "no request was answered from the reply cache")
         #expect(r.pendingsSent > 0, "no Pending was sent")
         #expect(r.repliesReleasedByAck > 0, "no TransactionResponseAck released a cached reply")
+        // RFC 6298 estimator fed by Karn-valid samples: one-way delays are 5-155 ms.
+        if let srtt = r.smoothedRTT {
+            #expect(srtt > .milliseconds(10) && srtt < .milliseconds(1000), "SRTT \(srtt)")
+        } else {
+            Issue.record("no RTT sample was taken")
+        }
     }
 
     @Test("Annex D.1 control: without loss nothing is retransmitted or resent and everything completes once")

@@ -151,4 +151,37 @@ struct TPKTFramerTests {
         #expect(out.count == 500)
         #expect(decoder.bufferedByteCount == 7)
     }
+
+    @Test("RFC 1006 §6: splitting a three-packet stream at every single offset decodes the same")
+    func everyTwoWaySplit() throws {
+        let stream = try TPKT.encode(register) + TPKT.encode(reply) + TPKT.encode(reply)
+        for cut in 0...stream.count {
+            var decoder = TPKTDecoder()
+            let out = try decoder.feed(stream[..<cut]) + decoder.feed(stream[cut...])
+            #expect(out == [register, reply, reply], "cut at \(cut)")
+        }
+    }
+
+    @Test("Network input never traps: arbitrary bytes either decode or throw a typed TPKT error")
+    func garbageNeverTraps() {
+        var state: UInt64 = 0x5EED
+        for _ in 0..<300 {
+            var bytes: [UInt8] = []
+            let n = Int(state % 64) + 1
+            for _ in 0..<n {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                bytes.append(UInt8(truncatingIfNeeded: state >> 56))
+            }
+            // Make a third of the inputs start like a real header so the length paths run too.
+            if state % 3 == 0 { bytes[0] = 3 }
+            var decoder = TPKTDecoder(maximumPacketLength: 512)
+            do {
+                let frames = try decoder.feed(bytes)
+                #expect(frames.allSatisfy { !$0.isEmpty && $0.count <= 508 })
+                #expect(decoder.bufferedByteCount <= 512)
+            } catch {
+                #expect([.tpktBadVersion, .tpktBadLength, .tpktFrameTooLarge].contains(error.code))
+            }
+        }
+    }
 }
