@@ -156,6 +156,17 @@ struct AssociationTests {
         #expect(a.acceptsNewSessions)
     }
 
+    @Test("§7.2.8: Restart 900 (Service Restored) while in service is a re-registration, not a restart")
+    func restart900InService() {
+        var a = AssociationStateMachine(configuration: config())
+        _ = a.serviceChangeReceived(restart(901), now: .zero)
+        guard case .replyServiceChange(_, let events, _) = a.serviceChangeReceived(restart(900), now: s(5)) else {
+            Issue.record("expected a reply")
+            return
+        }
+        #expect(events == [.reRegistered(version: 3, method: .restart, reason: 900)])
+    }
+
     @Test("§7.2.8: Disconnected while registered keeps state (re-registered, sessions stay)")
     func disconnectedKeepsState() {
         var a = AssociationStateMachine(configuration: config())

@@ -337,8 +337,11 @@ public struct AssociationStateMachine: Sendable {
         let event: AssociationEvent
         if !wasRegistered {
             event = .registered(version: version.agreed, profile: profile.agreed, method: sc.method, reason: sc.reason)
-        } else if sc.method == .restart || (sc.method == .failover && sc.reason == ServiceChangeReason.coldFailover) {
-            // §7.2.8: a Restart (cold/warm boot) or cold failover means the gateway lost its contexts.
+        } else if (sc.method == .restart && sc.reason != ServiceChangeReason.serviceRestored)
+            || (sc.method == .failover && sc.reason == ServiceChangeReason.coldFailover)
+        {
+            // §7.2.8: a Restart (cold/warm boot, state loss, …) or a cold failover means the gateway
+            // lost its contexts. Restart 900 "Service Restored" while in service keeps them.
             event = .gatewayRestarted(version: version.agreed, method: sc.method, reason: sc.reason)
         } else {
             event = .reRegistered(version: version.agreed, method: sc.method, reason: sc.reason)
