@@ -334,10 +334,14 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             throw TransactionError(.unknownTransaction, "no server transaction \(id)")
         }
         var outputs = fireDueTimers(upTo: now)
-        if entries[id] != nil, let tag = response.headers.toTag {
+        let sent = apply(.sendResponse(response), to: id, at: currentTime)
+        // Remember the To tag of a response actually sent: an RFC 2543 ACK must carry it (§17.2.3).
+        if let tag = response.headers.toTag, entries[id] != nil,
+            sent.contains(where: { if case .transmit = $0 { return true } else { return false } })
+        {
             entries[id]?.responseToTag = tag
         }
-        outputs += apply(.sendResponse(response), to: id, at: currentTime)
+        outputs += sent
         outputs += fireDueTimers(upTo: now)
         return outputs
     }

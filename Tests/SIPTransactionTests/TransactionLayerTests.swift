@@ -330,6 +330,8 @@ struct TransactionLayerTests {
         let invite = makeRequest(.invite, branch: nil)
         let id = try #require(layer.receive(invite, from: "ue", reliable: false, now: .zero).newRequests.first)
         _ = try layer.sendResponse(makeResponse(486, to: invite, toTag: "srv-tag"), on: id, now: .zero)
+        // A response the transaction discards (Completed) does not change the tag an ACK must carry.
+        #expect(try layer.sendResponse(makeResponse(200, to: invite, toTag: "late-tag"), on: id, now: .zero) == [])
         let wrongTag = makeRequest(.ack, branch: nil, toTag: "other-tag")
         #expect(layer.receive(wrongTag, from: "ue", reliable: false, now: .zero) == [.ack(wrongTag, from: "ue", transaction: nil)])
         #expect(layer.state(of: id) == .completed)
