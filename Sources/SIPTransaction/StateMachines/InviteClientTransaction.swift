@@ -48,7 +48,10 @@ public struct InviteClientTransaction<Payload: Sendable>: Sendable {
 
         case (.calling, .timerFired(.timerA)):
             // §17.1.1.2: on timer A, retransmit and reset timer A to 2*previous (no T2 cap).
-            timerAInterval = timerAInterval * 2
+            // Timer B (64*T1) ends Calling before an interval above 64*T1 could matter, so the
+            // doubling is clamped there: the schedule is unchanged and the arithmetic can never
+            // overflow, whatever feeds the events.
+            timerAInterval = min(timerAInterval * 2, timers.timerB)
             return [.send(request), .startTimer(.timerA, timerAInterval)]
 
         case (.calling, .timerFired(.timerB)):
