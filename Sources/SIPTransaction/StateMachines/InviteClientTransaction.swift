@@ -30,6 +30,8 @@ public struct InviteClientTransaction<Payload: Sendable>: Sendable {
         self.timerAInterval = timers.timerAInitial
     }
 
+    /// Feeds one event to the state machine and returns the actions to execute, in order.
+    /// Events without a transition in the current state return no action.
     public mutating func handle(_ event: TransactionEvent<Payload>) -> [TransactionAction<Payload>] {
         switch (state, event) {
         case (.initial, .start):

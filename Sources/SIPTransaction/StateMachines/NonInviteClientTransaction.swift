@@ -23,6 +23,8 @@ public struct NonInviteClientTransaction<Payload: Sendable>: Sendable {
         self.timerEInterval = timers.timerEInitial
     }
 
+    /// Feeds one event to the state machine and returns the actions to execute, in order.
+    /// Events without a transition in the current state return no action.
     public mutating func handle(_ event: TransactionEvent<Payload>) -> [TransactionAction<Payload>] {
         switch (state, event) {
         case (.initial, .start):
