@@ -1,0 +1,280 @@
+/// Parses one datagram or one framed stream message into a `SIPMessage`.
+///
+/// Two passes run over the same bytes:
+/// 1. our bounded scanner (this file) finds the start line, every header line (long and compact names,
+///    folded lines, comma-combined values) and the body, applies `SIPParseLimits`, and checks what the
+///    proxy relies on (RFC 3261 §8.1.1 mandatory headers, §8.1.1.5 CSeq, §18.3 Content-Length);
+/// 2. libosip2 (`LibOSIP2.validate`) parses the message fully as the syntax check of record.
+/// Cheap checks run first so that junk and oversize input never reach the C parser.
+public enum SIPParser {
+    /// Parses `bytes` (one UDP datagram, or one message cut by `SIPStreamFramer`).
+    /// - Parameter validateWithLibOSIP2: run libosip2 as well (default true; false is for the framer's
+    ///   own tests and for callers that already validated the same bytes).
+    public static func parse(_ input: [UInt8], limits: SIPParseLimits = .default,
+                             validateWithLibOSIP2: Bool = true) throws(SIPParseError) -> SIPMessage {
+        let message = try scan(input, limits: limits)
+        try checkSemantics(message)
+        if validateWithLibOSIP2 {
+            let ok = message.bytes.withUnsafeBytes { LibOSIP2.validate($0) }
+            if !ok {
+                throw SIPParseError(.rejectedByLibOSIP2, disposition: .badRequest,
+                                    detail: "libosip2 osip_message_parse rejected the message",
+                                    isResponse: !message.isRequest)
+            }
+        }
+        return message
+    }
+
+    // MARK: - Scanner
+
+    @inline(__always) static func isWSP(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+
+    /// RFC 3261 §25.1 `token` characters.
+    static let tokenTable: [Bool] = {
+        var t = [Bool](repeating: false, count: 256)
+        for c in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(c)] = true }
+        for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(c)] = true }
+        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = true }
+        for c in "-.!%*_+`'~".utf8 { t[Int(c)] = true }
+        return t
+    }()
+
+    /// The scanner alone: ranges, limits, start line, Content-Length. No libosip2, no header semantics.
+    public static func scan(_ input: [UInt8], limits: SIPParseLimits = .default) throws(SIPParseError) -> SIPMessage {
+        let looksLikeResponse = input.starts(with: "SIP/".utf8)
+        if input.count > limits.maxMessageBytes {
+            throw SIPParseError(.messageTooLarge, disposition: .messageTooLarge,
+                                detail: "\(input.count) bytes > \(limits.maxMessageBytes)", isResponse: looksLikeResponse)
+        }
+        // RFC 3261 §7.5: CRLFs before the start line are ignored.
+        var skip = 0
+        while skip + 1 < input.count, input[skip] == 0x0D, input[skip + 1] == 0x0A { skip += 2 }
+        let bytes = skip == 0 ? input : Array(input[skip...])
+        let result: Result<SIPMessage, SIPParseError> = bytes.withUnsafeBufferPointer { buf in
+            do throws(SIPParseError) { return .success(try scanBuffer(buf, bytes: bytes, limits: limits)) }
+            catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    private static func scanBuffer(_ p: UnsafeBufferPointer<UInt8>, bytes: [UInt8], limits: SIPParseLimits) throws(SIPParseError) -> SIPMessage {
+        let n = p.count
+        let isResponse = n >= 4 && p[0] == UInt8(ascii: "S") && p[1] == UInt8(ascii: "I") && p[2] == UInt8(ascii: "P") && p[3] == UInt8(ascii: "/")
+        let headLimit = min(n, limits.maxHeaderBlockBytes)
+
+        // Start line.
+        var i = 0
+        while i < headLimit, p[i] != 0x0A { i += 1 }
+        guard i < headLimit else {
+            if n > limits.maxHeaderBlockBytes {
+                throw SIPParseError(.headerBlockTooLarge, disposition: .messageTooLarge, detail: "no start line within \(limits.maxHeaderBlockBytes) bytes", isResponse: isResponse)
+            }
+            throw SIPParseError(.notSIP, disposition: .drop, detail: "no line end", isResponse: isResponse)
+        }
+        let startEnd = (i > 0 && p[i - 1] == 0x0D) ? i - 1 : i
+        let startLine = try parseStartLine(p, 0, startEnd, isResponse: isResponse)
+        i += 1
+
+        // Header lines.
+        var headers: [SIPHeaderField] = []
+        headers.reserveCapacity(24)
+        var headerBlockEnd = -1
+        while i < headLimit {
+            let lineStart = i
+            // Empty line: end of the header block.
+            if p[i] == 0x0A || (p[i] == 0x0D && i + 1 < n && p[i + 1] == 0x0A) {
+                headerBlockEnd = lineStart
+                i += p[i] == 0x0A ? 1 : 2
+                break
+            }
+            if isWSP(p[i]) {
+                throw SIPParseError(.malformedHeader, disposition: .badRequest, detail: "continuation line without a header", isResponse: isResponse)
+            }
+            // Name: token chars, then optional WSP, then ':'.
+            var j = i
+            while j < headLimit, tokenTable[Int(p[j])] { j += 1 }
+            let nameEnd = j
+            while j < headLimit, isWSP(p[j]) { j += 1 }
+            guard nameEnd > lineStart, j < headLimit, p[j] == UInt8(ascii: ":") else {
+                if j >= headLimit && n > limits.maxHeaderBlockBytes {
+                    throw SIPParseError(.headerBlockTooLarge, disposition: .messageTooLarge, detail: "header block over \(limits.maxHeaderBlockBytes) bytes", isResponse: isResponse)
+                }
+                throw SIPParseError(.malformedHeader, disposition: .badRequest, detail: "header line \(headers.count + 1) has no name/colon", isResponse: isResponse)
+            }
+            j += 1
+            // Value, including folded continuation lines (RFC 3261 §7.3.1).
+            var valueStart = -1
+            var valueEnd = j
+            var k = j
+            var lineEnd = -1
+            while k < headLimit {
+                let c = p[k]
+                if c == 0x0A {
+                    if k + 1 < n, isWSP(p[k + 1]) { k += 1; continue }  // fold
+                    lineEnd = k + 1
+                    break
+                }
+                if c != 0x0D && !isWSP(c) {
+                    if valueStart < 0 { valueStart = k }
+                    valueEnd = k + 1
+                }
+                k += 1
+            }
+            guard lineEnd > 0 else {
+                if n > limits.maxHeaderBlockBytes {
+                    throw SIPParseError(.headerBlockTooLarge, disposition: .messageTooLarge, detail: "header block over \(limits.maxHeaderBlockBytes) bytes", isResponse: isResponse)
+                }
+                throw SIPParseError(.malformedHeader, disposition: .badRequest, detail: "header block not terminated by an empty line", isResponse: isResponse)
+            }
+            if valueStart < 0 { valueStart = valueEnd }
+            guard headers.count < limits.maxHeaderFields else {
+                throw SIPParseError(.tooManyHeaders, disposition: .messageTooLarge, detail: "more than \(limits.maxHeaderFields) header fields", isResponse: isResponse)
+            }
+            let name = SIPHeaderName.classify(p, lineStart, nameEnd)
+            headers.append(SIPHeaderField(name: name, lineRange: lineStart..<lineEnd, nameRange: lineStart..<nameEnd,
+                                          valueRange: valueStart..<valueEnd))
+            i = lineEnd
+        }
+        guard headerBlockEnd >= 0 else {
+            if n > limits.maxHeaderBlockBytes {
+                throw SIPParseError(.headerBlockTooLarge, disposition: .messageTooLarge, detail: "header block over \(limits.maxHeaderBlockBytes) bytes", isResponse: isResponse)
+            }
+            throw SIPParseError(.malformedHeader, disposition: .badRequest, detail: "header block not terminated by an empty line", isResponse: isResponse)
+        }
+        let bodyStart = i
+
+        // Content-Length (RFC 3261 §20.14, §18.3): all occurrences must agree.
+        var contentLength: Int? = nil
+        for h in headers where h.name == .contentLength {
+            guard let v = parseDigits(p, h.valueRange, maxDigits: SIPParseLimits.maxContentLengthDigits) else {
+                throw SIPParseError(.badContentLength, disposition: .badRequest, detail: "Content-Length is not 1*DIGIT", isResponse: isResponse)
+            }
+            if let c = contentLength, c != v {
+                throw SIPParseError(.badContentLength, disposition: .badRequest, detail: "conflicting Content-Length values", isResponse: isResponse)
+            }
+            contentLength = v
+        }
+        let available = n - bodyStart
+        let bodyLength: Int
+        if let cl = contentLength {
+            if cl > limits.maxBodyBytes {
+                throw SIPParseError(.bodyTooLarge, disposition: .messageTooLarge, detail: "Content-Length \(cl) > \(limits.maxBodyBytes)", isResponse: isResponse)
+            }
+            guard cl <= available else {
+                throw SIPParseError(.truncatedBody, disposition: .badRequest, detail: "body shorter than Content-Length (\(available) < \(cl))", isResponse: isResponse)
+            }
+            bodyLength = cl
+        } else {
+            // UDP without Content-Length: the body is the rest of the datagram (RFC 3261 §18.3).
+            if available > limits.maxBodyBytes {
+                throw SIPParseError(.bodyTooLarge, disposition: .messageTooLarge, detail: "body \(available) > \(limits.maxBodyBytes)", isResponse: isResponse)
+            }
+            bodyLength = available
+        }
+        let end = bodyStart + bodyLength
+        let kept = end == n ? bytes : Array(bytes[0..<end])
+        return SIPMessage(bytes: kept, startLine: startLine, startLineRange: 0..<startEnd, headers: headers,
+                          headerBlockEnd: headerBlockEnd, bodyRange: bodyStart..<end)
+    }
+
+    /// RFC 3261 §7.1 Request-Line / §7.2 Status-Line, single SP separators (RFC 4475 §3.1.2.9, §3.1.2.10).
+    private static func parseStartLine(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, isResponse: Bool) throws(SIPParseError) -> SIPStartLine {
+        var sp1 = s
+        while sp1 < e, p[sp1] != 0x20 { sp1 += 1 }
+        var sp2 = sp1 + 1
+        while sp2 < e, p[sp2] != 0x20 { sp2 += 1 }
+        let hasSIP = containsSIP(p, s, e)
+        if isResponse {
+            // SIP/2.0 SP 3DIGIT SP Reason-Phrase
+            guard sp1 < e, sp1 - s == 7, isVersion20(p, s) else {
+                throw SIPParseError(.unsupportedVersion, disposition: .drop, detail: "response version is not SIP/2.0", isResponse: true)
+            }
+            guard sp2 - sp1 == 4, let status = parseDigits(p, (sp1 + 1)..<sp2, maxDigits: 3), status >= 100 else {
+                throw SIPParseError(.malformedStartLine, disposition: .drop, detail: "status code is not 3DIGIT", isResponse: true)
+            }
+            let reasonStart = min(sp2 + 1, e)
+            return .response(status: status, reason: reasonStart..<e)
+        }
+        guard hasSIP else {
+            throw SIPParseError(.notSIP, disposition: .drop, detail: "start line is not SIP")
+        }
+        // Method SP Request-URI SP SIP-Version
+        guard sp1 > s, sp2 < e, sp2 > sp1 + 1 else {
+            throw SIPParseError(.malformedStartLine, disposition: .badRequest, detail: "request line needs Method SP Request-URI SP SIP-Version")
+        }
+        for k in s..<sp1 where !tokenTable[Int(p[k])] {
+            throw SIPParseError(.malformedStartLine, disposition: .badRequest, detail: "method is not a token")
+        }
+        let versionStart = sp2 + 1
+        // Anything but exactly "SIP/x.y" at the end (extra SP, trailing SP, LWS in the URI) is malformed.
+        var k = versionStart
+        while k < e, p[k] != 0x20 { k += 1 }
+        guard k == e, e - versionStart >= 5, p[versionStart] == UInt8(ascii: "S"), p[versionStart + 1] == UInt8(ascii: "I"),
+              p[versionStart + 2] == UInt8(ascii: "P"), p[versionStart + 3] == UInt8(ascii: "/") else {
+            throw SIPParseError(.malformedStartLine, disposition: .badRequest, detail: "request line has extra SP or no SIP-Version")
+        }
+        guard e - versionStart == 7, isVersion20(p, versionStart) else {
+            throw SIPParseError(.unsupportedVersion, disposition: .versionNotSupported, detail: "SIP-Version is not SIP/2.0")
+        }
+        let method = String(decoding: UnsafeBufferPointer(rebasing: p[s..<sp1]), as: UTF8.self)
+        return .request(method: method, uri: (sp1 + 1)..<sp2)
+    }
+
+    @inline(__always) private static func isVersion20(_ p: UnsafeBufferPointer<UInt8>, _ s: Int) -> Bool {
+        p[s] == UInt8(ascii: "S") && p[s + 1] == UInt8(ascii: "I") && p[s + 2] == UInt8(ascii: "P") && p[s + 3] == UInt8(ascii: "/")
+            && p[s + 4] == UInt8(ascii: "2") && p[s + 5] == UInt8(ascii: ".") && p[s + 6] == UInt8(ascii: "0")
+    }
+
+    private static func containsSIP(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
+        var k = s
+        while k + 3 < e {
+            if p[k] | 0x20 == UInt8(ascii: "s"), p[k + 1] | 0x20 == UInt8(ascii: "i"), p[k + 2] | 0x20 == UInt8(ascii: "p"), p[k + 3] == UInt8(ascii: "/") { return true }
+            k += 1
+        }
+        return false
+    }
+
+    /// `1*DIGIT` with at most `maxDigits` digits (no overflow possible).
+    @inline(__always) static func parseDigits(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, maxDigits: Int) -> Int? {
+        guard !r.isEmpty, r.count <= maxDigits else { return nil }
+        var v = 0
+        for k in r {
+            let d = p[k] &- UInt8(ascii: "0")
+            guard d < 10 else { return nil }
+            v = v * 10 + Int(d)
+        }
+        return v
+    }
+
+    // MARK: - Semantic checks the proxy relies on
+
+    /// RFC 3261 §8.1.1 (mandatory headers), §8.1.1.5 (CSeq below 2**31, method matches the request).
+    static func checkSemantics(_ m: SIPMessage) throws(SIPParseError) {
+        let response = !m.isRequest
+        var seen: UInt64 = 0
+        for h in m.headers { seen |= 1 << UInt64(h.name.rawValue) }
+        for required in [SIPHeaderName.via, .from, .to, .callID, .cseq] where seen & (1 << UInt64(required.rawValue)) == 0 {
+            throw SIPParseError(.missingHeader, disposition: .badRequest, detail: "missing \(required.canonical)", isResponse: response)
+        }
+        guard let cseq = m.cseq else {
+            throw SIPParseError(.badCSeq, disposition: .badRequest, detail: "CSeq is not `1*DIGIT LWS Method` below 2**31", isResponse: response)
+        }
+        if case .request(let method, _) = m.startLine, cseq.method != method {
+            throw SIPParseError(.cseqMethodMismatch, disposition: .badRequest, detail: "CSeq method \(cseq.method) != \(method)")
+        }
+        // RFC 3261 §7.3.1 / RFC 4475 §3.3.8: From, To, Call-ID and CSeq are single-valued.
+        var counts = (0, 0, 0, 0)
+        for h in m.headers {
+            switch h.name {
+            case .from: counts.0 += 1
+            case .to: counts.1 += 1
+            case .callID: counts.2 += 1
+            case .cseq: counts.3 += 1
+            default: break
+            }
+        }
+        if counts.0 > 1 || counts.1 > 1 || counts.2 > 1 || counts.3 > 1 {
+            throw SIPParseError(.malformedHeader, disposition: .badRequest, detail: "From/To/Call-ID/CSeq repeated", isResponse: response)
+        }
+    }
+}
