@@ -6,6 +6,14 @@
 ///    proxy relies on (RFC 3261 §8.1.1 mandatory headers, §8.1.1.5 CSeq, §18.3 Content-Length);
 /// 2. libosip2 (`LibOSIP2.validate`) parses the message fully as the syntax check of record.
 /// Cheap checks run first so that junk and oversize input never reach the C parser.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 public enum SIPParser {
     /// Parses `bytes` (one UDP datagram, or one message cut by `SIPStreamFramer`).
     /// - Parameter validateWithLibOSIP2: run libosip2 as well (default true; false is for the framer's
@@ -29,15 +37,14 @@ public enum SIPParser {
 
     @inline(__always) static func isWSP(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
 
-    /// RFC 3261 §25.1 `token` characters.
-    static let tokenTable: [Bool] = {
-        var t = [Bool](repeating: false, count: 256)
-        for c in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(c)] = true }
-        for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(c)] = true }
-        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = true }
-        for c in "-.!%*_+`'~".utf8 { t[Int(c)] = true }
-        return t
-    }()
+    /// RFC 3261 §25.1 `token` characters: alphanumerics and `-.!%*_+`'~`.
+    @inline(__always) static func isToken(_ c: UInt8) -> Bool {
+        switch c {
+        case 0x61...0x7A, 0x41...0x5A, 0x30...0x39: return true
+        case 0x2D, 0x2E, 0x21, 0x25, 0x2A, 0x5F, 0x2B, 0x60, 0x27, 0x7E: return true
+        default: return false
+        }
+    }
 
     /// The scanner alone: ranges, limits, start line, Content-Length. No libosip2, no header semantics.
     public static func scan(_ input: [UInt8], limits: SIPParseLimits = .default) throws(SIPParseError) -> SIPMessage {
@@ -63,8 +70,10 @@ public enum SIPParser {
         let headLimit = min(n, limits.maxHeaderBlockBytes)
 
         // Start line.
-        var i = 0
-        while i < headLimit, p[i] != 0x0A { i += 1 }
+        var i = headLimit
+        if let base = p.baseAddress, headLimit > 0, let hit = memchr(base, 0x0A, headLimit) {
+            i = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
+        }
         guard i < headLimit else {
             if n > limits.maxHeaderBlockBytes {
                 throw SIPParseError(.headerBlockTooLarge, disposition: .messageTooLarge, detail: "no start line within \(limits.maxHeaderBlockBytes) bytes", isResponse: isResponse)
@@ -92,7 +101,11 @@ public enum SIPParser {
             }
             // Name: token chars, then optional WSP, then ':'.
             var j = i
-            while j < headLimit, tokenTable[Int(p[j])] { j += 1 }
+            while j < headLimit {
+                let c = p[j]
+                guard (c | 0x20) &- 0x61 < 26 || c == 0x2D || isToken(c) else { break }
+                j += 1
+            }
             let nameEnd = j
             while j < headLimit, isWSP(p[j]) { j += 1 }
             guard nameEnd > lineStart, j < headLimit, p[j] == UInt8(ascii: ":") else {
@@ -103,22 +116,14 @@ public enum SIPParser {
             }
             j += 1
             // Value, including folded continuation lines (RFC 3261 §7.3.1).
-            var valueStart = -1
-            var valueEnd = j
             var k = j
             var lineEnd = -1
             while k < headLimit {
-                let c = p[k]
-                if c == 0x0A {
-                    if k + 1 < n, isWSP(p[k + 1]) { k += 1; continue }  // fold
-                    lineEnd = k + 1
-                    break
-                }
-                if c != 0x0D && !isWSP(c) {
-                    if valueStart < 0 { valueStart = k }
-                    valueEnd = k + 1
-                }
-                k += 1
+                guard let base = p.baseAddress, let hit = memchr(base + k, 0x0A, headLimit - k) else { break }
+                k = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
+                if k + 1 < n, isWSP(p[k + 1]) { k += 2; continue }  // fold
+                lineEnd = k + 1
+                break
             }
             guard lineEnd > 0 else {
                 if n > limits.maxHeaderBlockBytes {
@@ -126,12 +131,15 @@ public enum SIPParser {
                 }
                 throw SIPParseError(.malformedHeader, disposition: .badRequest, detail: "header block not terminated by an empty line", isResponse: isResponse)
             }
-            if valueStart < 0 { valueStart = valueEnd }
+            var valueStart = j
+            var valueEnd = lineEnd - 1
+            while valueStart < valueEnd, isLWSByte(p[valueStart]) { valueStart += 1 }
+            while valueEnd > valueStart, isLWSByte(p[valueEnd - 1]) { valueEnd -= 1 }
             guard headers.count < limits.maxHeaderFields else {
                 throw SIPParseError(.tooManyHeaders, disposition: .messageTooLarge, detail: "more than \(limits.maxHeaderFields) header fields", isResponse: isResponse)
             }
             let name = SIPHeaderName.classify(p, lineStart, nameEnd)
-            headers.append(SIPHeaderField(name: name, lineRange: lineStart..<lineEnd, nameRange: lineStart..<nameEnd,
+            headers.append(SIPHeaderField(name: name, lineRange: lineStart..<lineEnd, nameEnd: nameEnd,
                                           valueRange: valueStart..<valueEnd))
             i = lineEnd
         }
@@ -183,7 +191,6 @@ public enum SIPParser {
         while sp1 < e, p[sp1] != 0x20 { sp1 += 1 }
         var sp2 = sp1 + 1
         while sp2 < e, p[sp2] != 0x20 { sp2 += 1 }
-        let hasSIP = containsSIP(p, s, e)
         if isResponse {
             // SIP/2.0 SP 3DIGIT SP Reason-Phrase
             guard sp1 < e, sp1 - s == 7, isVersion20(p, s) else {
@@ -195,14 +202,13 @@ public enum SIPParser {
             let reasonStart = min(sp2 + 1, e)
             return .response(status: status, reason: reasonStart..<e)
         }
-        guard hasSIP else {
-            throw SIPParseError(.notSIP, disposition: .drop, detail: "start line is not SIP")
-        }
         // Method SP Request-URI SP SIP-Version
         guard sp1 > s, sp2 < e, sp2 > sp1 + 1 else {
+            guard containsSIP(p, s, e) else { throw SIPParseError(.notSIP, disposition: .drop, detail: "start line is not SIP") }
             throw SIPParseError(.malformedStartLine, disposition: .badRequest, detail: "request line needs Method SP Request-URI SP SIP-Version")
         }
-        for k in s..<sp1 where !tokenTable[Int(p[k])] {
+        for k in s..<sp1 where !isToken(p[k]) {
+            guard containsSIP(p, s, e) else { throw SIPParseError(.notSIP, disposition: .drop, detail: "start line is not SIP") }
             throw SIPParseError(.malformedStartLine, disposition: .badRequest, detail: "method is not a token")
         }
         let versionStart = sp2 + 1
@@ -211,6 +217,7 @@ public enum SIPParser {
         while k < e, p[k] != 0x20 { k += 1 }
         guard k == e, e - versionStart >= 5, p[versionStart] == UInt8(ascii: "S"), p[versionStart + 1] == UInt8(ascii: "I"),
               p[versionStart + 2] == UInt8(ascii: "P"), p[versionStart + 3] == UInt8(ascii: "/") else {
+            guard containsSIP(p, s, e) else { throw SIPParseError(.notSIP, disposition: .drop, detail: "start line is not SIP") }
             throw SIPParseError(.malformedStartLine, disposition: .badRequest, detail: "request line has extra SP or no SIP-Version")
         }
         guard e - versionStart == 7, isVersion20(p, versionStart) else {
@@ -253,8 +260,12 @@ public enum SIPParser {
         let response = !m.isRequest
         var seen: UInt64 = 0
         for h in m.headers { seen |= 1 << UInt64(h.name.rawValue) }
-        for required in [SIPHeaderName.via, .from, .to, .callID, .cseq] where seen & (1 << UInt64(required.rawValue)) == 0 {
-            throw SIPParseError(.missingHeader, disposition: .badRequest, detail: "missing \(required.canonical)", isResponse: response)
+        let mask: UInt64 = (1 << UInt64(SIPHeaderName.via.rawValue)) | (1 << UInt64(SIPHeaderName.from.rawValue))
+            | (1 << UInt64(SIPHeaderName.to.rawValue)) | (1 << UInt64(SIPHeaderName.callID.rawValue)) | (1 << UInt64(SIPHeaderName.cseq.rawValue))
+        if seen & mask != mask {
+            for required in [SIPHeaderName.via, .from, .to, .callID, .cseq] where seen & (1 << UInt64(required.rawValue)) == 0 {
+                throw SIPParseError(.missingHeader, disposition: .badRequest, detail: "missing \(required.canonical)", isResponse: response)
+            }
         }
         guard let cseq = m.cseq else {
             throw SIPParseError(.badCSeq, disposition: .badRequest, detail: "CSeq is not `1*DIGIT LWS Method` below 2**31", isResponse: response)

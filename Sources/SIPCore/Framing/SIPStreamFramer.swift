@@ -124,7 +124,7 @@ public struct SIPStreamFramer: Sendable {
 
     private mutating func contentLength(line s: Int, end e: Int) throws(SIPParseError) -> Int? {
         var k = s
-        while k < e, SIPParser.tokenTable[Int(buffer[k])] { k += 1 }
+        while k < e, SIPParser.isToken(buffer[k]) { k += 1 }
         let nameLen = k - s
         let isCL: Bool
         if nameLen == 1 { isCL = buffer[s] | 0x20 == UInt8(ascii: "l") }

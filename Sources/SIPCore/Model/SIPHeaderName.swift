@@ -77,34 +77,114 @@ public enum SIPHeaderName: UInt8, Sendable, Hashable, CaseIterable {
         }
     }
 
-    /// Lower-cased long names as bytes, indexed by raw value (built once).
-    nonisolated(unsafe) private static let lowerNames: [[UInt8]] = allCases.map { Array($0.canonical.lowercased().utf8) }
-    /// Compact letters by ASCII code (lower-case), built once.
-    nonisolated(unsafe) private static let compactTable: [SIPHeaderName?] = {
-        var t = [SIPHeaderName?](repeating: nil, count: 128)
-        for n in allCases { if let c = n.compact { t[Int(c)] = n } }
-        return t
-    }()
-
-    /// Classifies the name bytes `bytes[range]` (no allocation).
+    /// Case-insensitive comparison of `p[start...]` with a lower-case ASCII literal of the same length.
     @inline(__always)
-    static func classify(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> SIPHeaderName {
-        let n = end - start
-        if n == 1 {
-            let c = bytes[start] | 0x20
-            return c < 128 ? (compactTable[Int(c)] ?? .other) : .other
+    private static func eq(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ lower: StaticString) -> Bool {
+        let l = UnsafeRawPointer(lower.utf8Start)
+        let n = lower.utf8CodeUnitCount
+        guard let base = p.baseAddress else { return false }
+        let a = UnsafeRawPointer(base + start)
+        if n < 8 {
+            for k in 0..<n where a.load(fromByteOffset: k, as: UInt8.self) | 0x20 != l.load(fromByteOffset: k, as: UInt8.self) { return false }
+            return true
         }
-        let first = bytes[start] | 0x20
-        for (i, name) in lowerNames.enumerated() where name.count == n && name.first == first {
-            var equal = true
-            var j = 1
-            while j < n {
-                if bytes[start + j] | 0x20 != name[j] { equal = false; break }
-                j += 1
+        // 8-byte words, the last one overlapping; `| 0x20` folds ASCII letters (token bytes only).
+        let fold: UInt64 = 0x2020_2020_2020_2020
+        var k = 0
+        while k + 8 <= n {
+            if a.loadUnaligned(fromByteOffset: k, as: UInt64.self) | fold != l.loadUnaligned(fromByteOffset: k, as: UInt64.self) | fold { return false }
+            k += 8
+        }
+        if k < n {
+            let o = n - 8
+            if a.loadUnaligned(fromByteOffset: o, as: UInt64.self) | fold != l.loadUnaligned(fromByteOffset: o, as: UInt64.self) | fold { return false }
+        }
+        return true
+    }
+
+    /// Classifies the name bytes `p[start..<end]` (no allocation): dispatch on length, then compare.
+    @inline(__always)
+    static func classify(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> SIPHeaderName {
+        let s = start
+        switch end - start {
+        case 1:
+            switch p[s] | 0x20 {
+            case UInt8(ascii: "v"): return .via
+            case UInt8(ascii: "i"): return .callID
+            case UInt8(ascii: "l"): return .contentLength
+            case UInt8(ascii: "f"): return .from
+            case UInt8(ascii: "t"): return .to
+            case UInt8(ascii: "m"): return .contact
+            case UInt8(ascii: "k"): return .supported
+            case UInt8(ascii: "s"): return .subject
+            case UInt8(ascii: "c"): return .contentType
+            case UInt8(ascii: "e"): return .contentEncoding
+            case UInt8(ascii: "o"): return .event
+            case UInt8(ascii: "r"): return .referTo
+            case UInt8(ascii: "x"): return .sessionExpires
+            default: return .other
             }
-            if equal { return SIPHeaderName(rawValue: UInt8(i)) ?? .other }
+        case 2: return eq(p, s, "to") ? .to : .other
+        case 3: return eq(p, s, "via") ? .via : .other
+        case 4:
+            if eq(p, s, "from") { return .from }
+            if eq(p, s, "cseq") { return .cseq }
+            if eq(p, s, "path") { return .path }
+            return .other
+        case 5:
+            if eq(p, s, "route") { return .route }
+            if eq(p, s, "allow") { return .allow }
+            if eq(p, s, "event") { return .event }
+            return .other
+        case 7:
+            if eq(p, s, "call-id") { return .callID }
+            if eq(p, s, "contact") { return .contact }
+            if eq(p, s, "subject") { return .subject }
+            if eq(p, s, "require") { return .require }
+            if eq(p, s, "expires") { return .expires }
+            if eq(p, s, "warning") { return .warning }
+            return .other
+        case 8: return eq(p, s, "refer-to") ? .referTo : .other
+        case 9:
+            if eq(p, s, "supported") { return .supported }
+            if eq(p, s, "timestamp") { return .timestamp }
+            return .other
+        case 12:
+            if eq(p, s, "max-forwards") { return .maxForwards }
+            if eq(p, s, "record-route") { return .recordRoute }
+            if eq(p, s, "content-type") { return .contentType }
+            return .other
+        case 13:
+            if eq(p, s, "service-route") { return .serviceRoute }
+            if eq(p, s, "proxy-require") { return .proxyRequire }
+            if eq(p, s, "authorization") { return .authorization }
+            return .other
+        case 14: return eq(p, s, "content-length") ? .contentLength : .other
+        case 15:
+            if eq(p, s, "security-client") { return .securityClient }
+            if eq(p, s, "security-server") { return .securityServer }
+            if eq(p, s, "security-verify") { return .securityVerify }
+            if eq(p, s, "session-expires") { return .sessionExpires }
+            return .other
+        case 16:
+            if eq(p, s, "content-encoding") { return .contentEncoding }
+            if eq(p, s, "p-associated-uri") { return .pAssociatedURI }
+            if eq(p, s, "www-authenticate") { return .wwwAuthenticate }
+            return .other
+        case 17: return eq(p, s, "p-charging-vector") ? .pChargingVector : .other
+        case 18: return eq(p, s, "proxy-authenticate") ? .proxyAuthenticate : .other
+        case 19:
+            if eq(p, s, "p-asserted-identity") { return .pAssertedIdentity }
+            if eq(p, s, "proxy-authorization") { return .proxyAuthorization }
+            return .other
+        case 20:
+            if eq(p, s, "p-preferred-identity") { return .pPreferredIdentity }
+            if eq(p, s, "p-visited-network-id") { return .pVisitedNetworkID }
+            return .other
+        case 21: return eq(p, s, "p-access-network-info") ? .pAccessNetworkInfo : .other
+        case 29: return eq(p, s, "p-charging-function-addresses") ? .pChargingFunctionAddresses : .other
+        default: return .other
         }
-        return .other
     }
 
     /// Classifies a name given as text (for add/replace/remove by name).

@@ -26,15 +26,7 @@ extension SIPMessage {
 
     /// The header fields whose name is `name` (any header, compared case-insensitively; compact forms of
     /// known names match too).
-    public func fields(named name: String) -> [SIPHeaderField] {
-        let known = SIPHeaderName(text: name)
-        if known != .other { return fields(known) }
-        let lower = Array(name.lowercased().utf8)
-        return headers.filter { h in
-            h.name == .other && h.nameRange.count == lower.count
-                && zip(bytes[h.nameRange], lower).allSatisfy { $0 | 0x20 == $1 | 0x20 }
-        }
-    }
+    public func fields(named name: String) -> [SIPHeaderField] { headerIndices(named: name).map { headers[$0] } }
 
     /// Name of a header field as written.
     public func name(of field: SIPHeaderField) -> String { String(decoding: bytes[field.nameRange], as: UTF8.self) }
@@ -45,29 +37,33 @@ extension SIPMessage {
     /// quoted strings and `<...>` do not split. At most `SIPParseLimits.maxElementsPerField` elements;
     /// empty elements are skipped.
     public func elementRanges(of field: SIPHeaderField) -> [Range<Int>] {
-        var out: [Range<Int>] = []
-        var start = field.valueRange.lowerBound
-        var k = start
-        let end = field.valueRange.upperBound
-        var inQuote = false, escaped = false, angle = false
-        func push(_ s: Int, _ e: Int) {
-            var a = s, b = e
-            while a < b, isLWSByte(bytes[a]) { a += 1 }
-            while b > a, isLWSByte(bytes[b - 1]) { b -= 1 }
-            if a < b, out.count < SIPParseLimits.maxElementsPerField { out.append(a..<b) }
+        bytes.withUnsafeBufferPointer { p in
+            var out: [Range<Int>] = []
+            var start = field.valueRange.lowerBound
+            var k = start
+            let end = field.valueRange.upperBound
+            var inQuote = false, escaped = false, angle = false
+            @inline(__always) func push(_ s: Int, _ e: Int) {
+                var a = s, b = e
+                while a < b, isLWSByte(p[a]) { a += 1 }
+                while b > a, isLWSByte(p[b - 1]) { b -= 1 }
+                if a < b, out.count < SIPParseLimits.maxElementsPerField { out.append(a..<b) }
+            }
+            while k < end {
+                let c = p[k]
+                // Fast path: letters, '@', '[', ']' ... are above '>' and never change the state.
+                if c > 0x3E && c != 0x5C && !escaped { k += 1; continue }
+                if escaped { escaped = false }
+                else if inQuote { if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "\"") { inQuote = false } }
+                else if c == UInt8(ascii: "\"") { inQuote = true }
+                else if c == UInt8(ascii: "<") { angle = true }
+                else if c == UInt8(ascii: ">") { angle = false }
+                else if c == UInt8(ascii: ","), !angle { push(start, k); start = k + 1 }
+                k += 1
+            }
+            push(start, end)
+            return out
         }
-        while k < end {
-            let c = bytes[k]
-            if escaped { escaped = false }
-            else if inQuote { if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "\"") { inQuote = false } }
-            else if c == UInt8(ascii: "\"") { inQuote = true }
-            else if c == UInt8(ascii: "<") { angle = true }
-            else if c == UInt8(ascii: ">") { angle = false }
-            else if c == UInt8(ascii: ","), !angle { push(start, k); start = k + 1 }
-            k += 1
-        }
-        push(start, end)
-        return out
     }
 
     /// All comma-separated element strings of the fields called `name`, in order.
@@ -112,7 +108,7 @@ extension SIPMessage {
         while k < e, isLWSByte(bytes[k]) { k += 1 }
         guard k > methodStart, k < e else { return nil }
         let ms = k
-        while k < e, SIPParser.tokenTable[Int(bytes[k])] { k += 1 }
+        while k < e, SIPParser.isToken(bytes[k]) { k += 1 }
         guard k == e else { return nil }
         return SIPCSeq(number: UInt32(number), method: String(decoding: bytes[ms..<e], as: UTF8.self))
     }
@@ -120,7 +116,8 @@ extension SIPMessage {
     /// Max-Forwards 0...255 (RFC 3261 §20.22, RFC 4475 §3.1.2.4); nil when absent or out of range.
     public var maxForwards: Int? {
         guard let f = headers.first(where: { $0.name == .maxForwards }) else { return nil }
-        return bytes.withUnsafeBufferPointer { SIPParser.parseDigits($0, f.valueRange, maxDigits: 3) }
+        // Leading zeros are legal (RFC 4475 §3.1.1.1 `0068`); at most 10 digits are read.
+        return bytes.withUnsafeBufferPointer { SIPParser.parseDigits($0, f.valueRange, maxDigits: SIPParseLimits.maxContentLengthDigits) }
             .flatMap { $0 <= SIPParseLimits.maxMaxForwards ? $0 : nil }
     }
 

@@ -41,15 +41,33 @@ public enum SIPStartLine: Sendable, Equatable {
     case response(status: Int, reason: Range<Int>)
 }
 
-/// One header field line. Ranges index `SIPMessage.bytes`.
+/// One header field line. Ranges index `SIPMessage.bytes`. Offsets are stored as UInt32 (messages are
+/// bounded by `SIPParseLimits.maxMessageBytes`), so the header table of a typical message stays small.
 public struct SIPHeaderField: Sendable, Equatable {
     /// Classified name (`.other` for names the proxy does not model).
     public let name: SIPHeaderName
+    private let lineStart: UInt32, lineEnd: UInt32, nameEnd: UInt32, valueStart: UInt32, valueEnd: UInt32
+
+    package init(name: SIPHeaderName, lineRange: Range<Int>, nameEnd: Int, valueRange: Range<Int>) {
+        self.name = name
+        lineStart = UInt32(truncatingIfNeeded: lineRange.lowerBound)
+        lineEnd = UInt32(truncatingIfNeeded: lineRange.upperBound)
+        self.nameEnd = UInt32(truncatingIfNeeded: nameEnd)
+        valueStart = UInt32(truncatingIfNeeded: valueRange.lowerBound)
+        valueEnd = UInt32(truncatingIfNeeded: valueRange.upperBound)
+    }
+
     /// Whole line including folded continuation lines and the final CRLF.
-    public let lineRange: Range<Int>
+    @inlinable public var lineRange: Range<Int> { Int(lineStartOffset)..<Int(lineEndOffset) }
     /// The name as written (long or compact, any case).
-    public let nameRange: Range<Int>
+    @inlinable public var nameRange: Range<Int> { Int(lineStartOffset)..<Int(nameEndOffset) }
     /// The value: from the first non-LWS byte after the colon to the last non-LWS byte before the CRLF.
     /// It may contain folds (CRLF followed by SP/HT) and commas joining several values.
-    public let valueRange: Range<Int>
+    @inlinable public var valueRange: Range<Int> { Int(valueStartOffset)..<Int(valueEndOffset) }
+
+    @usableFromInline var lineStartOffset: UInt32 { lineStart }
+    @usableFromInline var lineEndOffset: UInt32 { lineEnd }
+    @usableFromInline var nameEndOffset: UInt32 { nameEnd }
+    @usableFromInline var valueStartOffset: UInt32 { valueStart }
+    @usableFromInline var valueEndOffset: UInt32 { valueEnd }
 }
