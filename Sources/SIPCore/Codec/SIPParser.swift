@@ -99,38 +99,44 @@ public enum SIPParser {
             if isWSP(p[i]) {
                 throw SIPParseError(.malformedHeader, disposition: .badRequest, detail: "continuation line without a header", isResponse: isResponse)
             }
-            // Name: token chars, then optional WSP, then ':'.
-            var j = i
-            while j < headLimit {
-                let c = p[j]
-                guard (c | 0x20) &- 0x61 < 26 || c == 0x2D || isToken(c) else { break }
-                j += 1
-            }
-            let nameEnd = j
-            while j < headLimit, isWSP(p[j]) { j += 1 }
-            guard nameEnd > lineStart, j < headLimit, p[j] == UInt8(ascii: ":") else {
-                if j >= headLimit && n > limits.maxHeaderBlockBytes {
-                    throw SIPParseError(.headerBlockTooLarge, disposition: .messageTooLarge, detail: "header block over \(limits.maxHeaderBlockBytes) bytes", isResponse: isResponse)
-                }
-                throw SIPParseError(.malformedHeader, disposition: .badRequest, detail: "header line \(headers.count + 1) has no name/colon", isResponse: isResponse)
-            }
-            j += 1
-            // Value, including folded continuation lines (RFC 3261 §7.3.1).
-            var k = j
-            var lineEnd = -1
-            while k < headLimit {
-                guard let base = p.baseAddress, let hit = memchr(base + k, 0x0A, headLimit - k) else { break }
-                k = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
-                if k + 1 < n, isWSP(p[k + 1]) { k += 2; continue }  // fold
-                lineEnd = k + 1
-                break
-            }
-            guard lineEnd > 0 else {
+            guard let base = p.baseAddress else { break }
+            // Line end (first LF), then the continuation lines of a folded value (RFC 3261 §7.3.1).
+            guard let hit = memchr(base + i, 0x0A, headLimit - i) else {
                 if n > limits.maxHeaderBlockBytes {
                     throw SIPParseError(.headerBlockTooLarge, disposition: .messageTooLarge, detail: "header block over \(limits.maxHeaderBlockBytes) bytes", isResponse: isResponse)
                 }
                 throw SIPParseError(.malformedHeader, disposition: .badRequest, detail: "header block not terminated by an empty line", isResponse: isResponse)
             }
+            let firstLF = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
+            var lf = firstLF
+            while lf + 1 < n, isWSP(p[lf + 1]) {
+                guard lf + 2 < headLimit, let next = memchr(base + lf + 2, 0x0A, headLimit - lf - 2) else {
+                    if n > limits.maxHeaderBlockBytes {
+                        throw SIPParseError(.headerBlockTooLarge, disposition: .messageTooLarge, detail: "header block over \(limits.maxHeaderBlockBytes) bytes", isResponse: isResponse)
+                    }
+                    throw SIPParseError(.malformedHeader, disposition: .badRequest, detail: "header block not terminated by an empty line", isResponse: isResponse)
+                }
+                lf = UnsafePointer(next.assumingMemoryBound(to: UInt8.self)) - base
+            }
+            let lineEnd = lf + 1
+            // Name: the bytes before the first ':' on the first physical line, then optional WSP.
+            guard let colonHit = memchr(base + i, 0x3A, firstLF - i) else {
+                throw SIPParseError(.malformedHeader, disposition: .badRequest, detail: "header line \(headers.count + 1) has no colon", isResponse: isResponse)
+            }
+            let colon = UnsafePointer(colonHit.assumingMemoryBound(to: UInt8.self)) - base
+            var nameEnd = colon
+            while nameEnd > lineStart, isWSP(p[nameEnd - 1]) { nameEnd -= 1 }
+            guard nameEnd > lineStart else {
+                throw SIPParseError(.malformedHeader, disposition: .badRequest, detail: "header line \(headers.count + 1) has no name", isResponse: isResponse)
+            }
+            // Known names match letter for letter (so they are tokens); others are checked here.
+            let name = SIPHeaderName.classify(p, lineStart, nameEnd)
+            if name == .other {
+                for q in lineStart..<nameEnd where !isToken(p[q]) {
+                    throw SIPParseError(.malformedHeader, disposition: .badRequest, detail: "header name is not a token", isResponse: isResponse)
+                }
+            }
+            let j = colon + 1
             var valueStart = j
             var valueEnd = lineEnd - 1
             while valueStart < valueEnd, isLWSByte(p[valueStart]) { valueStart += 1 }
@@ -138,7 +144,6 @@ public enum SIPParser {
             guard headers.count < limits.maxHeaderFields else {
                 throw SIPParseError(.tooManyHeaders, disposition: .messageTooLarge, detail: "more than \(limits.maxHeaderFields) header fields", isResponse: isResponse)
             }
-            let name = SIPHeaderName.classify(p, lineStart, nameEnd)
             headers.append(SIPHeaderField(name: name, lineRange: lineStart..<lineEnd, nameEnd: nameEnd,
                                           valueRange: valueStart..<valueEnd))
             i = lineEnd

@@ -85,21 +85,25 @@ public enum SIPHeaderName: UInt8, Sendable, Hashable, CaseIterable {
         guard let base = p.baseAddress else { return false }
         let a = UnsafeRawPointer(base + start)
         if n < 8 {
-            for k in 0..<n where a.load(fromByteOffset: k, as: UInt8.self) | 0x20 != l.load(fromByteOffset: k, as: UInt8.self) { return false }
+            for k in 0..<n {
+                let lc = l.load(fromByteOffset: k, as: UInt8.self)
+                if a.load(fromByteOffset: k, as: UInt8.self) | ((lc & 0x40) >> 1) != lc { return false }
+            }
             return true
         }
-        // 8-byte words, the last one overlapping; `| 0x20` folds ASCII letters (token bytes only).
-        let fold: UInt64 = 0x2020_2020_2020_2020
+        // 8-byte words, the last one overlapping. Case is folded only where the literal has a letter
+        // (bit 0x40 set): a '-' must match '-' exactly, so a matching name is always a token.
+        @inline(__always) func word(_ o: Int) -> Bool {
+            let lw = l.loadUnaligned(fromByteOffset: o, as: UInt64.self)
+            let fold = (lw & 0x4040_4040_4040_4040) >> 1
+            return a.loadUnaligned(fromByteOffset: o, as: UInt64.self) | fold == lw
+        }
         var k = 0
         while k + 8 <= n {
-            if a.loadUnaligned(fromByteOffset: k, as: UInt64.self) | fold != l.loadUnaligned(fromByteOffset: k, as: UInt64.self) | fold { return false }
+            if !word(k) { return false }
             k += 8
         }
-        if k < n {
-            let o = n - 8
-            if a.loadUnaligned(fromByteOffset: o, as: UInt64.self) | fold != l.loadUnaligned(fromByteOffset: o, as: UInt64.self) | fold { return false }
-        }
-        return true
+        return k == n || word(n - 8)
     }
 
     /// Classifies the name bytes `p[start..<end]` (no allocation): dispatch on length, then compare.
@@ -108,7 +112,9 @@ public enum SIPHeaderName: UInt8, Sendable, Hashable, CaseIterable {
         let s = start
         switch end - start {
         case 1:
-            switch p[s] | 0x20 {
+            let c = p[s]
+            guard (c | 0x20) &- 0x61 < 26 else { return .other }
+            switch c | 0x20 {
             case UInt8(ascii: "v"): return .via
             case UInt8(ascii: "i"): return .callID
             case UInt8(ascii: "l"): return .contentLength
