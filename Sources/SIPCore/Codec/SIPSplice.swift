@@ -2,26 +2,26 @@
 /// replaces; `bytes()` copies everything else unchanged. The message is never re-serialised, so header
 /// order, compact names, case, folding and comma lists survive (Docs/sipcore.md, platform-notes §1.6).
 ///
-/// Edits are recorded, then applied in one pass. A header line is either edited as a whole (value
-/// replaced, line removed) or has comma-separated elements removed; insertions never touch existing bytes.
+/// A header line is either edited as a whole (value replaced, line removed) or has comma-separated
+/// elements removed; insertions never touch existing bytes. Edits are kept sorted by position and their
+/// replacement bytes live in one arena, so `bytes()` is a single copy pass.
 public struct SIPSplice: Sendable {
     public let message: SIPMessage
 
-    /// What goes into the output in place of `start..<end`.
-    private enum Payload: Sendable {
-        case none
-        case line(name: String, value: String)     // "name: value\r\n"
-        case text(String)
-        case number(Int)
-        case bytes([UInt8])
-        case removeElement(header: Int, element: Int, elements: [Range<Int>])  // resolved in bytes()
+    /// Replace `start..<end` of the message by `arena[repStart..<repEnd]`. `header` is the header index
+    /// the edit belongs to (-1 for insertions, -2 for the body); `element` >= 0 marks an element removal.
+    private struct Edit: Sendable {
+        var start: Int, end: Int, repStart: Int, repEnd: Int, header: Int, element: Int
+        var isElementRemoval: Bool { element >= 0 }
     }
-    private struct Edit: Sendable { var start: Int; var end: Int; var payload: Payload; var order: Int; var header: Int }
     private var edits: [Edit] = []
+    private var arena: [UInt8] = []
+    private var sequence = 0
 
     public init(_ message: SIPMessage) {
         self.message = message
         edits.reserveCapacity(8)
+        arena.reserveCapacity(256)
     }
 
     /// Errors a splice can report; each knows the response a proxy sends (RFC 3261 §16.3).
@@ -30,8 +30,24 @@ public struct SIPSplice: Sendable {
         public var disposition: SIPErrorDisposition
     }
 
-    private mutating func add(_ start: Int, _ end: Int, _ payload: Payload, header: Int = -1) {
-        edits.append(Edit(start: start, end: end, payload: payload, order: edits.count, header: header))
+    /// Inserts `e` keeping `edits` sorted by start (stable: later edits at the same start go after).
+    private mutating func record(_ e: Edit) {
+        var i = edits.count
+        while i > 0, edits[i - 1].start > e.start { i -= 1 }
+        edits.insert(e, at: i)
+    }
+
+    private mutating func add(_ start: Int, _ end: Int, header: Int = -1, element: Int = -1, _ write: (inout [UInt8]) -> Void = { _ in }) {
+        let rs = arena.count
+        write(&arena)
+        record(Edit(start: start, end: end, repStart: rs, repEnd: arena.count, header: header, element: element))
+    }
+
+    private mutating func addLine(at: Int, _ name: String, _ value: String) {
+        add(at, at) { a in
+            a.append(contentsOf: name.utf8); a.append(0x3A); a.append(0x20)
+            a.append(contentsOf: value.utf8); a.append(0x0D); a.append(0x0A)
+        }
     }
 
     // MARK: Insertions
@@ -39,7 +55,7 @@ public struct SIPSplice: Sendable {
     /// Inserts `Via: value` above the topmost Via (RFC 3261 §16.6 step 8).
     public mutating func insertTopVia(_ value: String) {
         let at = message.headers.first(where: { $0.name == .via })?.lineRange.lowerBound ?? message.headerBlockEnd
-        add(at, at, .line(name: "Via", value: value))
+        addLine(at: at, "Via", value)
     }
 
     /// Inserts `Record-Route: value` above the topmost Record-Route, or below the last Via when there is
@@ -54,13 +70,11 @@ public struct SIPSplice: Sendable {
         if let f = message.headers.first(where: { $0.name == name }) { at = f.lineRange.lowerBound }
         else if let v = message.headers.last(where: { $0.name == .via }) { at = v.lineRange.upperBound }
         else { at = message.headerBlockEnd }
-        add(at, at, .line(name: written, value: value))
+        addLine(at: at, written, value)
     }
 
     /// Appends `name: value` at the end of the header block.
-    public mutating func addHeader(_ name: String, _ value: String) {
-        add(message.headerBlockEnd, message.headerBlockEnd, .line(name: name, value: value))
-    }
+    public mutating func addHeader(_ name: String, _ value: String) { addLine(at: message.headerBlockEnd, name, value) }
 
     // MARK: Removals and replacements
 
@@ -78,7 +92,7 @@ public struct SIPSplice: Sendable {
     public mutating func removeRoute(at index: Int) throws(Failure) {
         var seen = 0
         for (h, f) in message.headers.enumerated() where f.name == .route {
-            let n = elementCount(f)
+            let n = elements(of: f).count
             if index < seen + n { try removeElement(headerIndex: h, element: index - seen); return }
             seen += n
         }
@@ -89,18 +103,19 @@ public struct SIPSplice: Sendable {
     public mutating func removeTopRoute() throws(Failure) {
         for (h, f) in message.headers.enumerated() where f.name == .route {
             let next = firstRemaining(h)
-            if next == 0 || next < elementCount(f) { try removeElement(headerIndex: h, element: next); return }
+            if next == 0 || next < elements(of: f).count { try removeElement(headerIndex: h, element: next); return }
         }
         throw Failure(reason: "no Route to remove", disposition: .badRequest)
     }
 
-    private func elementCount(_ f: SIPHeaderField) -> Int {
-        if f.valueRange.isEmpty { return 0 }
-        return message.bytes[f.valueRange].contains(UInt8(ascii: ",")) ? message.elementRanges(of: f).count : 1
+    /// Element ranges of a field; a value without a comma is one element (no scan needed).
+    private func elements(of f: SIPHeaderField) -> [Range<Int>] {
+        if f.valueRange.isEmpty { return [] }
+        return message.bytes[f.valueRange].contains(UInt8(ascii: ",")) ? message.elementRanges(of: f) : [f.valueRange]
     }
 
     private func isRemoved(_ header: Int, _ element: Int) -> Bool {
-        edits.contains { if case .removeElement(header, element, _) = $0.payload { return true } else { return false } }
+        edits.contains { $0.header == header && $0.element == element }
     }
 
     private func firstRemaining(_ header: Int) -> Int {
@@ -109,35 +124,48 @@ public struct SIPSplice: Sendable {
         return i
     }
 
-    private func lineEdited(_ header: Int) -> Bool {
-        edits.contains { e in
-            if case .removeElement = e.payload { return false }
-            return e.header == header
-        }
-    }
-
-    private mutating func removeElement(headerIndex: Int, element: Int) throws(Failure) {
-        guard !lineEdited(headerIndex) else {
+    private mutating func removeElement(headerIndex h: Int, element: Int) throws(Failure) {
+        guard !edits.contains(where: { $0.header == h && !$0.isElementRemoval }) else {
             throw Failure(reason: "header line already edited as a whole", disposition: .respond(status: 500, reason: "Server Internal Error"))
         }
-        let f = message.headers[headerIndex]
-        let elements: [Range<Int>]
-        if f.valueRange.isEmpty { elements = [] }
-        else if message.bytes[f.valueRange].contains(UInt8(ascii: ",")) { elements = message.elementRanges(of: f) }
-        else { elements = [f.valueRange] }
-        guard element < elements.count else {
-            throw Failure(reason: "no element \(element)", disposition: .badRequest)
+        let f = message.headers[h]
+        let el = elements(of: f)
+        guard element < el.count else { throw Failure(reason: "no element \(element)", disposition: .badRequest) }
+        guard !isRemoved(h, element) else { return }
+        // Recompute this line's removal edits: maximal runs of removed elements are cut up to the next
+        // kept element, or for a trailing run from the end of the previous kept element (the separating
+        // comma and LWS go with it); all elements removed → the whole line goes.
+        var removed = [Bool](repeating: false, count: el.count)
+        for e in edits where e.header == h { removed[e.element] = true }
+        removed[element] = true
+        edits.removeAll { $0.header == h }
+        if removed.allSatisfy({ $0 }) {
+            for (i, _) in removed.enumerated() {
+                let r = i == 0 ? f.lineRange : f.lineRange.upperBound..<f.lineRange.upperBound
+                add(r.lowerBound, r.upperBound, header: h, element: i)
+            }
+            return
         }
-        guard !isRemoved(headerIndex, element) else { return }
-        add(0, 0, .removeElement(header: headerIndex, element: element, elements: elements), header: headerIndex)
+        var a = 0
+        while a < el.count {
+            guard removed[a] else { a += 1; continue }
+            var b = a
+            while b + 1 < el.count, removed[b + 1] { b += 1 }
+            let r = b + 1 < el.count ? el[a].lowerBound..<el[b + 1].lowerBound : el[a - 1].upperBound..<el[b].upperBound
+            // One edit carries the run; the other removed elements are recorded as empty markers.
+            add(r.lowerBound, r.upperBound, header: h, element: a)
+            for m in (a + 1)..<(b + 1) { add(r.upperBound, r.upperBound, header: h, element: m) }
+            a = b + 1
+        }
     }
 
-    /// Replaces the value of header `index` (nil: removes the line). Earlier edits of that line go.
-    private mutating func editLine(_ index: Int, _ payload: Payload?) {
+    /// Replaces the value of header `index`, or removes the line when `value` is nil. Earlier edits of
+    /// that line are dropped.
+    private mutating func editLine(_ index: Int, _ write: ((inout [UInt8]) -> Void)?) {
         edits.removeAll { $0.header == index }
         let f = message.headers[index]
-        if let payload { add(f.valueRange.lowerBound, f.valueRange.upperBound, payload, header: index) }
-        else { add(f.lineRange.lowerBound, f.lineRange.upperBound, .none, header: index) }
+        if let write { add(f.valueRange.lowerBound, f.valueRange.upperBound, header: index, write) }
+        else { add(f.lineRange.lowerBound, f.lineRange.upperBound, header: index) }
     }
 
     /// Decrements Max-Forwards, or adds `Max-Forwards: 70` when absent (RFC 3261 §16.6 step 3).
@@ -151,7 +179,7 @@ public struct SIPSplice: Sendable {
             throw Failure(reason: "Max-Forwards is not 0...255", disposition: .badRequest)
         }
         guard value > 0 else { throw Failure(reason: "Max-Forwards is 0", disposition: .respond(status: 483, reason: "Too Many Hops")) }
-        editLine(idx, .number(value - 1))
+        editLine(idx) { appendDecimal(value - 1, to: &$0) }
     }
 
     /// Replaces the value of the first field called `name` and removes the others; adds the header
@@ -159,7 +187,7 @@ public struct SIPSplice: Sendable {
     public mutating func replaceHeader(_ name: String, _ value: String) {
         let indices = message.headerIndices(named: name)
         guard let first = indices.first else { addHeader(name, value); return }
-        for i in indices { editLine(i, i == first ? .text(value) : nil) }
+        for i in indices { editLine(i, i == first ? { $0.append(contentsOf: value.utf8) } : nil) }
     }
 
     /// Removes every line of the header called `name` (compact forms of known names included).
@@ -172,7 +200,7 @@ public struct SIPSplice: Sendable {
     public mutating func replaceBody(_ body: [UInt8], contentType: String? = nil) {
         let bodyHeader = -2
         edits.removeAll { $0.header == bodyHeader }
-        add(message.bodyRange.lowerBound, message.bodyRange.upperBound, .bytes(body), header: bodyHeader)
+        add(message.bodyRange.lowerBound, message.bodyRange.upperBound, header: bodyHeader) { $0.append(contentsOf: body) }
         replaceHeader("Content-Length", String(body.count))
         if let contentType { replaceHeader("Content-Type", contentType) }
     }
@@ -182,68 +210,12 @@ public struct SIPSplice: Sendable {
     /// The forwarded message: the received bytes with the recorded edits applied.
     public func bytes() -> [UInt8] {
         let src = message.bytes
-        var all: [Edit] = []
-        all.reserveCapacity(edits.count + 2)
-        var order = edits.count
-        for (k, e) in edits.enumerated() {
-            guard case .removeElement(let h, _, let el) = e.payload else { all.append(e); continue }
-            // Resolve all removals of this header once, at its first removal.
-            if edits[..<k].contains(where: { if case .removeElement(h, _, _) = $0.payload { return true } else { return false } }) { continue }
-            let f = message.headers[h]
-            var removedCount = 0
-            for i in el.indices where isRemoved(h, i) { removedCount += 1 }
-            if removedCount >= el.count {
-                all.append(Edit(start: f.lineRange.lowerBound, end: f.lineRange.upperBound, payload: .none, order: order, header: h)); order += 1
-                continue
-            }
-            // Maximal runs of removed elements: cut up to the next kept element, or for a trailing run
-            // from the end of the previous kept element (takes the separating comma and LWS with it).
-            var a = 0
-            while a < el.count {
-                guard isRemoved(h, a) else { a += 1; continue }
-                var b = a
-                while b + 1 < el.count, isRemoved(h, b + 1) { b += 1 }
-                let range = b + 1 < el.count ? el[a].lowerBound..<el[b + 1].lowerBound : el[a - 1].upperBound..<el[b].upperBound
-                all.append(Edit(start: range.lowerBound, end: range.upperBound, payload: .none, order: order, header: h))
-                order += 1
-                a = b + 1
-            }
-        }
-        // Insertion sort by (start, order): a handful of edits, mostly in order already.
-        var i = 1
-        while i < all.count {
-            let e = all[i]
-            var j = i - 1
-            while j >= 0, all[j].start > e.start || (all[j].start == e.start && all[j].order > e.order) {
-                all[j + 1] = all[j]; j -= 1
-            }
-            all[j + 1] = e
-            i += 1
-        }
-        var extra = 0
-        for e in all {
-            switch e.payload {
-            case .line(let n, let v): extra += n.utf8.count + v.utf8.count + 4
-            case .text(let t): extra += t.utf8.count
-            case .number: extra += 20
-            case .bytes(let b): extra += b.count
-            case .none, .removeElement: break
-            }
-        }
         var out: [UInt8] = []
-        out.reserveCapacity(src.count + extra)
+        out.reserveCapacity(src.count + arena.count)
         var cursor = 0
-        for e in all {
+        for e in edits {
             if e.start > cursor { out.append(contentsOf: src[cursor..<e.start]) }
-            switch e.payload {
-            case .line(let n, let v):
-                out.append(contentsOf: n.utf8); out.append(0x3A); out.append(0x20)
-                out.append(contentsOf: v.utf8); out.append(0x0D); out.append(0x0A)
-            case .text(let t): out.append(contentsOf: t.utf8)
-            case .number(let v): appendDecimal(v, to: &out)
-            case .bytes(let b): out.append(contentsOf: b)
-            case .none, .removeElement: break
-            }
+            if e.repEnd > e.repStart { out.append(contentsOf: arena[e.repStart..<e.repEnd]) }
             if e.end > cursor { cursor = e.end }
         }
         if cursor < src.count { out.append(contentsOf: src[cursor...]) }
@@ -254,13 +226,9 @@ public struct SIPSplice: Sendable {
 @inline(__always) func appendDecimal(_ value: Int, to out: inout [UInt8]) {
     var v = value
     if v < 0 { out.append(UInt8(ascii: "-")); v = 0 &- v }
-    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    var n = 0
-    withUnsafeMutableBytes(of: &digits) { d in
-        repeat { d[n] = UInt8(v % 10) + 0x30; v /= 10; n += 1 } while v > 0 && n < 20
-        while n > 0 { n -= 1; out.append(d[n]) }
-    }
+    var divisor = 1
+    while divisor <= v / 10 { divisor *= 10 }
+    repeat { out.append(UInt8(v / divisor % 10) + 0x30); divisor /= 10 } while divisor > 0
 }
 
 extension SIPMessage {

@@ -37,33 +37,38 @@ extension SIPMessage {
     /// quoted strings and `<...>` do not split. At most `SIPParseLimits.maxElementsPerField` elements;
     /// empty elements are skipped.
     public func elementRanges(of field: SIPHeaderField) -> [Range<Int>] {
+        let end = field.valueRange.upperBound
+        var out: [Range<Int>] = []
+        out.reserveCapacity(4)
         bytes.withUnsafeBufferPointer { p in
-            var out: [Range<Int>] = []
             var start = field.valueRange.lowerBound
             var k = start
-            let end = field.valueRange.upperBound
             var inQuote = false, escaped = false, angle = false
-            @inline(__always) func push(_ s: Int, _ e: Int) {
-                var a = s, b = e
+            while k <= end {
+                if k < end {
+                    let c = p[k]
+                    // Fast path: letters, digits, '@', ';', '=' ... never change the state.
+                    if !escaped && (c > 0x3E ? c != 0x5C : (c != 0x22 && c != 0x2C && c != 0x3C && c != 0x3E)) { k += 1; continue }
+                    if escaped { escaped = false; k += 1; continue }
+                    if inQuote {
+                        if c == 0x5C { escaped = true } else if c == 0x22 { inQuote = false }
+                        k += 1; continue
+                    }
+                    if c == 0x22 { inQuote = true; k += 1; continue }
+                    if c == 0x3C { angle = true; k += 1; continue }
+                    if c == 0x3E { angle = false; k += 1; continue }
+                    if c != 0x2C || angle { k += 1; continue }
+                }
+                // An element ends at a top-level comma or at the end of the value.
+                var a = start, b = k
                 while a < b, isLWSByte(p[a]) { a += 1 }
                 while b > a, isLWSByte(p[b - 1]) { b -= 1 }
                 if a < b, out.count < SIPParseLimits.maxElementsPerField { out.append(a..<b) }
-            }
-            while k < end {
-                let c = p[k]
-                // Fast path: letters, '@', '[', ']' ... are above '>' and never change the state.
-                if c > 0x3E && c != 0x5C && !escaped { k += 1; continue }
-                if escaped { escaped = false }
-                else if inQuote { if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "\"") { inQuote = false } }
-                else if c == UInt8(ascii: "\"") { inQuote = true }
-                else if c == UInt8(ascii: "<") { angle = true }
-                else if c == UInt8(ascii: ">") { angle = false }
-                else if c == UInt8(ascii: ","), !angle { push(start, k); start = k + 1 }
+                start = k + 1
                 k += 1
             }
-            push(start, end)
-            return out
         }
+        return out
     }
 
     /// All comma-separated element strings of the fields called `name`, in order.
