@@ -132,6 +132,14 @@ public struct SIPSplice: Sendable {
         let el = elements(of: f)
         guard element < el.count else { throw Failure(reason: "no element \(element)", disposition: .badRequest) }
         guard !isRemoved(h, element) else { return }
+        // Common case: the first removal on this line.
+        if !edits.contains(where: { $0.header == h }) {
+            let r = el.count == 1 ? f.lineRange
+                : element + 1 < el.count ? el[element].lowerBound..<el[element + 1].lowerBound
+                : el[element - 1].upperBound..<el[element].upperBound
+            record(Edit(start: r.lowerBound, end: r.upperBound, repStart: 0, repEnd: 0, header: h, element: element))
+            return
+        }
         // Recompute this line's removal edits: maximal runs of removed elements are cut up to the next
         // kept element, or for a trailing run from the end of the previous kept element (the separating
         // comma and LWS go with it); all elements removed → the whole line goes.
