@@ -48,7 +48,7 @@ public enum SIPParser {
 
     /// The scanner alone: ranges, limits, start line, Content-Length. No libosip2, no header semantics.
     public static func scan(_ input: [UInt8], limits: SIPParseLimits = .default) throws(SIPParseError) -> SIPMessage {
-        let looksLikeResponse = input.starts(with: "SIP/".utf8)
+        let looksLikeResponse = input.count >= 4 && input[0] == 0x53 && input[1] == 0x49 && input[2] == 0x50 && input[3] == 0x2F
         if input.count > limits.maxMessageBytes {
             throw SIPParseError(.messageTooLarge, disposition: .messageTooLarge,
                                 detail: "\(input.count) bytes > \(limits.maxMessageBytes)", isResponse: looksLikeResponse)
@@ -194,8 +194,10 @@ public enum SIPParser {
     private static func parseStartLine(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, isResponse: Bool) throws(SIPParseError) -> SIPStartLine {
         var sp1 = s
         while sp1 < e, p[sp1] != 0x20 { sp1 += 1 }
-        var sp2 = sp1 + 1
-        while sp2 < e, p[sp2] != 0x20 { sp2 += 1 }
+        var sp2 = e
+        if sp1 + 1 < e, let base = p.baseAddress, let hit = memchr(base + sp1 + 1, 0x20, e - sp1 - 1) {
+            sp2 = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
+        }
         if isResponse {
             // SIP/2.0 SP 3DIGIT SP Reason-Phrase
             guard sp1 < e, sp1 - s == 7, isVersion20(p, s) else {
@@ -263,8 +265,17 @@ public enum SIPParser {
     /// RFC 3261 §8.1.1 (mandatory headers), §8.1.1.5 (CSeq below 2**31, method matches the request).
     static func checkSemantics(_ m: SIPMessage) throws(SIPParseError) {
         let response = !m.isRequest
+        // One pass: which names are present, and how often the single-valued ones occur.
         var seen: UInt64 = 0
-        for h in m.headers { seen |= 1 << UInt64(h.name.rawValue) }
+        var repeated = false
+        for h in m.headers {
+            let bit: UInt64 = 1 << UInt64(h.name.rawValue)
+            switch h.name {
+            case .from, .to, .callID, .cseq: if seen & bit != 0 { repeated = true }
+            default: break
+            }
+            seen |= bit
+        }
         let mask: UInt64 = (1 << UInt64(SIPHeaderName.via.rawValue)) | (1 << UInt64(SIPHeaderName.from.rawValue))
             | (1 << UInt64(SIPHeaderName.to.rawValue)) | (1 << UInt64(SIPHeaderName.callID.rawValue)) | (1 << UInt64(SIPHeaderName.cseq.rawValue))
         if seen & mask != mask {
@@ -272,24 +283,24 @@ public enum SIPParser {
                 throw SIPParseError(.missingHeader, disposition: .badRequest, detail: "missing \(required.canonical)", isResponse: response)
             }
         }
-        guard let cseq = m.cseq else {
+        guard let method = m.cseqMethodRange else {
             throw SIPParseError(.badCSeq, disposition: .badRequest, detail: "CSeq is not `1*DIGIT LWS Method` below 2**31", isResponse: response)
         }
-        if case .request(let method, _) = m.startLine, cseq.method != method {
-            throw SIPParseError(.cseqMethodMismatch, disposition: .badRequest, detail: "CSeq method \(cseq.method) != \(method)")
-        }
-        // RFC 3261 §7.3.1 / RFC 4475 §3.3.8: From, To, Call-ID and CSeq are single-valued.
-        var counts = (0, 0, 0, 0)
-        for h in m.headers {
-            switch h.name {
-            case .from: counts.0 += 1
-            case .to: counts.1 += 1
-            case .callID: counts.2 += 1
-            case .cseq: counts.3 += 1
-            default: break
+        if case .request(let requestMethod, _) = m.startLine {
+            // Byte comparison with the request line's method (it starts the message).
+            let n = requestMethod.utf8.count
+            let same = method.count == n && m.bytes.withUnsafeBufferPointer { p in
+                var k = 0
+                while k < n, p[method.lowerBound + k] == p[k] { k += 1 }
+                return k == n
+            }
+            if !same {
+                throw SIPParseError(.cseqMethodMismatch, disposition: .badRequest,
+                                    detail: "CSeq method \(m.text(method)) != \(requestMethod)")
             }
         }
-        if counts.0 > 1 || counts.1 > 1 || counts.2 > 1 || counts.3 > 1 {
+        // RFC 3261 §7.3.1 / RFC 4475 §3.3.8: From, To, Call-ID and CSeq are single-valued.
+        if repeated {
             throw SIPParseError(.malformedHeader, disposition: .badRequest, detail: "From/To/Call-ID/CSeq repeated", isResponse: response)
         }
     }

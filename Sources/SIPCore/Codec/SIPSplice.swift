@@ -215,19 +215,34 @@ public struct SIPSplice: Sendable {
 
     // MARK: Output
 
+    /// Size of the forwarded message.
+    public var outputCount: Int {
+        var total = message.bytes.count + arena.count
+        for e in edits { total -= e.end - e.start }
+        return total
+    }
+
     /// The forwarded message: the received bytes with the recorded edits applied.
     public func bytes() -> [UInt8] {
-        let src = message.bytes
         var out: [UInt8] = []
-        out.reserveCapacity(src.count + arena.count)
-        var cursor = 0
-        for e in edits {
-            if e.start > cursor { out.append(contentsOf: src[cursor..<e.start]) }
-            if e.repEnd > e.repStart { out.append(contentsOf: arena[e.repStart..<e.repEnd]) }
-            if e.end > cursor { cursor = e.end }
-        }
-        if cursor < src.count { out.append(contentsOf: src[cursor...]) }
+        write(into: &out)
         return out
+    }
+
+    /// Appends the forwarded message to `out` (lets a transport reuse one output buffer).
+    public func write(into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + outputCount)
+        message.bytes.withUnsafeBufferPointer { s in
+            arena.withUnsafeBufferPointer { a in
+                var cursor = 0
+                for e in edits {
+                    if e.start > cursor { out.append(contentsOf: UnsafeBufferPointer(rebasing: s[cursor..<e.start])) }
+                    if e.repEnd > e.repStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: a[e.repStart..<e.repEnd])) }
+                    if e.end > cursor { cursor = e.end }
+                }
+                if cursor < s.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: s[cursor...])) }
+            }
+        }
     }
 }
 

@@ -97,25 +97,35 @@ extension SIPMessage {
 
     /// CSeq (RFC 3261 §20.16, number below 2**31 per §8.1.1.5); nil when absent or malformed.
     public var cseq: SIPCSeq? {
+        guard let r = cseqParts else { return nil }
+        return SIPCSeq(number: r.number, method: String(decoding: bytes[r.method], as: UTF8.self))
+    }
+
+    /// Byte range of the CSeq method when CSeq is well formed (used by the parser's checks).
+    var cseqMethodRange: Range<Int>? { cseqParts?.method }
+
+    private var cseqParts: (number: UInt32, method: Range<Int>)? {
         guard let f = headers.first(where: { $0.name == .cseq }) else { return nil }
-        var k = f.valueRange.lowerBound
-        let e = f.valueRange.upperBound
-        var number: UInt64 = 0
-        var digits = 0
-        while k < e, bytes[k] >= 0x30, bytes[k] <= 0x39 {
-            number = number * 10 + UInt64(bytes[k] - 0x30)
-            digits += 1
-            if number > SIPParseLimits.maxCSeqNumber { return nil }
-            k += 1
+        return bytes.withUnsafeBufferPointer { p -> (number: UInt32, method: Range<Int>)? in
+            var k = f.valueRange.lowerBound
+            let e = f.valueRange.upperBound
+            var number: UInt64 = 0
+            var digits = 0
+            while k < e, p[k] >= 0x30, p[k] <= 0x39 {
+                number = number * 10 + UInt64(p[k] - 0x30)
+                digits += 1
+                if number > SIPParseLimits.maxCSeqNumber { return nil }
+                k += 1
+            }
+            guard digits > 0 else { return nil }
+            let methodStart = k
+            while k < e, isLWSByte(p[k]) { k += 1 }
+            guard k > methodStart, k < e else { return nil }
+            let ms = k
+            while k < e, SIPParser.isToken(p[k]) { k += 1 }
+            guard k == e else { return nil }
+            return (UInt32(number), ms..<e)
         }
-        guard digits > 0 else { return nil }
-        let methodStart = k
-        while k < e, isLWSByte(bytes[k]) { k += 1 }
-        guard k > methodStart, k < e else { return nil }
-        let ms = k
-        while k < e, SIPParser.isToken(bytes[k]) { k += 1 }
-        guard k == e else { return nil }
-        return SIPCSeq(number: UInt32(number), method: String(decoding: bytes[ms..<e], as: UTF8.self))
     }
 
     /// Max-Forwards 0...255 (RFC 3261 §20.22, RFC 4475 §3.1.2.4); nil when absent or out of range.
