@@ -38,6 +38,11 @@ struct SIPDemoCommand: ParsableCommand {
         } catch {
             print("parse error: \(error.code) -> proxy answer: \(error.disposition)")
             print("detail: \(error.detail)")
+            if let head = try? SIPParser.scan(input),
+               let response = SIPResponseBuilder.response(for: error, request: head, toTag: "pcscf-demo-tag", warningAgent: "pcscf.demo") {
+                print("---- response the proxy sends ----")
+                print(String(decoding: response, as: UTF8.self), terminator: "")
+            }
             throw ExitCode(2)
         }
         print("---- decoded (\(message.bytes.count) bytes, \(message.headers.count) header lines) ----")
@@ -58,8 +63,10 @@ struct SIPDemoCommand: ParsableCommand {
             try splice.decrementMaxForwards()
         } catch {
             print("forwarding refused: \(error.reason) -> \(error.disposition)")
-            let response = SIPResponseBuilder.response(to: message, status: error.disposition.statusCode ?? 483,
-                                                       reason: "Too Many Hops", toTag: "pcscf-demo-tag")
+            guard case .respond(let status, let reason) = error.disposition else { return }
+            let response = SIPResponseBuilder.response(to: message, status: status, reason: reason, toTag: "pcscf-demo-tag",
+                                                       warning: .init(code: 399, agent: "pcscf.demo", text: error.reason))
+            print("---- response the proxy sends (RFC 3261 §16.3) ----")
             print(String(decoding: response, as: UTF8.self), terminator: "")
             return
         }
