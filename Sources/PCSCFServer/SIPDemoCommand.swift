@@ -38,7 +38,7 @@ struct SIPDemoCommand: ParsableCommand {
         } catch {
             print("parse error: \(error.code) -> proxy answer: \(error.disposition)")
             print("detail: \(error.detail)")
-            if let head = try? SIPParser.scan(input),
+            if let head = try? SIPParser.scan(input, lenientVersion: true),
                let response = SIPResponseBuilder.response(for: error, request: head, toTag: "pcscf-demo-tag", warningAgent: "pcscf.demo") {
                 print("---- response the proxy sends ----")
                 print(String(decoding: response, as: UTF8.self), terminator: "")

@@ -59,6 +59,18 @@ struct SIPResponseBuilderTests {
         let out = try #require(SIPResponseBuilder.response(for: err, request: m, toTag: "e1", warningAgent: "pcscf.example.net"))
         let r = try SIPParser.parse(out)
         #expect(r.statusCode == 400 && r.to?.tag == "e1" && r.fields(named: "Warning").count == 1)
+        // RFC 4475 §3.1.2.16: SIP/7.0 → 505, built from the head read leniently.
+        let bad = Fixtures.bytes("torture/badvers")
+        let vErr = try #require(throws: SIPParseError.self) { try SIPParser.parse(bad) }
+        #expect(vErr.disposition == .versionNotSupported)
+        #expect(throws: SIPParseError.self) { try SIPParser.scan(bad) }
+        let head = try SIPParser.scan(bad, lenientVersion: true)
+        let v505 = try SIPParser.parse(try #require(SIPResponseBuilder.response(for: vErr, request: head, toTag: "v", warningAgent: "p")))
+        #expect(v505.statusCode == 505 && v505.callID == "badvers.31417@c.example.com")
+        // RFC 4475 §3.3.1: a request without From/To/Call-ID cannot be answered usefully: nothing is built.
+        let insuf = Fixtures.bytes("torture/insuf")
+        let iErr = try #require(throws: SIPParseError.self) { try SIPParser.parse(insuf) }
+        #expect(SIPResponseBuilder.response(for: iErr, request: try SIPParser.scan(insuf), toTag: "t", warningAgent: "p") == nil)
         let resp = try SIPParser.scan(Fixtures.bytes("ims/invite-180"))
         #expect(SIPResponseBuilder.response(for: SIPParseError(.malformedHeader, disposition: .badRequest, detail: "x", isResponse: true),
                                             request: resp, toTag: nil, warningAgent: "p") == nil)

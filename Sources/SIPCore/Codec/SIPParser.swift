@@ -47,7 +47,9 @@ public enum SIPParser {
     }
 
     /// The scanner alone: ranges, limits, start line, Content-Length. No libosip2, no header semantics.
-    public static func scan(_ input: [UInt8], limits: SIPParseLimits = .default) throws(SIPParseError) -> SIPMessage {
+    /// - Parameter lenientVersion: accept a request line whose SIP-Version is not SIP/2.0, so that a
+    ///   505 (RFC 3261 §21.5.6, RFC 4475 §3.1.2.16) can be built from the head.
+    public static func scan(_ input: [UInt8], limits: SIPParseLimits = .default, lenientVersion: Bool = false) throws(SIPParseError) -> SIPMessage {
         let looksLikeResponse = input.count >= 4 && input[0] == 0x53 && input[1] == 0x49 && input[2] == 0x50 && input[3] == 0x2F
         if input.count > limits.maxMessageBytes {
             throw SIPParseError(.messageTooLarge, disposition: .messageTooLarge,
@@ -58,13 +60,13 @@ public enum SIPParser {
         while skip + 1 < input.count, input[skip] == 0x0D, input[skip + 1] == 0x0A { skip += 2 }
         let bytes = skip == 0 ? input : Array(input[skip...])
         let result: Result<SIPMessage, SIPParseError> = bytes.withUnsafeBufferPointer { buf in
-            do throws(SIPParseError) { return .success(try scanBuffer(buf, bytes: bytes, limits: limits)) }
+            do throws(SIPParseError) { return .success(try scanBuffer(buf, bytes: bytes, limits: limits, lenientVersion: lenientVersion)) }
             catch { return .failure(error) }
         }
         return try result.get()
     }
 
-    private static func scanBuffer(_ p: UnsafeBufferPointer<UInt8>, bytes: [UInt8], limits: SIPParseLimits) throws(SIPParseError) -> SIPMessage {
+    private static func scanBuffer(_ p: UnsafeBufferPointer<UInt8>, bytes: [UInt8], limits: SIPParseLimits, lenientVersion: Bool) throws(SIPParseError) -> SIPMessage {
         let n = p.count
         let isResponse = n >= 4 && p[0] == UInt8(ascii: "S") && p[1] == UInt8(ascii: "I") && p[2] == UInt8(ascii: "P") && p[3] == UInt8(ascii: "/")
         let headLimit = min(n, limits.maxHeaderBlockBytes)
@@ -81,7 +83,7 @@ public enum SIPParser {
             throw SIPParseError(.notSIP, disposition: .drop, detail: "no line end", isResponse: isResponse)
         }
         let startEnd = (i > 0 && p[i - 1] == 0x0D) ? i - 1 : i
-        let startLine = try parseStartLine(p, 0, startEnd, isResponse: isResponse)
+        let startLine = try parseStartLine(p, 0, startEnd, isResponse: isResponse, lenientVersion: lenientVersion)
         i += 1
 
         // Header lines.
@@ -191,7 +193,7 @@ public enum SIPParser {
     }
 
     /// RFC 3261 §7.1 Request-Line / §7.2 Status-Line, single SP separators (RFC 4475 §3.1.2.9, §3.1.2.10).
-    private static func parseStartLine(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, isResponse: Bool) throws(SIPParseError) -> SIPStartLine {
+    private static func parseStartLine(_ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, isResponse: Bool, lenientVersion: Bool) throws(SIPParseError) -> SIPStartLine {
         var sp1 = s
         while sp1 < e, p[sp1] != 0x20 { sp1 += 1 }
         var sp2 = e
@@ -227,7 +229,7 @@ public enum SIPParser {
             guard containsSIP(p, s, e) else { throw SIPParseError(.notSIP, disposition: .drop, detail: "start line is not SIP") }
             throw SIPParseError(.malformedStartLine, disposition: .badRequest, detail: "request line has extra SP or no SIP-Version")
         }
-        guard e - versionStart == 7, isVersion20(p, versionStart) else {
+        guard lenientVersion || (e - versionStart == 7 && isVersion20(p, versionStart)) else {
             throw SIPParseError(.unsupportedVersion, disposition: .versionNotSupported, detail: "SIP-Version is not SIP/2.0")
         }
         let method = String(decoding: UnsafeBufferPointer(rebasing: p[s..<sp1]), as: UTF8.self)

@@ -55,9 +55,14 @@ public enum SIPResponseBuilder {
     }
 
     /// The response for a parse failure, when the request head was readable enough to answer
-    /// (RFC 3261 §8.2.6: needs Via, From, To, Call-ID, CSeq); nil for `.drop`.
+    /// (RFC 3261 §8.2.6: needs Via, From, To, Call-ID, CSeq); nil for `.drop` or when one is missing.
+    /// Use `SIPParser.scan(_:limits:lenientVersion: true)` to read the head of a message that failed.
     public static func response(for error: SIPParseError, request: SIPMessage, toTag: String?, warningAgent: String) -> [UInt8]? {
         guard case .respond(let status, let reason) = error.disposition, request.isRequest else { return nil }
+        // Without these the client cannot match the response (§8.2.6.2, §17.1.3): nothing to send.
+        for name in [SIPHeaderName.via, .from, .to, .callID, .cseq] where !request.headers.contains(where: { $0.name == name }) {
+            return nil
+        }
         return response(to: request, status: status, reason: reason, toTag: toTag,
                         warning: Warning(code: 399, agent: warningAgent, text: error.detail))
     }
