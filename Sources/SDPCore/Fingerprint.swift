@@ -128,3 +128,20 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
     public var value: String { hash.rawValue + " " + hexString }
     public var description: String { value }
 }
+
+extension Fingerprint: Codable {
+    /// Encoded as the attribute value text, `"sha-256 AB:CD:..."`.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do {
+            try self.init(parsing: Substring(text))
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(value)
+    }
+}
