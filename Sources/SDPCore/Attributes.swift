@@ -106,18 +106,18 @@ public struct CryptoAttribute: Sendable, Equatable {
 extension SDPSection {
     /// a=setup (RFC 4145 §4); nil when absent; throws 488 for an unknown role.
     public func setupRole() throws(SDPError) -> SetupRole? {
-        guard let v = attributeValue("setup") else { return nil }
+        guard let v = attributeValue(.setup) else { return nil }
         for r in SetupRole.allCases where SDPText.equalsIgnoringCase(v, r.staticName) { return r }
         throw SDPError(.malformedSetup, detail: "a=setup:\(v)")
     }
 
     public mutating func setSetupRole(_ role: SetupRole?) {
-        if let role { setAttribute("setup", role.rawValue) } else { removeAttributes("setup") }
+        if let role { setAttribute("setup", role.rawValue) } else { removeAttributes(.setup) }
     }
 
     /// a=connection (RFC 4145 §5); nil when absent (the default is `new`).
     public func connectionAttribute() throws(SDPError) -> ConnectionAttribute? {
-        guard let v = attributeValue("connection") else { return nil }
+        guard let v = attributeValue(.connection) else { return nil }
         if SDPText.equalsIgnoringCase(v, "new") { return .new }
         if SDPText.equalsIgnoringCase(v, "existing") { return .existing }
         throw SDPError(.malformedConnectionAttribute, detail: "a=connection:\(v)")
@@ -126,7 +126,7 @@ extension SDPSection {
     /// Every a=fingerprint of this section, validated (RFC 8122 §5).
     public func fingerprints() throws(SDPError) -> [Fingerprint] {
         var out: [Fingerprint] = []
-        for line in lines where line.isAttribute("fingerprint") {
+        for line in lines where line.key == .fingerprint {
             out.append(try Fingerprint(parsing: line.attributeValue ?? "", line: 0))
         }
         return out
@@ -134,13 +134,13 @@ extension SDPSection {
 
     /// Removes every a=fingerprint; returns how many.
     @discardableResult
-    public mutating func removeFingerprints() -> Int { removeAttributes("fingerprint") }
+    public mutating func removeFingerprints() -> Int { removeAttributes(.fingerprint) }
 
     public mutating func appendFingerprint(_ fp: Fingerprint) { appendAttribute("fingerprint", fp.value) }
 
     /// a=3ge2ae (TS 24.229 §7.5.2).
     public var e2aeIndicator: E2AEIndicator? {
-        guard let v = attributeValue("3ge2ae") else { return nil }
+        guard let v = attributeValue(.e2ae) else { return nil }
         if SDPText.equalsIgnoringCase(v, "requested") { return .requested }
         if SDPText.equalsIgnoringCase(v, "applied") { return .applied }
         return .other(String(v))
@@ -148,18 +148,18 @@ extension SDPSection {
 
     /// a=path URIs (RFC 4975 §8.1): space-separated MSRP URIs, the last one identifies this endpoint.
     public var msrpPath: [Substring]? {
-        attributeValue("path").map { SDPText.fields($0) }
+        attributeValue(.path).map { SDPText.fields($0) }
     }
 
     /// a=msrp-cema (RFC 6714 §4) present.
-    public var hasMSRPCEMA: Bool { hasAttribute("msrp-cema") }
+    public var hasMSRPCEMA: Bool { hasAttribute(.msrpCEMA) }
 
     /// a=accept-types (RFC 4975 §8.6).
-    public var acceptTypes: [Substring]? { attributeValue("accept-types").map { SDPText.fields($0) } }
+    public var acceptTypes: [Substring]? { attributeValue(.acceptTypes).map { SDPText.fields($0) } }
 
     /// a=floorctrl roles (RFC 8856 §5.1).
     public func floorControlRoles() throws(SDPError) -> [FloorControlRole]? {
-        guard let v = attributeValue("floorctrl") else { return nil }
+        guard let v = attributeValue(.floorctrl) else { return nil }
         var roles: [FloorControlRole] = []
         for f in SDPText.fields(v) {
             guard let r = FloorControlRole(rawValue: String(f).lowercased()) else {
@@ -171,16 +171,16 @@ extension SDPSection {
     }
 
     /// a=confid (RFC 8856 §5.2).
-    public var conferenceID: Substring? { attributeValue("confid") }
+    public var conferenceID: Substring? { attributeValue(.confid) }
     /// a=userid (RFC 8856 §5.3).
-    public var userID: Substring? { attributeValue("userid") }
+    public var userID: Substring? { attributeValue(.userid) }
     /// a=label (RFC 4574 §4).
-    public var label: Substring? { attributeValue("label") }
+    public var label: Substring? { attributeValue(.label) }
 
     /// a=floorid values (RFC 8856 §5.4; "m-stream:" of RFC 4583 accepted).
     public func floorIDs() throws(SDPError) -> [FloorID] {
         var out: [FloorID] = []
-        for v in attributeValues("floorid") {
+        for v in attributeValues(.floorid) {
             let f = SDPText.fields(v)
             guard let id = f.first else { throw SDPError(.malformedFloorControl, detail: "a=floorid") }
             var labels: [String] = []
@@ -196,40 +196,42 @@ extension SDPSection {
 
     /// a=rtcp (RFC 3605 §2.1).
     public func rtcp() throws(SDPError) -> RTCPAttribute? {
-        guard let v = attributeValue("rtcp") else { return nil }
+        guard let v = attributeValue(.rtcp) else { return nil }
         return try RTCPAttribute(parsing: v)
     }
 
     public mutating func setRTCP(_ rtcp: RTCPAttribute?) {
-        if let rtcp { setAttribute("rtcp", rtcp.value) } else { removeAttributes("rtcp") }
+        if let rtcp { setAttribute("rtcp", rtcp.value) } else { removeAttributes(.rtcp) }
     }
 
     /// a=crypto lines (RFC 4568 §9.1).
     public func cryptoAttributes() throws(SDPError) -> [CryptoAttribute] {
         var out: [CryptoAttribute] = []
-        for v in attributeValues("crypto") { out.append(try CryptoAttribute(parsing: v)) }
+        for v in attributeValues(.crypto) { out.append(try CryptoAttribute(parsing: v)) }
         return out
     }
 
     /// The explicit direction attribute of this section, if any (RFC 8866 §6.7).
     public var direction: MediaDirection? {
-        for line in lines where line.type == ASCII.a {
-            if line.isAttribute("sendrecv") { return .sendrecv }
-            if line.isAttribute("sendonly") { return .sendonly }
-            if line.isAttribute("recvonly") { return .recvonly }
-            if line.isAttribute("inactive") { return .inactive }
+        for line in lines {
+            switch line.key {
+            case .sendrecv: return .sendrecv
+            case .sendonly: return .sendonly
+            case .recvonly: return .recvonly
+            case .inactive: return .inactive
+            default: continue
+            }
         }
         return nil
     }
 
     /// Replaces any direction attribute by `direction` (nil removes them).
     public mutating func setDirection(_ direction: MediaDirection?) {
-        let existing = lines.firstIndex { l in
-            l.isAttribute("sendrecv") || l.isAttribute("sendonly") || l.isAttribute("recvonly") || l.isAttribute("inactive")
+        func isDirection(_ l: SDPLine) -> Bool {
+            l.key == .sendrecv || l.key == .sendonly || l.key == .recvonly || l.key == .inactive
         }
-        lines.removeAll { l in
-            l.isAttribute("sendrecv") || l.isAttribute("sendonly") || l.isAttribute("recvonly") || l.isAttribute("inactive")
-        }
+        let existing = lines.firstIndex(where: isDirection)
+        lines.removeAll(where: isDirection)
         guard let direction else { return }
         let line = SDPLine(type: ASCII.a, value: Substring(direction.rawValue), ending: preferredEnding)
         if let existing, existing <= lines.count { lines.insert(line, at: existing) } else { insertLine(line) }

@@ -55,39 +55,41 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
     /// Parses the attribute value `<hash-func> <hex pairs>`, validating hash name, format and length.
     /// Lower-case hex is accepted on input (lenient); output is upper case (RFC 8122 §5 UHEX).
     public init(parsing value: Substring, line: Int = 0) throws(SDPError) {
-        guard let space = value.utf8.firstIndex(of: ASCII.space) else {
+        guard let space = SDPText.firstOffset(of: ASCII.space, in: value) else {
             throw SDPError(.malformedFingerprint, line: line, detail: "expected <hash-func> <fingerprint>")
         }
-        let name = value[value.startIndex..<space]
+        let name = SDPText.slice(value, 0, space)
         guard let hash = HashFunction(name: name) else {
             throw SDPError(.unsupportedHashFunction, line: line, detail: "hash function \(name)")
         }
-        var hex = value[value.utf8.index(after: space)...]
-        while hex.utf8.first == ASCII.space { hex = hex.dropFirst() }
-        while hex.utf8.last == ASCII.space { hex = hex.dropLast() }
+        var failure: SDPError.Code? = nil
         var out: [UInt8] = []
         out.reserveCapacity(hash.byteCount)
-        var pending: UInt8 = 0
-        var digits = 0
-        for b in hex.utf8 {
-            if b == ASCII.colon {
-                guard digits == 2 else { throw SDPError(.malformedFingerprint, line: line, detail: "hex pair") }
-                digits = 0
-                continue
-            }
-            guard let v = Fingerprint.hexValue(b), digits < 2 else {
-                throw SDPError(.malformedFingerprint, line: line, detail: "hex pair")
-            }
-            pending = digits == 0 ? v << 4 : pending | v
-            digits += 1
-            if digits == 2 {
-                guard out.count < SDPLimits.maxFingerprintBytes else {
-                    throw SDPError(.fingerprintLengthMismatch, line: line, detail: "too long")
+        SDPText.withBytes(value) { buf in
+            var from = space + 1
+            var to = buf.count
+            while from < to, buf[from] == ASCII.space { from += 1 }
+            while to > from, buf[to - 1] == ASCII.space { to -= 1 }
+            var pending: UInt8 = 0
+            var digits = 0
+            for k in from..<to {
+                let b = buf[k]
+                if b == ASCII.colon {
+                    guard digits == 2 else { failure = .malformedFingerprint; return }
+                    digits = 0
+                    continue
                 }
-                out.append(pending)
+                guard let v = Fingerprint.hexValue(b), digits < 2 else { failure = .malformedFingerprint; return }
+                pending = digits == 0 ? v << 4 : pending | v
+                digits += 1
+                if digits == 2 {
+                    guard out.count < SDPLimits.maxFingerprintBytes else { failure = .fingerprintLengthMismatch; return }
+                    out.append(pending)
+                }
             }
+            if digits != 2 { failure = .malformedFingerprint }
         }
-        guard digits == 2 else { throw SDPError(.malformedFingerprint, line: line, detail: "hex pair") }
+        if let failure { throw SDPError(failure, line: line, detail: "fingerprint value") }
         guard out.count == hash.byteCount else {
             throw SDPError(.fingerprintLengthMismatch, line: line,
                            detail: "\(hash.rawValue) needs \(hash.byteCount) bytes, got \(out.count)")
@@ -110,18 +112,19 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         }
     }
 
-    private static let hexDigits: [Character] = Array("0123456789ABCDEF")
-
     /// Colon-separated upper-case hex.
     public var hexString: String {
-        var s = String()
-        s.reserveCapacity(bytes.count * 3)
-        for (k, b) in bytes.enumerated() {
-            if k > 0 { s.append(":") }
-            s.append(Fingerprint.hexDigits[Int(b >> 4)])
-            s.append(Fingerprint.hexDigits[Int(b & 0x0F)])
+        let count = bytes.isEmpty ? 0 : bytes.count * 3 - 1
+        return String(unsafeUninitializedCapacity: count) { out in
+            let digits: StaticString = "0123456789ABCDEF"
+            let d = digits.utf8Start
+            var p = 0
+            for (k, b) in bytes.enumerated() {
+                if k > 0 { out[p] = ASCII.colon; p += 1 }
+                out[p] = d[Int(b >> 4)]; out[p + 1] = d[Int(b & 0x0F)]; p += 2
+            }
+            return p
         }
-        return s
     }
 
     /// The attribute value, `sha-256 AB:...` (lower-case hash name, RFC 8122 §5).

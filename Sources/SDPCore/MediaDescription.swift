@@ -39,25 +39,7 @@ public struct MediaDescription: Sendable, Equatable, SDPSection {
 
     /// m= field n (0 media, 1 port[/count], 2 proto, 3... formats), without allocating.
     public func field(_ n: Int) -> Substring {
-        let v = lines[0].value
-        var k = 0
-        var start = v.utf8.startIndex
-        var idx = start
-        let end = v.utf8.endIndex
-        while idx < end {
-            if v.utf8[idx] == ASCII.space {
-                if idx > start {
-                    if k == n { return v[start..<idx] }
-                    k += 1
-                }
-                idx = v.utf8.index(after: idx)
-                start = idx
-            } else {
-                idx = v.utf8.index(after: idx)
-            }
-        }
-        if idx > start, k == n { return v[start..<idx] }
-        return v[end..<end]
+        SDPText.field(lines[0].value, n)
     }
 
     /// Replaces m= field n (keeps every other byte of the line).

@@ -106,7 +106,7 @@ public struct RewriteSession: Sendable {
         }
         var sdp = pending.draft
         var updated = streams
-        var endpoints: [Int: LocalEndpoint] = [:]
+        var endpoints = [LocalEndpoint?](repeating: nil, count: sdp.media.count)
         for plan in pending.plans {
             let i = plan.index
             var st = updated[i]
@@ -132,7 +132,7 @@ public struct RewriteSession: Sendable {
                 // TS 24.229 §7.5.2 / seed 004 terminating step 8: a=3ge2ae:applied in what goes to the UE.
                 sdp.media[i].appendAttribute("3ge2ae", "applied")
             }
-            if let path = plan.path, let old = sdp.media[i].attributeValue("path") {
+            if let path = plan.path, let old = sdp.media[i].attributeValue(.path) {
                 // RFC 4975 §9 / seed 003: application-aware interworking puts the AGW in the endpoint's path URI.
                 guard let new = MSRPPathRule.rewriteLast(old, scheme: path.scheme,
                                                          host: path.rewriteHost ? ep.address : nil,
@@ -208,7 +208,7 @@ public struct RewriteSession: Sendable {
                     draft.media[i].setProto(p)
                     replacedFingerprints.append(i)
                 }
-                if target == .core { draft.media[i].removeAttributes("3ge2ae") }
+                if target == .core { draft.media[i].removeAttributes(.e2ae) }
                 var st = prior ?? StreamState(media: String(m.mediaType), family: DecisionRule.classify(proto: m.proto).0,
                                               treatment: .released, applicationAware: false,
                                               accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
@@ -252,7 +252,7 @@ public struct RewriteSession: Sendable {
             if action == .reserve { info.reserved.append(i) }
             if target == .core {
                 // TS 24.229 §7.5.2 / seed 004 step 8: a=3ge2ae is never forwarded to the core.
-                draft.media[i].removeAttributes("3ge2ae")
+                draft.media[i].removeAttributes(.e2ae)
             }
             var plan = StreamPlan(index: i, target: target, anchored: treatment.isAnchored)
             let direction = sdp.effectiveDirection(ofMedia: i)
@@ -301,7 +301,7 @@ public struct RewriteSession: Sendable {
                     access.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
                     access.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
                     if merge { draft.media[i].setSetupRole(.passive) }   // the UE must be TCP-active (merge mode)
-                    draft.media[i].removeAttributes("3ge2ae")
+                    draft.media[i].removeAttributes(.e2ae)
                     plan.insertGatewayFingerprint = true
                     plan.addApplied = true
                     plan.path = pathPlan(family: family, appAware: appAware, cema: cema, towards: .access)
@@ -368,7 +368,7 @@ public struct RewriteSession: Sendable {
         for i in sdp.media.indices {
             let m = sdp.media[i]
             var st = streams[i]
-            if target == .core { draft.media[i].removeAttributes("3ge2ae") }
+            if target == .core { draft.media[i].removeAttributes(.e2ae) }
             guard st.treatment.isAnchored else {
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
@@ -442,7 +442,7 @@ public struct RewriteSession: Sendable {
                     access.bandwidthAS = m.bandwidth(.applicationSpecific)
                     access.bandwidthTIAS = m.bandwidth(.transportIndependent)
                     replacedFingerprints.append(i)
-                    draft.media[i].removeAttributes("3ge2ae")
+                    draft.media[i].removeAttributes(.e2ae)
                     if let p = DecisionRule.proto(st.family, tls: false) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: false, model: policy.bandwidth)
                     core.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)

@@ -7,20 +7,21 @@ public enum AddressRule {
     /// connection address. The session-level c= is rewritten when every stream that relies on it
     /// is anchored to one address; otherwise anchored streams get their own media-level c=.
     /// Streams on hold with c=0.0.0.0 (RFC 3264 §8.4) keep that address.
-    public static func apply(_ endpoints: [Int: LocalEndpoint], to sdp: inout SessionDescription, rewriteOrigin: Bool) {
-        guard !endpoints.isEmpty else { return }
+    public static func apply(_ endpoints: [LocalEndpoint?], to sdp: inout SessionDescription, rewriteOrigin: Bool) {
+        guard endpoints.contains(where: { $0 != nil }) else { return }
         let sessionAddress = sdp.connectionAddress
         var sessionTarget: String? = nil
         var sessionUsable = sessionAddress != nil && sessionAddress != "0.0.0.0"
         for (k, m) in sdp.media.enumerated() where m.connectionAddress == nil && !m.isDisabled {
-            guard let ep = endpoints[k] else { sessionUsable = false; continue }
+            guard k < endpoints.count, let ep = endpoints[k] else { sessionUsable = false; continue }
             if let t = sessionTarget, t != ep.address { sessionUsable = false }
             sessionTarget = ep.address
         }
         if sessionUsable, let target = sessionTarget {
             sdp.connection = ConnectionData(address: target)
         }
-        for (k, ep) in endpoints.sorted(by: { $0.key < $1.key }) where sdp.media.indices.contains(k) {
+        for k in sdp.media.indices where k < endpoints.count {
+            guard let ep = endpoints[k] else { continue }
             var m = sdp.media[k]
             guard !m.isDisabled else { continue }
             m.setPort(.number(ep.port))
@@ -29,16 +30,14 @@ public enum AddressRule {
             } else if !sessionUsable, sessionAddress != "0.0.0.0" {
                 m.connection = ConnectionData(address: ep.address)
             }
-            if let rtcp = try? m.rtcp() {
+            if m.hasAttribute(.rtcp), let rtcp = try? m.rtcp() {
                 let rtcpPort = ep.rtcpPort ?? (ep.port == UInt16.max ? ep.port : ep.port + 1)
                 m.setRTCP(RTCPAttribute(port: rtcpPort, connection: rtcp.connection == nil ? nil : ConnectionData(address: ep.address)))
             }
             sdp.media[k] = m
         }
-        if rewriteOrigin, var o = sdp.origin, let first = endpoints.sorted(by: { $0.key < $1.key }).first?.value {
-            o.address = .literal(first.address)
-            o.addressType = SDPAddress.addressType(for: first.address)
-            sdp.origin = o
+        if rewriteOrigin, let first = endpoints.first(where: { $0 != nil }) ?? nil {
+            sdp.setOriginAddress(first.address)
         }
     }
 

@@ -10,8 +10,9 @@ public enum DecisionRule {
         if SDPText.equalsIgnoringCase(proto, "TCP/TLS/MSRP") { return (.msrp, true) }
         if SDPText.equalsIgnoringCase(proto, "TCP/BFCP") { return (.bfcp, false) }
         if SDPText.equalsIgnoringCase(proto, "TCP/TLS/BFCP") { return (.bfcp, true) }
-        let upper = proto.uppercased()
-        if upper.hasPrefix("RTP/") || upper.hasPrefix("UDP/TLS/RTP/") { return (.rtp, upper.contains("SAVP")) }
+        if SDPText.hasPrefixIgnoringCase(proto, "RTP/") || SDPText.hasPrefixIgnoringCase(proto, "UDP/TLS/RTP/") {
+            return (.rtp, SDPText.containsIgnoringCase(proto, "SAVP"))
+        }
         return (.other, false)
     }
 

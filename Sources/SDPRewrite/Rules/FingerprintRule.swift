@@ -20,23 +20,23 @@ public enum FingerprintRule {
     /// needed by other TLS-carrying streams are first copied to those streams' media level.
     public static func removeApplicable(_ sdp: inout SessionDescription, replaced indices: [Int]) {
         for i in indices { sdp.media[i].removeFingerprints() }
-        let sessionValues = sdp.attributeValues("fingerprint")
+        let sessionValues = sdp.attributeValues(.fingerprint)
         guard !sessionValues.isEmpty, !indices.isEmpty else { return }
         for k in sdp.media.indices where !indices.contains(k) {
             let (_, tls) = DecisionRule.classify(proto: sdp.media[k].proto)
-            let usesTLS = tls || sdp.media[k].proto.uppercased().contains("TLS")
-            if usesTLS, !sdp.media[k].hasAttribute("fingerprint") {
+            let usesTLS = tls || SDPText.containsIgnoringCase(sdp.media[k].proto, "TLS")
+            if usesTLS, !sdp.media[k].hasAttribute(.fingerprint) {
                 for v in sessionValues { sdp.media[k].appendAttribute("fingerprint", String(v)) }
             }
         }
-        sdp.removeAttributes("fingerprint")
+        sdp.removeAttributes(.fingerprint)
     }
 
     /// Inserts the AGW fingerprint into a media section: before a=msrp-cema when present (the
     /// position used in specs.md §9.2/§9.3), else after the last attribute.
     public static func insert(_ fp: Fingerprint, into media: inout MediaDescription) {
         let line = SDPLine(type: ASCII.a, value: Substring("fingerprint:" + fp.value), ending: media.preferredEnding)
-        if let cema = media.lines.firstIndex(where: { $0.isAttribute("msrp-cema") }) {
+        if let cema = media.lines.firstIndex(where: { $0.key == .msrpCEMA }) {
             // A `.none` ending in the middle is rendered with the document's terminator.
             media.lines.insert(line, at: cema)
         } else {
