@@ -59,6 +59,9 @@ public struct RewritePolicy: Sendable, Codable, Equatable {
     public var unknownProtocol: UnknownProtocol = .passThrough
     /// Ask the AGW for application-aware BFCP (transports TCP/TLS/BFCP, TCP/BFCP) instead of TCP/TLS, TCP.
     public var bfcpApplicationAware: Bool = false
+    /// Access-side AGW transport for application-agnostic MSRP e2ae: seed 003 lists "TCP/TLS/MSRP"
+    /// for the access termination; specs.md §4.1 also allows "TCP/TLS" ([U]).
+    public var msrpAgnosticAccessTransport: GatewayTransport = .tcpTLSMSRP
     /// Echo `a=3ge2ae:applied` in the answer sent to the UE as well (TS 24.229 §7.5.2 only names offers; [U]).
     public var indicateAppliedInAnswer: Bool = false
     /// Replace the o= unicast address with the AGW address of the side the SDP is sent to.
@@ -80,7 +83,7 @@ extension RewritePolicy {
         case tcpHandling, msrpTLSRole, bfcpTLSRole, cemaAbsent, rewritePathSchemeUnderCEMA
         case requestedWithoutRegistration, requireUERegistrationIndication, anchorE2E, anchorPlainTCP
         case anchorRTP, unknownProtocol, bfcpApplicationAware, indicateAppliedInAnswer, rewriteOriginAddress
-        case bandwidth
+        case bandwidth, msrpAgnosticAccessTransport
     }
 
     public init(from decoder: any Decoder) throws {
@@ -101,6 +104,7 @@ extension RewritePolicy {
         indicateAppliedInAnswer = try c.decodeIfPresent(Bool.self, forKey: .indicateAppliedInAnswer) ?? indicateAppliedInAnswer
         rewriteOriginAddress = try c.decodeIfPresent(Bool.self, forKey: .rewriteOriginAddress) ?? rewriteOriginAddress
         bandwidth = try c.decodeIfPresent(BandwidthModel.self, forKey: .bandwidth) ?? bandwidth
+        msrpAgnosticAccessTransport = try c.decodeIfPresent(GatewayTransport.self, forKey: .msrpAgnosticAccessTransport) ?? msrpAgnosticAccessTransport
     }
 }
 

@@ -227,7 +227,8 @@ public struct RewriteSession: Sendable {
             case .bfcp: appAware = policy.bfcpApplicationAware
             default: appAware = false
             }
-            let (accessT, coreT) = DecisionRule.transports(family, treatment, applicationAware: appAware, rtpProto: m.proto)
+            let (accessT, coreT) = DecisionRule.transports(family, treatment, applicationAware: appAware, rtpProto: m.proto,
+                                                         msrpAgnosticAccess: policy.msrpAgnosticAccessTransport)
             var st = StreamState(media: String(m.mediaType), family: family, treatment: treatment, applicationAware: appAware,
                                  accessTransport: accessT, coreTransport: coreT,
                                  access: prior?.access, core: prior?.core, gatewayFingerprint: prior?.gatewayFingerprint,

@@ -76,12 +76,17 @@ struct AttributeRuleTests {
         #expect(e2ae.media[0].bandwidth(.applicationSpecific) == 32)
     }
 
-    @Test("RFC 6714 §4 / TS 23.334 §5.19: with a=msrp-cema a=path is left alone and the AGW is application-agnostic")
+    @Test("RFC 6714 §4 / TS 23.334 §5.19 / seed 003 transports: with a=msrp-cema a=path is left alone, core transport TCP")
     func cemaPresent() throws {
         var s = RewriteSession(flags: .all)
         let (req, out) = try T.exchange(&s, offer: T.ueMSRP(), direction: .originating)
         #expect(out.media[0].msrpPath == ["msrps://10.1.1.10:50000/a1;tcp"])
-        #expect(req.streams[0].access?.transport == .tcpTLS && req.streams[0].core?.transport == .tcp)
+        #expect(req.streams[0].access?.transport == .tcpTLSMSRP && req.streams[0].core?.transport == .tcp)
+        var p = RewritePolicy()
+        p.msrpAgnosticAccessTransport = .tcpTLS     // specs.md §4.1 alternative [U]
+        var t = RewriteSession(policy: p, flags: .all)
+        let (req2, _) = try T.exchange(&t, offer: T.ueMSRP(), direction: .originating)
+        #expect(req2.streams[0].access?.transport == .tcpTLS)
     }
 
     @Test("Seed 003 / specs.md §6.2: without CEMA the path is rewritten (application-aware) or left, by policy")
@@ -95,7 +100,7 @@ struct AttributeRuleTests {
         var t = RewriteSession(policy: p, flags: .all)
         let (req2, out2) = try T.exchange(&t, offer: T.ueMSRP(cema: false), direction: .originating)
         #expect(out2.media[0].msrpPath == ["msrps://10.1.1.10:50000/a1;tcp"])
-        #expect(req2.streams[0].access?.transport == .tcpTLS)
+        #expect(req2.streams[0].access?.transport == .tcpTLSMSRP && req2.streams[0].core?.transport == .tcp)
     }
 
     @Test("specs.md §6.2 [U]: rewritePathSchemeUnderCEMA swaps only the URI scheme")

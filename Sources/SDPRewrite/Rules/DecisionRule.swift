@@ -74,13 +74,14 @@ public enum DecisionRule {
     /// "TCP/MSRP"... core "TCP/MSRP" or "TCP"; seed 004: "TCP/TLS" and "TCP" for BFCP; TS 23.334 §5.19:
     /// application-agnostic unless path rewriting needs an application-aware AGW).
     public static func transports(_ family: StreamProtocol, _ treatment: StreamTreatment, applicationAware: Bool,
-                                  rtpProto: Substring) -> (access: GatewayTransport, core: GatewayTransport) {
+                                  rtpProto: Substring, msrpAgnosticAccess: GatewayTransport = .tcpTLSMSRP)
+        -> (access: GatewayTransport, core: GatewayTransport) {
         switch treatment {
         case .e2ae:
             if applicationAware {
                 return family == .bfcp ? (.tcpTLSBFCP, .tcpBFCP) : (.tcpTLSMSRP, .tcpMSRP)
             }
-            return (.tcpTLS, .tcp)
+            return family == .msrp ? (msrpAgnosticAccess, .tcp) : (.tcpTLS, .tcp)
         case .e2e:
             return (.tcp, .tcp)
         case .plain:
