@@ -106,9 +106,13 @@ public struct CryptoAttribute: Sendable, Equatable {
 extension SDPSection {
     /// a=setup (RFC 4145 §4); nil when absent; throws 488 for an unknown role.
     public func setupRole() throws(SDPError) -> SetupRole? {
-        guard let v = attributeValue(.setup) else { return nil }
-        for r in SetupRole.allCases where SDPText.equalsIgnoringCase(v, r.staticName) { return r }
-        throw SDPError(.malformedSetup, detail: "a=setup:\(v)")
+        guard let line = lines.first(where: { $0.key == .setup }) else { return nil }
+        let role = line.withAttributeValueBytes { buf -> SetupRole? in
+            for r in SetupRole.allCases where SDPText.equalsIgnoringCase(buf, r.staticName) { return r }
+            return nil
+        }
+        guard let role, let role else { throw SDPError(.malformedSetup, detail: "a=\(line.value)") }
+        return role
     }
 
     public mutating func setSetupRole(_ role: SetupRole?) {
@@ -117,17 +121,28 @@ extension SDPSection {
 
     /// a=connection (RFC 4145 §5); nil when absent (the default is `new`).
     public func connectionAttribute() throws(SDPError) -> ConnectionAttribute? {
-        guard let v = attributeValue(.connection) else { return nil }
-        if SDPText.equalsIgnoringCase(v, "new") { return .new }
-        if SDPText.equalsIgnoringCase(v, "existing") { return .existing }
-        throw SDPError(.malformedConnectionAttribute, detail: "a=connection:\(v)")
+        guard let line = lines.first(where: { $0.key == .connection }) else { return nil }
+        let value = line.withAttributeValueBytes { buf -> ConnectionAttribute? in
+            if SDPText.equalsIgnoringCase(buf, "new") { return .new }
+            if SDPText.equalsIgnoringCase(buf, "existing") { return .existing }
+            return nil
+        }
+        guard let value, let value else { throw SDPError(.malformedConnectionAttribute, detail: "a=\(line.value)") }
+        return value
     }
 
     /// Every a=fingerprint of this section, validated (RFC 8122 §5).
     public func fingerprints() throws(SDPError) -> [Fingerprint] {
         var out: [Fingerprint] = []
         for line in lines where line.key == .fingerprint {
-            out.append(try Fingerprint(parsing: line.attributeValue ?? "", line: 0))
+            let parsed = line.withAttributeValueBytes { buf -> Result<Fingerprint, SDPError> in
+                Result(catching: { () throws(SDPError) -> Fingerprint in try Fingerprint(bytes: buf) })
+            }
+            switch parsed {
+            case .success(let fp)?: out.append(fp)
+            case .failure(let e)?: throw e
+            case nil: throw SDPError(.malformedFingerprint, detail: "a=fingerprint without value")
+            }
         }
         return out
     }
@@ -140,10 +155,14 @@ extension SDPSection {
 
     /// a=3ge2ae (TS 24.229 §7.5.2).
     public var e2aeIndicator: E2AEIndicator? {
-        guard let v = attributeValue(.e2ae) else { return nil }
-        if SDPText.equalsIgnoringCase(v, "requested") { return .requested }
-        if SDPText.equalsIgnoringCase(v, "applied") { return .applied }
-        return .other(String(v))
+        guard let line = lines.first(where: { $0.key == .e2ae }) else { return nil }
+        let known = line.withAttributeValueBytes { buf -> E2AEIndicator? in
+            if SDPText.equalsIgnoringCase(buf, "requested") { return .requested }
+            if SDPText.equalsIgnoringCase(buf, "applied") { return .applied }
+            return nil
+        }
+        if let known, let known { return known }
+        return .other(String(line.attributeValue ?? ""))
     }
 
     /// a=path URIs (RFC 4975 §8.1): space-separated MSRP URIs, the last one identifies this endpoint.

@@ -55,41 +55,56 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
     /// Parses the attribute value `<hash-func> <hex pairs>`, validating hash name, format and length.
     /// Lower-case hex is accepted on input (lenient); output is upper case (RFC 8122 §5 UHEX).
     public init(parsing value: Substring, line: Int = 0) throws(SDPError) {
-        guard let space = SDPText.firstOffset(of: ASCII.space, in: value) else {
+        let r = SDPText.withBytes(value) { buf -> Result<Fingerprint, SDPError> in
+            Result(catching: { () throws(SDPError) -> Fingerprint in try Fingerprint(bytes: buf, line: line) })
+        }
+        switch r {
+        case .success(let fp): self = fp
+        case .failure(let e): throw e
+        }
+    }
+
+    /// Parses the attribute value bytes `<hash-func> SP <hex pairs>`.
+    public init(bytes buf: UnsafeBufferPointer<UInt8>, line: Int = 0) throws(SDPError) {
+        var space = -1
+        for k in 0..<buf.count where buf[k] == ASCII.space { space = k; break }
+        guard space > 0 else {
             throw SDPError(.malformedFingerprint, line: line, detail: "expected <hash-func> <fingerprint>")
         }
-        let name = SDPText.slice(value, 0, space)
-        guard let hash = HashFunction(name: name) else {
-            throw SDPError(.unsupportedHashFunction, line: line, detail: "hash function \(name)")
+        let nameBuf = UnsafeBufferPointer(rebasing: buf[0..<space])
+        var found: HashFunction? = nil
+        for h in HashFunction.allCases where SDPText.equalsIgnoringCase(nameBuf, h.staticName) { found = h; break }
+        guard let hash = found else {
+            throw SDPError(.unsupportedHashFunction, line: line, detail: "hash function \(String(decoding: nameBuf.prefix(16), as: UTF8.self))")
         }
-        var failure: SDPError.Code? = nil
+        var from = space + 1
+        var to = buf.count
+        while from < to, buf[from] == ASCII.space { from += 1 }
+        while to > from, buf[to - 1] == ASCII.space { to -= 1 }
         var out: [UInt8] = []
         out.reserveCapacity(hash.byteCount)
-        SDPText.withBytes(value) { buf in
-            var from = space + 1
-            var to = buf.count
-            while from < to, buf[from] == ASCII.space { from += 1 }
-            while to > from, buf[to - 1] == ASCII.space { to -= 1 }
-            var pending: UInt8 = 0
-            var digits = 0
-            for k in from..<to {
-                let b = buf[k]
-                if b == ASCII.colon {
-                    guard digits == 2 else { failure = .malformedFingerprint; return }
-                    digits = 0
-                    continue
-                }
-                guard let v = Fingerprint.hexValue(b), digits < 2 else { failure = .malformedFingerprint; return }
-                pending = digits == 0 ? v << 4 : pending | v
-                digits += 1
-                if digits == 2 {
-                    guard out.count < SDPLimits.maxFingerprintBytes else { failure = .fingerprintLengthMismatch; return }
-                    out.append(pending)
-                }
+        var pending: UInt8 = 0
+        var digits = 0
+        for k in from..<to {
+            let b = buf[k]
+            if b == ASCII.colon {
+                guard digits == 2 else { throw SDPError(.malformedFingerprint, line: line, detail: "hex pair") }
+                digits = 0
+                continue
             }
-            if digits != 2 { failure = .malformedFingerprint }
+            guard let v = Fingerprint.hexValue(b), digits < 2 else {
+                throw SDPError(.malformedFingerprint, line: line, detail: "hex pair")
+            }
+            pending = digits == 0 ? v << 4 : pending | v
+            digits += 1
+            if digits == 2 {
+                guard out.count < SDPLimits.maxFingerprintBytes else {
+                    throw SDPError(.fingerprintLengthMismatch, line: line, detail: "too long")
+                }
+                out.append(pending)
+            }
         }
-        if let failure { throw SDPError(failure, line: line, detail: "fingerprint value") }
+        guard digits == 2 else { throw SDPError(.malformedFingerprint, line: line, detail: "hex pair") }
         guard out.count == hash.byteCount else {
             throw SDPError(.fingerprintLengthMismatch, line: line,
                            detail: "\(hash.rawValue) needs \(hash.byteCount) bytes, got \(out.count)")

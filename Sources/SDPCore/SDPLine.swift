@@ -90,6 +90,18 @@ public struct SDPLine: Sendable, Equatable {
         return type == ASCII.a && SDPText.nameMatches(value, name)
     }
 
+    /// Runs `body` over the bytes of a known attribute's value (after `name:`); nil for a property
+    /// attribute or an unknown key.
+    @inlinable
+    public func withAttributeValueBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
+        let n = key.nameLength
+        guard n > 0 else { return nil }
+        return SDPText.withBytes(value) { buf -> R? in
+            guard buf.count > n, buf[n] == ASCII.colon else { return nil }
+            return body(UnsafeBufferPointer(rebasing: buf[(n + 1)...]))
+        }
+    }
+
     /// The line as text, without terminator (`a=setup:actpass`).
     public var text: String { String(typeCharacter) + "=" + value }
 }
@@ -230,6 +242,33 @@ public enum SDPText {
             value = s
         }
         return value
+    }
+
+    /// ASCII case-insensitive equality of a byte buffer with a literal.
+    @inlinable
+    public static func equalsIgnoringCase(_ tb: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard tb.count == n else { return false }
+        let nb = literal.utf8Start
+        for k in 0..<n where lower(tb[k]) != lower(nb[k]) { return false }
+        return true
+    }
+
+    /// Builds a String from `text` with bytes [from, to) replaced by `replacement` (one allocation).
+    public static func replacing(_ text: Substring, _ from: Int, _ to: Int, with replacement: String) -> String {
+        var r = replacement
+        return withBytes(text) { buf in
+            r.withUTF8 { rb in
+                let total = from + rb.count + (buf.count - to)
+                return String(unsafeUninitializedCapacity: total) { out in
+                    var p = 0
+                    for k in 0..<from { out[p] = buf[k]; p += 1 }
+                    for k in 0..<rb.count { out[p] = rb[k]; p += 1 }
+                    for k in to..<buf.count { out[p] = buf[k]; p += 1 }
+                    return p
+                }
+            }
+        }
     }
 
     /// ASCII case-insensitive prefix test.

@@ -209,7 +209,7 @@ public struct RewriteSession: Sendable {
                     replacedFingerprints.append(i)
                 }
                 if target == .core { draft.media[i].removeAttributes(.e2ae) }
-                var st = prior ?? StreamState(media: String(m.mediaType), family: DecisionRule.classify(proto: m.proto).0,
+                var st = prior ?? StreamState(media: m.mediaTypeString, family: DecisionRule.classify(proto: m.proto).0,
                                               treatment: .released, applicationAware: false,
                                               accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
                 st.treatment = .released
@@ -229,7 +229,7 @@ public struct RewriteSession: Sendable {
             }
             let (accessT, coreT) = DecisionRule.transports(family, treatment, applicationAware: appAware, rtpProto: m.proto,
                                                          msrpAgnosticAccess: policy.msrpAgnosticAccessTransport)
-            var st = StreamState(media: String(m.mediaType), family: family, treatment: treatment, applicationAware: appAware,
+            var st = StreamState(media: m.mediaTypeString, family: family, treatment: treatment, applicationAware: appAware,
                                  accessTransport: accessT, coreTransport: coreT,
                                  access: prior?.access, core: prior?.core, gatewayFingerprint: prior?.gatewayFingerprint,
                                  ueFingerprints: [])

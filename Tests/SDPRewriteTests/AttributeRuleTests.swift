@@ -148,4 +148,15 @@ struct AttributeRuleTests {
         #expect(out.media[0].connection?.address == .literal("198.51.100.1"))
         #expect(out.media[1].connection == nil && out.media[1].port == .number(6000))
     }
+
+    @Test("RFC 3264 §8.4: a stream held with c=0.0.0.0 keeps that address; only the port is anchored")
+    func holdZeroAddress() throws {
+        let offer = T.sdp(["v=0", "o=x 1 2 IN IP4 10.1.1.10", "s=-", "c=IN IP4 0.0.0.0", "t=0 0", "m=audio 49170 RTP/AVP 0", "a=sendonly"])
+        var s = RewriteSession(flags: .all)
+        let r = try s.receive(offer, kind: .offer, direction: .originating)
+        #expect(r.streams[0].access?.remote?.address == "0.0.0.0")
+        let out = try s.applyGatewayAnswer(T.gw(0))
+        #expect(out.connection?.address == .literal("0.0.0.0") && out.media[0].connection == nil)
+        #expect(out.media[0].port == .number(40002) && out.media[0].direction == .sendonly)
+    }
 }
