@@ -48,7 +48,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "PCSCFBench",
-            dependencies: ["SIPCore", "SDPCore", "SDPRewrite", "H248Codec"],
+            dependencies: ["SIPCore", "SIPTransaction", "SDPCore", "SDPRewrite", "H248Codec"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore"], swiftSettings: swiftSettings),
