@@ -16,8 +16,8 @@ import Darwin
 
 public enum SIPParser {
     /// Parses `bytes` (one UDP datagram, or one message cut by `SIPStreamFramer`).
-    /// - Parameter validateWithLibOSIP2: run libosip2 as well (default true; false is for the framer's
-    ///   own tests and for callers that already validated the same bytes).
+    /// - Parameter validateWithLibOSIP2: run libosip2 as well (default true; false only for callers that
+    ///   already validated these exact bytes, and for measuring the scanner alone).
     public static func parse(_ input: [UInt8], limits: SIPParseLimits = .default,
                              validateWithLibOSIP2: Bool = true) throws(SIPParseError) -> SIPMessage {
         let message = try scan(input, limits: limits)
