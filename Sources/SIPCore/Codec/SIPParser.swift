@@ -16,8 +16,8 @@ import Darwin
 
 public enum SIPParser {
     /// Parses `bytes` (one UDP datagram, or one message cut by `SIPStreamFramer`).
-    /// - Parameter validateWithLibOSIP2: run libosip2 as well (default true; false is for the framer's
-    ///   own tests and for callers that already validated the same bytes).
+    /// - Parameter validateWithLibOSIP2: run libosip2 as well (default true; false only for callers that
+    ///   already validated these exact bytes, and for measuring the scanner alone).
     public static func parse(_ input: [UInt8], limits: SIPParseLimits = .default,
                              validateWithLibOSIP2: Bool = true) throws(SIPParseError) -> SIPMessage {
         let message = try scan(input, limits: limits)
@@ -205,8 +205,8 @@ public enum SIPParser {
             guard sp1 < e, sp1 - s == 7, isVersion20(p, s) else {
                 throw SIPParseError(.unsupportedVersion, disposition: .drop, detail: "response version is not SIP/2.0", isResponse: true)
             }
-            guard sp2 - sp1 == 4, let status = parseDigits(p, (sp1 + 1)..<sp2, maxDigits: 3), status >= 100 else {
-                throw SIPParseError(.malformedStartLine, disposition: .drop, detail: "status code is not 3DIGIT", isResponse: true)
+            guard sp2 - sp1 == 4, let status = parseDigits(p, (sp1 + 1)..<sp2, maxDigits: 3), (100...699).contains(status) else {
+                throw SIPParseError(.malformedStartLine, disposition: .drop, detail: "status code is not 3DIGIT in 100...699 (RFC 3261 §7.2, §21)", isResponse: true)
             }
             let reasonStart = min(sp2 + 1, e)
             return .response(status: status, reason: reasonStart..<e)

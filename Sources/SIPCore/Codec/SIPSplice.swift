@@ -129,17 +129,26 @@ public struct SIPSplice: Sendable {
             throw Failure(reason: "header line already edited as a whole", disposition: .respond(status: 500, reason: "Server Internal Error"))
         }
         let f = message.headers[h]
-        let el = elements(of: f)
-        guard element < el.count else { throw Failure(reason: "no element \(element)", disposition: .badRequest) }
-        guard !isRemoved(h, element) else { return }
-        // Common case: the first removal on this line.
+        // Common case: the first removal on this line; only the neighbours matter (no allocation).
         if !edits.contains(where: { $0.header == h }) {
-            let r = el.count == 1 ? f.lineRange
-                : element + 1 < el.count ? el[element].lowerBound..<el[element + 1].lowerBound
-                : el[element - 1].upperBound..<el[element].upperBound
+            var previous: Range<Int>? = nil, this: Range<Int>? = nil, next: Range<Int>? = nil
+            var i = 0
+            message.forEachElementRange(of: f) { r in
+                if i == element - 1 { previous = r } else if i == element { this = r } else if i == element + 1 { next = r; return false }
+                i += 1
+                return true
+            }
+            guard let this else { throw Failure(reason: "no element \(element)", disposition: .badRequest) }
+            let r: Range<Int>
+            if let next { r = this.lowerBound..<next.lowerBound }
+            else if let previous { r = previous.upperBound..<this.upperBound }
+            else { r = f.lineRange }
             record(Edit(start: r.lowerBound, end: r.upperBound, repStart: 0, repEnd: 0, header: h, element: element))
             return
         }
+        let el = elements(of: f)
+        guard element < el.count else { throw Failure(reason: "no element \(element)", disposition: .badRequest) }
+        guard !isRemoved(h, element) else { return }
         // Recompute this line's removal edits: maximal runs of removed elements are cut up to the next
         // kept element, or for a trailing run from the end of the previous kept element (the separating
         // comma and LWS go with it); all elements removed → the whole line goes.

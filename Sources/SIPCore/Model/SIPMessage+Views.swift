@@ -37,13 +37,22 @@ extension SIPMessage {
     /// quoted strings and `<...>` do not split. At most `SIPParseLimits.maxElementsPerField` elements;
     /// empty elements are skipped.
     public func elementRanges(of field: SIPHeaderField) -> [Range<Int>] {
-        let end = field.valueRange.upperBound
         var out: [Range<Int>] = []
         out.reserveCapacity(4)
+        forEachElementRange(of: field) { out.append($0); return true }
+        return out
+    }
+
+    /// Calls `body` with each element range of `field` in order (same rules and bound as
+    /// `elementRanges(of:)`, no allocation); `body` returns false to stop.
+    @inline(__always)
+    public func forEachElementRange(of field: SIPHeaderField, _ body: (Range<Int>) -> Bool) {
+        let end = field.valueRange.upperBound
         bytes.withUnsafeBufferPointer { p in
             var start = field.valueRange.lowerBound
             var k = start
             var inQuote = false, escaped = false, angle = false
+            var emitted = 0
             while k <= end {
                 if k < end {
                     let c = p[k]
@@ -63,12 +72,14 @@ extension SIPMessage {
                 var a = start, b = k
                 while a < b, isLWSByte(p[a]) { a += 1 }
                 while b > a, isLWSByte(p[b - 1]) { b -= 1 }
-                if a < b, out.count < SIPParseLimits.maxElementsPerField { out.append(a..<b) }
+                if a < b {
+                    guard emitted < SIPParseLimits.maxElementsPerField, body(a..<b) else { return }
+                    emitted += 1
+                }
                 start = k + 1
                 k += 1
             }
         }
-        return out
     }
 
     /// All comma-separated element strings of the fields called `name`, in order.
