@@ -1,0 +1,530 @@
+// H.248.1 Annex B text encoder (RFC 3525 B.2 grammar), pretty (long tokens, indented) or compact
+// (short tokens, minimal whitespace). Pure: model in, bytes/string out.
+
+/// Encodes `H248Message` values in the text encoding.
+public struct H248TextEncoder: Sendable {
+    public var form: H248TextForm
+    /// Indentation unit of the pretty form.
+    public var indentUnit: String
+
+    public init(form: H248TextForm = .pretty, indentUnit: String = "    ") {
+        self.form = form
+        self.indentUnit = indentUnit
+    }
+
+    public func encode(_ message: H248Message) -> String {
+        String(decoding: encodeBytes(message), as: UTF8.self)
+    }
+
+    public func encodeBytes(_ message: H248Message) -> [UInt8] {
+        var w = Writer(pretty: form == .pretty, indentUnit: Array(indentUnit.utf8))
+        w.message(message)
+        return w.out
+    }
+}
+
+extension H248Message {
+    /// Text form of this message (H.248.1 Annex B).
+    public func encoded(_ form: H248TextForm = .pretty) -> String {
+        H248TextEncoder(form: form).encode(self)
+    }
+}
+
+struct Writer {
+    let pretty: Bool
+    let indentUnit: [UInt8]
+    var out: [UInt8] = []
+    var depth = 0
+    /// Per open block: has an item been written yet.
+    var firstStack: [Bool] = []
+
+    init(pretty: Bool, indentUnit: [UInt8]) {
+        self.pretty = pretty
+        self.indentUnit = indentUnit
+        out.reserveCapacity(1024)
+        firstStack.reserveCapacity(16)
+    }
+
+    @inline(__always) mutating func raw(_ s: String) {
+        out.append(contentsOf: s.utf8)
+    }
+
+    @inline(__always) mutating func byte(_ b: UInt8) {
+        out.append(b)
+    }
+
+    @inline(__always) mutating func tok(_ t: H248Token) {
+        raw(pretty ? t.long : t.short)
+    }
+
+    mutating func newlineIndent() {
+        out.append(10)
+        for _ in 0..<depth { out.append(contentsOf: indentUnit) }
+    }
+
+    /// Starts an item in the current block: comma separator, and line break in pretty form.
+    mutating func item() {
+        guard !firstStack.isEmpty else { return }
+        if firstStack[firstStack.count - 1] {
+            firstStack[firstStack.count - 1] = false
+        } else {
+            byte(UInt8(ascii: ","))
+        }
+        if pretty { newlineIndent() }
+    }
+
+    mutating func equals() {
+        if pretty { raw(" = ") } else { byte(UInt8(ascii: "=")) }
+    }
+
+    mutating func open() {
+        if pretty { raw(" {") } else { byte(UInt8(ascii: "{")) }
+        depth += 1
+        firstStack.append(true)
+    }
+
+    mutating func close() {
+        depth -= 1
+        let wasEmpty = firstStack.removeLast()
+        if pretty && !wasEmpty { newlineIndent() }
+        byte(UInt8(ascii: "}"))
+    }
+
+    // MARK: values
+
+    mutating func uint<T: BinaryInteger>(_ v: T) {
+        raw(String(v))
+    }
+
+    mutating func quoted(_ s: String) {
+        byte(UInt8(ascii: "\""))
+        // RFC 3525 B.2 quotedString excludes DQUOTE and has no escape: replace defensively.
+        for b in s.utf8 { out.append(b == UInt8(ascii: "\"") ? UInt8(ascii: "'") : b) }
+        byte(UInt8(ascii: "\""))
+    }
+
+    mutating func value(_ v: H248Value) {
+        switch v {
+        case .token(let s): raw(s)
+        case .quoted(let s): quoted(s)
+        }
+    }
+
+    mutating func mid(_ m: MID) {
+        switch m {
+        case .address(let a, let port):
+            byte(UInt8(ascii: "["))
+            raw(a)
+            byte(UInt8(ascii: "]"))
+            if let port { byte(UInt8(ascii: ":")); uint(port) }
+        case .domain(let d, let port):
+            byte(UInt8(ascii: "<"))
+            raw(d)
+            byte(UInt8(ascii: ">"))
+            if let port { byte(UInt8(ascii: ":")); uint(port) }
+        case .device(let d):
+            raw(d)
+        case .mtp(let hex):
+            raw("MTP{")
+            raw(hex)
+            byte(UInt8(ascii: "}"))
+        }
+    }
+
+    mutating func contextID(_ c: ContextID) {
+        switch c {
+        case .null: byte(UInt8(ascii: "-"))
+        case .choose: byte(UInt8(ascii: "$"))
+        case .all: byte(UInt8(ascii: "*"))
+        case .id(let v): uint(v)
+        }
+    }
+
+    // MARK: message structure
+
+    mutating func message(_ m: H248Message) {
+        tok(.megaco)
+        byte(UInt8(ascii: "/"))
+        uint(m.version)
+        byte(UInt8(ascii: " "))
+        mid(m.mid)
+        byte(10)
+        switch m.body {
+        case .error(let e):
+            errorDescriptor(e)
+            if pretty { byte(10) }
+        case .transactions(let ts):
+            for t in ts {
+                transaction(t)
+                if pretty { byte(10) }
+            }
+        }
+    }
+
+    mutating func transaction(_ t: Transaction) {
+        switch t {
+        case .request(let r):
+            tok(.transaction); equals(); uint(r.id); open()
+            for a in r.actions { item(); actionRequest(a) }
+            close()
+        case .reply(let r):
+            tok(.reply); equals(); uint(r.id); open()
+            if r.immAckRequired { item(); tok(.immAckRequired) }
+            switch r.result {
+            case .error(let e): item(); errorDescriptor(e)
+            case .actions(let acts): for a in acts { item(); actionReply(a) }
+            }
+            close()
+        case .pending(let id):
+            tok(.pending); equals(); uint(id); open(); close()
+        case .responseAck(let ranges):
+            tok(.responseAck); open()
+            for r in ranges {
+                item()
+                uint(r.first)
+                if r.last != r.first { byte(UInt8(ascii: "-")); uint(r.last) }
+            }
+            close()
+        }
+    }
+
+    mutating func contextAttributes(_ a: ContextAttributes) {
+        if let p = a.priority { item(); tok(.priority); equals(); uint(p) }
+        if let e = a.emergency { item(); tok(e ? .emergency : .emergencyOff) }
+        if let i = a.iepsCall { item(); tok(.iepsCall); equals(); tok(i ? .on : .off) }
+        if let t = a.topology { item(); topology(t) }
+        if !a.properties.isEmpty {
+            item(); tok(.contextAttr); open()
+            for p in a.properties { item(); propertyParm(p) }
+            close()
+        }
+    }
+
+    mutating func topology(_ triples: [TopologyTriple]) {
+        tok(.topology); open()
+        for t in triples {
+            item(); raw(t.from.text)
+            item(); raw(t.to.text)
+            item()
+            switch t.direction {
+            case .isolate: tok(.isolate)
+            case .oneway: tok(.oneway)
+            case .bothway: tok(.bothway)
+            }
+        }
+        close()
+    }
+
+    mutating func actionRequest(_ a: ActionRequest) {
+        tok(.context); equals(); contextID(a.contextID); open()
+        if let attrs = a.attributes { contextAttributes(attrs) }
+        for c in a.commands { item(); commandRequest(c) }
+        close()
+    }
+
+    mutating func actionReply(_ a: ActionReply) {
+        tok(.context); equals(); contextID(a.contextID); open()
+        if let attrs = a.attributes { contextAttributes(attrs) }
+        for r in a.replies { item(); commandReply(r) }
+        if let e = a.error { item(); errorDescriptor(e) }
+        close()
+    }
+
+    mutating func verb(_ v: CommandVerb) {
+        switch v {
+        case .add: tok(.add)
+        case .modify: tok(.modify)
+        case .subtract: tok(.subtract)
+        case .move: tok(.move)
+        case .auditValue: tok(.auditValue)
+        case .auditCapabilities: tok(.auditCapability)
+        case .notify: tok(.notify)
+        case .serviceChange: tok(.serviceChange)
+        }
+    }
+
+    mutating func commandRequest(_ c: CommandRequest) {
+        if c.optional { raw("O-") }
+        if c.wildcardReturn { raw("W-") }
+        verb(c.verb); equals(); raw(c.terminationID.text)
+        if !c.descriptors.isEmpty {
+            open()
+            for d in c.descriptors { item(); descriptor(d) }
+            close()
+        }
+    }
+
+    mutating func commandReply(_ c: CommandReply) {
+        verb(c.verb); equals(); raw(c.terminationID.text)
+        if !c.descriptors.isEmpty {
+            open()
+            for d in c.descriptors { item(); descriptor(d) }
+            close()
+        }
+    }
+
+    // MARK: descriptors
+
+    mutating func descriptor(_ d: Descriptor) {
+        switch d {
+        case .media(let m): media(m)
+        case .events(let e): events(e)
+        case .signals(let s): signals(s)
+        case .observedEvents(let o): observedEvents(o)
+        case .statistics(let s):
+            tok(.statistics); open()
+            for p in s { item(); propertyParm(p) }
+            close()
+        case .audit(let a):
+            tok(.audit); open()
+            for i in a.items { item(); auditItem(i) }
+            close()
+        case .packages(let ps):
+            tok(.packages); open()
+            for p in ps { item(); raw(p.name); byte(UInt8(ascii: "-")); uint(p.version) }
+            close()
+        case .error(let e): errorDescriptor(e)
+        case .services(let s): services(s)
+        case .auditItem(let i): auditItem(i)
+        }
+    }
+
+    mutating func auditItem(_ i: AuditItem) {
+        switch i {
+        case .media: tok(.media)
+        case .modem: tok(.modem)
+        case .mux: tok(.mux)
+        case .events: tok(.events)
+        case .signals: tok(.signals)
+        case .digitMap: tok(.digitMap)
+        case .statistics: tok(.statistics)
+        case .observedEvents: tok(.observedEvents)
+        case .eventBuffer: tok(.eventBuffer)
+        case .packages: tok(.packages)
+        case .item(let name): raw(name)
+        }
+    }
+
+    mutating func errorDescriptor(_ e: ErrorDescriptor) {
+        tok(.error); equals(); uint(e.code); open()
+        if let t = e.text { item(); quoted(t) }
+        close()
+    }
+
+    mutating func media(_ m: MediaDescriptor) {
+        tok(.media); open()
+        if let ts = m.terminationState { item(); terminationState(ts) }
+        for s in m.streams {
+            if let id = s.id {
+                item(); tok(.stream); equals(); uint(id); open()
+                streamParms(s)
+                close()
+            } else {
+                streamParms(s)
+            }
+        }
+        close()
+    }
+
+    mutating func streamParms(_ s: StreamDescriptor) {
+        if let lc = s.localControl { item(); localControl(lc) }
+        if let l = s.local { item(); sdp(.local, l) }
+        if let r = s.remote { item(); sdp(.remote, r) }
+        if let st = s.statistics {
+            item(); tok(.statistics); open()
+            for p in st { item(); propertyParm(p) }
+            close()
+        }
+    }
+
+    mutating func sdp(_ t: H248Token, _ block: SDPBlock) {
+        tok(t)
+        // The octet string starts right after `{`; each SDP line on its own line (LF), as OTP
+        // megaco and Wireshark expect; `}` on its own line.
+        if pretty { byte(UInt8(ascii: " ")) }
+        byte(UInt8(ascii: "{"))
+        byte(10)
+        for l in block.lines {
+            // RFC 3525 B.2: an octetString cannot hold an unescaped `}`.
+            for b in l.utf8 {
+                if b == UInt8(ascii: "}") { byte(UInt8(ascii: "\\")) }
+                out.append(b)
+            }
+            byte(10)
+        }
+        if pretty { for _ in 0..<depth { out.append(contentsOf: indentUnit) } }
+        byte(UInt8(ascii: "}"))
+    }
+
+    mutating func localControl(_ lc: LocalControlDescriptor) {
+        tok(.localControl); open()
+        if let m = lc.mode {
+            item(); tok(.mode); equals()
+            switch m {
+            case .sendOnly: tok(.sendOnly)
+            case .receiveOnly: tok(.receiveOnly)
+            case .sendReceive: tok(.sendReceive)
+            case .inactive: tok(.inactive)
+            case .loopback: tok(.loopback)
+            }
+        }
+        if let v = lc.reserveValue { item(); tok(.reservedValue); equals(); tok(v ? .on : .off) }
+        if let g = lc.reserveGroup { item(); tok(.reservedGroup); equals(); tok(g ? .on : .off) }
+        for p in lc.properties { item(); propertyParm(p) }
+        close()
+    }
+
+    mutating func terminationState(_ ts: TerminationStateDescriptor) {
+        tok(.terminationState); open()
+        if let s = ts.serviceState {
+            item(); tok(.serviceStates); equals()
+            switch s {
+            case .test: tok(.test)
+            case .outOfService: tok(.outOfSvc)
+            case .inService: tok(.inSvc)
+            }
+        }
+        if let b = ts.bufferLockStep { item(); tok(.buffer); equals(); tok(b ? .lockStep : .off) }
+        for p in ts.properties { item(); propertyParm(p) }
+        close()
+    }
+
+    mutating func propertyParm(_ p: PropertyParm) {
+        raw(p.name)
+        switch p.relation {
+        case .equal: equals()
+        case .notEqual, .greater, .less:
+            if pretty { byte(UInt8(ascii: " ")) }
+            raw(p.relation.rawValue)
+            if pretty { byte(UInt8(ascii: " ")) }
+        }
+        switch p.value {
+        case .single(let v): value(v)
+        case .alternatives(let vs):
+            byte(UInt8(ascii: "{"))
+            valueList(vs)
+            byte(UInt8(ascii: "}"))
+        case .list(let vs):
+            byte(UInt8(ascii: "["))
+            valueList(vs)
+            byte(UInt8(ascii: "]"))
+        case .range(let a, let b):
+            byte(UInt8(ascii: "["))
+            value(a); byte(UInt8(ascii: ":")); value(b)
+            byte(UInt8(ascii: "]"))
+        }
+    }
+
+    mutating func valueList(_ vs: [H248Value]) {
+        for (i, v) in vs.enumerated() {
+            if i > 0 { if pretty { raw(", ") } else { byte(UInt8(ascii: ",")) } }
+            value(v)
+        }
+    }
+
+    mutating func events(_ e: EventsDescriptor) {
+        tok(.events)
+        guard let rid = e.requestID else { return }
+        equals(); uint(rid); open()
+        for ev in e.events {
+            item(); raw(ev.name)
+            if ev.streamID != nil || ev.keepActive || !ev.parameters.isEmpty {
+                open()
+                if let s = ev.streamID { item(); tok(.stream); equals(); uint(s) }
+                if ev.keepActive { item(); tok(.keepActive) }
+                for p in ev.parameters { item(); propertyParm(p) }
+                close()
+            }
+        }
+        close()
+    }
+
+    mutating func signal(_ s: Signal) {
+        raw(s.name)
+        let hasParms = s.streamID != nil || s.type != nil || s.duration != nil || s.notifyCompletion != nil
+            || s.keepActive || !s.parameters.isEmpty
+        guard hasParms else { return }
+        open()
+        if let st = s.streamID { item(); tok(.stream); equals(); uint(st) }
+        if let t = s.type {
+            item(); tok(.signalType); equals()
+            switch t {
+            case .brief: tok(.brief)
+            case .onOff: tok(.onOff)
+            case .timeOut: tok(.timeOut)
+            }
+        }
+        if let d = s.duration { item(); tok(.duration); equals(); uint(d) }
+        if let nc = s.notifyCompletion {
+            item(); tok(.notifyCompletion); equals()
+            byte(UInt8(ascii: "{"))
+            valueList(nc.map { .token($0) })
+            byte(UInt8(ascii: "}"))
+        }
+        if s.keepActive { item(); tok(.keepActive) }
+        for p in s.parameters { item(); propertyParm(p) }
+        close()
+    }
+
+    mutating func signals(_ s: SignalsDescriptor) {
+        tok(.signals); open()
+        for it in s.items {
+            item()
+            switch it {
+            case .signal(let sig): signal(sig)
+            case .list(let id, let sigs):
+                tok(.signalList); equals(); uint(id); open()
+                for sig in sigs { item(); signal(sig) }
+                close()
+            }
+        }
+        close()
+    }
+
+    mutating func observedEvents(_ o: ObservedEventsDescriptor) {
+        tok(.observedEvents); equals(); uint(o.requestID); open()
+        for ev in o.events {
+            item()
+            if let ts = ev.timestamp { raw(ts.description); byte(UInt8(ascii: ":")) }
+            raw(ev.name)
+            if ev.streamID != nil || !ev.parameters.isEmpty {
+                open()
+                if let s = ev.streamID { item(); tok(.stream); equals(); uint(s) }
+                for p in ev.parameters { item(); propertyParm(p) }
+                close()
+            }
+        }
+        close()
+    }
+
+    mutating func services(_ s: ServiceChangeParameters) {
+        tok(.services); open()
+        if let m = s.method {
+            item(); tok(.method); equals()
+            switch m {
+            case .failover: tok(.failover)
+            case .forced: tok(.forced)
+            case .graceful: tok(.graceful)
+            case .restart: tok(.restart)
+            case .disconnected: tok(.disconnected)
+            case .handOff: tok(.handOff)
+            case .other(let x): raw(x)
+            }
+        }
+        if let r = s.reason { item(); tok(.reason); equals(); value(r) }
+        if let d = s.delay { item(); tok(.delay); equals(); uint(d) }
+        if let a = s.address {
+            item(); tok(.serviceChangeAddress); equals()
+            switch a {
+            case .port(let p): uint(p)
+            case .mid(let m): mid(m)
+            }
+        }
+        if let p = s.profile { item(); tok(.profile); equals(); raw(p.name); byte(UInt8(ascii: "/")); uint(p.version) }
+        if let v = s.version { item(); tok(.version); equals(); uint(v) }
+        if let m = s.mgcIdToTry { item(); tok(.mgcIdToTry); equals(); mid(m) }
+        if let t = s.timestamp { item(); raw(t.description) }
+        for e in s.extensions { item(); propertyParm(e) }
+        close()
+    }
+}

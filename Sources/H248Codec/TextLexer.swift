@@ -1,0 +1,382 @@
+// Stage 1 of the text parser: bytes -> a bounded element tree (RFC 3525 B.2 / B.3 lexical rules).
+// Every H.248 text construct has the shape
+//     [TimeStamp ":"] NAME [relation value] [ "{" element *("," element) "}" ]
+// or is a quotedString, or (Local/Remote) an octetString in braces. Stage 2 (TextParser.swift)
+// maps the tree to the model and knows the grammar of each descriptor.
+
+/// A byte range of the input with its lexical kind.
+struct Lexeme {
+    var start: Int
+    var end: Int
+    var quoted: Bool
+    var isEmpty: Bool { start >= end }
+}
+
+enum NodeValue {
+    case single(Lexeme)
+    case alternatives([Lexeme])
+    case list([Lexeme])
+    case range(Lexeme, Lexeme)
+    /// A message identifier in value position (`[addr]:port`, `<name>:port`): raw byte range.
+    case mid(Lexeme)
+}
+
+struct Node {
+    /// Byte offset where the element starts (for line/column).
+    var offset: Int
+    /// The element is a bare quotedString (error text).
+    var isQuotedString = false
+    var name: Lexeme
+    var timestamp: Lexeme?
+    var relation: Relation?
+    var value: NodeValue?
+    var valueOffset = 0
+    /// `nil` when the element has no braces.
+    var children: [Node]?
+    /// Local/Remote octet string (content between the braces).
+    var octets: Lexeme?
+}
+
+/// RFC 3525 B.3 `SafeChar`: DIGIT / ALPHA / "+" / "-" / "&" / "!" / "_" / "/" / "'" / "?" / "@" /
+/// "^" / "`" / "~" / "*" / "$" / "\" / "(" / ")" / "%" / "|" / "."
+let safeCharTable: [Bool] = {
+    var t = [Bool](repeating: false, count: 256)
+    for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = true }
+    for c in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(c)] = true }
+    for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(c)] = true }
+    for c in "+-&!_/'?@^`~*$\\()%|.".utf8 { t[Int(c)] = true }
+    return t
+}()
+
+/// Error-code context: what the lexer was inside when it failed (H.248.8 code choice).
+enum ErrorScope {
+    case message, transactionRequest, action, command
+    var code: H248ErrorCode {
+        switch self {
+        case .message: .syntaxErrorInMessage
+        case .transactionRequest: .syntaxErrorInTransactionRequest
+        case .action: .syntaxErrorInAction
+        case .command: .syntaxErrorInCommand
+        }
+    }
+}
+
+struct Lexer {
+    let b: [UInt8]
+    var i: Int
+    let limits: H248Limits
+    var elements = 0
+    /// Set when the current top-level element is a transaction request (for 403/422/442 codes).
+    var inRequest = false
+
+    init(bytes: [UInt8], limits: H248Limits) {
+        self.b = bytes
+        self.i = 0
+        self.limits = limits
+    }
+
+    // MARK: errors and positions
+
+    func position(_ offset: Int) -> (line: Int, column: Int) {
+        var line = 1
+        var col = 1
+        var k = 0
+        let end = min(offset, b.count)
+        while k < end {
+            if b[k] == 10 { line += 1; col = 1 } else { col += 1 }
+            k += 1
+        }
+        return (line, col)
+    }
+
+    func fail(_ code: H248ErrorCode, _ reason: String, at offset: Int) -> H248ParseError {
+        let p = position(offset)
+        return H248ParseError(code, reason, line: p.line, column: p.column)
+    }
+
+    func scope(depth: Int) -> ErrorScope {
+        guard inRequest else { return .message }
+        switch depth {
+        case 0: return .message
+        case 1: return .transactionRequest
+        case 2: return .action
+        default: return .command
+        }
+    }
+
+    func syntax(_ reason: String, depth: Int, at offset: Int) -> H248ParseError {
+        fail(scope(depth: depth).code, reason, at: offset)
+    }
+
+    // MARK: low level
+
+    @inline(__always) var atEnd: Bool { i >= b.count }
+    @inline(__always) var peek: UInt8 { i < b.count ? b[i] : 0 }
+
+    /// Skips LWSP and comments (RFC 3525 B.3 `COMMENT = ";" *(SafeChar/RestChar/WSP/%x22) EOL`).
+    mutating func skipWS() {
+        while i < b.count {
+            let c = b[i]
+            if c == 32 || c == 9 || c == 10 || c == 13 {
+                i += 1
+            } else if c == UInt8(ascii: ";") {
+                while i < b.count && b[i] != 10 && b[i] != 13 { i += 1 }
+            } else {
+                return
+            }
+        }
+    }
+
+    mutating func word(depth: Int) throws(H248ParseError) -> Lexeme {
+        let s = i
+        while i < b.count && safeCharTable[Int(b[i])] { i += 1 }
+        if i == s {
+            if atEnd { throw syntax("unexpected end of message", depth: depth, at: s) }
+            throw syntax("unexpected character '\(printable(b[s]))'", depth: depth, at: s)
+        }
+        if i - s > limits.maxTokenBytes {
+            throw syntax("token longer than \(limits.maxTokenBytes) bytes", depth: depth, at: s)
+        }
+        return Lexeme(start: s, end: i, quoted: false)
+    }
+
+    /// quotedString = DQUOTE *(SafeChar / RestChar / WSP) DQUOTE (no escapes, RFC 3525 B.3).
+    mutating func quoted(depth: Int) throws(H248ParseError) -> Lexeme {
+        let open = i
+        i += 1
+        let s = i
+        while i < b.count && b[i] != UInt8(ascii: "\"") {
+            if i - s >= limits.maxQuotedBytes {
+                throw syntax("quoted string longer than \(limits.maxQuotedBytes) bytes", depth: depth, at: open)
+            }
+            i += 1
+        }
+        if atEnd { throw syntax("unterminated quoted string", depth: depth, at: open) }
+        let e = i
+        i += 1
+        return Lexeme(start: s, end: e, quoted: true)
+    }
+
+    mutating func valueLexeme(depth: Int) throws(H248ParseError) -> Lexeme {
+        if peek == UInt8(ascii: "\"") { return try quoted(depth: depth) }
+        return try word(depth: depth)
+    }
+
+    func printable(_ c: UInt8) -> String {
+        c >= 32 && c < 127 ? String(UnicodeScalar(c)) : "\\x" + String(c, radix: 16)
+    }
+
+    // MARK: elements
+
+    /// Parses the message body: 1*element without separators (transactionList or errorDescriptor).
+    mutating func topLevel() throws(H248ParseError) -> [Node] {
+        var nodes: [Node] = []
+        while true {
+            skipWS()
+            if atEnd { break }
+            if nodes.count >= limits.maxListItems {
+                throw fail(.syntaxErrorInMessage, "more than \(limits.maxListItems) transactions", at: i)
+            }
+            // Error-code scope: a transaction request gets 403/422/442, anything else 400.
+            let s = i
+            while i < b.count && safeCharTable[Int(b[i])] { i += 1 }
+            let name = Lexeme(start: s, end: i, quoted: false)
+            i = s
+            inRequest = tokenOf(name, in: b) == .transaction
+            nodes.append(try element(depth: 0))
+        }
+        if nodes.isEmpty { throw fail(.syntaxErrorInMessage, "message has no body", at: i) }
+        return nodes
+    }
+
+    mutating func element(depth: Int) throws(H248ParseError) -> Node {
+        elements += 1
+        if elements > limits.maxElements {
+            throw syntax("more than \(limits.maxElements) elements", depth: depth, at: i)
+        }
+        let start = i
+        if peek == UInt8(ascii: "\"") {
+            let q = try quoted(depth: depth)
+            return Node(offset: start, isQuotedString: true, name: q)
+        }
+        var node = Node(offset: start, name: try word(depth: depth))
+        skipWS()
+        if peek == UInt8(ascii: ":") {
+            // observedEvent: TimeStamp LWSP COLON LWSP pkgdName
+            i += 1
+            skipWS()
+            node.timestamp = node.name
+            node.name = try word(depth: depth)
+            skipWS()
+        }
+        switch peek {
+        case UInt8(ascii: "="): node.relation = .equal
+        case UInt8(ascii: "#"): node.relation = .notEqual
+        case UInt8(ascii: ">"): node.relation = .greater
+        case UInt8(ascii: "<"): node.relation = .less
+        default: break
+        }
+        if node.relation != nil {
+            i += 1
+            skipWS()
+            node.valueOffset = i
+            node.value = try value(depth: depth, name: node.name)
+            skipWS()
+        }
+        if peek == UInt8(ascii: "{") {
+            i += 1
+            if node.value == nil && isOctetDescriptor(node.name) {
+                node.octets = try octetString(depth: depth, open: i - 1)
+            } else {
+                if depth + 1 > limits.maxDepth {
+                    throw syntax("nesting deeper than \(limits.maxDepth)", depth: depth, at: i - 1)
+                }
+                node.children = try block(depth: depth + 1)
+            }
+        }
+        return node
+    }
+
+    mutating func value(depth: Int, name: Lexeme) throws(H248ParseError) -> NodeValue {
+        let c = peek
+        if c == UInt8(ascii: "[") || c == UInt8(ascii: "<") {
+            if let t = tokenOf(name, in: b), t == .serviceChangeAddress || t == .mgcIdToTry {
+                return .mid(try midLexeme(depth: depth))
+            }
+        }
+        if c == UInt8(ascii: "{") {
+            // alternativeValue: LBRKT VALUE *(COMMA VALUE) RBRKT
+            i += 1
+            return .alternatives(try valueList(close: UInt8(ascii: "}"), depth: depth).values)
+        }
+        if c == UInt8(ascii: "[") {
+            i += 1
+            let r = try valueList(close: UInt8(ascii: "]"), depth: depth)
+            if r.isRange {
+                guard r.values.count == 2 else { throw syntax("malformed range", depth: depth, at: i) }
+                return .range(r.values[0], r.values[1])
+            }
+            return .list(r.values)
+        }
+        return .single(try valueLexeme(depth: depth))
+    }
+
+    mutating func valueList(close: UInt8, depth: Int) throws(H248ParseError) -> (values: [Lexeme], isRange: Bool) {
+        var vals: [Lexeme] = []
+        var isRange = false
+        skipWS()
+        if peek == close { i += 1; return ([], false) }
+        while true {
+            skipWS()
+            vals.append(try valueLexeme(depth: depth))
+            if vals.count > limits.maxListItems {
+                throw syntax("more than \(limits.maxListItems) values", depth: depth, at: i)
+            }
+            skipWS()
+            let c = peek
+            if c == UInt8(ascii: ",") { i += 1; continue }
+            if c == UInt8(ascii: ":") && close == UInt8(ascii: "]") && vals.count == 1 { i += 1; isRange = true; continue }
+            if c == close { i += 1; return (vals, isRange) }
+            throw syntax(atEnd ? "unexpected end of message in value list" : "unexpected '\(printable(c))' in value list",
+                         depth: depth, at: i)
+        }
+    }
+
+    /// `[addr]:port` or `<domain>:port` in value position (ServiceChangeAddress, MgcIdToTry).
+    mutating func midLexeme(depth: Int) throws(H248ParseError) -> Lexeme {
+        let s = i
+        let closer: UInt8 = peek == UInt8(ascii: "[") ? UInt8(ascii: "]") : UInt8(ascii: ">")
+        i += 1
+        while i < b.count && b[i] != closer {
+            if i - s > limits.maxTokenBytes { throw fail(.incorrectIdentifier, "mId too long", at: s) }
+            i += 1
+        }
+        if atEnd { throw fail(.incorrectIdentifier, "unterminated mId", at: s) }
+        i += 1
+        if peek == UInt8(ascii: ":") {
+            i += 1
+            while i < b.count && b[i] >= 48 && b[i] <= 57 { i += 1 }
+        }
+        return Lexeme(start: s, end: i, quoted: false)
+    }
+
+    /// Brace list after `{`: element *(COMMA element) `}`, possibly empty.
+    mutating func block(depth: Int) throws(H248ParseError) -> [Node] {
+        var items: [Node] = []
+        skipWS()
+        if peek == UInt8(ascii: "}") { i += 1; return items }
+        while true {
+            skipWS()
+            items.append(try element(depth: depth))
+            if items.count > limits.maxListItems {
+                throw syntax("more than \(limits.maxListItems) items in a list", depth: depth, at: i)
+            }
+            skipWS()
+            let c = peek
+            if c == UInt8(ascii: ",") { i += 1; continue }
+            if c == UInt8(ascii: "}") { i += 1; return items }
+            if atEnd { throw syntax("unexpected end of message: missing '}'", depth: depth, at: i) }
+            throw syntax("expected ',' or '}' but found '\(printable(c))'", depth: depth, at: i)
+        }
+    }
+
+    /// octetString = *(nonEscapeChar) with `\}` as the escaped brace (RFC 3525 B.2).
+    mutating func octetString(depth: Int, open: Int) throws(H248ParseError) -> Lexeme {
+        let s = i
+        while i < b.count {
+            let c = b[i]
+            if c == UInt8(ascii: "}") {
+                let e = i
+                i += 1
+                return Lexeme(start: s, end: e, quoted: false)
+            }
+            if c == UInt8(ascii: "\\") { i += 1 }
+            i += 1
+            if i - s > limits.maxOctetStringBytes {
+                throw syntax("Local/Remote descriptor longer than \(limits.maxOctetStringBytes) bytes", depth: depth, at: open)
+            }
+        }
+        throw syntax("unterminated Local/Remote descriptor", depth: depth, at: open)
+    }
+
+    func isOctetDescriptor(_ name: Lexeme) -> Bool {
+        let n = name.end - name.start
+        guard n == 1 || n == 5 || n == 6 else { return false }
+        let t = tokenOf(name, in: b)
+        return t == .local || t == .remote
+    }
+}
+
+// MARK: allocation-free token lookup
+
+/// Candidates by length, lower-cased bytes.
+let tokenTable: [[(bytes: [UInt8], token: H248Token)]] = {
+    var t = [[(bytes: [UInt8], token: H248Token)]](repeating: [], count: 33)
+    for tok in H248Token.allCases {
+        for form in Set([tok.long.lowercased(), tok.short.lowercased()]) {
+            let bytes = Array(form.utf8)
+            if bytes.count < t.count { t[bytes.count].append((bytes, tok)) }
+        }
+    }
+    return t
+}()
+
+/// Case-insensitive keyword lookup of a lexeme (RFC 3525 B.3: tokens are case insensitive).
+@inline(__always)
+func tokenOf(_ l: Lexeme, in b: [UInt8]) -> H248Token? {
+    let n = l.end - l.start
+    guard !l.quoted, n > 0, n < tokenTable.count else { return nil }
+    outer: for cand in tokenTable[n] {
+        var k = 0
+        while k < n {
+            let x = b[l.start + k]
+            let y = cand.bytes[k]
+            if x != y {
+                if !(y >= 97 && y <= 122 && (x | 0x20) == y) { continue outer }
+            }
+            k += 1
+        }
+        return cand.token
+    }
+    return nil
+}
