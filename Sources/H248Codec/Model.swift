@@ -48,6 +48,19 @@ public enum Transaction: Sendable, Equatable, Codable {
     case pending(UInt32)
     /// `TransactionResponseAck { 1-5, 7 }` (H.248.1 §8.2.4).
     case responseAck([AckRange])
+    /// v3 `Segment = <tid>/<segment>[/END]` (SegmentReply, H.248.1 v3 §8.2.5).
+    case segmentReply(SegmentReply)
+}
+
+public struct SegmentReply: Sendable, Equatable, Codable {
+    public var transactionID: UInt32
+    public var segmentNumber: UInt16
+    public var segmentationComplete: Bool
+    public init(transactionID: UInt32, segmentNumber: UInt16, segmentationComplete: Bool = false) {
+        self.transactionID = transactionID
+        self.segmentNumber = segmentNumber
+        self.segmentationComplete = segmentationComplete
+    }
 }
 
 public struct AckRange: Sendable, Equatable, Codable {
@@ -72,8 +85,14 @@ public struct TransactionReply: Sendable, Equatable, Codable {
     public var id: UInt32
     /// `ImmAckRequired` (H.248.1 §8.2.4): the receiver must answer with a TransactionResponseAck.
     public var immAckRequired: Bool
+    /// v3 segmentation (H.248.1 v3 §8.1.1): segment number and "segmentation complete" (`END`/`&`).
+    public var segmentNumber: UInt16?
+    public var segmentationComplete: Bool
     public var result: ReplyResult
-    public init(id: UInt32, immAckRequired: Bool = false, result: ReplyResult) {
+    public init(id: UInt32, immAckRequired: Bool = false, segmentNumber: UInt16? = nil,
+                segmentationComplete: Bool = false, result: ReplyResult) {
+        self.segmentNumber = segmentNumber
+        self.segmentationComplete = segmentationComplete
         self.id = id
         self.immAckRequired = immAckRequired
         self.result = result
@@ -116,11 +135,21 @@ public struct ContextAttributes: Sendable, Equatable, Codable {
     }
 }
 
+/// v3 `ContextAudit { ... }` items (H.248.1 v3 §7.1 contextAudit).
+public enum ContextAuditItem: Sendable, Equatable, Codable {
+    case topology, emergency, priority, iepsCall
+    case property(PackageItemName)
+}
+
 public struct ActionRequest: Sendable, Equatable, Codable {
     public var contextID: ContextID
     public var attributes: ContextAttributes?
+    /// v3 context audit request; may be the only content of the action.
+    public var contextAudit: [ContextAuditItem]?
     public var commands: [CommandRequest]
-    public init(contextID: ContextID, attributes: ContextAttributes? = nil, commands: [CommandRequest]) {
+    public init(contextID: ContextID, attributes: ContextAttributes? = nil, contextAudit: [ContextAuditItem]? = nil,
+                commands: [CommandRequest]) {
+        self.contextAudit = contextAudit
         self.contextID = contextID
         self.attributes = attributes
         self.commands = commands
@@ -345,9 +374,15 @@ public struct RequestedEvent: Sendable, Equatable, Codable {
     public var name: PackageItemName
     public var streamID: UInt16?
     public var keepActive: Bool
+    /// `Embed { Signals {...}, Events = id {...} }` (H.248.1 §7.1.9 embedded descriptors).
+    public var embeddedSignals: SignalsDescriptor?
+    public var embeddedEvents: EventsDescriptor?
     public var parameters: [PropertyParm]
     public init(_ name: PackageItemName, streamID: UInt16? = nil, keepActive: Bool = false,
+                embeddedSignals: SignalsDescriptor? = nil, embeddedEvents: EventsDescriptor? = nil,
                 parameters: [PropertyParm] = []) {
+        self.embeddedSignals = embeddedSignals
+        self.embeddedEvents = embeddedEvents
         self.name = name
         self.streamID = streamID
         self.keepActive = keepActive
@@ -371,17 +406,34 @@ public enum SignalType: String, Sendable, Equatable, Codable {
     case brief, onOff, timeOut
 }
 
+/// NotifyCompletion reasons (H.248.1 §7.1.11; `Iteration` v3).
+public enum NotifyCompletion: String, Sendable, Equatable, Codable {
+    case timeOut, interruptedByEvent, interruptedByNewSignalsDescriptor, otherReason, iteration
+}
+
+/// v3 signal direction (H.248.1 v3 §7.1.11).
+public enum SignalDirection: String, Sendable, Equatable, Codable {
+    case external, `internal`, both
+}
+
 public struct Signal: Sendable, Equatable, Codable {
     public var name: PackageItemName
     public var streamID: UInt16?
     public var type: SignalType?
     public var duration: UInt32?
-    /// NotifyCompletion tokens as written (e.g. `TO`, `IBE`), normalised to upper case.
-    public var notifyCompletion: [String]?
+    public var notifyCompletion: [NotifyCompletion]?
     public var keepActive: Bool
+    /// v3 signal direction (`SPADirection`), request id (`SPARequestID`), inter-signal delay (`Intersignal`).
+    public var direction: SignalDirection?
+    public var requestID: UInt32?
+    public var intersignalDelay: UInt16?
     public var parameters: [PropertyParm]
     public init(_ name: PackageItemName, streamID: UInt16? = nil, type: SignalType? = nil, duration: UInt32? = nil,
-                notifyCompletion: [String]? = nil, keepActive: Bool = false, parameters: [PropertyParm] = []) {
+                notifyCompletion: [NotifyCompletion]? = nil, keepActive: Bool = false, direction: SignalDirection? = nil,
+                requestID: UInt32? = nil, intersignalDelay: UInt16? = nil, parameters: [PropertyParm] = []) {
+        self.direction = direction
+        self.requestID = requestID
+        self.intersignalDelay = intersignalDelay
         self.name = name
         self.streamID = streamID
         self.type = type

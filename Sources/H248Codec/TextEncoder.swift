@@ -168,7 +168,12 @@ struct Writer {
             for a in r.actions { item(); actionRequest(a) }
             close()
         case .reply(let r):
-            tok(.reply); equals(); uint(r.id); open()
+            tok(.reply); equals(); uint(r.id)
+            if let seg = r.segmentNumber {
+                byte(UInt8(ascii: "/")); uint(seg)
+                if r.segmentationComplete { byte(UInt8(ascii: "/")); tok(.segmentationComplete) }
+            }
+            open()
             if r.immAckRequired { item(); tok(.immAckRequired) }
             switch r.result {
             case .error(let e): item(); errorDescriptor(e)
@@ -177,6 +182,9 @@ struct Writer {
             close()
         case .pending(let id):
             tok(.pending); equals(); uint(id); open(); close()
+        case .segmentReply(let sr):
+            tok(.segment); equals(); uint(sr.transactionID); byte(UInt8(ascii: "/")); uint(sr.segmentNumber)
+            if sr.segmentationComplete { byte(UInt8(ascii: "/")); tok(.segmentationComplete) }
         case .responseAck(let ranges):
             tok(.responseAck); open()
             for r in ranges {
@@ -218,6 +226,20 @@ struct Writer {
     mutating func actionRequest(_ a: ActionRequest) {
         tok(.context); equals(); contextID(a.contextID); open()
         if let attrs = a.attributes { contextAttributes(attrs) }
+        if let ca = a.contextAudit {
+            item(); tok(.contextAudit); open()
+            for i in ca {
+                item()
+                switch i {
+                case .topology: tok(.topology)
+                case .emergency: tok(.emergency)
+                case .priority: tok(.priority)
+                case .iepsCall: tok(.iepsCall)
+                case .property(let n): raw(n)
+                }
+            }
+            close()
+        }
         for c in a.commands { item(); commandRequest(c) }
         close()
     }
@@ -428,11 +450,18 @@ struct Writer {
         equals(); uint(rid); open()
         for ev in e.events {
             item(); raw(ev.name)
-            if ev.streamID != nil || ev.keepActive || !ev.parameters.isEmpty {
+            if ev.streamID != nil || ev.keepActive || !ev.parameters.isEmpty || ev.embeddedSignals != nil
+                || ev.embeddedEvents != nil {
                 open()
                 if let s = ev.streamID { item(); tok(.stream); equals(); uint(s) }
                 if ev.keepActive { item(); tok(.keepActive) }
                 for p in ev.parameters { item(); propertyParm(p) }
+                if ev.embeddedSignals != nil || ev.embeddedEvents != nil {
+                    item(); tok(.embed); open()
+                    if let sg = ev.embeddedSignals { item(); signals(sg) }
+                    if let ee = ev.embeddedEvents { item(); events(ee) }
+                    close()
+                }
                 close()
             }
         }
@@ -442,7 +471,8 @@ struct Writer {
     mutating func signal(_ s: Signal) {
         raw(s.name)
         let hasParms = s.streamID != nil || s.type != nil || s.duration != nil || s.notifyCompletion != nil
-            || s.keepActive || !s.parameters.isEmpty
+            || s.keepActive || !s.parameters.isEmpty || s.direction != nil || s.requestID != nil
+            || s.intersignalDelay != nil
         guard hasParms else { return }
         open()
         if let st = s.streamID { item(); tok(.stream); equals(); uint(st) }
@@ -458,10 +488,29 @@ struct Writer {
         if let nc = s.notifyCompletion {
             item(); tok(.notifyCompletion); equals()
             byte(UInt8(ascii: "{"))
-            valueList(nc.map { .token($0) })
+            for (i, r) in nc.enumerated() {
+                if i > 0 { if pretty { raw(", ") } else { byte(UInt8(ascii: ",")) } }
+                switch r {
+                case .timeOut: tok(.timeOut)
+                case .interruptedByEvent: tok(.intByEvent)
+                case .interruptedByNewSignalsDescriptor: tok(.intBySigDescr)
+                case .otherReason: tok(.otherReason)
+                case .iteration: tok(.iteration)
+                }
+            }
             byte(UInt8(ascii: "}"))
         }
         if s.keepActive { item(); tok(.keepActive) }
+        if let d = s.direction {
+            item(); tok(.spaDirection); equals()
+            switch d {
+            case .external: tok(.external)
+            case .internal: tok(.internal)
+            case .both: tok(.both)
+            }
+        }
+        if let r = s.requestID { item(); tok(.spaRequestID); equals(); uint(r) }
+        if let d = s.intersignalDelay { item(); tok(.intersignal); equals(); uint(d) }
         for p in s.parameters { item(); propertyParm(p) }
         close()
     }

@@ -196,6 +196,11 @@ struct Mapper {
                 if let c = n.children, !c.isEmpty { throw fail(.syntaxErrorInMessage, "Pending must be empty", n.offset) }
                 ts.append(.pending(id))
             case .responseAck: ts.append(.responseAck(try responseAck(n)))
+            case .segment:
+                try noChildren(n, .syntaxErrorInMessage)
+                let (id, seg, complete) = try segmentedID(n)
+                guard let seg else { throw fail(.syntaxErrorInMessage, "Segment needs a segment number", n.offset) }
+                ts.append(.segmentReply(SegmentReply(transactionID: id, segmentNumber: seg, segmentationComplete: complete)))
             default:
                 throw fail(.syntaxErrorInMessage, "expected Transaction, Reply, Pending or TransactionResponseAck", n.offset)
             }
@@ -223,8 +228,33 @@ struct Mapper {
         return TransactionRequest(id: id, actions: actions)
     }
 
+    /// `TransactionID [SLASH SegmentNumber [SLASH SegmentationCompleteToken]]` (H.248.1 v3 B.2).
+    func segmentedID(_ n: Node) throws(H248ParseError) -> (UInt32, UInt16?, Bool) {
+        let l = try singleValue(n, .syntaxErrorInMessage)
+        var parts: [Lexeme] = []
+        var s = l.start
+        for k in l.start...l.end where k == l.end || b[k] == UInt8(ascii: "/") {
+            parts.append(Lexeme(start: s, end: k, quoted: false))
+            s = k + 1
+        }
+        guard parts.count <= 3, let id = uint(parts[0], max: UInt64(UInt32.max)) else {
+            throw fail(.syntaxErrorInMessage, "bad transaction id '\(str(l))'", n.valueOffset)
+        }
+        var seg: UInt16?
+        if parts.count >= 2 {
+            guard let v = uint(parts[1], max: UInt64(UInt16.max)) else {
+                throw fail(.syntaxErrorInMessage, "bad segment number", n.valueOffset)
+            }
+            seg = UInt16(v)
+        }
+        if parts.count == 3 && tok(parts[2]) != .segmentationComplete {
+            throw fail(.syntaxErrorInMessage, "expected END or & after the segment number", n.valueOffset)
+        }
+        return (UInt32(id), seg, parts.count == 3)
+    }
+
     func transactionReply(_ n: Node) throws(H248ParseError) -> TransactionReply {
-        let id = try transactionID(n, .syntaxErrorInMessage)
+        let (id, seg, complete) = try segmentedID(n)
         guard let children = n.children, !children.isEmpty else {
             throw fail(.syntaxErrorInMessage, "transaction reply without content", n.offset)
         }
@@ -236,7 +266,8 @@ struct Mapper {
                 try noChildren(c, .syntaxErrorInMessage)
                 imm = true
             case .error where children.count == 1 || (imm && children.count == 2):
-                return TransactionReply(id: id, immAckRequired: imm, result: .error(try errorDescriptor(c, .syntaxErrorInMessage)))
+                return TransactionReply(id: id, immAckRequired: imm, segmentNumber: seg, segmentationComplete: complete,
+                                        result: .error(try errorDescriptor(c, .syntaxErrorInMessage)))
             case .context:
                 actions.append(try actionReply(c))
             default:
@@ -244,7 +275,8 @@ struct Mapper {
             }
         }
         if actions.isEmpty { throw fail(.syntaxErrorInMessage, "transaction reply without actions", n.offset) }
-        return TransactionReply(id: id, immAckRequired: imm, result: .actions(actions))
+        return TransactionReply(id: id, immAckRequired: imm, segmentNumber: seg, segmentationComplete: complete,
+                                result: .actions(actions))
     }
 
     func responseAck(_ n: Node) throws(H248ParseError) -> [AckRange] {
@@ -355,18 +387,36 @@ struct Mapper {
             throw fail(.syntaxErrorInAction, "Context without commands", n.offset)
         }
         var attrs: ContextAttributes?
+        var audit: [ContextAuditItem]?
         var cmds: [CommandRequest] = []
         cmds.reserveCapacity(children.count)
         for c in children {
             if let (verb, opt, wild) = commandVerb(c) {
                 cmds.append(try commandRequest(c, verb, optional: opt, wildcard: wild))
+            } else if tok(c) == .contextAudit {
+                var items: [ContextAuditItem] = []
+                for i in c.children ?? [] {
+                    try noChildren(i, .syntaxErrorInAction)
+                    switch tok(i) {
+                    case .topology: items.append(.topology)
+                    case .emergency: items.append(.emergency)
+                    case .priority: items.append(.priority)
+                    case .iepsCall: items.append(.iepsCall)
+                    default:
+                        guard !i.isQuotedString, i.relation == nil else {
+                            throw fail(.syntaxErrorInAction, "unsupported ContextAudit item", i.offset)
+                        }
+                        items.append(.property(str(i.name)))
+                    }
+                }
+                audit = items
             } else if try contextProperty(c, into: &attrs, .syntaxErrorInAction) {
                 continue
             } else {
                 throw fail(.unknownCommand, "unknown command '\(str(c.name))'", c.offset)
             }
         }
-        return ActionRequest(contextID: cid, attributes: attrs, commands: cmds)
+        return ActionRequest(contextID: cid, attributes: attrs, contextAudit: audit, commands: cmds)
     }
 
     func actionReply(_ n: Node) throws(H248ParseError) -> ActionReply {
@@ -688,7 +738,7 @@ struct Mapper {
         return ts
     }
 
-    func events(_ n: Node) throws(H248ParseError) -> EventsDescriptor {
+    func events(_ n: Node, embedded: Bool = false) throws(H248ParseError) -> EventsDescriptor {
         let code = H248ErrorCode.syntaxErrorInCommand
         guard n.value != nil else {
             if n.children != nil { throw fail(code, "Events needs '= RequestID'", n.offset) }
@@ -705,6 +755,14 @@ struct Mapper {
                 switch tok(p) {
                 case .stream: ev.streamID = UInt16(try uintValue(p, max: UInt64(UInt16.max), code))
                 case .keepActive: ev.keepActive = true
+                case .embed where !embedded:
+                    for e in p.children ?? [] {
+                        switch tok(e) {
+                        case .signals: ev.embeddedSignals = try signals(e)
+                        case .events: ev.embeddedEvents = try events(e, embedded: true)
+                        default: throw fail(.unknownDescriptor, "only Signals and Events may be embedded", e.offset)
+                        }
+                    }
                 case .embed, .digitMap, .eventBuffer:
                     throw fail(.notImplemented, "'\(str(p.name))' in events not implemented", p.offset)
                 default: ev.parameters.append(try propertyParm(p, code))
@@ -735,11 +793,34 @@ struct Mapper {
                 default: throw fail(.unknownValue, "unknown signal type '\(str(l))'", p.valueOffset)
                 }
             case .notifyCompletion:
+                let ls: [Lexeme]
                 switch p.value {
-                case .single(let l)?: s.notifyCompletion = [str(l)]
-                case .alternatives(let ls)?: s.notifyCompletion = ls.map(str)
+                case .single(let l)?: ls = [l]
+                case .alternatives(let a)?: ls = a
                 default: throw fail(code, "NotifyCompletion needs '= { ... }'", p.offset)
                 }
+                var out: [NotifyCompletion] = []
+                for l in ls {
+                    switch tok(l) {
+                    case .timeOut: out.append(.timeOut)
+                    case .intByEvent: out.append(.interruptedByEvent)
+                    case .intBySigDescr: out.append(.interruptedByNewSignalsDescriptor)
+                    case .otherReason: out.append(.otherReason)
+                    case .iteration: out.append(.iteration)
+                    default: throw fail(.unknownValue, "unknown NotifyCompletion '\(str(l))'", p.valueOffset)
+                    }
+                }
+                s.notifyCompletion = out
+            case .spaDirection:
+                let l = try singleValue(p, code)
+                switch tok(l) {
+                case .external: s.direction = .external
+                case .internal: s.direction = .internal
+                case .both: s.direction = .both
+                default: throw fail(.unknownValue, "unknown signal direction '\(str(l))'", p.valueOffset)
+                }
+            case .spaRequestID: s.requestID = UInt32(try uintValue(p, max: UInt64(UInt32.max), code))
+            case .intersignal: s.intersignalDelay = UInt16(try uintValue(p, max: UInt64(UInt16.max), code))
             default: s.parameters.append(try propertyParm(p, code))
             }
         }

@@ -14,6 +14,8 @@ public enum H248Token: UInt8, Sendable, CaseIterable {
     case statistics, packages, topology, isolate, oneway, bothway, priority, emergency, emergencyOff, iepsCall
     case duration, embed, keepActive, signalType, brief, onOff, timeOut, notifyCompletion
     case digitMap, modem, mux, eventBuffer, on, off, contextAttr
+    case intByEvent, intBySigDescr, otherReason, iteration, spaDirection, spaRequestID, intersignal
+    case external, `internal`, both, contextAudit, segment, segmentationComplete
 
     /// Long form as emitted by the pretty encoder.
     public var long: String {
@@ -68,8 +70,8 @@ public enum H248Token: UInt8, Sendable, CaseIterable {
         case .error: "Error"
         case .terminationState: "TerminationState"
         case .serviceStates: "ServiceStates"
-        case .inSvc: "InSvc"
-        case .outOfSvc: "OutOfSvc"
+        case .inSvc: "InService"
+        case .outOfSvc: "OutOfService"
         case .test: "Test"
         case .buffer: "Buffer"
         case .lockStep: "LockStep"
@@ -98,6 +100,19 @@ public enum H248Token: UInt8, Sendable, CaseIterable {
         case .on: "ON"
         case .off: "OFF"
         case .contextAttr: "ContextAttr"
+        case .intByEvent: "IntByEvent"
+        case .intBySigDescr: "IntBySigDescr"
+        case .otherReason: "OtherReason"
+        case .iteration: "Iteration"
+        case .spaDirection: "SPADirection"
+        case .spaRequestID: "SPARequestID"
+        case .intersignal: "Intersignal"
+        case .external: "External"
+        case .internal: "Internal"
+        case .both: "Both"
+        case .contextAudit: "ContextAudit"
+        case .segment: "Segment"
+        case .segmentationComplete: "END"
         }
     }
 
@@ -184,6 +199,19 @@ public enum H248Token: UInt8, Sendable, CaseIterable {
         case .on: "ON"
         case .off: "OFF"
         case .contextAttr: "CT"
+        case .intByEvent: "IBE"
+        case .intBySigDescr: "IBS"
+        case .otherReason: "OR"
+        case .iteration: "IR"
+        case .spaDirection: "SPADI"
+        case .spaRequestID: "SPARQ"
+        case .intersignal: "SPAIS"
+        case .external: "EX"
+        case .internal: "IT"
+        case .both: "BO"
+        case .contextAudit: "CA"
+        case .segment: "SM"
+        case .segmentationComplete: "&"
         }
     }
 

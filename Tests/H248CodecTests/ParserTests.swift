@@ -87,7 +87,7 @@ struct ParserTests {
               case .signals(let sg)? = t.actions.first?.commands.first?.descriptors.first else { Issue.record("shape"); return }
         guard case .signal(let s) = sg.items[0], case .list(let id, let sigs) = sg.items[1] else { Issue.record("items"); return }
         #expect(s.type == .timeOut && s.duration == 300 && s.keepActive && s.streamID == 1)
-        #expect(s.notifyCompletion == ["TO", "IBE"])
+        #expect(s.notifyCompletion == [.timeOut, .interruptedByEvent])
         #expect(s.parameters == [PropertyParm("cad", .notEqual, .single(.token("5")))])
         #expect(id == 4 && sigs.count == 2)
         #expect(sigs[1].parameters == [PropertyParm("an", .equal, .range(.token("1"), .token("4")))])
