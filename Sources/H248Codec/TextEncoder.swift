@@ -152,11 +152,12 @@ struct Writer {
         switch m.body {
         case .error(let e):
             errorDescriptor(e)
-            if pretty { byte(10) }
         case .transactions(let ts):
-            for t in ts {
+            // Separator between transactions only: OTP megaco rejects trailing whitespace after a
+            // final SegmentReply, and its own encoders end a message at the last `}`.
+            for (k, t) in ts.enumerated() {
+                if k > 0 && pretty { byte(10) }
                 transaction(t)
-                if pretty { byte(10) }
             }
         }
     }
@@ -516,7 +517,11 @@ struct Writer {
     }
 
     mutating func signals(_ s: SignalsDescriptor) {
-        tok(.signals); open()
+        tok(.signals)
+        // An empty Signals descriptor (stop all signals) is the bare token (RFC 3525 B.2
+        // signalsDescriptor = SignalsToken [LBRKT [signalParm ...] RBRKT]); OTP rejects `Signals{}`.
+        if s.items.isEmpty { return }
+        open()
         for it in s.items {
             item()
             switch it {
