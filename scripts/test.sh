@@ -10,6 +10,6 @@ build_rc=${PIPESTATUS[0]}
 if [ "$build_rc" -ne 0 ]; then echo "build failed"; echo "0 passed, 1 failed"; exit 1; fi
 swift test --skip-build --xunit-output "$out/results.xml" 2>&1 | tee "$out/test.log" | grep -Ev '^(◇|􀟈|↳|􀄵) ' 
 test_rc=${PIPESTATUS[0]}
-python3 scripts/xunit-summary.py "$out"/results*.xml
+python3 scripts/xunit-summary.py "$out/test.log" "$out"/results*.xml
 sum_rc=$?
 if [ "$test_rc" -ne 0 ] || [ "$sum_rc" -ne 0 ]; then exit 1; fi

@@ -1,0 +1,256 @@
+// Typed attributes used by the IMS-ALG, readable at session or media level (SDPSection).
+// Clauses: RFC 4145 §4/§5 (setup, connection), RFC 8122 §5 (fingerprint), TS 24.229 §7.5.2 (3ge2ae),
+// RFC 4975 §8.1 (path, accept-types), RFC 6714 §4 (msrp-cema), RFC 8856 §5 (floorctrl, confid,
+// userid, floorid), RFC 4574 §4 (label), RFC 3605 §2.1 (rtcp), RFC 8866 §6.7 (direction),
+// RFC 4568 §9.1 (crypto).
+
+/// a=setup role (RFC 4145 §4).
+public enum SetupRole: String, Sendable, Equatable, Codable, CaseIterable {
+    case active, passive, actpass, holdconn
+
+    /// The role an answerer must take for an offered role, choosing `active` for `actpass`
+    /// (RFC 4145 §4: the answerer picks; active is the recommended choice).
+    public var answerCounterpart: SetupRole {
+        switch self {
+        case .active: return .passive
+        case .passive, .actpass: return .active
+        case .holdconn: return .holdconn
+        }
+    }
+}
+
+/// a=connection value (RFC 4145 §5).
+public enum ConnectionAttribute: String, Sendable, Equatable, Codable {
+    case new, existing
+}
+
+/// a=3ge2ae indicator (TS 24.229 §7.5.2); unknown values must be ignored.
+public enum E2AEIndicator: Sendable, Equatable {
+    case requested, applied
+    case other(String)
+}
+
+/// Media direction attributes (RFC 8866 §6.7.1-§6.7.4; RFC 3264 §5.1 default sendrecv).
+public enum MediaDirection: String, Sendable, Equatable, Codable, CaseIterable {
+    case sendrecv, sendonly, recvonly, inactive
+
+    /// The direction seen from the other end (RFC 3264 §6.1).
+    public var reversed: MediaDirection {
+        switch self {
+        case .sendonly: return .recvonly
+        case .recvonly: return .sendonly
+        default: return self
+        }
+    }
+}
+
+/// a=floorctrl role (RFC 8856 §5.1 / RFC 4583 §4).
+public enum FloorControlRole: String, Sendable, Equatable, Codable {
+    case clientOnly = "c-only", serverOnly = "s-only", clientServer = "c-s"
+}
+
+/// a=floorid:<id> mstrm:<label>... (RFC 8856 §5.4; RFC 4583 examples use "m-stream:", accepted too).
+public struct FloorID: Sendable, Equatable {
+    public var id: String
+    public var mediaStreamLabels: [String]
+}
+
+/// a=rtcp:<port> [<nettype> <addrtype> <address>] (RFC 3605 §2.1).
+public struct RTCPAttribute: Sendable, Equatable {
+    public var port: UInt16
+    public var connection: ConnectionData?
+
+    public init(port: UInt16, connection: ConnectionData? = nil) {
+        self.port = port
+        self.connection = connection
+    }
+
+    public init(parsing value: Substring, line: Int = 0) throws(SDPError) {
+        let f = SDPText.fields(value)
+        guard f.count == 1 || f.count == 4, let p = SDPText.number(f[0]), p <= 65_535 else {
+            throw SDPError(.malformedRTCP, line: line, detail: "a=rtcp")
+        }
+        port = UInt16(p)
+        if f.count == 4 {
+            connection = ConnectionData(networkType: String(f[1]), addressType: String(f[2]), address: SDPAddress(f[3]))
+        } else {
+            connection = nil
+        }
+    }
+
+    public var value: String {
+        if let connection { return "\(port) \(connection.value)" }
+        return String(port)
+    }
+}
+
+/// a=crypto:<tag> <crypto-suite> <key-params> [<session-params>] (RFC 4568 §9.1).
+public struct CryptoAttribute: Sendable, Equatable {
+    public var tag: UInt32
+    public var suite: String
+    public var keyParams: String
+    public var sessionParams: [String]
+
+    public init(parsing value: Substring, line: Int = 0) throws(SDPError) {
+        let f = SDPText.fields(value)
+        guard f.count >= 3, let tag = SDPText.number(f[0]), tag <= 999_999_999, SDPText.isToken(f[1]) else {
+            throw SDPError(.malformedCrypto, line: line, detail: "a=crypto")
+        }
+        self.tag = UInt32(tag)
+        suite = String(f[1])
+        keyParams = String(f[2])
+        sessionParams = f.dropFirst(3).map(String.init)
+    }
+}
+
+extension SDPSection {
+    /// a=setup (RFC 4145 §4); nil when absent; throws 488 for an unknown role.
+    public func setupRole() throws(SDPError) -> SetupRole? {
+        guard let v = attributeValue("setup") else { return nil }
+        for r in SetupRole.allCases where SDPText.equalsIgnoringCase(v, r.staticName) { return r }
+        throw SDPError(.malformedSetup, detail: "a=setup:\(v)")
+    }
+
+    public mutating func setSetupRole(_ role: SetupRole?) {
+        if let role { setAttribute("setup", role.rawValue) } else { removeAttributes("setup") }
+    }
+
+    /// a=connection (RFC 4145 §5); nil when absent (the default is `new`).
+    public func connectionAttribute() throws(SDPError) -> ConnectionAttribute? {
+        guard let v = attributeValue("connection") else { return nil }
+        if SDPText.equalsIgnoringCase(v, "new") { return .new }
+        if SDPText.equalsIgnoringCase(v, "existing") { return .existing }
+        throw SDPError(.malformedConnectionAttribute, detail: "a=connection:\(v)")
+    }
+
+    /// Every a=fingerprint of this section, validated (RFC 8122 §5).
+    public func fingerprints() throws(SDPError) -> [Fingerprint] {
+        var out: [Fingerprint] = []
+        for line in lines where line.isAttribute("fingerprint") {
+            out.append(try Fingerprint(parsing: line.attributeValue ?? "", line: 0))
+        }
+        return out
+    }
+
+    /// Removes every a=fingerprint; returns how many.
+    @discardableResult
+    public mutating func removeFingerprints() -> Int { removeAttributes("fingerprint") }
+
+    public mutating func appendFingerprint(_ fp: Fingerprint) { appendAttribute("fingerprint", fp.value) }
+
+    /// a=3ge2ae (TS 24.229 §7.5.2).
+    public var e2aeIndicator: E2AEIndicator? {
+        guard let v = attributeValue("3ge2ae") else { return nil }
+        if SDPText.equalsIgnoringCase(v, "requested") { return .requested }
+        if SDPText.equalsIgnoringCase(v, "applied") { return .applied }
+        return .other(String(v))
+    }
+
+    /// a=path URIs (RFC 4975 §8.1): space-separated MSRP URIs, the last one identifies this endpoint.
+    public var msrpPath: [Substring]? {
+        attributeValue("path").map { SDPText.fields($0) }
+    }
+
+    /// a=msrp-cema (RFC 6714 §4) present.
+    public var hasMSRPCEMA: Bool { hasAttribute("msrp-cema") }
+
+    /// a=accept-types (RFC 4975 §8.6).
+    public var acceptTypes: [Substring]? { attributeValue("accept-types").map { SDPText.fields($0) } }
+
+    /// a=floorctrl roles (RFC 8856 §5.1).
+    public func floorControlRoles() throws(SDPError) -> [FloorControlRole]? {
+        guard let v = attributeValue("floorctrl") else { return nil }
+        var roles: [FloorControlRole] = []
+        for f in SDPText.fields(v) {
+            guard let r = FloorControlRole(rawValue: String(f).lowercased()) else {
+                throw SDPError(.malformedFloorControl, detail: "a=floorctrl:\(f)")
+            }
+            roles.append(r)
+        }
+        return roles
+    }
+
+    /// a=confid (RFC 8856 §5.2).
+    public var conferenceID: Substring? { attributeValue("confid") }
+    /// a=userid (RFC 8856 §5.3).
+    public var userID: Substring? { attributeValue("userid") }
+    /// a=label (RFC 4574 §4).
+    public var label: Substring? { attributeValue("label") }
+
+    /// a=floorid values (RFC 8856 §5.4; "m-stream:" of RFC 4583 accepted).
+    public func floorIDs() throws(SDPError) -> [FloorID] {
+        var out: [FloorID] = []
+        for v in attributeValues("floorid") {
+            let f = SDPText.fields(v)
+            guard let id = f.first else { throw SDPError(.malformedFloorControl, detail: "a=floorid") }
+            var labels: [String] = []
+            for item in f.dropFirst() {
+                if item.hasPrefix("mstrm:") { labels.append(String(item.dropFirst(6))) }
+                else if item.hasPrefix("m-stream:") { labels.append(String(item.dropFirst(9))) }
+                else { labels.append(String(item)) }
+            }
+            out.append(FloorID(id: String(id), mediaStreamLabels: labels))
+        }
+        return out
+    }
+
+    /// a=rtcp (RFC 3605 §2.1).
+    public func rtcp() throws(SDPError) -> RTCPAttribute? {
+        guard let v = attributeValue("rtcp") else { return nil }
+        return try RTCPAttribute(parsing: v)
+    }
+
+    public mutating func setRTCP(_ rtcp: RTCPAttribute?) {
+        if let rtcp { setAttribute("rtcp", rtcp.value) } else { removeAttributes("rtcp") }
+    }
+
+    /// a=crypto lines (RFC 4568 §9.1).
+    public func cryptoAttributes() throws(SDPError) -> [CryptoAttribute] {
+        var out: [CryptoAttribute] = []
+        for v in attributeValues("crypto") { out.append(try CryptoAttribute(parsing: v)) }
+        return out
+    }
+
+    /// The explicit direction attribute of this section, if any (RFC 8866 §6.7).
+    public var direction: MediaDirection? {
+        for line in lines where line.type == ASCII.a {
+            if line.isAttribute("sendrecv") { return .sendrecv }
+            if line.isAttribute("sendonly") { return .sendonly }
+            if line.isAttribute("recvonly") { return .recvonly }
+            if line.isAttribute("inactive") { return .inactive }
+        }
+        return nil
+    }
+
+    /// Replaces any direction attribute by `direction` (nil removes them).
+    public mutating func setDirection(_ direction: MediaDirection?) {
+        let existing = lines.firstIndex { l in
+            l.isAttribute("sendrecv") || l.isAttribute("sendonly") || l.isAttribute("recvonly") || l.isAttribute("inactive")
+        }
+        lines.removeAll { l in
+            l.isAttribute("sendrecv") || l.isAttribute("sendonly") || l.isAttribute("recvonly") || l.isAttribute("inactive")
+        }
+        guard let direction else { return }
+        let line = SDPLine(type: ASCII.a, value: Substring(direction.rawValue), ending: preferredEnding)
+        if let existing, existing <= lines.count { lines.insert(line, at: existing) } else { insertLine(line) }
+    }
+}
+
+extension SessionDescription {
+    /// Effective direction of media `index`: media level, else session level, else sendrecv (RFC 3264 §5.1).
+    public func effectiveDirection(ofMedia index: Int) -> MediaDirection {
+        guard media.indices.contains(index) else { return .sendrecv }
+        return media[index].direction ?? direction ?? .sendrecv
+    }
+}
+
+extension SetupRole {
+    var staticName: StaticString {
+        switch self {
+        case .active: return "active"
+        case .passive: return "passive"
+        case .actpass: return "actpass"
+        case .holdconn: return "holdconn"
+        }
+    }
+}

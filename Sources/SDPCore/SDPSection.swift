@@ -1,0 +1,156 @@
+// Shared line-level access for the session part and each media part of an SDP (RFC 8866 §5: both
+// are ordered lists of `<type>=<value>` lines; c=, b=, k= and a= may appear at either level).
+
+/// A list of SDP lines with RFC 8866 §5 ordering rules for inserted lines.
+public protocol SDPSection: Sendable {
+    var lines: [SDPLine] { get set }
+    /// RFC 8866 §5 position rank of a line type inside this section (for insertion).
+    static func rank(of type: UInt8) -> Int
+}
+
+extension SDPSection {
+    /// The terminator to use for inserted lines: the first terminated line's; `.none` when the section
+    /// has none (the serialiser then uses the document's terminator, else CRLF per RFC 8866 §5).
+    public var preferredEnding: SDPLineEnding {
+        for line in lines where line.ending != .none { return line.ending }
+        return .none
+    }
+
+    // MARK: generic lines
+
+    public func firstIndex(ofType type: UInt8) -> Int? {
+        lines.firstIndex { $0.type == type }
+    }
+
+    /// Inserts `line` after the last line whose RFC 8866 §5 rank is not greater than its own.
+    public mutating func insertLine(_ line: SDPLine) {
+        var line = line
+        if line.ending == .none { line.ending = preferredEnding }
+        let r = Self.rank(of: line.type)
+        var index = lines.count
+        while index > 0, Self.rank(of: lines[index - 1].type) > r { index -= 1 }
+        if index == lines.count, index > 0, lines[index - 1].ending == .none {
+            // Keep the original final-terminator choice: the new line takes the "no terminator" role.
+            lines[index - 1].ending = line.ending
+            line.ending = .none
+        }
+        lines.insert(line, at: index)
+    }
+
+    // MARK: c= (RFC 8866 §5.7)
+
+    /// The first c= line of this section.
+    public var connection: ConnectionData? {
+        get {
+            guard let i = firstIndex(ofType: ASCII.c) else { return nil }
+            return try? ConnectionData(parsing: lines[i].value, allowWildcards: true)
+        }
+        set {
+            if let newValue {
+                let line = SDPLine(type: ASCII.c, value: Substring(newValue.value), ending: preferredEnding)
+                if let i = firstIndex(ofType: ASCII.c) {
+                    lines[i].value = line.value
+                } else {
+                    insertLine(line)
+                }
+            } else {
+                lines.removeAll { $0.type == ASCII.c }
+            }
+        }
+    }
+
+    /// The address of the first c= line, without parsing the whole line into Strings.
+    public var connectionAddress: Substring? {
+        guard let i = firstIndex(ofType: ASCII.c) else { return nil }
+        let f = SDPText.fields(lines[i].value)
+        guard f.count == 3 else { return nil }
+        let a = f[2]
+        if let slash = a.utf8.firstIndex(of: ASCII.slash) { return a[a.startIndex..<slash] }
+        return a
+    }
+
+    // MARK: b= (RFC 8866 §5.8, RFC 3890, RFC 3556)
+
+    public var bandwidths: [Bandwidth] {
+        lines.compactMap { $0.type == ASCII.b ? try? Bandwidth(parsing: $0.value) : nil }
+    }
+
+    /// Value of the first b= line of `kind`.
+    public func bandwidth(_ kind: Bandwidth.Kind) -> UInt64? {
+        for line in lines where line.type == ASCII.b {
+            if let bw = try? Bandwidth(parsing: line.value), bw.kind == kind { return bw.value }
+        }
+        return nil
+    }
+
+    /// Replaces the first b= of `kind` (or inserts one, RFC 8866 §5 order) ; nil removes all of that kind.
+    public mutating func setBandwidth(_ kind: Bandwidth.Kind, _ value: UInt64?) {
+        let matching = lines.indices.filter {
+            lines[$0].type == ASCII.b && (try? Bandwidth(parsing: lines[$0].value))?.kind == kind
+        }
+        guard let value else {
+            for i in matching.reversed() { lines.remove(at: i) }
+            return
+        }
+        let text = Substring(Bandwidth(kind: kind, value: value).text)
+        if let first = matching.first {
+            lines[first].value = text
+        } else {
+            insertLine(SDPLine(type: ASCII.b, value: text, ending: preferredEnding))
+        }
+    }
+
+    // MARK: a= (RFC 8866 §5.13)
+
+    /// All attributes in order as (name, value) pairs.
+    public var attributes: [(name: Substring, value: Substring?)] {
+        lines.compactMap { $0.type == ASCII.a ? ($0.attributeName, $0.attributeValue) : nil }
+    }
+
+    public func hasAttribute(_ name: StaticString) -> Bool {
+        lines.contains { $0.isAttribute(name) }
+    }
+
+    /// Value of the first attribute `name` (empty Substring for a property attribute).
+    public func attributeValue(_ name: StaticString) -> Substring? {
+        for line in lines where line.isAttribute(name) {
+            return line.attributeValue ?? line.value[line.value.endIndex...]
+        }
+        return nil
+    }
+
+    /// Values of every attribute `name`, in order.
+    public func attributeValues(_ name: StaticString) -> [Substring] {
+        lines.compactMap { $0.isAttribute(name) ? ($0.attributeValue ?? $0.value[$0.value.endIndex...]) : nil }
+    }
+
+    /// Removes every attribute `name`; returns how many were removed.
+    @discardableResult
+    public mutating func removeAttributes(_ name: StaticString) -> Int {
+        let before = lines.count
+        lines.removeAll { $0.isAttribute(name) }
+        return before - lines.count
+    }
+
+    /// Appends `a=name[:value]` after the last attribute of this section.
+    public mutating func appendAttribute(_ name: String, _ value: String? = nil) {
+        let text = value.map { name + ":" + $0 } ?? name
+        insertLine(SDPLine(type: ASCII.a, value: Substring(text), ending: preferredEnding))
+    }
+
+    /// Sets the first attribute `name` to `value` (removing further ones), or appends it.
+    public mutating func setAttribute(_ name: StaticString, _ value: String?) {
+        let nameText = name.description
+        let text = Substring(value.map { nameText + ":" + $0 } ?? nameText)
+        if let first = lines.firstIndex(where: { $0.isAttribute(name) }) {
+            lines[first].value = text
+            var i = lines.count - 1
+            while i > first {
+                if lines[i].isAttribute(name) { lines.remove(at: i) }
+                i -= 1
+            }
+        } else {
+            insertLine(SDPLine(type: ASCII.a, value: text, ending: preferredEnding))
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import Testing
+@testable import SDPCore
+
+@Suite("a=fingerprint (RFC 8122 §5)")
+struct SDPFingerprintTests {
+    static let sha256 = "4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF"
+
+    @Test("RFC 5234 §2.3 / RFC 8122 §5: hash names accepted in any case", arguments: ["sha-256", "SHA-256", "Sha-256"])
+    func anyCase(name: String) throws {
+        let fp = try Fingerprint(parsing: name + " " + Self.sha256)
+        #expect(fp.hash == .sha256)
+        #expect(fp.value == "sha-256 " + Self.sha256)
+    }
+
+    @Test("RFC 8122 §5: digest length must match the hash function")
+    func lengthMismatch() {
+        #expect { try Fingerprint(parsing: "sha-1 " + Self.sha256) } throws: {
+            ($0 as? SDPError)?.code == .fingerprintLengthMismatch && ($0 as? SDPError)?.sipStatus == 488
+        }
+        #expect { try Fingerprint(parsing: "sha-256 4A:AD") } throws: { ($0 as? SDPError)?.code == .fingerprintLengthMismatch }
+    }
+
+    @Test("RFC 8122 §5: unknown hash and malformed hex are rejected with 488")
+    func malformed() {
+        #expect { try Fingerprint(parsing: "sha-3 " + Self.sha256) } throws: { ($0 as? SDPError)?.code == .unsupportedHashFunction }
+        #expect { try Fingerprint(parsing: "sha-256 4A:AZ:" + Self.sha256.dropFirst(6)) } throws: { ($0 as? SDPError)?.code == .malformedFingerprint }
+        #expect { try Fingerprint(parsing: "sha-256 4AAD") } throws: { ($0 as? SDPError)?.code == .malformedFingerprint }
+        #expect { try Fingerprint(parsing: "sha-256") } throws: { ($0 as? SDPError)?.code == .malformedFingerprint }
+        #expect { try Fingerprint(parsing: "sha-256 4A::AD") } throws: { ($0 as? SDPError)?.code == .malformedFingerprint }
+    }
+
+    @Test("RFC 8122 §5: all registered lengths", arguments: Fingerprint.HashFunction.allCases)
+    func lengths(hash: Fingerprint.HashFunction) throws {
+        let hex = (0..<hash.byteCount).map { _ in "0a" }.joined(separator: ":")
+        let fp = try Fingerprint(parsing: hash.rawValue.uppercased() + " " + hex)
+        #expect(fp.bytes == Array(repeating: 0x0A, count: hash.byteCount))
+        #expect(fp.hexString == (0..<hash.byteCount).map { _ in "0A" }.joined(separator: ":"))
+    }
+}
