@@ -51,3 +51,33 @@ public struct SDPBlock: Sendable, Equatable, Codable {
         return groups.map { SDPBlock(lines: $0) }
     }
 }
+
+import SDPCore
+
+extension SDPBlock {
+    /// Typed parse through SDPCore in H.248 mode (`$` / `-` wildcards allowed, H.248.1 §7.1.8),
+    /// one `SessionDescription` per alternative group. The raw lines stay the source of truth for
+    /// re-encoding, so a message with SDP SDPCore cannot type still decodes and re-encodes exactly.
+    public func sessionDescriptions() throws(SDPError) -> [SessionDescription] {
+        var out: [SessionDescription] = []
+        for alt in alternatives {
+            out.append(try SessionDescription(parsing: alt.crlfText, options: .h248))
+        }
+        return out
+    }
+
+    /// The first (usually only) session description, typed.
+    public func sessionDescription() throws(SDPError) -> SessionDescription? {
+        try sessionDescriptions().first
+    }
+
+    /// Builds a Local/Remote block from typed SDP (serialised by SDPCore, then normalised).
+    public init(_ sdp: SessionDescription) {
+        self.init(text: sdp.serialized())
+    }
+
+    /// Builds a block holding several alternatives (H.248.1 §7.1.8: the MG picks one).
+    public init(alternatives: [SessionDescription]) {
+        self.init(lines: alternatives.flatMap { SDPBlock($0).lines })
+    }
+}
