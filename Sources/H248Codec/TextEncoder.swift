@@ -17,9 +17,18 @@ public struct H248TextEncoder: Sendable {
     }
 
     public func encodeBytes(_ message: H248Message) -> [UInt8] {
-        var w = Writer(pretty: form == .pretty, indentUnit: Array(indentUnit.utf8))
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        encode(message, into: &out)
+        return out
+    }
+
+    /// Appends the encoding to `buffer` (lets a transport reuse one buffer).
+    public func encode(_ message: H248Message, into buffer: inout [UInt8]) {
+        var w = Writer(pretty: form == .pretty, indentUnit: Array(indentUnit.utf8), out: buffer)
+        buffer = []
         w.message(message)
-        return w.out
+        buffer = w.out
     }
 }
 
@@ -30,19 +39,26 @@ extension H248Message {
     }
 }
 
+let tokenLongBytes: [[UInt8]] = H248Token.allCases.map { Array($0.long.utf8) }
+let tokenShortBytes: [[UInt8]] = H248Token.allCases.map { Array($0.short.utf8) }
+
 struct Writer {
     let pretty: Bool
     let indentUnit: [UInt8]
-    var out: [UInt8] = []
+    var out: [UInt8]
     var depth = 0
-    /// Per open block: has an item been written yet.
-    var firstStack: [Bool] = []
+    /// Bit d set: the block at depth d has no item yet (depth is bounded by the model's shape, < 64).
+    var firstBits: UInt64 = 0
+    /// "\n" followed by enough indentation for any depth.
+    let indentLine: [UInt8]
 
-    init(pretty: Bool, indentUnit: [UInt8]) {
+    init(pretty: Bool, indentUnit: [UInt8], out: [UInt8] = []) {
         self.pretty = pretty
         self.indentUnit = indentUnit
-        out.reserveCapacity(1024)
-        firstStack.reserveCapacity(16)
+        self.out = out
+        var line: [UInt8] = [10]
+        for _ in 0..<24 { line.append(contentsOf: indentUnit) }
+        self.indentLine = line
     }
 
     @inline(__always) mutating func raw(_ s: String) {
@@ -54,19 +70,25 @@ struct Writer {
     }
 
     @inline(__always) mutating func tok(_ t: H248Token) {
-        raw(pretty ? t.long : t.short)
+        out.append(contentsOf: pretty ? tokenLongBytes[Int(t.rawValue)] : tokenShortBytes[Int(t.rawValue)])
     }
 
     mutating func newlineIndent() {
-        out.append(10)
-        for _ in 0..<depth { out.append(contentsOf: indentUnit) }
+        let n = 1 + depth * indentUnit.count
+        if n <= indentLine.count {
+            out.append(contentsOf: indentLine[0..<n])
+        } else {
+            out.append(10)
+            for _ in 0..<depth { out.append(contentsOf: indentUnit) }
+        }
     }
 
     /// Starts an item in the current block: comma separator, and line break in pretty form.
-    mutating func item() {
-        guard !firstStack.isEmpty else { return }
-        if firstStack[firstStack.count - 1] {
-            firstStack[firstStack.count - 1] = false
+    @inline(__always) mutating func item() {
+        guard depth > 0 else { return }
+        let bit: UInt64 = 1 << UInt64(depth & 63)
+        if firstBits & bit != 0 {
+            firstBits &= ~bit
         } else {
             byte(UInt8(ascii: ","))
         }
@@ -78,14 +100,17 @@ struct Writer {
     }
 
     mutating func open() {
-        if pretty { raw(" {") } else { byte(UInt8(ascii: "{")) }
+        if pretty { out.append(32) }
+        out.append(UInt8(ascii: "{"))
         depth += 1
-        firstStack.append(true)
+        firstBits |= 1 << UInt64(depth & 63)
     }
 
     mutating func close() {
+        let bit: UInt64 = 1 << UInt64(depth & 63)
+        let wasEmpty = firstBits & bit != 0
+        firstBits &= ~bit
         depth -= 1
-        let wasEmpty = firstStack.removeLast()
         if pretty && !wasEmpty { newlineIndent() }
         byte(UInt8(ascii: "}"))
     }
@@ -93,7 +118,23 @@ struct Writer {
     // MARK: values
 
     mutating func uint<T: BinaryInteger>(_ v: T) {
-        raw(String(v))
+        var x = UInt64(truncatingIfNeeded: v)
+        if x < 10 { out.append(UInt8(truncatingIfNeeded: x) &+ 48); return }
+        var tmp: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                  UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &tmp) { p in
+            while x > 0 {
+                p[n] = UInt8(truncatingIfNeeded: x % 10) &+ 48
+                x /= 10
+                n += 1
+            }
+            while n > 0 {
+                n -= 1
+                out.append(p[n])
+            }
+        }
     }
 
     mutating func quoted(_ s: String) {
@@ -369,13 +410,20 @@ struct Writer {
         byte(10)
         for l in block.lines {
             // RFC 3525 B.2: an octetString cannot hold an unescaped `}`.
-            for b in l.utf8 {
-                if b == UInt8(ascii: "}") { byte(UInt8(ascii: "\\")) }
-                out.append(b)
+            if l.utf8.contains(UInt8(ascii: "}")) {
+                for b in l.utf8 {
+                    if b == UInt8(ascii: "}") { byte(UInt8(ascii: "\\")) }
+                    out.append(b)
+                }
+            } else {
+                out.append(contentsOf: l.utf8)
             }
             byte(10)
         }
-        if pretty { for _ in 0..<depth { out.append(contentsOf: indentUnit) } }
+        if pretty && depth > 0 {
+            let n = 1 + depth * indentUnit.count
+            if n <= indentLine.count { out.append(contentsOf: indentLine[1..<n]) }
+        }
         byte(UInt8(ascii: "}"))
     }
 

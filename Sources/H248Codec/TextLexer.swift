@@ -31,8 +31,11 @@ struct Node {
     var relation: Relation?
     var value: NodeValue?
     var valueOffset = 0
-    /// `nil` when the element has no braces.
-    var children: [Node]?
+    /// The element has a `{...}` child list (its children follow it in the arena).
+    var hasBraces = false
+    /// Position in the arena, and the arena index just after this element's subtree.
+    var index = 0
+    var end = 0
     /// Local/Remote octet string (content between the braces).
     var octets: Lexeme?
 }
@@ -68,11 +71,14 @@ struct Lexer {
     var elements = 0
     /// Set when the current top-level element is a transaction request (for 403/422/442 codes).
     var inRequest = false
+    /// All elements in pre-order; a node's children are the following nodes up to `end`.
+    var nodes: [Node] = []
 
     init(bytes: [UInt8], limits: H248Limits) {
         self.b = bytes
         self.i = 0
         self.limits = limits
+        nodes.reserveCapacity(64)
     }
 
     // MARK: errors and positions
@@ -169,12 +175,12 @@ struct Lexer {
     // MARK: elements
 
     /// Parses the message body: 1*element without separators (transactionList or errorDescriptor).
-    mutating func topLevel() throws(H248ParseError) -> [Node] {
-        var nodes: [Node] = []
+    mutating func topLevel() throws(H248ParseError) -> [Int] {
+        var tops: [Int] = []
         while true {
             skipWS()
             if atEnd { break }
-            if nodes.count >= limits.maxListItems {
+            if tops.count >= limits.maxListItems {
                 throw fail(.syntaxErrorInMessage, "more than \(limits.maxListItems) transactions", at: i)
             }
             // Error-code scope: a transaction request gets 403/422/442, anything else 400.
@@ -183,13 +189,14 @@ struct Lexer {
             let name = Lexeme(start: s, end: i, quoted: false)
             i = s
             inRequest = tokenOf(name, in: b) == .transaction
-            nodes.append(try element(depth: 0))
+            tops.append(try element(depth: 0))
         }
-        if nodes.isEmpty { throw fail(.syntaxErrorInMessage, "message has no body", at: i) }
-        return nodes
+        if tops.isEmpty { throw fail(.syntaxErrorInMessage, "message has no body", at: i) }
+        return tops
     }
 
-    mutating func element(depth: Int) throws(H248ParseError) -> Node {
+    /// Parses one element into the arena; returns its index.
+    mutating func element(depth: Int) throws(H248ParseError) -> Int {
         elements += 1
         if elements > limits.maxElements {
             throw syntax("more than \(limits.maxElements) elements", depth: depth, at: i)
@@ -197,7 +204,9 @@ struct Lexer {
         let start = i
         if peek == UInt8(ascii: "\"") {
             let q = try quoted(depth: depth)
-            return Node(offset: start, isQuotedString: true, name: q)
+            let idx = nodes.count
+            nodes.append(Node(offset: start, isQuotedString: true, name: q, index: idx, end: idx + 1))
+            return idx
         }
         var node = Node(offset: start, name: try word(depth: depth))
         skipWS()
@@ -223,6 +232,8 @@ struct Lexer {
             node.value = try value(depth: depth, name: node.name)
             skipWS()
         }
+        let idx = nodes.count
+        node.index = idx
         if peek == UInt8(ascii: "{") {
             i += 1
             if node.value == nil && isOctetDescriptor(node.name) {
@@ -231,10 +242,16 @@ struct Lexer {
                 if depth + 1 > limits.maxDepth {
                     throw syntax("nesting deeper than \(limits.maxDepth)", depth: depth, at: i - 1)
                 }
-                node.children = try block(depth: depth + 1)
+                node.hasBraces = true
+                nodes.append(node)
+                try block(depth: depth + 1)
+                nodes[idx].end = nodes.count
+                return idx
             }
         }
-        return node
+        node.end = idx + 1
+        nodes.append(node)
+        return idx
     }
 
     mutating func value(depth: Int, name: Lexeme) throws(H248ParseError) -> NodeValue {
@@ -301,20 +318,21 @@ struct Lexer {
     }
 
     /// Brace list after `{`: element *(COMMA element) `}`, possibly empty.
-    mutating func block(depth: Int) throws(H248ParseError) -> [Node] {
-        var items: [Node] = []
+    mutating func block(depth: Int) throws(H248ParseError) {
+        var count = 0
         skipWS()
-        if peek == UInt8(ascii: "}") { i += 1; return items }
+        if peek == UInt8(ascii: "}") { i += 1; return }
         while true {
             skipWS()
-            items.append(try element(depth: depth))
-            if items.count > limits.maxListItems {
+            _ = try element(depth: depth)
+            count += 1
+            if count > limits.maxListItems {
                 throw syntax("more than \(limits.maxListItems) items in a list", depth: depth, at: i)
             }
             skipWS()
             let c = peek
             if c == UInt8(ascii: ",") { i += 1; continue }
-            if c == UInt8(ascii: "}") { i += 1; return items }
+            if c == UInt8(ascii: "}") { i += 1; return }
             if atEnd { throw syntax("unexpected end of message: missing '}'", depth: depth, at: i) }
             throw syntax("expected ',' or '}' but found '\(printable(c))'", depth: depth, at: i)
         }
@@ -349,13 +367,13 @@ struct Lexer {
 
 // MARK: allocation-free token lookup
 
-/// Candidates by length, lower-cased bytes.
+/// Candidates bucketed by (length, first letter), lower-cased bytes: at most a few per bucket.
 let tokenTable: [[(bytes: [UInt8], token: H248Token)]] = {
-    var t = [[(bytes: [UInt8], token: H248Token)]](repeating: [], count: 33)
+    var t = [[(bytes: [UInt8], token: H248Token)]](repeating: [], count: 33 * 32)
     for tok in H248Token.allCases {
         for form in Set([tok.long.lowercased(), tok.short.lowercased()]) {
             let bytes = Array(form.utf8)
-            if bytes.count < t.count { t[bytes.count].append((bytes, tok)) }
+            if bytes.count < 33 { t[bytes.count * 32 + Int(bytes[0] & 31)].append((bytes, tok)) }
         }
     }
     return t
@@ -365,8 +383,9 @@ let tokenTable: [[(bytes: [UInt8], token: H248Token)]] = {
 @inline(__always)
 func tokenOf(_ l: Lexeme, in b: [UInt8]) -> H248Token? {
     let n = l.end - l.start
-    guard !l.quoted, n > 0, n < tokenTable.count else { return nil }
-    outer: for cand in tokenTable[n] {
+    guard !l.quoted, n > 0, n < 33 else { return nil }
+    let bucket = tokenTable[n * 32 + Int(b[l.start] & 31)]
+    outer: for cand in bucket {
         var k = 0
         while k < n {
             let x = b[l.start + k]
@@ -379,4 +398,30 @@ func tokenOf(_ l: Lexeme, in b: [UInt8]) -> H248Token? {
         return cand.token
     }
     return nil
+}
+
+/// The children of an arena node, in order (no allocation).
+struct Kids: Sequence {
+    let nodes: [Node]
+    let start: Int
+    let end: Int
+    var isEmpty: Bool { start >= end }
+    var count: Int {
+        var n = 0
+        var j = start
+        while j < end { n += 1; j = nodes[j].end }
+        return n
+    }
+    struct Iterator: IteratorProtocol {
+        let nodes: [Node]
+        var j: Int
+        let end: Int
+        mutating func next() -> Node? {
+            guard j < end else { return nil }
+            let n = nodes[j]
+            j = n.end
+            return n
+        }
+    }
+    func makeIterator() -> Iterator { Iterator(nodes: nodes, j: start, end: end) }
 }

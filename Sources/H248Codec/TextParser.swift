@@ -32,7 +32,17 @@ extension H248Message {
 
 struct Mapper {
     var lx: Lexer
-    var b: [UInt8] { lx.b }
+    let b: [UInt8]
+    var nodes: [Node] = []
+
+    init(lx: Lexer) {
+        self.lx = lx
+        self.b = lx.b
+    }
+
+    func kids(_ n: Node) -> Kids {
+        n.hasBraces ? Kids(nodes: nodes, start: n.index + 1, end: n.end) : Kids(nodes: nodes, start: 0, end: 0)
+    }
 
     // MARK: helpers
 
@@ -81,7 +91,7 @@ struct Mapper {
     }
 
     func noChildren(_ n: Node, _ code: H248ErrorCode) throws(H248ParseError) {
-        if n.children != nil || n.octets != nil {
+        if n.hasBraces || n.octets != nil {
             throw fail(code, "unexpected '{' after '\(str(n.name))'", n.offset)
         }
     }
@@ -112,8 +122,10 @@ struct Mapper {
         let midStart = lx.i
         let mid = try parseHeaderMID()
         if lx.i == midStart { throw fail(.incorrectIdentifier, "missing mId", midStart) }
-        let bodyNodes = try lx.topLevel()
-        let body = try messageBody(bodyNodes)
+        let tops = try lx.topLevel()
+        nodes = lx.nodes
+        lx.nodes = []
+        let body = try messageBody(tops.map { nodes[$0] })
         return H248Message(version: Int(version), mid: mid, body: body)
     }
 
@@ -193,7 +205,7 @@ struct Mapper {
             case .reply: ts.append(.reply(try transactionReply(n)))
             case .pending:
                 let id = try transactionID(n, .syntaxErrorInMessage)
-                if let c = n.children, !c.isEmpty { throw fail(.syntaxErrorInMessage, "Pending must be empty", n.offset) }
+                if !kids(n).isEmpty { throw fail(.syntaxErrorInMessage, "Pending must be empty", n.offset) }
                 ts.append(.pending(id))
             case .responseAck: ts.append(.responseAck(try responseAck(n)))
             case .segment:
@@ -214,7 +226,7 @@ struct Mapper {
 
     func transactionRequest(_ n: Node) throws(H248ParseError) -> TransactionRequest {
         let id = try transactionID(n, .syntaxErrorInTransactionRequest)
-        guard let children = n.children, !children.isEmpty else {
+        guard case let children = kids(n), !children.isEmpty else {
             throw fail(.syntaxErrorInTransactionRequest, "transaction request without actions", n.offset)
         }
         var actions: [ActionRequest] = []
@@ -255,7 +267,8 @@ struct Mapper {
 
     func transactionReply(_ n: Node) throws(H248ParseError) -> TransactionReply {
         let (id, seg, complete) = try segmentedID(n)
-        guard let children = n.children, !children.isEmpty else {
+        let children = Array(kids(n))
+        guard !children.isEmpty else {
             throw fail(.syntaxErrorInMessage, "transaction reply without content", n.offset)
         }
         var imm = false
@@ -280,7 +293,7 @@ struct Mapper {
     }
 
     func responseAck(_ n: Node) throws(H248ParseError) -> [AckRange] {
-        guard n.value == nil, let children = n.children, !children.isEmpty else {
+        guard n.value == nil, case let children = kids(n), !children.isEmpty else {
             throw fail(.syntaxErrorInMessage, "TransactionResponseAck needs { transactionAck list }", n.offset)
         }
         var out: [AckRange] = []
@@ -342,7 +355,7 @@ struct Mapper {
             a = a ?? ContextAttributes()
             a?.topology = t
         case .contextAttr:
-            let ps = try (c.children ?? []).map { (p) throws(H248ParseError) -> PropertyParm in try propertyParm(p, code) }
+            let ps = try kids(c).map { (p) throws(H248ParseError) -> PropertyParm in try propertyParm(p, code) }
             a = a ?? ContextAttributes()
             a?.properties = ps
         default:
@@ -361,7 +374,8 @@ struct Mapper {
     }
 
     func topology(_ n: Node, _ code: H248ErrorCode) throws(H248ParseError) -> [TopologyTriple] {
-        guard let c = n.children, !c.isEmpty, c.count % 3 == 0 else {
+        let c = Array(kids(n))
+        guard !c.isEmpty, c.count % 3 == 0 else {
             throw fail(code, "Topology needs triples { termA, termB, direction }", n.offset)
         }
         var out: [TopologyTriple] = []
@@ -383,7 +397,7 @@ struct Mapper {
 
     func actionRequest(_ n: Node) throws(H248ParseError) -> ActionRequest {
         let cid = try contextID(n, .syntaxErrorInAction)
-        guard let children = n.children, !children.isEmpty else {
+        guard case let children = kids(n), !children.isEmpty else {
             throw fail(.syntaxErrorInAction, "Context without commands", n.offset)
         }
         var attrs: ContextAttributes?
@@ -395,7 +409,7 @@ struct Mapper {
                 cmds.append(try commandRequest(c, verb, optional: opt, wildcard: wild))
             } else if tok(c) == .contextAudit {
                 var items: [ContextAuditItem] = []
-                for i in c.children ?? [] {
+                for i in kids(c) {
                     try noChildren(i, .syntaxErrorInAction)
                     switch tok(i) {
                     case .topology: items.append(.topology)
@@ -424,7 +438,7 @@ struct Mapper {
         var attrs: ContextAttributes?
         var replies: [CommandReply] = []
         var err: ErrorDescriptor?
-        for c in n.children ?? [] {
+        for c in kids(n) {
             if let (verb, _, _) = commandVerb(c) {
                 replies.append(try commandReply(c, verb))
             } else if tok(c) == .error {
@@ -475,7 +489,7 @@ struct Mapper {
         let tid = try terminationID(n)
         var ds: [Descriptor] = []
         var seen: UInt32 = 0
-        for c in n.children ?? [] {
+        for c in kids(n) {
             let d = try descriptor(c, inReply: false)
             guard legal(d, in: verb) else {
                 throw fail(.descriptorNotLegal, "descriptor '\(str(c.name))' not legal in this command", c.offset)
@@ -503,7 +517,7 @@ struct Mapper {
     func commandReply(_ n: Node, _ verb: CommandVerb) throws(H248ParseError) -> CommandReply {
         let tid = try terminationID(n)
         var ds: [Descriptor] = []
-        for c in n.children ?? [] {
+        for c in kids(n) {
             ds.append(try descriptor(c, inReply: true))
         }
         return CommandReply(verb, tid, ds)
@@ -552,7 +566,7 @@ struct Mapper {
         let code = H248ErrorCode.syntaxErrorInCommand
         let t = tok(n)
         // A bare descriptor name in a reply is an auditItem (RFC 3525 B.2 auditReturnParameter).
-        if inReply, n.children == nil, n.value == nil, n.octets == nil, let t, let item = auditItem(t) {
+        if inReply, !n.hasBraces, n.value == nil, n.octets == nil, let t, let item = auditItem(t) {
             return .auditItem(item)
         }
         switch t {
@@ -595,7 +609,8 @@ struct Mapper {
             throw fail(code, "bad error code", n.valueOffset)
         }
         var text: String?
-        if let c = n.children {
+        if n.hasBraces {
+            let c = Array(kids(n))
             guard c.count <= 1 else { throw fail(code, "Error takes one quoted string", n.offset) }
             if let q = c.first {
                 guard q.isQuotedString else { throw fail(code, "error text must be a quoted string", q.offset) }
@@ -606,7 +621,7 @@ struct Mapper {
     }
 
     func propertyParm(_ n: Node, _ code: H248ErrorCode) throws(H248ParseError) -> PropertyParm {
-        guard !n.isQuotedString, let rel = n.relation, let v = n.value, n.children == nil, n.timestamp == nil else {
+        guard !n.isQuotedString, let rel = n.relation, let v = n.value, !n.hasBraces, n.timestamp == nil else {
             throw fail(code, "expected 'name = value'", n.offset)
         }
         let pv: ParameterValue
@@ -623,13 +638,13 @@ struct Mapper {
     func propertyList(_ n: Node, _ code: H248ErrorCode) throws(H248ParseError) -> [PropertyParm] {
         guard n.value == nil else { throw fail(code, "unexpected value", n.offset) }
         var out: [PropertyParm] = []
-        for c in n.children ?? [] { out.append(try propertyParm(c, code)) }
+        for c in kids(n) { out.append(try propertyParm(c, code)) }
         return out
     }
 
     func media(_ n: Node) throws(H248ParseError) -> MediaDescriptor {
         let code = H248ErrorCode.syntaxErrorInCommand
-        guard n.value == nil, let children = n.children else {
+        guard n.value == nil, n.hasBraces, case let children = kids(n) else {
             throw fail(code, "Media needs { ... }", n.offset)
         }
         var m = MediaDescriptor()
@@ -639,7 +654,7 @@ struct Mapper {
             case .stream:
                 let id = try uintValue(c, max: UInt64(UInt16.max), code)
                 var s = StreamDescriptor(id: UInt16(id))
-                for p in c.children ?? [] { try streamParm(p, into: &s) }
+                for p in kids(c) { try streamParm(p, into: &s) }
                 m.streams.append(s)
             case .terminationState:
                 if m.terminationState != nil { throw fail(.descriptorTwice, "TerminationState twice", c.offset) }
@@ -677,22 +692,46 @@ struct Mapper {
         guard let o = n.octets else {
             throw fail(.syntaxErrorInCommand, "Local/Remote needs { SDP }", n.offset)
         }
-        // Unescape `\}` (RFC 3525 B.2 octetString).
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(o.end - o.start)
+        // Split into lines (CR, LF or CRLF), trim blanks, drop empty lines, unescape `\}`
+        // (RFC 3525 B.2 octetString) — same normalisation as SDPBlock(text:), done on bytes.
+        var lines: [String] = []
         var k = o.start
-        while k < o.end {
-            if b[k] == UInt8(ascii: "\\") && k + 1 < o.end && b[k + 1] == UInt8(ascii: "}") { k += 1 }
-            bytes.append(b[k])
-            k += 1
+        return b.withUnsafeBufferPointer { buf in
+            while k < o.end {
+                while k < o.end && (buf[k] == 32 || buf[k] == 9 || buf[k] == 10 || buf[k] == 13) { k += 1 }
+                let s = k
+                var escaped = false
+                while k < o.end && buf[k] != 10 && buf[k] != 13 {
+                    if buf[k] == UInt8(ascii: "\\") && k + 1 < o.end && buf[k + 1] == UInt8(ascii: "}") { escaped = true }
+                    k += 1
+                }
+                var e = k
+                while e > s && (buf[e - 1] == 32 || buf[e - 1] == 9) { e -= 1 }
+                if e > s {
+                    let slice = UnsafeBufferPointer(rebasing: buf[s..<e])
+                    if escaped {
+                        var bytes = [UInt8]()
+                        bytes.reserveCapacity(e - s)
+                        var j = 0
+                        while j < slice.count {
+                            if slice[j] == UInt8(ascii: "\\") && j + 1 < slice.count && slice[j + 1] == UInt8(ascii: "}") { j += 1 }
+                            bytes.append(slice[j])
+                            j += 1
+                        }
+                        lines.append(String(decoding: bytes, as: UTF8.self))
+                    } else {
+                        lines.append(String(decoding: slice, as: UTF8.self))
+                    }
+                }
+            }
+            return SDPBlock(lines: lines)
         }
-        return SDPBlock(text: String(decoding: bytes, as: UTF8.self))
     }
 
     func localControl(_ n: Node) throws(H248ParseError) -> LocalControlDescriptor {
         let code = H248ErrorCode.syntaxErrorInCommand
         var lc = LocalControlDescriptor()
-        for c in n.children ?? [] {
+        for c in kids(n) {
             switch tok(c) {
             case .mode:
                 let l = try singleValue(c, code)
@@ -715,7 +754,7 @@ struct Mapper {
     func terminationState(_ n: Node) throws(H248ParseError) -> TerminationStateDescriptor {
         let code = H248ErrorCode.syntaxErrorInCommand
         var ts = TerminationStateDescriptor()
-        for c in n.children ?? [] {
+        for c in kids(n) {
             switch tok(c) {
             case .serviceStates:
                 let l = try singleValue(c, code)
@@ -741,22 +780,22 @@ struct Mapper {
     func events(_ n: Node, embedded: Bool = false) throws(H248ParseError) -> EventsDescriptor {
         let code = H248ErrorCode.syntaxErrorInCommand
         guard n.value != nil else {
-            if n.children != nil { throw fail(code, "Events needs '= RequestID'", n.offset) }
+            if n.hasBraces { throw fail(code, "Events needs '= RequestID'", n.offset) }
             return EventsDescriptor(requestID: nil, events: [])
         }
         let rid = UInt32(try uintValue(n, max: UInt64(UInt32.max), code))
         var out: [RequestedEvent] = []
-        for c in n.children ?? [] {
+        for c in kids(n) {
             guard !c.isQuotedString, c.relation == nil, c.timestamp == nil else {
                 throw fail(code, "expected requested event 'pkg/event'", c.offset)
             }
             var ev = RequestedEvent(str(c.name))
-            for p in c.children ?? [] {
+            for p in kids(c) {
                 switch tok(p) {
                 case .stream: ev.streamID = UInt16(try uintValue(p, max: UInt64(UInt16.max), code))
                 case .keepActive: ev.keepActive = true
                 case .embed where !embedded:
-                    for e in p.children ?? [] {
+                    for e in kids(p) {
                         switch tok(e) {
                         case .signals: ev.embeddedSignals = try signals(e)
                         case .events: ev.embeddedEvents = try events(e, embedded: true)
@@ -779,7 +818,7 @@ struct Mapper {
             throw fail(code, "expected signal 'pkg/signal'", c.offset)
         }
         var s = Signal(str(c.name))
-        for p in c.children ?? [] {
+        for p in kids(c) {
             switch tok(p) {
             case .stream: s.streamID = UInt16(try uintValue(p, max: UInt64(UInt16.max), code))
             case .keepActive: s.keepActive = true
@@ -831,11 +870,11 @@ struct Mapper {
         let code = H248ErrorCode.syntaxErrorInCommand
         guard n.value == nil else { throw fail(code, "unexpected value after Signals", n.offset) }
         var items: [SignalItem] = []
-        for c in n.children ?? [] {
+        for c in kids(n) {
             if tok(c) == .signalList {
                 let id = UInt16(try uintValue(c, max: UInt64(UInt16.max), code))
                 var sigs: [Signal] = []
-                for s in c.children ?? [] { sigs.append(try signal(s)) }
+                for s in kids(c) { sigs.append(try signal(s)) }
                 items.append(.list(id: id, signals: sigs))
             } else {
                 items.append(.signal(try signal(c)))
@@ -848,7 +887,7 @@ struct Mapper {
         let code = H248ErrorCode.syntaxErrorInCommand
         let rid = UInt32(try uintValue(n, max: UInt64(UInt32.max), code))
         var out: [ObservedEvent] = []
-        for c in n.children ?? [] {
+        for c in kids(n) {
             guard !c.isQuotedString, c.relation == nil else {
                 throw fail(code, "expected observed event '[timestamp:]pkg/event'", c.offset)
             }
@@ -857,7 +896,7 @@ struct Mapper {
                 guard let ts = TimeStamp(str(t)) else { throw fail(code, "bad timestamp '\(str(t))'", c.offset) }
                 ev.timestamp = ts
             }
-            for p in c.children ?? [] {
+            for p in kids(c) {
                 if tok(p) == .stream {
                     ev.streamID = UInt16(try uintValue(p, max: UInt64(UInt16.max), code))
                 } else {
@@ -871,7 +910,7 @@ struct Mapper {
 
     func audit(_ n: Node) throws(H248ParseError) -> AuditDescriptor {
         var items: [AuditItem] = []
-        for c in n.children ?? [] {
+        for c in kids(n) {
             try noChildren(c, .syntaxErrorInCommand)
             if let t = tok(c), let item = auditItem(t) {
                 items.append(item)
@@ -886,7 +925,7 @@ struct Mapper {
 
     func packages(_ n: Node) throws(H248ParseError) -> [PackageVersion] {
         var out: [PackageVersion] = []
-        for c in n.children ?? [] {
+        for c in kids(n) {
             // packagesItem = NAME "-" UINT16
             var dash = c.name.end - 1
             while dash > c.name.start && b[dash] != UInt8(ascii: "-") { dash -= 1 }
@@ -902,7 +941,7 @@ struct Mapper {
     func services(_ n: Node) throws(H248ParseError) -> ServiceChangeParameters {
         let code = H248ErrorCode.syntaxErrorInCommand
         var p = ServiceChangeParameters()
-        for c in n.children ?? [] {
+        for c in kids(n) {
             switch tok(c) {
             case .method:
                 let l = try singleValue(c, code)
@@ -950,7 +989,7 @@ struct Mapper {
                 default: throw fail(code, "bad MgcIdToTry", c.offset)
                 }
             default:
-                if c.relation == nil, c.children == nil, !c.isQuotedString, let ts = TimeStamp(str(c.name)) {
+                if c.relation == nil, !c.hasBraces, !c.isQuotedString, let ts = TimeStamp(str(c.name)) {
                     p.timestamp = ts
                 } else if c.relation != nil, !c.isQuotedString, c.name.end - c.name.start > 2,
                           b[c.name.start] | 0x20 == UInt8(ascii: "x"),
