@@ -67,12 +67,25 @@ run(Name, Mod, Msgs, Secs) ->
     Enc = per_msg(fun({_, M, V}) -> {ok, _} = Mod:encode_message([], V, M) end, Good, Secs),
     io:format("otp ~s msgs=~w avg_bytes=~w decode_us=~.2f encode_us=~.2f~n", [Name, N, Avg, Dec, Enc]).
 
+%% Best (minimum) microseconds per message over rounds of ~200 ms during Secs seconds:
+%% the machine is shared, the least disturbed round is the comparable figure (the Swift side
+%% of `pcscf-bench h248` reports its minimum the same way).
 per_msg(_Fun, [], _Secs) -> 0.0;
 per_msg(Fun, Items, Secs) ->
-    Deadline = erlang:monotonic_time(microsecond) + Secs * 1000000,
+    lists:foreach(Fun, Items),
+    End = erlang:monotonic_time(microsecond) + Secs * 1000000,
+    rounds(Fun, Items, End, infinity).
+
+rounds(Fun, Items, End, Best) ->
     T0 = erlang:monotonic_time(microsecond),
-    Count = loop(Fun, Items, Deadline, 0),
-    (erlang:monotonic_time(microsecond) - T0) / Count.
+    Count = loop(Fun, Items, T0 + 200000, 0),
+    T1 = erlang:monotonic_time(microsecond),
+    Us = (T1 - T0) / Count,
+    Best2 = case Best of infinity -> Us; _ -> min(Best, Us) end,
+    case T1 >= End of
+        true -> Best2;
+        false -> rounds(Fun, Items, End, Best2)
+    end.
 
 loop(Fun, Items, Deadline, Acc) ->
     lists:foreach(Fun, Items),
