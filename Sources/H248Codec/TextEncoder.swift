@@ -51,6 +51,8 @@ struct Writer {
     var firstBits: UInt64 = 0
     /// "\n" followed by enough indentation for any depth.
     let indentLine: [UInt8]
+    /// Token spellings of the chosen form, indexed by `H248Token.rawValue`.
+    let tokens: [[UInt8]]
 
     init(pretty: Bool, indentUnit: [UInt8], out: [UInt8] = []) {
         self.pretty = pretty
@@ -59,6 +61,7 @@ struct Writer {
         var line: [UInt8] = [10]
         for _ in 0..<24 { line.append(contentsOf: indentUnit) }
         self.indentLine = line
+        self.tokens = pretty ? tokenLongBytes : tokenShortBytes
     }
 
     @inline(__always) mutating func raw(_ s: String) {
@@ -70,7 +73,7 @@ struct Writer {
     }
 
     @inline(__always) mutating func tok(_ t: H248Token) {
-        out.append(contentsOf: pretty ? tokenLongBytes[Int(t.rawValue)] : tokenShortBytes[Int(t.rawValue)])
+        out.append(contentsOf: tokens[Int(t.rawValue)])
     }
 
     mutating func newlineIndent() {
@@ -410,13 +413,15 @@ struct Writer {
         byte(10)
         for l in block.lines {
             // RFC 3525 B.2: an octetString cannot hold an unescaped `}`.
-            if l.utf8.contains(UInt8(ascii: "}")) {
+            let mark = out.count
+            out.append(contentsOf: l.utf8)
+            let hasBrace = out.withUnsafeBufferPointer { $0[mark...].contains(UInt8(ascii: "}")) }
+            if hasBrace {
+                out.removeSubrange(mark...)
                 for b in l.utf8 {
                     if b == UInt8(ascii: "}") { byte(UInt8(ascii: "\\")) }
                     out.append(b)
                 }
-            } else {
-                out.append(contentsOf: l.utf8)
             }
             byte(10)
         }
