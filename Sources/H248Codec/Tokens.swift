@@ -268,3 +268,26 @@ public struct IqPackageTokens: Sendable, Equatable, Codable {
 
     public init() {}
 }
+
+extension IqPackageTokens {
+    /// `hangterm/thb{timerx=<s>}` (H.248.36; TS 23.334 "Notify termination heartbeat", mandatory in Reserve).
+    public func heartbeatEvent(timerSeconds: UInt32) -> RequestedEvent {
+        RequestedEvent(heartbeatEvent, parameters: [PropertyParm(heartbeatTimerParameter, String(timerSeconds))])
+    }
+    /// `it/ito{mit=<10 ms units>}` on ROOT (H.248.14 inactivity timer).
+    public func inactivityEvent(maxInactivityTenMs: UInt32) -> RequestedEvent {
+        RequestedEvent(inactivityEvent, parameters: [PropertyParm(inactivityTimerParameter, String(maxInactivityTenMs))])
+    }
+    /// `ipnapt/latch=ON|OFF` LocalControl property (H.248.37; TS 23.334 Latching Requirement).
+    public func latch(_ on: Bool) -> PropertyParm {
+        PropertyParm(latchProperty, on ? "ON" : "OFF")
+    }
+    /// `ipdc/realm="<realm>"` LocalControl property (H.248.41).
+    public func realm(_ name: String) -> PropertyParm {
+        PropertyParm(realmProperty, quoted: name)
+    }
+    /// `Profile = <name>/<version>` for ServiceChange (TS 29.334 §5.1).
+    public var profile: ServiceChangeProfile {
+        ServiceChangeProfile(name: profileName, version: profileVersion)
+    }
+}
