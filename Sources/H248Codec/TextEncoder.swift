@@ -3,13 +3,19 @@
 
 /// Encodes `H248Message` values in the text encoding.
 public struct H248TextEncoder: Sendable {
-    public var form: H248TextForm
+    public let form: H248TextForm
     /// Indentation unit of the pretty form.
-    public var indentUnit: String
+    public let indentUnit: String
+    private let unitBytes: [UInt8]
+    private let indentLine: [UInt8]
 
     public init(form: H248TextForm = .pretty, indentUnit: String = "    ") {
         self.form = form
         self.indentUnit = indentUnit
+        self.unitBytes = Array(indentUnit.utf8)
+        var line: [UInt8] = [10]
+        for _ in 0..<24 { line.append(contentsOf: unitBytes) }
+        self.indentLine = line
     }
 
     public func encode(_ message: H248Message) -> String {
@@ -25,7 +31,7 @@ public struct H248TextEncoder: Sendable {
 
     /// Appends the encoding to `buffer` (lets a transport reuse one buffer).
     public func encode(_ message: H248Message, into buffer: inout [UInt8]) {
-        var w = Writer(pretty: form == .pretty, indentUnit: Array(indentUnit.utf8), out: buffer)
+        var w = Writer(pretty: form == .pretty, indentUnitCount: unitBytes.count, indentLine: indentLine, out: buffer)
         buffer = []
         w.message(message)
         buffer = w.out
@@ -39,12 +45,28 @@ extension H248Message {
     }
 }
 
-let tokenLongBytes: [[UInt8]] = H248Token.allCases.map { Array($0.long.utf8) }
-let tokenShortBytes: [[UInt8]] = H248Token.allCases.map { Array($0.short.utf8) }
+/// Token spellings flattened into one byte array per form, with start offsets (index rawValue..rawValue+1).
+struct TokenSpellings: Sendable {
+    let bytes: [UInt8]
+    let starts: [Int]
+    init(_ spell: (H248Token) -> String) {
+        var b: [UInt8] = []
+        var st: [Int] = []
+        for t in H248Token.allCases {
+            st.append(b.count)
+            b.append(contentsOf: spell(t).utf8)
+        }
+        st.append(b.count)
+        bytes = b
+        starts = st
+    }
+    static let long = TokenSpellings { $0.long }
+    static let short = TokenSpellings { $0.short }
+}
 
 struct Writer {
     let pretty: Bool
-    let indentUnit: [UInt8]
+    let indentUnitCount: Int
     var out: [UInt8]
     var depth = 0
     /// Bit d set: the block at depth d has no item yet (depth is bounded by the model's shape, < 64).
@@ -52,16 +74,14 @@ struct Writer {
     /// "\n" followed by enough indentation for any depth.
     let indentLine: [UInt8]
     /// Token spellings of the chosen form, indexed by `H248Token.rawValue`.
-    let tokens: [[UInt8]]
+    let tokens: TokenSpellings
 
-    init(pretty: Bool, indentUnit: [UInt8], out: [UInt8] = []) {
+    init(pretty: Bool, indentUnitCount: Int, indentLine: [UInt8], out: [UInt8] = []) {
         self.pretty = pretty
-        self.indentUnit = indentUnit
+        self.indentUnitCount = indentUnitCount
         self.out = out
-        var line: [UInt8] = [10]
-        for _ in 0..<24 { line.append(contentsOf: indentUnit) }
-        self.indentLine = line
-        self.tokens = pretty ? tokenLongBytes : tokenShortBytes
+        self.indentLine = indentLine
+        self.tokens = pretty ? TokenSpellings.long : TokenSpellings.short
     }
 
     @inline(__always) mutating func raw(_ s: String) {
@@ -73,17 +93,16 @@ struct Writer {
     }
 
     @inline(__always) mutating func tok(_ t: H248Token) {
-        out.append(contentsOf: tokens[Int(t.rawValue)])
+        let r = Int(t.rawValue)
+        let s = tokens.starts[r]
+        let e = tokens.starts[r + 1]
+        tokens.bytes.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[s..<e])) }
     }
 
     mutating func newlineIndent() {
-        let n = 1 + depth * indentUnit.count
-        if n <= indentLine.count {
-            out.append(contentsOf: indentLine[0..<n])
-        } else {
-            out.append(10)
-            for _ in 0..<depth { out.append(contentsOf: indentUnit) }
-        }
+        // Depth is bounded by the model's shape; beyond 24 levels the indentation saturates.
+        let n = min(1 + depth * indentUnitCount, indentLine.count)
+        indentLine.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<n])) }
     }
 
     /// Starts an item in the current block: comma separator, and line break in pretty form.
@@ -426,8 +445,8 @@ struct Writer {
             byte(10)
         }
         if pretty && depth > 0 {
-            let n = 1 + depth * indentUnit.count
-            if n <= indentLine.count { out.append(contentsOf: indentLine[1..<n]) }
+            let n = min(1 + depth * indentUnitCount, indentLine.count)
+            indentLine.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[1..<n])) }
         }
         byte(UInt8(ascii: "}"))
     }

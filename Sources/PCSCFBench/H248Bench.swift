@@ -9,6 +9,7 @@ func runH248Bench(_ arguments: [String]) {
     var dir = "Fixtures/h248"
     var seconds = 2.0
     var withOTP = true
+    var only: String?
     var script = "Tests/Peers/h248_codec_bench.escript"
     var k = 0
     while k < arguments.count {
@@ -19,8 +20,9 @@ func runH248Bench(_ arguments: [String]) {
         case "--seconds": if let n = next, let v = Double(n) { seconds = v; k += 1 }
         case "--escript": if let n = next { script = n; k += 1 }
         case "--no-otp": withOTP = false
+        case "--only": if let n = next { only = n; k += 1 }  // decode | encode (for profiling)
         default:
-            print("usage: pcscf-bench h248 [--dir DIR] [--seconds N] [--no-otp] [--escript PATH]")
+            print("usage: pcscf-bench h248 [--dir DIR] [--seconds N] [--no-otp] [--escript PATH] [--only decode|encode]")
             return
         }
         k += 1
@@ -47,12 +49,12 @@ func runH248Bench(_ arguments: [String]) {
         }
         let good = msgs.filter { (try? parser.parse(bytes: $0)) != nil }
         let avg = good.reduce(0) { $0 + $1.count } / max(good.count, 1)
-        let dec = perMessage(seconds: seconds, count: good.count) { i in
+        let dec = only == "encode" ? 0 : perMessage(seconds: seconds, count: good.count) { i in
             (try? parser.parse(bytes: good[i]))?.version ?? 0
         }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(4096)
-        let enc = perMessage(seconds: seconds, count: decoded.count) { i in
+        let enc = only == "decode" ? 0 : perMessage(seconds: seconds, count: decoded.count) { i in
             buffer.removeAll(keepingCapacity: true)
             encoder.encode(decoded[i], into: &buffer)
             return buffer.count
