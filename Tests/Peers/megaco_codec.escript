@@ -974,6 +974,54 @@ cases() ->
                   act(4294967293, [modify("ip/acc/1", [])]),
                   act('-', [audit_value("ROOT", audit_desc())])])])
       end},
+     {"termid_partial_choose", All,
+      "Partially wildcarded CHOOSE TerminationID (ip/acc/$) in Add and a "
+      "partial ALL wildcard (ip/*/7) in AuditValue",
+      fun() ->
+              msg(?MGC, [treq(130, [act('$', [add("ip/acc/$", [])]),
+                                    act(77, [audit_value("ip/*/7", audit_desc())])])])
+      end},
+     {"reply_multi_action", All,
+      "One Reply with three action replies (two contexts and the null "
+      "context)",
+      fun() ->
+              msg(?MG, [trep(131, [rep(77, [amms_reply(subtractReply, "ip/acc/1")]),
+                                   rep(78, [amms_reply(subtractReply, "ip/core/2")]),
+                                   rep('-', [audit_reply(auditValueReply, "ROOT", [])])])])
+      end},
+     {"sdp_dash_values", All,
+      "Local/Remote SDP with '-' (no media function / don't care) and '$' "
+      "values: m=message $ TCP -, c=IN IP4 $, m=message - TCP/TLS -",
+      fun() ->
+              msg(mid_ip4("192.0.2.100", 2944), [treq(132, [act('$', [
+                  add("$", [media([stream(1, [
+                      {lc, lc([{streamMode, inactive}])},
+                      {local, "v=0\nc=IN IP4 $\nm=message $ TCP -\na=setup:actpass\n"},
+                      {remote, "v=0\nc=IN IP4 -\nm=message - TCP/TLS -\n"}])])])])])])
+      end},
+     {"modify_modes_loopback", All,
+      "LocalControl modes across three streams: Loopback, Inactive, "
+      "ReceiveOnly",
+      fun() ->
+              msg(?MGC, [treq(133, [act(77, [
+                  modify("ip/acc/1", [media([
+                      stream(1, [{lc, lc([{streamMode, loopBack}])}]),
+                      stream(2, [{lc, lc([{streamMode, inactive}])}]),
+                      stream(3, [{lc, lc([{streamMode, recvOnly}])}])])])])])])
+      end},
+     {"auditvalue_indaud_v2", [2, 3],
+      "v2+ individual audit: Audit { Packages { hangterm-1 }, Statistics "
+      "{ nt/os } }",
+      fun() ->
+              msg(?MGC, [treq(134, [act(77, [audit_value("ip/acc/1",
+                  r('AuditDescriptor',
+                    [{auditPropertyToken,
+                      [{indAudPackagesDescriptor,
+                        r('IndAudPackagesDescriptor', [{packageName, "hangterm"},
+                                                       {packageVersion, 1}])},
+                       {indAudStatisticsDescriptor,
+                        r('IndAudStatisticsDescriptor', [{statName, "nt/os"}])}]}]))])])])
+      end},
      {"segment_reply_v3", [3],
       "v3 segmentation: segmented Reply (segment number, END) and a "
       "SegmentReply",
