@@ -493,6 +493,10 @@ public enum AuditItem: Sendable, Equatable, Codable {
     case media, modem, mux, events, signals, digitMap, statistics, observedEvents, eventBuffer, packages
     /// v3 individual property/item audit (`pkg/item`).
     case item(PackageItemName)
+    /// v2+ individual audit `Packages { pkg-ver, ... }`.
+    case packagesOf([PackageVersion])
+    /// v2+ individual audit `Statistics { pkg/stat, ... }`.
+    case statisticsOf([PackageItemName])
 }
 
 public struct PackageVersion: Sendable, Equatable, Codable {

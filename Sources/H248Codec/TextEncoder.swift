@@ -388,6 +388,14 @@ struct Writer {
         case .eventBuffer: tok(.eventBuffer)
         case .packages: tok(.packages)
         case .item(let name): raw(name)
+        case .packagesOf(let ps):
+            tok(.packages); open()
+            for p in ps { item(); raw(p.name); byte(UInt8(ascii: "-")); uint(p.version) }
+            close()
+        case .statisticsOf(let names):
+            tok(.statistics); open()
+            for n in names { item(); raw(n) }
+            close()
         }
     }
 

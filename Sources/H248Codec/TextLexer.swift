@@ -29,8 +29,13 @@ struct Node {
     var name: Lexeme
     var timestamp: Lexeme?
     var relation: Relation?
-    var value: NodeValue?
+    /// Value, kept plain (no references) so nodes copy as bytes: 0 none, 1 single, 2 alternatives,
+    /// 3 list, 4 range, 5 mid. Lists live in `Lexer.lists[v2.start..<v2.end]`.
+    var valueKind: UInt8 = 0
+    var v1 = Lexeme(start: 0, end: 0, quoted: false)
+    var v2 = Lexeme(start: 0, end: 0, quoted: false)
     var valueOffset = 0
+    var hasValue: Bool { valueKind != 0 }
     /// The element has a `{...}` child list (its children follow it in the arena).
     var hasBraces = false
     /// Position in the arena, and the arena index just after this element's subtree.
@@ -41,15 +46,13 @@ struct Node {
 }
 
 /// RFC 3525 B.3 `SafeChar`: DIGIT / ALPHA / "+" / "-" / "&" / "!" / "_" / "/" / "'" / "?" / "@" /
-/// "^" / "`" / "~" / "*" / "$" / "\" / "(" / ")" / "%" / "|" / "."
-let safeCharTable: [Bool] = {
-    var t = [Bool](repeating: false, count: 256)
-    for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = true }
-    for c in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(c)] = true }
-    for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(c)] = true }
-    for c in "+-&!_/'?@^`~*$\\()%|.".utf8 { t[Int(c)] = true }
-    return t
-}()
+/// "^" / "`" / "~" / "*" / "$" / "\" / "(" / ")" / "%" / "|" / "." (as two 64-bit masks).
+@inline(__always)
+func isSafeChar(_ c: UInt8) -> Bool {
+    if c < 64 { return (0x83ff_eff2_0000_0000 as UInt64) >> UInt64(c) & 1 == 1 }
+    if c < 128 { return (0x57ff_ffff_d7ff_ffff as UInt64) >> UInt64(c - 64) & 1 == 1 }
+    return false
+}
 
 /// Error-code context: what the lexer was inside when it failed (H.248.8 code choice).
 enum ErrorScope {
@@ -73,6 +76,9 @@ struct Lexer {
     var inRequest = false
     /// All elements in pre-order; a node's children are the following nodes up to `end`.
     var nodes: [Node] = []
+    /// Values of `{a,b}` / `[a,b]` lists.
+    var lists: [Lexeme] = []
+    let tt = TokenTable.shared
 
     init(bytes: [UInt8], limits: H248Limits) {
         self.b = bytes
@@ -135,7 +141,7 @@ struct Lexer {
 
     mutating func word(depth: Int) throws(H248ParseError) -> Lexeme {
         let s = i
-        while i < b.count && safeCharTable[Int(b[i])] { i += 1 }
+        while i < b.count && isSafeChar(b[i]) { i += 1 }
         if i == s {
             if atEnd { throw syntax("unexpected end of message", depth: depth, at: s) }
             throw syntax("unexpected character '\(printable(b[s]))'", depth: depth, at: s)
@@ -185,10 +191,10 @@ struct Lexer {
             }
             // Error-code scope: a transaction request gets 403/422/442, anything else 400.
             let s = i
-            while i < b.count && safeCharTable[Int(b[i])] { i += 1 }
+            while i < b.count && isSafeChar(b[i]) { i += 1 }
             let name = Lexeme(start: s, end: i, quoted: false)
             i = s
-            inRequest = tokenOf(name, in: b) == .transaction
+            inRequest = tokenOf(name, in: b, tt) == .transaction
             tops.append(try element(depth: 0))
         }
         if tops.isEmpty { throw fail(.syntaxErrorInMessage, "message has no body", at: i) }
@@ -229,14 +235,23 @@ struct Lexer {
             i += 1
             skipWS()
             node.valueOffset = i
-            node.value = try value(depth: depth, name: node.name)
+            let v = try value(depth: depth, name: node.name)
+            switch v {
+            case .single(let l): node.valueKind = 1; node.v1 = l
+            case .alternatives(let ls), .list(let ls):
+                if case .alternatives = v { node.valueKind = 2 } else { node.valueKind = 3 }
+                node.v2 = Lexeme(start: lists.count, end: lists.count + ls.count, quoted: false)
+                lists.append(contentsOf: ls)
+            case .range(let a, let z): node.valueKind = 4; node.v1 = a; node.v2 = z
+            case .mid(let l): node.valueKind = 5; node.v1 = l
+            }
             skipWS()
         }
         let idx = nodes.count
         node.index = idx
         if peek == UInt8(ascii: "{") {
             i += 1
-            if node.value == nil && isOctetDescriptor(node.name) {
+            if node.valueKind == 0 && isOctetDescriptor(node.name) {
                 node.octets = try octetString(depth: depth, open: i - 1)
             } else {
                 if depth + 1 > limits.maxDepth {
@@ -257,7 +272,7 @@ struct Lexer {
     mutating func value(depth: Int, name: Lexeme) throws(H248ParseError) -> NodeValue {
         let c = peek
         if c == UInt8(ascii: "[") || c == UInt8(ascii: "<") {
-            if let t = tokenOf(name, in: b), t == .serviceChangeAddress || t == .mgcIdToTry {
+            if let t = tokenOf(name, in: b, tt), t == .serviceChangeAddress || t == .mgcIdToTry {
                 return .mid(try midLexeme(depth: depth))
             }
         }
@@ -360,42 +375,70 @@ struct Lexer {
     func isOctetDescriptor(_ name: Lexeme) -> Bool {
         let n = name.end - name.start
         guard n == 1 || n == 5 || n == 6 else { return false }
-        let t = tokenOf(name, in: b)
+        let t = tokenOf(name, in: b, tt)
         return t == .local || t == .remote
     }
 }
 
 // MARK: allocation-free token lookup
 
-/// Candidates bucketed by (length, first letter), lower-cased bytes: at most a few per bucket.
-let tokenTable: [[(bytes: [UInt8], token: H248Token)]] = {
-    var t = [[(bytes: [UInt8], token: H248Token)]](repeating: [], count: 33 * 32)
-    for tok in H248Token.allCases {
-        for form in Set([tok.long.lowercased(), tok.short.lowercased()]) {
-            let bytes = Array(form.utf8)
-            if bytes.count < 33 { t[bytes.count * 32 + Int(bytes[0] & 31)].append((bytes, tok)) }
+/// Keyword table, flat (no nested references): bucket = length * 32 + (first byte & 31);
+/// `entries[bucketStart[k]..<bucketStart[k+1]]` index `offsets`/`tokens`; spellings lower-cased in `bytes`.
+struct TokenTable: Sendable {
+    let bucketStart: [Int32]
+    let offsets: [Int32]
+    let tokens: [H248Token]
+    let bytes: [UInt8]
+
+    static let shared = TokenTable()
+
+    init() {
+        var buckets = [[(String, H248Token)]](repeating: [], count: 33 * 32)
+        for tok in H248Token.allCases {
+            for form in Set([tok.long.lowercased(), tok.short.lowercased()]) {
+                let u = Array(form.utf8)
+                if u.count < 33 { buckets[u.count * 32 + Int(u[0] & 31)].append((form, tok)) }
+            }
         }
+        var bs: [Int32] = []
+        var offs: [Int32] = []
+        var toks: [H248Token] = []
+        var by: [UInt8] = []
+        for bucket in buckets {
+            bs.append(Int32(offs.count))
+            for (form, tok) in bucket {
+                offs.append(Int32(by.count))
+                toks.append(tok)
+                by.append(contentsOf: form.utf8)
+            }
+        }
+        bs.append(Int32(offs.count))
+        bucketStart = bs
+        offsets = offs
+        tokens = toks
+        bytes = by
     }
-    return t
-}()
+}
 
 /// Case-insensitive keyword lookup of a lexeme (RFC 3525 B.3: tokens are case insensitive).
 @inline(__always)
-func tokenOf(_ l: Lexeme, in b: [UInt8]) -> H248Token? {
+func tokenOf(_ l: Lexeme, in b: [UInt8], _ tt: TokenTable) -> H248Token? {
     let n = l.end - l.start
     guard !l.quoted, n > 0, n < 33 else { return nil }
-    let bucket = tokenTable[n * 32 + Int(b[l.start] & 31)]
-    outer: for cand in bucket {
-        var k = 0
-        while k < n {
-            let x = b[l.start + k]
-            let y = cand.bytes[k]
-            if x != y {
-                if !(y >= 97 && y <= 122 && (x | 0x20) == y) { continue outer }
-            }
-            k += 1
+    let k = n * 32 + Int(b[l.start] & 31)
+    var e = Int(tt.bucketStart[k])
+    let eEnd = Int(tt.bucketStart[k + 1])
+    while e < eEnd {
+        let o = Int(tt.offsets[e])
+        var j = 0
+        while j < n {
+            let x = b[l.start + j]
+            let y = tt.bytes[o + j]
+            if x != y && !(y >= 97 && y <= 122 && (x | 0x20) == y) { break }
+            j += 1
         }
-        return cand.token
+        if j == n { return tt.tokens[e] }
+        e += 1
     }
     return nil
 }

@@ -34,10 +34,24 @@ struct Mapper {
     var lx: Lexer
     let b: [UInt8]
     var nodes: [Node] = []
+    var lists: [Lexeme] = []
+    let tt = TokenTable.shared
 
     init(lx: Lexer) {
         self.lx = lx
         self.b = lx.b
+    }
+
+    /// The node's value as an enum (lists rebuilt from the lexer's value arena).
+    func val(_ n: Node) -> NodeValue? {
+        switch n.valueKind {
+        case 1: return .single(n.v1)
+        case 2: return .alternatives(Array(lists[n.v2.start..<n.v2.end]))
+        case 3: return .list(Array(lists[n.v2.start..<n.v2.end]))
+        case 4: return .range(n.v1, n.v2)
+        case 5: return .mid(n.v1)
+        default: return nil
+        }
     }
 
     func kids(_ n: Node) -> Kids {
@@ -55,10 +69,10 @@ struct Mapper {
     }
 
     func tok(_ n: Node) -> H248Token? {
-        n.isQuotedString ? nil : tokenOf(n.name, in: b)
+        n.isQuotedString ? nil : tokenOf(n.name, in: b, tt)
     }
 
-    func tok(_ l: Lexeme) -> H248Token? { tokenOf(l, in: b) }
+    func tok(_ l: Lexeme) -> H248Token? { tokenOf(l, in: b, tt) }
 
     func uint(_ l: Lexeme, max: UInt64) -> UInt64? {
         guard !l.quoted, l.end > l.start, l.end - l.start <= 10 else { return nil }
@@ -72,7 +86,7 @@ struct Mapper {
     }
 
     func singleValue(_ n: Node, _ code: H248ErrorCode) throws(H248ParseError) -> Lexeme {
-        guard n.relation == .equal, case .single(let l)? = n.value else {
+        guard n.relation == .equal, case .single(let l)? = val(n) else {
             throw fail(code, "'\(str(n.name))' needs '= value'", n.offset)
         }
         return l
@@ -124,6 +138,7 @@ struct Mapper {
         if lx.i == midStart { throw fail(.incorrectIdentifier, "missing mId", midStart) }
         let tops = try lx.topLevel()
         nodes = lx.nodes
+        lists = lx.lists
         lx.nodes = []
         let body = try messageBody(tops.map { nodes[$0] })
         return H248Message(version: Int(version), mid: mid, body: body)
@@ -293,7 +308,7 @@ struct Mapper {
     }
 
     func responseAck(_ n: Node) throws(H248ParseError) -> [AckRange] {
-        guard n.value == nil, case let children = kids(n), !children.isEmpty else {
+        guard !n.hasValue, case let children = kids(n), !children.isEmpty else {
             throw fail(.syntaxErrorInMessage, "TransactionResponseAck needs { transactionAck list }", n.offset)
         }
         var out: [AckRange] = []
@@ -477,7 +492,7 @@ struct Mapper {
     }
 
     func terminationID(_ n: Node) throws(H248ParseError) -> TerminationID {
-        guard n.relation == .equal, case .single(let l)? = n.value, !l.quoted else {
+        guard n.relation == .equal, case .single(let l)? = val(n), !l.quoted else {
             throw fail(.syntaxErrorInCommand, "command needs '= TerminationID'", n.offset)
         }
         return TerminationID(str(l))
@@ -566,7 +581,7 @@ struct Mapper {
         let code = H248ErrorCode.syntaxErrorInCommand
         let t = tok(n)
         // A bare descriptor name in a reply is an auditItem (RFC 3525 B.2 auditReturnParameter).
-        if inReply, !n.hasBraces, n.value == nil, n.octets == nil, let t, let item = auditItem(t) {
+        if inReply, !n.hasBraces, !n.hasValue, n.octets == nil, let t, let item = auditItem(t) {
             return .auditItem(item)
         }
         switch t {
@@ -621,7 +636,7 @@ struct Mapper {
     }
 
     func propertyParm(_ n: Node, _ code: H248ErrorCode) throws(H248ParseError) -> PropertyParm {
-        guard !n.isQuotedString, let rel = n.relation, let v = n.value, !n.hasBraces, n.timestamp == nil else {
+        guard !n.isQuotedString, let rel = n.relation, let v = val(n), !n.hasBraces, n.timestamp == nil else {
             throw fail(code, "expected 'name = value'", n.offset)
         }
         let pv: ParameterValue
@@ -636,7 +651,7 @@ struct Mapper {
     }
 
     func propertyList(_ n: Node, _ code: H248ErrorCode) throws(H248ParseError) -> [PropertyParm] {
-        guard n.value == nil else { throw fail(code, "unexpected value", n.offset) }
+        guard !n.hasValue else { throw fail(code, "unexpected value", n.offset) }
         var out: [PropertyParm] = []
         for c in kids(n) { out.append(try propertyParm(c, code)) }
         return out
@@ -644,7 +659,7 @@ struct Mapper {
 
     func media(_ n: Node) throws(H248ParseError) -> MediaDescriptor {
         let code = H248ErrorCode.syntaxErrorInCommand
-        guard n.value == nil, n.hasBraces, case let children = kids(n) else {
+        guard !n.hasValue, n.hasBraces, case let children = kids(n) else {
             throw fail(code, "Media needs { ... }", n.offset)
         }
         var m = MediaDescriptor()
@@ -779,7 +794,7 @@ struct Mapper {
 
     func events(_ n: Node, embedded: Bool = false) throws(H248ParseError) -> EventsDescriptor {
         let code = H248ErrorCode.syntaxErrorInCommand
-        guard n.value != nil else {
+        guard n.hasValue else {
             if n.hasBraces { throw fail(code, "Events needs '= RequestID'", n.offset) }
             return EventsDescriptor(requestID: nil, events: [])
         }
@@ -833,7 +848,7 @@ struct Mapper {
                 }
             case .notifyCompletion:
                 let ls: [Lexeme]
-                switch p.value {
+                switch val(p) {
                 case .single(let l)?: ls = [l]
                 case .alternatives(let a)?: ls = a
                 default: throw fail(code, "NotifyCompletion needs '= { ... }'", p.offset)
@@ -868,7 +883,7 @@ struct Mapper {
 
     func signals(_ n: Node) throws(H248ParseError) -> SignalsDescriptor {
         let code = H248ErrorCode.syntaxErrorInCommand
-        guard n.value == nil else { throw fail(code, "unexpected value after Signals", n.offset) }
+        guard !n.hasValue else { throw fail(code, "unexpected value after Signals", n.offset) }
         var items: [SignalItem] = []
         for c in kids(n) {
             if tok(c) == .signalList {
@@ -911,6 +926,24 @@ struct Mapper {
     func audit(_ n: Node) throws(H248ParseError) -> AuditDescriptor {
         var items: [AuditItem] = []
         for c in kids(n) {
+            if c.hasBraces {
+                // v2+ indAuditParameter with contents (H.248.1 v2 B.2 indAudPackagesDescriptor etc.).
+                switch tok(c) {
+                case .packages: items.append(.packagesOf(try packages(c)))
+                case .statistics:
+                    var names: [PackageItemName] = []
+                    for s in kids(c) {
+                        guard !s.isQuotedString, !s.hasValue, !s.hasBraces else {
+                            throw fail(.syntaxErrorInCommand, "expected statistic name", s.offset)
+                        }
+                        names.append(str(s.name))
+                    }
+                    items.append(.statisticsOf(names))
+                default:
+                    throw fail(.notImplemented, "individual audit of '\(str(c.name))' not implemented", c.offset)
+                }
+                continue
+            }
             try noChildren(c, .syntaxErrorInCommand)
             if let t = tok(c), let item = auditItem(t) {
                 items.append(item)
@@ -962,7 +995,7 @@ struct Mapper {
             case .reason: p.reason = h248Value(try singleValue(c, code))
             case .delay: p.delay = UInt32(try uintValue(c, max: UInt64(UInt32.max), code))
             case .serviceChangeAddress:
-                switch c.value {
+                switch val(c) {
                 case .mid(let l)?: p.address = .mid(try mid(l))
                 case .single(let l)? where !l.quoted:
                     if let port = uint(l, max: 65535) { p.address = .port(UInt16(port)) } else { p.address = .mid(.device(str(l))) }
@@ -983,7 +1016,7 @@ struct Mapper {
                 }
                 p.version = Int(v)
             case .mgcIdToTry:
-                switch c.value {
+                switch val(c) {
                 case .mid(let l)?: p.mgcIdToTry = try mid(l)
                 case .single(let l)? where !l.quoted: p.mgcIdToTry = .device(str(l))
                 default: throw fail(code, "bad MgcIdToTry", c.offset)

@@ -57,7 +57,9 @@ struct H248DecodeCommand: ParsableCommand {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         if e.line >= 1 && e.line <= lines.count {
             let l = lines[e.line - 1].replacingOccurrences(of: "\r", with: "")
-            s += "  \(l)\n  " + String(repeating: " ", count: max(0, e.column - 1)) + "^\n"
+            // Keep tabs in the caret line so the caret sits under the column on any tab width.
+            let pad = l.prefix(max(0, e.column - 1)).map { $0 == "\t" ? "\t" : " " }.joined()
+            s += "  \(l)\n  " + pad + "^\n"
         }
         return s
     }
