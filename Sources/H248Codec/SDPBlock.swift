@@ -2,7 +2,7 @@
 // `$` = "MG chooses" and `-` = "not specified" as values; several `v=` groups = alternatives).
 
 /// The SDP text of a Local or Remote descriptor, kept verbatim line by line so it re-encodes exactly.
-/// Line endings are normalised (CRLF, CR or LF in; LF out), surrounding blank lines and each line's
+/// Line endings are normalised (CRLF, CR or LF in; the encoder writes CRLF), surrounding blank lines and each line's
 /// leading/trailing blanks are dropped (SDP lines never start with blanks, RFC 4566 §5).
 public struct SDPBlock: Sendable, Equatable, Codable {
     /// The SDP lines without line terminators, e.g. `["v=0", "c=IN IP4 $", ...]`.
@@ -27,7 +27,7 @@ public struct SDPBlock: Sendable, Equatable, Codable {
         self.lines = out
     }
 
-    /// The SDP text with LF line ends (the form the encoder emits).
+    /// The SDP text with LF line ends (for display).
     public var text: String {
         lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
     }

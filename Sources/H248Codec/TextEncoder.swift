@@ -433,8 +433,9 @@ struct Writer {
 
     mutating func sdp(_ t: H248Token, _ block: SDPBlock) {
         tok(t)
-        // The octet string starts right after `{`; each SDP line on its own line (LF), as OTP
-        // megaco and Wireshark expect; `}` on its own line.
+        // As OTP megaco emits it, and Wireshark's SDP dissector accepts it: `{`, LF, each SDP line
+        // terminated by CRLF (RFC 4566 §5); compact closes with `}` right after, pretty with a blank
+        // line and the indented `}` (an indented `}` on an SDP line would be read as a bad SDP line).
         if pretty { byte(UInt8(ascii: " ")) }
         byte(UInt8(ascii: "{"))
         byte(10)
@@ -450,11 +451,11 @@ struct Writer {
                     out.append(b)
                 }
             }
+            byte(13)
             byte(10)
         }
-        if pretty && depth > 0 {
-            let n = min(1 + depth * indentUnitCount, indentLine.count)
-            indentLine.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[1..<n])) }
+        if pretty {
+            newlineIndent()
         }
         byte(UInt8(ascii: "}"))
     }
