@@ -6,10 +6,24 @@
 
 /// A byte range of the input with its lexical kind.
 struct Lexeme {
-    var start: Int
-    var end: Int
+    // Int32 storage keeps arena nodes small (messages are bounded far below 2 GiB).
+    private var s: Int32
+    private var e: Int32
     var quoted: Bool
-    var isEmpty: Bool { start >= end }
+    init(start: Int, end: Int, quoted: Bool) {
+        s = Int32(truncatingIfNeeded: start)
+        e = Int32(truncatingIfNeeded: end)
+        self.quoted = quoted
+    }
+    var start: Int {
+        get { Int(s) }
+        set { s = Int32(truncatingIfNeeded: newValue) }
+    }
+    var end: Int {
+        get { Int(e) }
+        set { e = Int32(truncatingIfNeeded: newValue) }
+    }
+    var isEmpty: Bool { s >= e }
 }
 
 enum NodeValue {
@@ -22,27 +36,60 @@ enum NodeValue {
 }
 
 struct Node {
-    /// Byte offset where the element starts (for line/column).
-    var offset: Int
+    private var off: Int32
+    private var vOff: Int32 = 0
+    private var idx: Int32 = 0
+    private var endIdx: Int32 = 0
     /// The element is a bare quotedString (error text).
     var isQuotedString = false
-    var name: Lexeme
-    var timestamp: Lexeme?
-    var relation: Relation?
+    /// The element has a `{...}` child list (its children follow it in the arena).
+    var hasBraces = false
     /// Value, kept plain (no references) so nodes copy as bytes: 0 none, 1 single, 2 alternatives,
     /// 3 list, 4 range, 5 mid. Lists live in `Lexer.lists[v2.start..<v2.end]`.
     var valueKind: UInt8 = 0
+    var relation: Relation?
+    var hasTimestamp = false
+    var hasOctets = false
+    var name: Lexeme
+    var ts = Lexeme(start: 0, end: 0, quoted: false)
     var v1 = Lexeme(start: 0, end: 0, quoted: false)
     var v2 = Lexeme(start: 0, end: 0, quoted: false)
-    var valueOffset = 0
-    var hasValue: Bool { valueKind != 0 }
-    /// The element has a `{...}` child list (its children follow it in the arena).
-    var hasBraces = false
+    var oct = Lexeme(start: 0, end: 0, quoted: false)
+
+    init(offset: Int, isQuotedString: Bool = false, name: Lexeme, index: Int = 0, end: Int = 0) {
+        self.off = Int32(truncatingIfNeeded: offset)
+        self.isQuotedString = isQuotedString
+        self.name = name
+        self.idx = Int32(truncatingIfNeeded: index)
+        self.endIdx = Int32(truncatingIfNeeded: end)
+    }
+
+    /// Byte offset where the element starts (for line/column).
+    var offset: Int { Int(off) }
+    var valueOffset: Int {
+        get { Int(vOff) }
+        set { vOff = Int32(truncatingIfNeeded: newValue) }
+    }
     /// Position in the arena, and the arena index just after this element's subtree.
-    var index = 0
-    var end = 0
+    var index: Int {
+        get { Int(idx) }
+        set { idx = Int32(truncatingIfNeeded: newValue) }
+    }
+    var end: Int {
+        get { Int(endIdx) }
+        set { endIdx = Int32(truncatingIfNeeded: newValue) }
+    }
+    var hasValue: Bool { valueKind != 0 }
+    /// observedEvent `TimeStamp ":" name`.
+    var timestamp: Lexeme? {
+        get { hasTimestamp ? ts : nil }
+        set { if let v = newValue { ts = v; hasTimestamp = true } else { hasTimestamp = false } }
+    }
     /// Local/Remote octet string (content between the braces).
-    var octets: Lexeme?
+    var octets: Lexeme? {
+        get { hasOctets ? oct : nil }
+        set { if let v = newValue { oct = v; hasOctets = true } else { hasOctets = false } }
+    }
 }
 
 /// RFC 3525 B.3 `SafeChar`: DIGIT / ALPHA / "+" / "-" / "&" / "!" / "_" / "/" / "'" / "?" / "@" /
@@ -84,7 +131,7 @@ struct Lexer {
         self.b = bytes
         self.i = 0
         self.limits = limits
-        nodes.reserveCapacity(64)
+        nodes.reserveCapacity(min(max(bytes.count / 8, 16), limits.maxElements))
     }
 
     // MARK: errors and positions
