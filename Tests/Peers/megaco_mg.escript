@@ -66,7 +66,7 @@
 %%       [--fail-add-every N] [--fail-add-code 430]
 %%       [--notify-after MS] [--notify-event PKG/ITEM]
 %%       [--restart-after S] [--restart-reason "901 Cold Boot"]
-%%       [--pending-add] [--pending-ms 500] [--imm-ack]
+%%       [--pending-add] [--pending-ms 500] [--imm-ack] [--request-timer 1000]
 %%
 -module(megaco_mg).
 -mode(compile).
@@ -151,7 +151,7 @@ main(Args) ->
                          restart_after => -1,
                          restart_reason => "901 Cold Boot",
                          pending_add => false, pending_ms => 500,
-                         imm_ack => false}),
+                         imm_ack => false, request_timer => 1000}),
     {MgcHost, MgcPort} = host_port(maps:get(mgc, Opts)),
     ets:new(?TAB, [named_table, public, set]),
     ets:insert(?TAB, [{ctx_seq, 0}, {term_seq, 0}, {add_seq, 0},
@@ -176,7 +176,12 @@ main(Args) ->
     UserCfg = [{user_mod, ?MODULE}, {user_args, []},
                {encoding_mod, EncMod}, {encoding_config, []},
                {send_mod, SendMod},
-               {protocol_version, maps:get(version, Opts)}],
+               {protocol_version, maps:get(version, Opts)},
+               %% MG-originated requests (ServiceChange, Notify) over UDP:
+               %% first retransmission after --request-timer ms, doubling,
+               %% 6 retries (OTP's default waits 7 s first)
+               {request_timer, {megaco_incr_timer,
+                                maps:get(request_timer, Opts), 2, 0, 6}}],
     ok = megaco:start_user(Mid, UserCfg),
     RH = megaco:user_info(Mid, receive_handle),
     log("start mid=~p transport=~p encoding=~p version=~p mgc=~s:~p",
@@ -185,13 +190,17 @@ main(Args) ->
     Deadline = erlang:monotonic_time(millisecond)
         + maps:get(duration, Opts) * 1000,
     CH = connect(SendMod, RH, MgcHost, MgcPort, Opts, Deadline),
-    register_mg(CH, Opts, Deadline, "901 Cold Boot", "registered"),
+    Main = self(),
+    spawn_link(fun() ->
+                       register_mg(CH, Opts, Deadline, "901 Cold Boot",
+                                   "registered", true),
+                       ets:insert(?TAB, {registered, true})
+               end),
     case maps:get(restart_after, Opts) of
         R when R >= 0 ->
-            Main = self(),
-            spawn_link(fun() -> timer:sleep(R * 1000),
-                                [{conn, CH2}] = ets:lookup(?TAB, conn),
-                                restart(CH2, Opts, Deadline),
+            spawn_link(fun() -> wait_registered(),
+                                timer:sleep(R * 1000),
+                                restart(Opts, Deadline),
                                 Main ! restarted end);
         _ -> ok
     end,
@@ -236,7 +245,7 @@ tcp_connect(Sup, RH, Host, Port, Opts, Deadline) ->
             tcp_connect(Sup, RH, Host, Port, Opts, Deadline)
     end.
 
-register_mg(CH, Opts, Deadline, Reason, What) ->
+register_mg(CH, Opts, Deadline, Reason, What, MayBeImplicit) ->
     Profile = case maps:get(profile, Opts) of
                   undefined -> asn1_NOVALUE;
                   PV ->
@@ -261,19 +270,36 @@ register_mg(CH, Opts, Deadline, Reason, What) ->
         {Vsn, {ok, Replies}} ->
             log("~s version=~p reply=~w", [What, Vsn, Replies]);
         Other ->
-            log("ServiceChange not answered: ~P (retrying)", [Other, 8]),
-            check_deadline(Deadline),
-            timer:sleep(1000),
-            register_mg(CH, Opts, Deadline, Reason, What)
+            case MayBeImplicit andalso ets:lookup(?TAB, mgc_seen) =/= [] of
+                true ->
+                    %% over UDP the reply can be lost while the MGC already
+                    %% sends requests; OTP then drops the preliminary
+                    %% connection the call was made on
+                    log("~s implicitly (ServiceChange reply lost, the MGC "
+                        "already sends requests): ~P", [What, Other, 6]);
+                false ->
+                    log("ServiceChange not answered: ~P (retrying)", [Other, 8]),
+                    check_deadline(Deadline),
+                    timer:sleep(1000),
+                    [{conn, CH2}] = ets:lookup(?TAB, conn),
+                    register_mg(CH2, Opts, Deadline, Reason, What, MayBeImplicit)
+            end
+    end.
+
+wait_registered() ->
+    case ets:lookup(?TAB, registered) of
+        [] -> timer:sleep(100), wait_registered();
+        _ -> ok
     end.
 
 %% a gateway restart: state is lost, then a new ServiceChange Restart
-restart(CH, Opts, Deadline) ->
+restart(Opts, Deadline) ->
     {Ctxs, Terms} = state_counts(),
     ets:match_delete(?TAB, {{term, '_', '_'}, '_', '_'}),
     log("RESTART dropped contexts=~p terminations=~p", [Ctxs, Terms]),
+    [{conn, CH}] = ets:lookup(?TAB, conn),
     register_mg(CH, Opts, Deadline, maps:get(restart_reason, Opts),
-                "RESTART registered").
+                "RESTART registered", false).
 
 state_counts() ->
     Cids = [C || [C] <- ets:match(?TAB, {{term, '$1', '_'}, '_', '_'})],
@@ -354,6 +380,7 @@ handle_trans_long_request(CH, V, ActionRequests) ->
     execute(CH, V, ActionRequests).
 
 execute(CH, V, ActionRequests) ->
+    ets:insert(?TAB, {mgc_seen, true}),
     put(vsn, V),
     put(conn, CH),
     Replies = lists:flatmap(fun action/1, ActionRequests),
@@ -736,6 +763,8 @@ parse(["--pending-add" | T], M) -> parse(T, M#{pending_add => true});
 parse(["--pending-ms", V | T], M) ->
     parse(T, M#{pending_ms => list_to_integer(V)});
 parse(["--imm-ack" | T], M) -> parse(T, M#{imm_ack => true});
+parse(["--request-timer", V | T], M) ->
+    parse(T, M#{request_timer => list_to_integer(V)});
 parse(["--trace" | T], M) -> parse(T, M#{trace => true});
 parse([Bad | _], _) ->
     io:format(standard_error, "unknown argument ~s~n", [Bad]), halt(64).

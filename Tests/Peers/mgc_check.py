@@ -80,6 +80,9 @@ class Transport:
             self.buf += chunk
 
     def send(self, text):
+        m = re.search(r"\b(?:Transaction|T)\s*=\s*(\d+)", text)
+        if m and not text.lstrip().split("\n", 1)[-1].lstrip().startswith(("Reply", "P=")):
+            LAST_SENT[int(m.group(1))] = text
         data = text.encode()
         if self.kind == "udp":
             self.s.sendto(data, self.peer)
@@ -93,6 +96,9 @@ def show(direction, text):
     sys.stdout.flush()
 
 
+SEEN_SC = set()     # ServiceChange transaction ids already answered
+LAST_SENT = {}     # transaction id -> request text (for --retransmit)
+RETRANSMIT = [0.0]  # seconds; 0 = off (UDP only makes sense)
 UNSOLICITED = {"notify": [], "service_change": [], "acks_sent": []}
 REQ_RX = re.compile(r"\b(?:Transaction|T)\s*=\s*(\d+)\s*\{\s*(?:Context|C)\s*=\s*"
                     r"([\w$*-]+)\s*\{\s*(\w+)\s*=\s*([\w/$*]+)")
@@ -105,11 +111,15 @@ def handle_incoming(t, msg):
     that carry ImmAckRequired. Returns nothing; records what it saw."""
     for m in REQ_RX.finditer(msg):
         tid, ctx, cmd, term = m.group(1), m.group(2), m.group(3), m.group(4)
-        if cmd in ("Notify", "N"):
+        if cmd in ("ServiceChange", "SC") and tid in SEEN_SC:
+            # a retransmission of a ServiceChange already answered: answer again
+            rep = pretty(VERSION[0], f"Reply = {tid} {{ Context = - {{ ServiceChange = {term} }} }}")
+        elif cmd in ("Notify", "N"):
             UNSOLICITED["notify"].append((ctx, term, msg))
             rep = pretty(VERSION[0], f"Reply = {tid} {{ Context = {ctx} {{ Notify = {term} }} }}")
         elif cmd in ("ServiceChange", "SC"):
             UNSOLICITED["service_change"].append(msg)
+            SEEN_SC.add(tid)
             rep = pretty(VERSION[0], f"Reply = {tid} {{ Context = - {{ ServiceChange = {term} }} }}")
         else:
             rep = pretty(VERSION[0], f"Reply = {tid} {{ Context = {ctx} {{ Error = 501 "
@@ -127,7 +137,19 @@ def recv_reply(t, tid, deadline):
     """Receive until a Reply (or compact P=) for transaction tid arrives."""
     pat = re.compile(r"\b(?:Reply|P)\s*=\s*%d\b" % tid)
     while time.time() < deadline:
-        msg = t.recv()
+        if RETRANSMIT[0] > 0:
+            t.s.settimeout(RETRANSMIT[0])
+            try:
+                msg = t.recv()
+            except (socket.timeout, TimeoutError):
+                if tid in LAST_SENT:
+                    print(f"----- retransmit {tid} -----")
+                    t.send(LAST_SENT[tid])
+                continue
+            finally:
+                t.s.settimeout(t.timeout)
+        else:
+            msg = t.recv()
         show("recv", msg)
         handle_incoming(t, msg)
         if pat.search(msg):
@@ -201,10 +223,14 @@ def main():
     ap.add_argument("--window", type=int, default=32)
     ap.add_argument("--expect-notify", action="store_true",
                     help="expect the MG's Notify for the first Add's Events")
+    ap.add_argument("--retransmit", type=float, default=0.0,
+                    help="resend a request after this many seconds without "
+                         "its reply (UDP loss tests)")
     ap.add_argument("--expect-restart", action="store_true",
                     help="expect a new ServiceChange Restart from the MG")
     a = ap.parse_args()
     VERSION[0] = a.version
+    RETRANSMIT[0] = a.retransmit
 
     results = []
 
@@ -224,6 +250,7 @@ def main():
     check("ServiceChange method Restart",
           re.search(r"\b(Method|MT)\s*=\s*(Restart|RS)\b", msg))
     sc_tid = int(m.group(1))
+    SEEN_SC.add(m.group(1))
     reply = pretty(a.version, f"Reply = {sc_tid} {{\n"
                    "\tContext = - {\n\t\tServiceChange = ROOT\n\t}\n}")
     show("send", reply)
