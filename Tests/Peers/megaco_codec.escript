@@ -1170,6 +1170,9 @@ short_reason(R) when is_list(R) ->
         {reason, Reason} -> Reason;
         false -> R
     end;
+short_reason({'EXIT', {{case_clause, {error, Why, _Tokens, Line}}, _}}) ->
+    {Why, {line, Line}};
+short_reason({'EXIT', {Why, _Stack}}) -> {crash, Why};
 short_reason(R) -> R.
 
 check(F, Order) ->
