@@ -5,36 +5,59 @@
 /// Line endings are normalised (CRLF, CR or LF in; the encoder writes CRLF), surrounding blank lines and each line's
 /// leading/trailing blanks are dropped (SDP lines never start with blanks, RFC 4566 §5).
 public struct SDPBlock: Sendable, Equatable, Codable {
+    /// The normalised SDP: each line terminated by LF, no blank lines (one allocation per block).
+    public private(set) var text: String
+
     /// The SDP lines without line terminators, e.g. `["v=0", "c=IN IP4 $", ...]`.
-    public var lines: [String]
+    public var lines: [String] {
+        get { text.split(separator: "\n").map(String.init) }
+        set { self = SDPBlock(lines: newValue) }
+    }
 
     public init(lines: [String]) {
-        self.lines = lines
+        self.init(text: lines.joined(separator: "\n"))
     }
 
-    /// Normalises `text` (any line endings, indentation, blank lines) into lines.
+    /// Normalises `text` (any line endings, indentation, blank lines).
     public init(text: String) {
-        var out: [String] = []
-        for raw in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) {
-            let t = raw.drop(while: { $0 == " " || $0 == "\t" })
-            var end = t.endIndex
-            while end > t.startIndex {
-                let p = t.index(before: end)
-                if t[p] == " " || t[p] == "\t" { end = p } else { break }
-            }
-            if end > t.startIndex { out.append(String(t[t.startIndex..<end])) }
-        }
-        self.lines = out
+        var t = text
+        self.text = t.withUTF8 { SDPBlock.normalize($0, unescapeBraces: false) }
     }
 
-    /// The SDP text with LF line ends (for display).
-    public var text: String {
-        lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
+    /// Wraps text already in normal form.
+    init(normalized: String) {
+        self.text = normalized
+    }
+
+    /// Line splitting (CR, LF, CRLF), blank trimming, empty-line removal and optional `\}` unescaping
+    /// (RFC 3525 B.2 octetString) in one pass over the bytes.
+    static func normalize(_ buf: UnsafeBufferPointer<UInt8>, unescapeBraces: Bool) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(buf.count + 1)
+        var k = 0
+        let n = buf.count
+        while k < n {
+            while k < n && (buf[k] == 32 || buf[k] == 9 || buf[k] == 10 || buf[k] == 13) { k += 1 }
+            let s = k
+            while k < n && buf[k] != 10 && buf[k] != 13 { k += 1 }
+            var e = k
+            while e > s && (buf[e - 1] == 32 || buf[e - 1] == 9) { e -= 1 }
+            guard e > s else { continue }
+            var j = s
+            while j < e {
+                if unescapeBraces && buf[j] == UInt8(ascii: "\\") && j + 1 < e && buf[j + 1] == UInt8(ascii: "}") { j += 1 }
+                out.append(buf[j])
+                j += 1
+            }
+            out.append(10)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The SDP text with CRLF line ends (RFC 4566 §5), for SDP parsers.
     public var crlfText: String {
-        lines.isEmpty ? "" : lines.joined(separator: "\r\n") + "\r\n"
+        let l = lines
+        return l.isEmpty ? "" : l.joined(separator: "\r\n") + "\r\n"
     }
 
     /// Hook for a typed SDP parse (e.g. SDPCore's wildcard-tolerant parser) of the CRLF text.

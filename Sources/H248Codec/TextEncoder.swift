@@ -439,20 +439,19 @@ struct Writer {
         if pretty { byte(UInt8(ascii: " ")) }
         byte(UInt8(ascii: "{"))
         byte(10)
-        for l in block.lines {
-            // RFC 3525 B.2: an octetString cannot hold an unescaped `}`.
-            let mark = out.count
-            out.append(contentsOf: l.utf8)
-            let hasBrace = out.withUnsafeBufferPointer { $0[mark...].contains(UInt8(ascii: "}")) }
-            if hasBrace {
-                out.removeSubrange(mark...)
-                for b in l.utf8 {
-                    if b == UInt8(ascii: "}") { byte(UInt8(ascii: "\\")) }
-                    out.append(b)
+        // text is LF-terminated lines: copy runs, LF -> CRLF, `}` -> `\}` (RFC 3525 B.2 octetString).
+        var t = block.text
+        t.withUTF8 { buf in
+            var s = 0
+            for k in 0..<buf.count {
+                let c = buf[k]
+                if c == 10 || c == UInt8(ascii: "}") {
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[s..<k]))
+                    if c == 10 { out.append(13); out.append(10) } else { out.append(UInt8(ascii: "\\")); out.append(c) }
+                    s = k + 1
                 }
             }
-            byte(13)
-            byte(10)
+            if s < buf.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[s..<buf.count])) }
         }
         if pretty {
             newlineIndent()

@@ -707,40 +707,11 @@ struct Mapper {
         guard let o = n.octets else {
             throw fail(.syntaxErrorInCommand, "Local/Remote needs { SDP }", n.offset)
         }
-        // Split into lines (CR, LF or CRLF), trim blanks, drop empty lines, unescape `\}`
-        // (RFC 3525 B.2 octetString) — same normalisation as SDPBlock(text:), done on bytes.
-        var lines: [String] = []
-        var k = o.start
-        return b.withUnsafeBufferPointer { buf in
-            while k < o.end {
-                while k < o.end && (buf[k] == 32 || buf[k] == 9 || buf[k] == 10 || buf[k] == 13) { k += 1 }
-                let s = k
-                var escaped = false
-                while k < o.end && buf[k] != 10 && buf[k] != 13 {
-                    if buf[k] == UInt8(ascii: "\\") && k + 1 < o.end && buf[k + 1] == UInt8(ascii: "}") { escaped = true }
-                    k += 1
-                }
-                var e = k
-                while e > s && (buf[e - 1] == 32 || buf[e - 1] == 9) { e -= 1 }
-                if e > s {
-                    let slice = UnsafeBufferPointer(rebasing: buf[s..<e])
-                    if escaped {
-                        var bytes = [UInt8]()
-                        bytes.reserveCapacity(e - s)
-                        var j = 0
-                        while j < slice.count {
-                            if slice[j] == UInt8(ascii: "\\") && j + 1 < slice.count && slice[j + 1] == UInt8(ascii: "}") { j += 1 }
-                            bytes.append(slice[j])
-                            j += 1
-                        }
-                        lines.append(String(decoding: bytes, as: UTF8.self))
-                    } else {
-                        lines.append(String(decoding: slice, as: UTF8.self))
-                    }
-                }
-            }
-            return SDPBlock(lines: lines)
+        // Same normalisation as SDPBlock(text:), straight from the message bytes, unescaping `\}`.
+        let text = b.withUnsafeBufferPointer {
+            SDPBlock.normalize(UnsafeBufferPointer(rebasing: $0[o.start..<o.end]), unescapeBraces: true)
         }
+        return SDPBlock(normalized: text)
     }
 
     func localControl(_ n: Node) throws(H248ParseError) -> LocalControlDescriptor {
