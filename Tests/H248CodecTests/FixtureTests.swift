@@ -35,3 +35,46 @@ struct FixtureTests {
         #expect(p == c)
     }
 }
+
+/// Network input never traps (house rule; H.248.1 §8 error handling): deterministic mutations of the
+/// OTP fixtures — byte flips, insertions of grammar characters, deletions, truncations.
+@Suite("Mutation robustness")
+struct MutationTests {
+    @Test("20 000 deterministic mutations of OTP fixtures decode or throw a typed error, never trap")
+    func mutations() throws {
+        let files = Repo.fixtureFiles
+        try #require(!files.isEmpty, "no fixtures")
+        let corpus = try files.map { Array(try Repo.read($0).utf8) }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        let specials: [UInt8] = Array("{}=,:[]<>#\"\\;$-*/\r\n \t0123456789".utf8) + [0, 0x80, 0xff]
+        var thrown = 0
+        var decoded = 0
+        for _ in 0..<20_000 {
+            var b = corpus[next() % corpus.count]
+            for _ in 0..<(1 + next() % 3) {
+                guard !b.isEmpty else { break }
+                let pos = next() % b.count
+                switch next() % 4 {
+                case 0: b[pos] = specials[next() % specials.count]
+                case 1: b.insert(specials[next() % specials.count], at: pos)
+                case 2: b.remove(at: pos)
+                default: b = Array(b[0..<pos])
+                }
+            }
+            do {
+                let m = try H248TextParser().parse(bytes: b)
+                decoded += 1
+                // Whatever decodes must re-encode to something that decodes to the same model.
+                #expect(try H248TextParser().parse(m.encoded(.compact)) == m)
+            } catch {
+                thrown += 1
+                #expect(error.line >= 1 && error.column >= 1)
+            }
+        }
+        #expect(thrown > 0 && decoded > 0)
+    }
+}
