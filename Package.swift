@@ -22,9 +22,12 @@ let package = Package(
         .library(name: "H248Codec", targets: ["H248Codec"]),
         .library(name: "SIPTransaction", targets: ["SIPTransaction"]),
         .library(name: "H248Client", targets: ["H248Client"]),
+        .library(name: "SIPTransport", targets: ["SIPTransport"]),
+        .library(name: "IMSALG", targets: ["IMSALG"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -37,11 +40,21 @@ let package = Package(
         .target(name: "SDPRewrite", dependencies: ["SDPCore"], swiftSettings: swiftSettings),
         .target(name: "H248Codec", dependencies: ["SDPCore"], swiftSettings: swiftSettings),
         .target(name: "SIPTransaction", dependencies: ["SIPCore"], swiftSettings: swiftSettings),
-        .target(name: "H248Client", swiftSettings: swiftSettings),
+        .target(
+            name: "H248Client",
+            dependencies: ["H248Codec", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SIPTransport",
+            dependencies: ["SIPCore", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "IMSALG", dependencies: ["SIPCore", "SIPTransaction", "SDPRewrite"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "PCSCFServer",
             dependencies: [
-                "SIPCore", "SDPCore", "SDPRewrite", "H248Codec",
+                "SIPCore", "SDPCore", "SDPRewrite", "H248Codec", "H248Client", "SIPTransport", "IMSALG",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -56,6 +69,8 @@ let package = Package(
         .testTarget(name: "SDPRewriteTests", dependencies: ["SDPRewrite", "SDPCore", "SIPCore"], swiftSettings: swiftSettings),
         .testTarget(name: "H248CodecTests", dependencies: ["H248Codec", "SDPCore"], swiftSettings: swiftSettings),
         .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "H248ClientTests", dependencies: ["H248Client"], swiftSettings: swiftSettings),
+        .testTarget(name: "H248ClientTests", dependencies: ["H248Client", "H248Codec"], swiftSettings: swiftSettings),
+        .testTarget(name: "SIPTransportTests", dependencies: ["SIPTransport", "SIPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "IMSALGTests", dependencies: ["IMSALG", "SIPCore", "SDPRewrite"], swiftSettings: swiftSettings),
     ]
 )
