@@ -85,13 +85,12 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
         session.reserveCapacity(8)
         var media: [MediaDescription] = []
         var current: [SDPLine] = []
-        let whole = Substring(text)
-        let utf8 = whole.utf8
+        let utf8 = text.utf8
         let base = utf8.startIndex
         for r in records {
             let from = utf8.index(base, offsetBy: r.valueStart)
             let to = utf8.index(base, offsetBy: r.end)
-            let line = SDPLine(type: r.type, value: whole[from..<to], ending: r.ending, key: r.key)
+            let line = SDPLine(type: r.type, value: text[from..<to], ending: r.ending, key: r.key)
             if r.type == ASCII.m {
                 if !current.isEmpty { media.append(MediaDescription(lines: current)) }
                 current = [line]
