@@ -135,14 +135,16 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
             var k = pos
             while k < n {
                 let b = buf[k]
-                if b == ASCII.lf { end = k; ending = .lf; break }
-                if b == ASCII.cr {
-                    guard k + 1 < n, buf[k + 1] == ASCII.lf else {
-                        return SDPError(.malformedLine, line: lineNumber, detail: "bare CR")
+                if b < 0x0E {   // one compare per byte in the common case
+                    if b == ASCII.lf { end = k; ending = .lf; break }
+                    if b == ASCII.cr {
+                        guard k + 1 < n, buf[k + 1] == ASCII.lf else {
+                            return SDPError(.malformedLine, line: lineNumber, detail: "bare CR")
+                        }
+                        end = k; ending = .crlf; break
                     }
-                    end = k; ending = .crlf; break
+                    if b == 0 { return SDPError(.malformedLine, line: lineNumber, detail: "NUL byte") }
                 }
-                if b == 0 { return SDPError(.malformedLine, line: lineNumber, detail: "NUL byte") }
                 k += 1
             }
             pos = ending == .crlf ? end + 2 : (ending == .lf ? end + 1 : n)
