@@ -41,11 +41,16 @@ struct SDPRewriteCommand: ParsableCommand {
 
     func run() throws {
         let contextURL = URL(fileURLWithPath: context)
-        let data = try Data(contentsOf: contextURL)
-        var scenario = try JSONDecoder().decode(RewriteScenario.self, from: data)
-        if let direction { scenario.direction = direction == .originating ? .originating : .terminating }
-        if isOffer { scenario.kind = .offer }
-        if isAnswer { scenario.kind = .answer }
+        // The command-line flags fill in (or override) "direction" and "kind" of the context file.
+        var object = (try JSONSerialization.jsonObject(with: Data(contentsOf: contextURL))) as? [String: Any] ?? [:]
+        if let direction { object["direction"] = direction.rawValue }
+        if isOffer { object["kind"] = "offer" }
+        if isAnswer { object["kind"] = "answer" }
+        if object["flags"] == nil { object["flags"] = ["ue": [String](), "network": [String]()] }
+        guard object["direction"] != nil, object["kind"] != nil else {
+            throw ValidationError("give --direction and --offer/--answer (or put them in the context file)")
+        }
+        let scenario = try JSONDecoder().decode(RewriteScenario.self, from: JSONSerialization.data(withJSONObject: object))
         var input = ""
         while let line = readLine(strippingNewline: false) { input += line }
         let folder = contextURL.deletingLastPathComponent()

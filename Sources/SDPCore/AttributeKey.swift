@@ -31,18 +31,30 @@ public enum SDPAttributeKey: UInt8, Sendable, Equatable {
         }
     }
 
-    /// Classifies the name bytes buf[from..<to].
+    /// Classifies the name bytes buf[from..<to] (switch on length, then compare candidates).
     @inlinable
     public static func classify(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> SDPAttributeKey {
-        let n = to - from
-        guard n >= 4, n <= 12 else { return .other }
-        for (name, key) in table where name.utf8CodeUnitCount == n {
-            let nb = name.utf8Start
-            var same = true
-            for k in 0..<n where SDPText.lower(buf[from + k]) != nb[k] { same = false; break }
-            if same { return key }
+        @inline(__always) func eq(_ lit: StaticString) -> Bool {
+            let p = lit.utf8Start
+            for k in 0..<lit.utf8CodeUnitCount where SDPText.lower(buf[from + k]) != p[k] { return false }
+            return true
         }
-        return .other
+        switch to - from {
+        case 4: return eq("path") ? .path : eq("rtcp") ? .rtcp : .other
+        case 5: return eq("setup") ? .setup : eq("label") ? .label : .other
+        case 6: return eq("3ge2ae") ? .e2ae : eq("confid") ? .confid : eq("userid") ? .userid : eq("crypto") ? .crypto : .other
+        case 7: return eq("floorid") ? .floorid : .other
+        case 8:
+            if eq("sendrecv") { return .sendrecv }
+            if eq("sendonly") { return .sendonly }
+            if eq("recvonly") { return .recvonly }
+            return eq("inactive") ? .inactive : .other
+        case 9: return eq("msrp-cema") ? .msrpCEMA : eq("floorctrl") ? .floorctrl : .other
+        case 10: return eq("connection") ? .connection : .other
+        case 11: return eq("fingerprint") ? .fingerprint : .other
+        case 12: return eq("accept-types") ? .acceptTypes : .other
+        default: return .other
+        }
     }
 
     /// Classifies an `a=` line value (name up to the first `:`).

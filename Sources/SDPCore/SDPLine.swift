@@ -124,7 +124,13 @@ public enum SDPText {
     /// Runs `body` over the UTF-8 bytes of `text`.
     @inlinable
     public static func withBytes<R>(_ text: Substring, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-        if let r = try text.utf8.withContiguousStorageIfAvailable(body) { return r }
+        // Go through the base String's contiguous storage (cheaper than the Substring slice path).
+        let base = text.base
+        let start = base.utf8.distance(from: base.startIndex, to: text.startIndex)
+        let end = base.utf8.distance(from: base.startIndex, to: text.endIndex)
+        if let r = try base.utf8.withContiguousStorageIfAvailable({ buf in
+            try body(UnsafeBufferPointer(rebasing: buf[start..<end]))
+        }) { return r }
         var copy = String(text)
         return try copy.withUTF8(body)
     }
@@ -132,13 +138,21 @@ public enum SDPText {
     /// The index `offset` UTF-8 bytes after the start of `text` (O(1) for native strings).
     @inlinable
     public static func index(_ text: Substring, _ offset: Int) -> String.Index {
-        text.utf8.index(text.utf8.startIndex, offsetBy: offset)
+        // Offsets are computed on the base String's UTF-8 view (O(1) and much cheaper than the
+        // Substring view's generic index(_:offsetBy:)).
+        let base = text.base
+        let start = base.utf8.distance(from: base.startIndex, to: text.startIndex)
+        return base.utf8.index(base.startIndex, offsetBy: start + offset)
     }
 
     /// Slice of `text` by UTF-8 byte offsets.
     @inlinable
     public static func slice(_ text: Substring, _ from: Int, _ to: Int) -> Substring {
-        text[index(text, from)..<index(text, to)]
+        let base = text.base
+        let start = base.utf8.distance(from: base.startIndex, to: text.startIndex)
+        let a = base.utf8.index(base.startIndex, offsetBy: start + from)
+        let b = base.utf8.index(base.startIndex, offsetBy: start + to)
+        return base[a..<b]
     }
 
     /// Byte offset of the first `byte` in `text`, or nil.

@@ -85,13 +85,12 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
         session.reserveCapacity(8)
         var media: [MediaDescription] = []
         var current: [SDPLine] = []
-        let whole = Substring(text)
-        let utf8 = whole.utf8
+        let utf8 = text.utf8
         let base = utf8.startIndex
         for r in records {
             let from = utf8.index(base, offsetBy: r.valueStart)
             let to = utf8.index(base, offsetBy: r.end)
-            let line = SDPLine(type: r.type, value: whole[from..<to], ending: r.ending, key: r.key)
+            let line = SDPLine(type: r.type, value: text[from..<to], ending: r.ending, key: r.key)
             if r.type == ASCII.m {
                 if !current.isEmpty { media.append(MediaDescription(lines: current)) }
                 current = [line]
@@ -136,14 +135,16 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
             var k = pos
             while k < n {
                 let b = buf[k]
-                if b == ASCII.lf { end = k; ending = .lf; break }
-                if b == ASCII.cr {
-                    guard k + 1 < n, buf[k + 1] == ASCII.lf else {
-                        return SDPError(.malformedLine, line: lineNumber, detail: "bare CR")
+                if b < 0x0E {   // one compare per byte in the common case
+                    if b == ASCII.lf { end = k; ending = .lf; break }
+                    if b == ASCII.cr {
+                        guard k + 1 < n, buf[k + 1] == ASCII.lf else {
+                            return SDPError(.malformedLine, line: lineNumber, detail: "bare CR")
+                        }
+                        end = k; ending = .crlf; break
                     }
-                    end = k; ending = .crlf; break
+                    if b == 0 { return SDPError(.malformedLine, line: lineNumber, detail: "NUL byte") }
                 }
-                if b == 0 { return SDPError(.malformedLine, line: lineNumber, detail: "NUL byte") }
                 k += 1
             }
             pos = ending == .crlf ? end + 2 : (ending == .lf ? end + 1 : n)
