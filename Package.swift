@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "SDPRewrite", targets: ["SDPRewrite"]),
         .library(name: "H248Codec", targets: ["H248Codec"]),
         .library(name: "SIPTransaction", targets: ["SIPTransaction"]),
+        .library(name: "H248Client", targets: ["H248Client"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,6 +37,7 @@ let package = Package(
         .target(name: "SDPRewrite", dependencies: ["SDPCore"], swiftSettings: swiftSettings),
         .target(name: "H248Codec", dependencies: ["SDPCore"], swiftSettings: swiftSettings),
         .target(name: "SIPTransaction", dependencies: ["SIPCore"], swiftSettings: swiftSettings),
+        .target(name: "H248Client", swiftSettings: swiftSettings),
         .executableTarget(
             name: "PCSCFServer",
             dependencies: [
@@ -46,7 +48,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "PCSCFBench",
-            dependencies: ["SIPCore", "SDPCore", "SDPRewrite", "H248Codec"],
+            dependencies: ["SIPCore", "SIPTransaction", "SDPCore", "SDPRewrite", "H248Codec"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore"], swiftSettings: swiftSettings),
@@ -54,5 +56,6 @@ let package = Package(
         .testTarget(name: "SDPRewriteTests", dependencies: ["SDPRewrite", "SDPCore", "SIPCore"], swiftSettings: swiftSettings),
         .testTarget(name: "H248CodecTests", dependencies: ["H248Codec", "SDPCore"], swiftSettings: swiftSettings),
         .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "H248ClientTests", dependencies: ["H248Client"], swiftSettings: swiftSettings),
     ]
 )

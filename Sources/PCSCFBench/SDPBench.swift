@@ -1,3 +1,151 @@
+// `pcscf-bench sdp`: time per SDP rewrite (parse + rewrite + gateway-answer apply + serialise) for an
+// audio+MSRP+BFCP offer and its answer, compared in the same run with libosip2 parsing an IMS INVITE.
+// Goal (issue 4): <= 5 µs per rewrite and under a third of the libosip2 INVITE parse.
+import SDPCore
+import SDPRewrite
+import SIPCore
+
+private let benchUEFP = "sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF"
+
+private let benchOffer = [
+    "v=0", "o=alice 2890844526 2890844526 IN IP4 10.1.1.10", "s=-", "c=IN IP4 10.1.1.10", "t=0 0",
+    "m=audio 49170 RTP/AVP 96 97 8 0 101", "b=AS:49", "a=rtpmap:96 AMR-WB/16000/1", "a=fmtp:96 mode-change-capability=2;max-red=0",
+    "a=rtpmap:97 AMR/8000/1", "a=rtpmap:101 telephone-event/8000", "a=rtcp:49171", "a=ptime:20", "a=maxptime:240", "a=sendrecv",
+    "m=message 50000 TCP/TLS/MSRP *", "a=accept-types:message/cpim application/im-iscomposing+xml",
+    "a=accept-wrapped-types:text/plain message/imdn+xml", "a=path:msrps://10.1.1.10:50000/u8kd2;tcp", "a=setup:actpass",
+    "a=connection:new", "a=fingerprint:" + benchUEFP, "a=msrp-cema", "a=3ge2ae:requested", "a=sendrecv",
+    "m=application 50010 TCP/TLS/BFCP *", "a=setup:actpass", "a=connection:new", "a=floorctrl:c-only",
+    "a=fingerprint:" + benchUEFP, "a=3ge2ae:requested",
+].map { $0 + "\r\n" }.joined()
+
+private let benchAnswer = [
+    "v=0", "o=bob 2890844527 2890844527 IN IP4 203.0.113.5", "s=-", "c=IN IP4 203.0.113.5", "t=0 0",
+    "m=audio 6000 RTP/AVP 96 101", "b=AS:49", "a=rtpmap:96 AMR-WB/16000/1", "a=rtpmap:101 telephone-event/8000", "a=sendrecv",
+    "m=message 7654 TCP/MSRP *", "a=accept-types:message/cpim", "a=path:msrp://203.0.113.5:7654/kjh34;tcp",
+    "a=setup:active", "a=connection:new", "a=msrp-cema",
+    "m=application 7700 TCP/BFCP *", "a=setup:active", "a=connection:new", "a=floorctrl:s-only", "a=confid:4321",
+    "a=userid:1234", "a=floorid:1 mstrm:10",
+].map { $0 + "\r\n" }.joined()
+
+private let benchInvite: String = {
+    let head = [
+        "INVITE sip:bob@ims.example.net SIP/2.0",
+        "Via: SIP/2.0/TCP [2001:db8::10]:5060;branch=z9hG4bK-524287-1---77ba17085d60f141;rport",
+        "Max-Forwards: 70",
+        "Route: <sip:pcscf.ims.example.net:5060;lr>",
+        "Route: <sip:orig@scscf.ims.example.net:6060;lr>",
+        "Contact: <sip:alice@[2001:db8::10]:5060;transport=tcp>;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.mmtel\";+sip.instance=\"<urn:gsma:imei:35846200-123456-0>\"",
+        "To: <sip:bob@ims.example.net>",
+        "From: <sip:alice@ims.example.net>;tag=3b4a9f12",
+        "Call-ID: 7f3c2b1a-0d4e-11ee-be56-0242ac120002",
+        "CSeq: 1 INVITE",
+        "Allow: INVITE, ACK, OPTIONS, CANCEL, BYE, UPDATE, INFO, REFER, NOTIFY, MESSAGE, PRACK",
+        "Supported: 100rel, timer, precondition, sec-agree",
+        "Require: sec-agree",
+        "Proxy-Require: sec-agree",
+        "Security-Verify: ipsec-3gpp;alg=hmac-sha-1-96;prot=esp;mod=trans;ealg=null;spi-c=1111;spi-s=2222;port-c=5062;port-s=5064",
+        "P-Preferred-Identity: <sip:alice@ims.example.net>",
+        "P-Access-Network-Info: 3GPP-E-UTRAN-FDD;utran-cell-id-3gpp=2620100001234567",
+        "Accept-Contact: *;+g.3gpp.icsi-ref=\"urn%3Aurn-7%3A3gpp-service.ims.icsi.mmtel\"",
+        "Session-Expires: 1800",
+        "Min-SE: 90",
+        "User-Agent: IMS-UE/1.0",
+        "Content-Type: application/sdp",
+        "Content-Length: \(benchOffer.utf8.count)",
+    ].joined(separator: "\r\n")
+    return head + "\r\n\r\n" + benchOffer
+}()
+
+private let benchGatewayOffer = GatewayAnswer(streams: [
+    StreamAnswer(index: 0, access: LocalEndpoint(address: "192.0.2.1", port: 30000), core: LocalEndpoint(address: "198.51.100.1", port: 30100)),
+    StreamAnswer(index: 1, access: LocalEndpoint(address: "192.0.2.1", port: 40001), core: LocalEndpoint(address: "198.51.100.1", port: 40002),
+                 fingerprint: try? Fingerprint(parsing: "sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:EF")),
+    StreamAnswer(index: 2, access: LocalEndpoint(address: "192.0.2.1", port: 40011), core: LocalEndpoint(address: "198.51.100.1", port: 40012),
+                 fingerprint: try? Fingerprint(parsing: "sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:EF")),
+])
+
+/// One offer/answer round: 2 rewrites. Returns the total bytes emitted (kept to defeat dead-code elimination).
+@inline(never)
+private func rewriteRound() -> Int {
+    do {
+        var session = RewriteSession(flags: .all)
+        let offer = try SessionDescription(parsing: benchOffer)
+        _ = try session.receive(offer, kind: .offer, direction: .originating)
+        let toCore = try session.applyGatewayAnswer(benchGatewayOffer).serialized()
+        let answer = try SessionDescription(parsing: benchAnswer)
+        _ = try session.receive(answer, kind: .answer, direction: .originating)
+        let toUE = try session.applyGatewayAnswer(GatewayAnswer()).serialized()
+        return toCore.utf8.count + toUE.utf8.count
+    } catch {
+        return -1
+    }
+}
+
+private func measure(_ iterations: Int, _ body: () -> Int) -> (Duration, Int) {
+    var sink = 0
+    let clock = ContinuousClock()
+    let start = clock.now
+    for _ in 0..<iterations { sink &+= body() }
+    return (clock.now - start, sink)
+}
+
+private func micros(_ d: Duration) -> Double {
+    Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12
+}
+
 func runSDPBench(_ arguments: [String]) {
-    print("SDP benchmark: not built yet")
+    if arguments.first == "breakdown" { return runSDPBreakdown(Array(arguments.dropFirst())) }
+    let iterations = arguments.first.flatMap { Int($0) } ?? 20_000
+    guard rewriteRound() > 0 else {
+        print("sdp bench: rewrite failed")
+        return
+    }
+    let inviteBytes = Array(benchInvite.utf8)
+    let parses = inviteBytes.withUnsafeBytes { LibOSIP2.parseAndFree($0) }
+    guard parses else {
+        print("sdp bench: libosip2 rejected the INVITE")
+        return
+    }
+    // Warm-up.
+    _ = measure(iterations / 10 + 1) { rewriteRound() }
+    _ = measure(iterations / 10 + 1) { inviteBytes.withUnsafeBytes { LibOSIP2.parseAndFree($0) ? 1 : 0 } }
+
+    var bestRewrite = Double.infinity, bestParse = Double.infinity
+    var sink = 0
+    for _ in 0..<5 {
+        let (d1, s1) = measure(iterations) { rewriteRound() }
+        let (d2, s2) = measure(iterations) { inviteBytes.withUnsafeBytes { LibOSIP2.parseAndFree($0) ? 1 : 0 } }
+        bestRewrite = min(bestRewrite, micros(d1) / Double(iterations * 2))
+        bestParse = min(bestParse, micros(d2) / Double(iterations))
+        sink &+= s1 &+ s2
+    }
+    func f(_ x: Double) -> String {
+        let hundredths = Int(x * 100 + 0.5)
+        let frac = hundredths % 100
+        return "\(hundredths / 100).\(frac < 10 ? "0" : "")\(frac)"
+    }
+    print("SDP rewrite benchmark (audio+MSRP+BFCP, UE-originating e2ae; best of 5 x \(iterations) rounds)")
+    print("  SDP sizes: offer \(benchOffer.utf8.count) B, answer \(benchAnswer.utf8.count) B; INVITE \(inviteBytes.count) B")
+    print("  rewrite (parse + rules + AGW answer + serialise): \(f(bestRewrite)) µs per rewrite (offer and answer averaged)")
+    print("  libosip2 osip_message_parse of the IMS INVITE:     \(f(bestParse)) µs per parse")
+    print("  ratio rewrite / INVITE parse: \(f(bestRewrite / bestParse)) (goal: <= 5 µs and < 0.33)")
+    if sink == 42 { print("") }
+}
+
+/// `pcscf-bench sdp-breakdown [n]`: where the rewrite time goes (parse / rules / serialise).
+func runSDPBreakdown(_ arguments: [String]) {
+    let n = arguments.first.flatMap { Int($0) } ?? 20_000
+    guard let offer = try? SessionDescription(parsing: benchOffer) else { return }
+    let (dParse, _) = measure(n) { ((try? SessionDescription(parsing: benchOffer))?.media.count) ?? 0 }
+    let (dSer, _) = measure(n) { offer.serialized().utf8.count }
+    let (dRecv, _) = measure(n) {
+        var s = RewriteSession(flags: .all)
+        return ((try? s.receive(offer, kind: .offer, direction: .originating))?.streams.count) ?? 0
+    }
+    let (dApply, _) = measure(n) {
+        var s = RewriteSession(flags: .all)
+        _ = try? s.receive(offer, kind: .offer, direction: .originating)
+        return ((try? s.applyGatewayAnswer(benchGatewayOffer))?.media.count) ?? 0
+    }
+    print("parse \(micros(dParse) / Double(n)) µs, serialise \(micros(dSer) / Double(n)) µs, receive \(micros(dRecv) / Double(n)) µs, receive+apply \(micros(dApply) / Double(n)) µs")
 }

@@ -106,60 +106,79 @@ public struct CryptoAttribute: Sendable, Equatable {
 extension SDPSection {
     /// a=setup (RFC 4145 §4); nil when absent; throws 488 for an unknown role.
     public func setupRole() throws(SDPError) -> SetupRole? {
-        guard let v = attributeValue("setup") else { return nil }
-        for r in SetupRole.allCases where SDPText.equalsIgnoringCase(v, r.staticName) { return r }
-        throw SDPError(.malformedSetup, detail: "a=setup:\(v)")
+        guard let line = lines.first(where: { $0.key == .setup }) else { return nil }
+        let role = line.withAttributeValueBytes { buf -> SetupRole? in
+            for r in SetupRole.allCases where SDPText.equalsIgnoringCase(buf, r.staticName) { return r }
+            return nil
+        }
+        guard let role, let role else { throw SDPError(.malformedSetup, detail: "a=\(line.value)") }
+        return role
     }
 
     public mutating func setSetupRole(_ role: SetupRole?) {
-        if let role { setAttribute("setup", role.rawValue) } else { removeAttributes("setup") }
+        if let role { setAttribute("setup", role.rawValue) } else { removeAttributes(.setup) }
     }
 
     /// a=connection (RFC 4145 §5); nil when absent (the default is `new`).
     public func connectionAttribute() throws(SDPError) -> ConnectionAttribute? {
-        guard let v = attributeValue("connection") else { return nil }
-        if SDPText.equalsIgnoringCase(v, "new") { return .new }
-        if SDPText.equalsIgnoringCase(v, "existing") { return .existing }
-        throw SDPError(.malformedConnectionAttribute, detail: "a=connection:\(v)")
+        guard let line = lines.first(where: { $0.key == .connection }) else { return nil }
+        let value = line.withAttributeValueBytes { buf -> ConnectionAttribute? in
+            if SDPText.equalsIgnoringCase(buf, "new") { return .new }
+            if SDPText.equalsIgnoringCase(buf, "existing") { return .existing }
+            return nil
+        }
+        guard let value, let value else { throw SDPError(.malformedConnectionAttribute, detail: "a=\(line.value)") }
+        return value
     }
 
     /// Every a=fingerprint of this section, validated (RFC 8122 §5).
     public func fingerprints() throws(SDPError) -> [Fingerprint] {
         var out: [Fingerprint] = []
-        for line in lines where line.isAttribute("fingerprint") {
-            out.append(try Fingerprint(parsing: line.attributeValue ?? "", line: 0))
+        for line in lines where line.key == .fingerprint {
+            let parsed = line.withAttributeValueBytes { buf -> Result<Fingerprint, SDPError> in
+                Result(catching: { () throws(SDPError) -> Fingerprint in try Fingerprint(bytes: buf) })
+            }
+            switch parsed {
+            case .success(let fp)?: out.append(fp)
+            case .failure(let e)?: throw e
+            case nil: throw SDPError(.malformedFingerprint, detail: "a=fingerprint without value")
+            }
         }
         return out
     }
 
     /// Removes every a=fingerprint; returns how many.
     @discardableResult
-    public mutating func removeFingerprints() -> Int { removeAttributes("fingerprint") }
+    public mutating func removeFingerprints() -> Int { removeAttributes(.fingerprint) }
 
     public mutating func appendFingerprint(_ fp: Fingerprint) { appendAttribute("fingerprint", fp.value) }
 
     /// a=3ge2ae (TS 24.229 §7.5.2).
     public var e2aeIndicator: E2AEIndicator? {
-        guard let v = attributeValue("3ge2ae") else { return nil }
-        if SDPText.equalsIgnoringCase(v, "requested") { return .requested }
-        if SDPText.equalsIgnoringCase(v, "applied") { return .applied }
-        return .other(String(v))
+        guard let line = lines.first(where: { $0.key == .e2ae }) else { return nil }
+        let known = line.withAttributeValueBytes { buf -> E2AEIndicator? in
+            if SDPText.equalsIgnoringCase(buf, "requested") { return .requested }
+            if SDPText.equalsIgnoringCase(buf, "applied") { return .applied }
+            return nil
+        }
+        if let known, let known { return known }
+        return .other(String(line.attributeValue ?? ""))
     }
 
     /// a=path URIs (RFC 4975 §8.1): space-separated MSRP URIs, the last one identifies this endpoint.
     public var msrpPath: [Substring]? {
-        attributeValue("path").map { SDPText.fields($0) }
+        attributeValue(.path).map { SDPText.fields($0) }
     }
 
     /// a=msrp-cema (RFC 6714 §4) present.
-    public var hasMSRPCEMA: Bool { hasAttribute("msrp-cema") }
+    public var hasMSRPCEMA: Bool { hasAttribute(.msrpCEMA) }
 
     /// a=accept-types (RFC 4975 §8.6).
-    public var acceptTypes: [Substring]? { attributeValue("accept-types").map { SDPText.fields($0) } }
+    public var acceptTypes: [Substring]? { attributeValue(.acceptTypes).map { SDPText.fields($0) } }
 
     /// a=floorctrl roles (RFC 8856 §5.1).
     public func floorControlRoles() throws(SDPError) -> [FloorControlRole]? {
-        guard let v = attributeValue("floorctrl") else { return nil }
+        guard let v = attributeValue(.floorctrl) else { return nil }
         var roles: [FloorControlRole] = []
         for f in SDPText.fields(v) {
             guard let r = FloorControlRole(rawValue: String(f).lowercased()) else {
@@ -171,16 +190,16 @@ extension SDPSection {
     }
 
     /// a=confid (RFC 8856 §5.2).
-    public var conferenceID: Substring? { attributeValue("confid") }
+    public var conferenceID: Substring? { attributeValue(.confid) }
     /// a=userid (RFC 8856 §5.3).
-    public var userID: Substring? { attributeValue("userid") }
+    public var userID: Substring? { attributeValue(.userid) }
     /// a=label (RFC 4574 §4).
-    public var label: Substring? { attributeValue("label") }
+    public var label: Substring? { attributeValue(.label) }
 
     /// a=floorid values (RFC 8856 §5.4; "m-stream:" of RFC 4583 accepted).
     public func floorIDs() throws(SDPError) -> [FloorID] {
         var out: [FloorID] = []
-        for v in attributeValues("floorid") {
+        for v in attributeValues(.floorid) {
             let f = SDPText.fields(v)
             guard let id = f.first else { throw SDPError(.malformedFloorControl, detail: "a=floorid") }
             var labels: [String] = []
@@ -196,40 +215,42 @@ extension SDPSection {
 
     /// a=rtcp (RFC 3605 §2.1).
     public func rtcp() throws(SDPError) -> RTCPAttribute? {
-        guard let v = attributeValue("rtcp") else { return nil }
+        guard let v = attributeValue(.rtcp) else { return nil }
         return try RTCPAttribute(parsing: v)
     }
 
     public mutating func setRTCP(_ rtcp: RTCPAttribute?) {
-        if let rtcp { setAttribute("rtcp", rtcp.value) } else { removeAttributes("rtcp") }
+        if let rtcp { setAttribute("rtcp", rtcp.value) } else { removeAttributes(.rtcp) }
     }
 
     /// a=crypto lines (RFC 4568 §9.1).
     public func cryptoAttributes() throws(SDPError) -> [CryptoAttribute] {
         var out: [CryptoAttribute] = []
-        for v in attributeValues("crypto") { out.append(try CryptoAttribute(parsing: v)) }
+        for v in attributeValues(.crypto) { out.append(try CryptoAttribute(parsing: v)) }
         return out
     }
 
     /// The explicit direction attribute of this section, if any (RFC 8866 §6.7).
     public var direction: MediaDirection? {
-        for line in lines where line.type == ASCII.a {
-            if line.isAttribute("sendrecv") { return .sendrecv }
-            if line.isAttribute("sendonly") { return .sendonly }
-            if line.isAttribute("recvonly") { return .recvonly }
-            if line.isAttribute("inactive") { return .inactive }
+        for line in lines {
+            switch line.key {
+            case .sendrecv: return .sendrecv
+            case .sendonly: return .sendonly
+            case .recvonly: return .recvonly
+            case .inactive: return .inactive
+            default: continue
+            }
         }
         return nil
     }
 
     /// Replaces any direction attribute by `direction` (nil removes them).
     public mutating func setDirection(_ direction: MediaDirection?) {
-        let existing = lines.firstIndex { l in
-            l.isAttribute("sendrecv") || l.isAttribute("sendonly") || l.isAttribute("recvonly") || l.isAttribute("inactive")
+        func isDirection(_ l: SDPLine) -> Bool {
+            l.key == .sendrecv || l.key == .sendonly || l.key == .recvonly || l.key == .inactive
         }
-        lines.removeAll { l in
-            l.isAttribute("sendrecv") || l.isAttribute("sendonly") || l.isAttribute("recvonly") || l.isAttribute("inactive")
-        }
+        let existing = lines.firstIndex(where: isDirection)
+        lines.removeAll(where: isDirection)
         guard let direction else { return }
         let line = SDPLine(type: ASCII.a, value: Substring(direction.rawValue), ending: preferredEnding)
         if let existing, existing <= lines.count { lines.insert(line, at: existing) } else { insertLine(line) }

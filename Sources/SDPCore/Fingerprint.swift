@@ -55,21 +55,38 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
     /// Parses the attribute value `<hash-func> <hex pairs>`, validating hash name, format and length.
     /// Lower-case hex is accepted on input (lenient); output is upper case (RFC 8122 §5 UHEX).
     public init(parsing value: Substring, line: Int = 0) throws(SDPError) {
-        guard let space = value.utf8.firstIndex(of: ASCII.space) else {
+        let r = SDPText.withBytes(value) { buf -> Result<Fingerprint, SDPError> in
+            Result(catching: { () throws(SDPError) -> Fingerprint in try Fingerprint(bytes: buf, line: line) })
+        }
+        switch r {
+        case .success(let fp): self = fp
+        case .failure(let e): throw e
+        }
+    }
+
+    /// Parses the attribute value bytes `<hash-func> SP <hex pairs>`.
+    public init(bytes buf: UnsafeBufferPointer<UInt8>, line: Int = 0) throws(SDPError) {
+        var space = -1
+        for k in 0..<buf.count where buf[k] == ASCII.space { space = k; break }
+        guard space > 0 else {
             throw SDPError(.malformedFingerprint, line: line, detail: "expected <hash-func> <fingerprint>")
         }
-        let name = value[value.startIndex..<space]
-        guard let hash = HashFunction(name: name) else {
-            throw SDPError(.unsupportedHashFunction, line: line, detail: "hash function \(name)")
+        let nameBuf = UnsafeBufferPointer(rebasing: buf[0..<space])
+        var found: HashFunction? = nil
+        for h in HashFunction.allCases where SDPText.equalsIgnoringCase(nameBuf, h.staticName) { found = h; break }
+        guard let hash = found else {
+            throw SDPError(.unsupportedHashFunction, line: line, detail: "hash function \(String(decoding: nameBuf.prefix(16), as: UTF8.self))")
         }
-        var hex = value[value.utf8.index(after: space)...]
-        while hex.utf8.first == ASCII.space { hex = hex.dropFirst() }
-        while hex.utf8.last == ASCII.space { hex = hex.dropLast() }
+        var from = space + 1
+        var to = buf.count
+        while from < to, buf[from] == ASCII.space { from += 1 }
+        while to > from, buf[to - 1] == ASCII.space { to -= 1 }
         var out: [UInt8] = []
         out.reserveCapacity(hash.byteCount)
         var pending: UInt8 = 0
         var digits = 0
-        for b in hex.utf8 {
+        for k in from..<to {
+            let b = buf[k]
             if b == ASCII.colon {
                 guard digits == 2 else { throw SDPError(.malformedFingerprint, line: line, detail: "hex pair") }
                 digits = 0
@@ -110,21 +127,39 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         }
     }
 
-    private static let hexDigits: [Character] = Array("0123456789ABCDEF")
-
     /// Colon-separated upper-case hex.
     public var hexString: String {
-        var s = String()
-        s.reserveCapacity(bytes.count * 3)
-        for (k, b) in bytes.enumerated() {
-            if k > 0 { s.append(":") }
-            s.append(Fingerprint.hexDigits[Int(b >> 4)])
-            s.append(Fingerprint.hexDigits[Int(b & 0x0F)])
+        let count = bytes.isEmpty ? 0 : bytes.count * 3 - 1
+        return String(unsafeUninitializedCapacity: count) { out in
+            let digits: StaticString = "0123456789ABCDEF"
+            let d = digits.utf8Start
+            var p = 0
+            for (k, b) in bytes.enumerated() {
+                if k > 0 { out[p] = ASCII.colon; p += 1 }
+                out[p] = d[Int(b >> 4)]; out[p + 1] = d[Int(b & 0x0F)]; p += 2
+            }
+            return p
         }
-        return s
     }
 
     /// The attribute value, `sha-256 AB:...` (lower-case hash name, RFC 8122 §5).
     public var value: String { hash.rawValue + " " + hexString }
     public var description: String { value }
+}
+
+extension Fingerprint: Codable {
+    /// Encoded as the attribute value text, `"sha-256 AB:CD:..."`.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do {
+            try self.init(parsing: Substring(text))
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(value)
+    }
 }

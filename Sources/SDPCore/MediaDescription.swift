@@ -39,54 +39,51 @@ public struct MediaDescription: Sendable, Equatable, SDPSection {
 
     /// m= field n (0 media, 1 port[/count], 2 proto, 3... formats), without allocating.
     public func field(_ n: Int) -> Substring {
-        let v = lines[0].value
-        var k = 0
-        var start = v.utf8.startIndex
-        var idx = start
-        let end = v.utf8.endIndex
-        while idx < end {
-            if v.utf8[idx] == ASCII.space {
-                if idx > start {
-                    if k == n { return v[start..<idx] }
-                    k += 1
-                }
-                idx = v.utf8.index(after: idx)
-                start = idx
-            } else {
-                idx = v.utf8.index(after: idx)
-            }
-        }
-        if idx > start, k == n { return v[start..<idx] }
-        return v[end..<end]
+        SDPText.field(lines[0].value, n)
     }
 
     /// Replaces m= field n (keeps every other byte of the line).
     public mutating func setField(_ n: Int, _ text: String) {
         let v = lines[0].value
-        let old = field(n)
-        guard !old.isEmpty || n == 0 else { return }
-        var s = String(v[v.startIndex..<old.startIndex])
-        s += text
-        s += v[old.endIndex...]
-        lines[0].value = Substring(s)
+        guard let (a, b) = SDPText.fieldRange(v, n) else { return }
+        lines[0].value = Substring(SDPText.replacing(v, a, b, with: text))
     }
 
     public var mediaType: Substring { field(0) }
+
+    /// The media type as a String, built straight from the bytes (no Substring slicing).
+    public var mediaTypeString: String {
+        let v = lines[0].value
+        return SDPText.withBytes(v) { buf -> String in
+            var end = 0
+            while end < buf.count, buf[end] != ASCII.space { end += 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: buf[0..<end]), as: UTF8.self)
+        }
+    }
     public var proto: Substring { field(2) }
 
     /// The m= port (without port count); nil for a wildcard.
     public var port: SDPPort {
-        let f = field(1)
-        let p = f.utf8.firstIndex(of: ASCII.slash).map { f[f.startIndex..<$0] } ?? f
-        if let w = SDPWildcard.classify(p) { return .wildcard(w) }
-        return .number(UInt16(clamping: SDPText.number(p) ?? 0))
+        let v = lines[0].value
+        guard let (a, b) = SDPText.fieldRange(v, 1) else { return .number(0) }
+        return SDPText.withBytes(v) { buf -> SDPPort in
+            var end = b
+            for k in a..<b where buf[k] == ASCII.slash { end = k; break }
+            if end - a == 1, buf[a] == ASCII.dollar { return .wildcard(.choose) }
+            if end - a == 1, buf[a] == ASCII.dash { return .wildcard(.unspecified) }
+            return .number(UInt16(clamping: SDPText.number(buf, a, end) ?? 0))
+        }
     }
 
     /// Sets the port and keeps a `/count` suffix.
     public mutating func setPort(_ port: SDPPort) {
-        let f = field(1)
-        let suffix = f.utf8.firstIndex(of: ASCII.slash).map { String(f[$0...]) } ?? ""
-        setField(1, port.description + suffix)
+        let v = lines[0].value
+        guard let (a, b) = SDPText.fieldRange(v, 1) else { return }
+        let end = SDPText.withBytes(v) { buf -> Int in
+            for k in a..<b where buf[k] == ASCII.slash { return k }
+            return b
+        }
+        lines[0].value = Substring(SDPText.replacing(v, a, end, with: port.description))
     }
 
     public mutating func setProto(_ proto: String) { setField(2, proto) }

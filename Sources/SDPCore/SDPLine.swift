@@ -23,19 +23,34 @@ public struct SDPLine: Sendable, Equatable {
     /// ASCII type letter (`v`, `o`, `s`, `c`, `m`, `b`, `a`, ...).
     public var type: UInt8
     /// Everything after `<type>=` up to (not including) the terminator.
-    public var value: Substring
+    public var value: Substring {
+        didSet { key = type == ASCII.a ? SDPAttributeKey.classify(value: value) : .notAttribute }
+    }
     public var ending: SDPLineEnding
+    /// For `a=` lines, the known attribute this line carries (derived from `value`).
+    public private(set) var key: SDPAttributeKey
 
     public init(type: UInt8, value: Substring, ending: SDPLineEnding = .crlf) {
         self.type = type
         self.value = value
         self.ending = ending
+        self.key = type == ASCII.a ? SDPAttributeKey.classify(value: value) : .notAttribute
+    }
+
+    /// Parser fast path: the key was classified from the input bytes.
+    init(type: UInt8, value: Substring, ending: SDPLineEnding, key: SDPAttributeKey) {
+        self.type = type
+        self.value = value
+        self.ending = ending
+        self.key = key
     }
 
     public init(_ type: Character, _ value: String, ending: SDPLineEnding = .crlf) {
-        self.type = type.asciiValue ?? UInt8(ascii: "x")
-        self.value = Substring(value)
-        self.ending = ending
+        self.init(type: type.asciiValue ?? UInt8(ascii: "x"), value: Substring(value), ending: ending)
+    }
+
+    public static func == (a: SDPLine, b: SDPLine) -> Bool {
+        a.type == b.type && a.ending == b.ending && a.value == b.value
     }
 
     /// The type letter as a Character.
@@ -44,21 +59,47 @@ public struct SDPLine: Sendable, Equatable {
     /// For `a=` lines: the attribute name (before the first `:`), else empty.
     public var attributeName: Substring {
         guard type == ASCII.a else { return value[value.startIndex..<value.startIndex] }
-        if let colon = value.utf8.firstIndex(of: ASCII.colon) { return value[value.startIndex..<colon] }
+        if let colon = SDPText.firstOffset(of: ASCII.colon, in: value) { return SDPText.slice(value, 0, colon) }
         return value
     }
 
     /// For `a=` lines: the attribute value (after the first `:`), or nil for a property attribute.
     public var attributeValue: Substring? {
-        guard type == ASCII.a, let colon = value.utf8.firstIndex(of: ASCII.colon) else { return nil }
-        return value[value.utf8.index(after: colon)...]
+        if key != .other, key != .notAttribute {
+            let n = key.nameLength
+            guard value.utf8.count > n else { return nil }
+            return value[SDPText.index(value, n + 1)...]
+        }
+        guard type == ASCII.a, let colon = SDPText.firstOffset(of: ASCII.colon, in: value) else { return nil }
+        return value[SDPText.index(value, colon + 1)...]
     }
 
     /// True for an `a=` line whose name equals `name` (ASCII case-insensitive).
-    @inlinable
     public func isAttribute(_ name: StaticString) -> Bool {
-        guard type == ASCII.a else { return false }
-        return SDPText.nameMatches(value, name)
+        matches(SDPAttributeKey.classify(name), name)
+    }
+
+    /// True for an `a=` line with the known attribute `k`.
+    @inline(__always)
+    public func isAttribute(_ k: SDPAttributeKey) -> Bool { key == k }
+
+    /// Match against a pre-classified literal (`k` from `SDPAttributeKey.classify(name)`).
+    @inline(__always)
+    public func matches(_ k: SDPAttributeKey, _ name: StaticString) -> Bool {
+        if k != .other { return key == k }
+        return type == ASCII.a && SDPText.nameMatches(value, name)
+    }
+
+    /// Runs `body` over the bytes of a known attribute's value (after `name:`); nil for a property
+    /// attribute or an unknown key.
+    @inlinable
+    public func withAttributeValueBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
+        let n = key.nameLength
+        guard n > 0 else { return nil }
+        return SDPText.withBytes(value) { buf -> R? in
+            guard buf.count > n, buf[n] == ASCII.colon else { return nil }
+            return body(UnsafeBufferPointer(rebasing: buf[(n + 1)...]))
+        }
     }
 
     /// The line as text, without terminator (`a=setup:actpass`).
@@ -77,22 +118,48 @@ public enum ASCII {
     public static let nine = UInt8(ascii: "9")
 }
 
-/// Small allocation-free text helpers over UTF-8 views.
+/// Small allocation-free text helpers. Hot paths read the UTF-8 bytes through a contiguous buffer
+/// (native Swift strings always have one); a copying fallback covers bridged strings.
 public enum SDPText {
+    /// Runs `body` over the UTF-8 bytes of `text`.
+    @inlinable
+    public static func withBytes<R>(_ text: Substring, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        if let r = try text.utf8.withContiguousStorageIfAvailable(body) { return r }
+        var copy = String(text)
+        return try copy.withUTF8(body)
+    }
+
+    /// The index `offset` UTF-8 bytes after the start of `text` (O(1) for native strings).
+    @inlinable
+    public static func index(_ text: Substring, _ offset: Int) -> String.Index {
+        text.utf8.index(text.utf8.startIndex, offsetBy: offset)
+    }
+
+    /// Slice of `text` by UTF-8 byte offsets.
+    @inlinable
+    public static func slice(_ text: Substring, _ from: Int, _ to: Int) -> Substring {
+        text[index(text, from)..<index(text, to)]
+    }
+
+    /// Byte offset of the first `byte` in `text`, or nil.
+    @inlinable
+    public static func firstOffset(of byte: UInt8, in text: Substring) -> Int? {
+        withBytes(text) { buf -> Int? in
+            for k in 0..<buf.count where buf[k] == byte { return k }
+            return nil
+        }
+    }
+
     /// True when `text` starts with `name` and the next byte is `:` or the end (attribute name match,
     /// ASCII case-insensitive; RFC 8866 §5.13 att-field is a token).
     @inlinable
     public static func nameMatches(_ text: Substring, _ name: StaticString) -> Bool {
         let n = name.utf8CodeUnitCount
-        return name.withUTF8Buffer { nb -> Bool in
-            var idx = text.utf8.startIndex
-            let end = text.utf8.endIndex
-            for k in 0..<n {
-                guard idx < end else { return false }
-                if lower(text.utf8[idx]) != lower(nb[k]) { return false }
-                idx = text.utf8.index(after: idx)
-            }
-            return idx == end || text.utf8[idx] == ASCII.colon
+        return withBytes(text) { tb -> Bool in
+            guard tb.count >= n, tb.count == n || tb[n] == ASCII.colon else { return false }
+            let nb = name.utf8Start
+            for k in 0..<n where lower(tb[k]) != lower(nb[k]) { return false }
+            return true
         }
     }
 
@@ -100,13 +167,10 @@ public enum SDPText {
     @inlinable
     public static func equalsIgnoringCase(_ text: Substring, _ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
-        guard text.utf8.count == n else { return false }
-        return literal.withUTF8Buffer { nb -> Bool in
-            var k = 0
-            for byte in text.utf8 {
-                if lower(byte) != lower(nb[k]) { return false }
-                k += 1
-            }
+        return withBytes(text) { tb -> Bool in
+            guard tb.count == n else { return false }
+            let nb = literal.utf8Start
+            for k in 0..<n where lower(tb[k]) != lower(nb[k]) { return false }
             return true
         }
     }
@@ -116,34 +180,61 @@ public enum SDPText {
         (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
     }
 
-    /// Splits on single spaces (RFC 8866 uses exactly one SP between fields; runs of SP are tolerated).
+    /// Splits on spaces (RFC 8866 uses exactly one SP between fields; runs of SP are tolerated).
     @inlinable
     public static func fields(_ text: Substring) -> [Substring] {
-        var result: [Substring] = []
-        result.reserveCapacity(6)
-        var start = text.utf8.startIndex
-        var idx = start
-        let end = text.utf8.endIndex
-        while idx < end {
-            if text.utf8[idx] == ASCII.space {
-                if idx > start { result.append(text[start..<idx]) }
-                idx = text.utf8.index(after: idx)
-                start = idx
-            } else {
-                idx = text.utf8.index(after: idx)
+        var ranges: [(Int, Int)] = []
+        ranges.reserveCapacity(8)
+        withBytes(text) { buf in
+            var start = 0
+            for k in 0..<buf.count where buf[k] == ASCII.space {
+                if k > start { ranges.append((start, k)) }
+                start = k + 1
             }
+            if buf.count > start { ranges.append((start, buf.count)) }
         }
-        if idx > start { result.append(text[start..<idx]) }
-        return result
+        return ranges.map { slice(text, $0.0, $0.1) }
+    }
+
+    /// Byte range of field `n` (0-based, space separated), or nil.
+    @inlinable
+    public static func fieldRange(_ text: Substring, _ n: Int) -> (Int, Int)? {
+        withBytes(text) { buf -> (Int, Int)? in
+            var start = 0, field = 0
+            for k in 0...buf.count {
+                if k == buf.count || buf[k] == ASCII.space {
+                    if k > start {
+                        if field == n { return (start, k) }
+                        field += 1
+                    }
+                    start = k + 1
+                }
+            }
+            return nil
+        }
+    }
+
+    /// Field `n` (0-based, space separated), or an empty Substring.
+    @inlinable
+    public static func field(_ text: Substring, _ n: Int) -> Substring {
+        guard let (a, b) = fieldRange(text, n) else { return text[text.endIndex...] }
+        return slice(text, a, b)
     }
 
     /// Parses 1*DIGIT into a UInt64, bounded by `SDPLimits.maxNumberDigits`; nil when not all digits.
     @inlinable
     public static func number(_ text: Substring) -> UInt64? {
-        let count = text.utf8.count
+        withBytes(text) { number($0, 0, $0.count) }
+    }
+
+    /// Parses buf[from..<to] as 1*DIGIT (bounded); nil when not all digits.
+    @inlinable
+    public static func number(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> UInt64? {
+        let count = to - from
         guard count > 0, count <= SDPLimits.maxNumberDigits else { return nil }
         var value: UInt64 = 0
-        for byte in text.utf8 {
+        for k in from..<to {
+            let byte = buf[k]
             guard byte >= ASCII.zero, byte <= ASCII.nine else { return nil }
             let (m, o1) = value.multipliedReportingOverflow(by: 10)
             let (s, o2) = m.addingReportingOverflow(UInt64(byte - ASCII.zero))
@@ -151,6 +242,63 @@ public enum SDPText {
             value = s
         }
         return value
+    }
+
+    /// ASCII case-insensitive equality of a byte buffer with a literal.
+    @inlinable
+    public static func equalsIgnoringCase(_ tb: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard tb.count == n else { return false }
+        let nb = literal.utf8Start
+        for k in 0..<n where lower(tb[k]) != lower(nb[k]) { return false }
+        return true
+    }
+
+    /// Builds a String from `text` with bytes [from, to) replaced by `replacement` (one allocation).
+    public static func replacing(_ text: Substring, _ from: Int, _ to: Int, with replacement: String) -> String {
+        var r = replacement
+        return withBytes(text) { buf in
+            r.withUTF8 { rb in
+                let total = from + rb.count + (buf.count - to)
+                return String(unsafeUninitializedCapacity: total) { out in
+                    var p = 0
+                    for k in 0..<from { out[p] = buf[k]; p += 1 }
+                    for k in 0..<rb.count { out[p] = rb[k]; p += 1 }
+                    for k in to..<buf.count { out[p] = buf[k]; p += 1 }
+                    return p
+                }
+            }
+        }
+    }
+
+    /// ASCII case-insensitive prefix test.
+    @inlinable
+    public static func hasPrefixIgnoringCase(_ text: Substring, _ prefix: StaticString) -> Bool {
+        let n = prefix.utf8CodeUnitCount
+        return withBytes(text) { tb -> Bool in
+            guard tb.count >= n else { return false }
+            let pb = prefix.utf8Start
+            for k in 0..<n where lower(tb[k]) != lower(pb[k]) { return false }
+            return true
+        }
+    }
+
+    /// ASCII case-insensitive substring test.
+    @inlinable
+    public static func containsIgnoringCase(_ text: Substring, _ needle: StaticString) -> Bool {
+        let n = needle.utf8CodeUnitCount
+        return withBytes(text) { tb -> Bool in
+            guard tb.count >= n else { return false }
+            let pb = needle.utf8Start
+            var i = 0
+            while i + n <= tb.count {
+                var same = true
+                for k in 0..<n where lower(tb[i + k]) != lower(pb[k]) { same = false; break }
+                if same { return true }
+                i += 1
+            }
+            return false
+        }
     }
 
     /// RFC 8866 §9 token-char (used for attribute names, proto elements, bwtype).
@@ -164,8 +312,13 @@ public enum SDPText {
 
     @inlinable
     public static func isToken(_ text: Substring) -> Bool {
-        guard !text.utf8.isEmpty else { return false }
-        for b in text.utf8 where !isTokenChar(b) { return false }
+        withBytes(text) { isToken($0, 0, $0.count) }
+    }
+
+    @inlinable
+    public static func isToken(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> Bool {
+        guard to > from else { return false }
+        for k in from..<to where !isTokenChar(buf[k]) { return false }
         return true
     }
 }

@@ -62,11 +62,13 @@ extension SDPSection {
     /// The address of the first c= line, without parsing the whole line into Strings.
     public var connectionAddress: Substring? {
         guard let i = firstIndex(ofType: ASCII.c) else { return nil }
-        let f = SDPText.fields(lines[i].value)
-        guard f.count == 3 else { return nil }
-        let a = f[2]
-        if let slash = a.utf8.firstIndex(of: ASCII.slash) { return a[a.startIndex..<slash] }
-        return a
+        let v = lines[i].value
+        guard let (a, b) = SDPText.fieldRange(v, 2) else { return nil }
+        let end = SDPText.withBytes(v) { buf -> Int in
+            for k in a..<b where buf[k] == ASCII.slash { return k }
+            return b
+        }
+        return SDPText.slice(v, a, end)
     }
 
     // MARK: b= (RFC 8866 §5.8, RFC 3890, RFC 3556)
@@ -107,13 +109,36 @@ extension SDPSection {
         lines.compactMap { $0.type == ASCII.a ? ($0.attributeName, $0.attributeValue) : nil }
     }
 
+    // Key-based lookups (no text comparison).
+
+    public func hasAttribute(_ k: SDPAttributeKey) -> Bool { lines.contains { $0.key == k } }
+
+    public func attributeValue(_ k: SDPAttributeKey) -> Substring? {
+        for line in lines where line.key == k { return line.attributeValue ?? line.value[line.value.endIndex...] }
+        return nil
+    }
+
+    public func attributeValues(_ k: SDPAttributeKey) -> [Substring] {
+        lines.compactMap { $0.key == k ? ($0.attributeValue ?? $0.value[$0.value.endIndex...]) : nil }
+    }
+
+    @discardableResult
+    public mutating func removeAttributes(_ k: SDPAttributeKey) -> Int {
+        guard lines.contains(where: { $0.key == k }) else { return 0 }
+        let before = lines.count
+        lines.removeAll { $0.key == k }
+        return before - lines.count
+    }
+
     public func hasAttribute(_ name: StaticString) -> Bool {
-        lines.contains { $0.isAttribute(name) }
+        let k = SDPAttributeKey.classify(name)
+        return lines.contains { $0.matches(k, name) }
     }
 
     /// Value of the first attribute `name` (empty Substring for a property attribute).
     public func attributeValue(_ name: StaticString) -> Substring? {
-        for line in lines where line.isAttribute(name) {
+        let k = SDPAttributeKey.classify(name)
+        for line in lines where line.matches(k, name) {
             return line.attributeValue ?? line.value[line.value.endIndex...]
         }
         return nil
@@ -121,14 +146,17 @@ extension SDPSection {
 
     /// Values of every attribute `name`, in order.
     public func attributeValues(_ name: StaticString) -> [Substring] {
-        lines.compactMap { $0.isAttribute(name) ? ($0.attributeValue ?? $0.value[$0.value.endIndex...]) : nil }
+        let k = SDPAttributeKey.classify(name)
+        return lines.compactMap { $0.matches(k, name) ? ($0.attributeValue ?? $0.value[$0.value.endIndex...]) : nil }
     }
 
     /// Removes every attribute `name`; returns how many were removed.
     @discardableResult
     public mutating func removeAttributes(_ name: StaticString) -> Int {
+        let k = SDPAttributeKey.classify(name)
+        guard lines.contains(where: { $0.matches(k, name) }) else { return 0 }
         let before = lines.count
-        lines.removeAll { $0.isAttribute(name) }
+        lines.removeAll { $0.matches(k, name) }
         return before - lines.count
     }
 
@@ -142,11 +170,12 @@ extension SDPSection {
     public mutating func setAttribute(_ name: StaticString, _ value: String?) {
         let nameText = name.description
         let text = Substring(value.map { nameText + ":" + $0 } ?? nameText)
-        if let first = lines.firstIndex(where: { $0.isAttribute(name) }) {
+        let k = SDPAttributeKey.classify(name)
+        if let first = lines.firstIndex(where: { $0.matches(k, name) }) {
             lines[first].value = text
             var i = lines.count - 1
             while i > first {
-                if lines[i].isAttribute(name) { lines.remove(at: i) }
+                if lines[i].matches(k, name) { lines.remove(at: i) }
                 i -= 1
             }
         } else {

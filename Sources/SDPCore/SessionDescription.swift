@@ -65,179 +65,314 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
     }
 
     public init(parsing text: String, options: SDPParseOptions) throws(SDPError) {
-        let utf8 = text.utf8
-        guard utf8.count <= SDPLimits.maxBytes else {
-            throw SDPError(.inputTooLarge, detail: "\(utf8.count) bytes > \(SDPLimits.maxBytes)")
+        var text = text
+        let byteCount = text.utf8.count
+        guard byteCount <= SDPLimits.maxBytes else {
+            throw SDPError(.inputTooLarge, detail: "\(byteCount) bytes > \(SDPLimits.maxBytes)")
         }
-        guard !utf8.isEmpty else { throw SDPError(.emptyInput) }
+        guard byteCount > 0 else { throw SDPError(.emptyInput) }
+
+        // Pass 1 over the contiguous UTF-8 bytes: split, bound and validate every line (no allocation
+        // besides the record array). Pass 2 turns the records into Substring-backed lines.
+        var records: [LineRecord] = []
+        records.reserveCapacity(byteCount / 20 + 4)
+        let failure: SDPError? = text.withUTF8 { buf in
+            SessionDescription.scan(buf, options: options, into: &records)
+        }
+        if let failure { throw failure }
 
         var session: [SDPLine] = []
-        session.reserveCapacity(12)
+        session.reserveCapacity(8)
         var media: [MediaDescription] = []
         var current: [SDPLine] = []
-        var inMedia = false
-        var lineNumber = 0
-        var sawBlank = false
-        var seenO = false, seenS = false, seenT = false
-        let wild = options.allowH248Wildcards
-
-        var idx = utf8.startIndex
-        let end = utf8.endIndex
-        while idx < end {
-            lineNumber += 1
-            guard lineNumber <= SDPLimits.maxLines else {
-                throw SDPError(.tooManyLines, line: lineNumber, detail: "> \(SDPLimits.maxLines) lines")
-            }
-            let lineStart = idx
-            var length = 0
-            var ending = SDPLineEnding.none
-            var contentEnd = idx
-            while idx < end {
-                let b = utf8[idx]
-                if b == ASCII.lf {
-                    ending = .lf
-                    contentEnd = idx
-                    idx = utf8.index(after: idx)
-                    break
-                }
-                if b == ASCII.cr {
-                    let next = utf8.index(after: idx)
-                    guard next < end, utf8[next] == ASCII.lf else {
-                        throw SDPError(.malformedLine, line: lineNumber, detail: "bare CR")
-                    }
-                    ending = .crlf
-                    contentEnd = idx
-                    idx = utf8.index(after: next)
-                    break
-                }
-                if b == 0 { throw SDPError(.malformedLine, line: lineNumber, detail: "NUL byte") }
-                length += 1
-                guard length <= SDPLimits.maxLineLength else {
-                    throw SDPError(.lineTooLong, line: lineNumber, detail: "> \(SDPLimits.maxLineLength) bytes")
-                }
-                idx = utf8.index(after: idx)
-                contentEnd = idx
-            }
-
-            if length == 0 {
-                // Blank lines are not SDP (RFC 8866 §5) but trail many real bodies: keep them at the end only.
-                sawBlank = true
-                let blank = SDPLine(type: 0, value: text[lineStart..<lineStart], ending: ending)
-                if inMedia { current.append(blank) } else { session.append(blank) }
-                continue
-            }
-            guard !sawBlank else { throw SDPError(.malformedLine, line: lineNumber, detail: "line after a blank line") }
-            guard length >= 2 else { throw SDPError(.malformedLine, line: lineNumber, detail: "expected <type>=") }
-            let type = utf8[lineStart]
-            let second = utf8[utf8.index(after: lineStart)]
-            guard type >= UInt8(ascii: "a"), type <= UInt8(ascii: "z"), second == ASCII.equals else {
-                throw SDPError(.malformedLine, line: lineNumber, detail: "expected <type>= with a lower-case letter")
-            }
-            let value = text[utf8.index(lineStart, offsetBy: 2)..<contentEnd]
-            let line = SDPLine(type: type, value: value, ending: ending)
-
-            if lineNumber == 1, options.requireVersionLine, type != ASCII.v {
-                throw SDPError(.missingVersion, line: 1, detail: "first line must be v=")
-            }
-            switch type {
-            case ASCII.v:
-                guard !inMedia else { throw SDPError(.malformedLine, line: lineNumber, detail: "v= inside media") }
-                guard SDPText.equalsIgnoringCase(value, "0") else {
-                    throw SDPError(.unsupportedVersion, line: lineNumber, detail: "v=\(value)")
-                }
-            case ASCII.o:
-                _ = try Origin(parsing: value, allowWildcards: wild, line: lineNumber)
-                seenO = true
-            case ASCII.s:
-                seenS = true
-            case ASCII.t:
-                seenT = true
-            case ASCII.c:
-                _ = try ConnectionData(parsing: value, allowWildcards: wild, line: lineNumber)
-            case ASCII.b:
-                _ = try Bandwidth(parsing: value, line: lineNumber)
-            case ASCII.a:
-                try SessionDescription.checkAttribute(value, line: lineNumber)
-            case ASCII.m:
-                _ = try MediaLine(parsing: value, allowWildcards: wild, line: lineNumber)
-                if inMedia {
-                    media.append(MediaDescription(lines: current))
-                } else {
-                    inMedia = true
-                }
-                guard media.count < SDPLimits.maxMediaDescriptions else {
-                    throw SDPError(.tooManyMediaDescriptions, line: lineNumber, detail: "> \(SDPLimits.maxMediaDescriptions)")
-                }
+        let whole = Substring(text)
+        let utf8 = whole.utf8
+        let base = utf8.startIndex
+        for r in records {
+            let from = utf8.index(base, offsetBy: r.valueStart)
+            let to = utf8.index(base, offsetBy: r.end)
+            let line = SDPLine(type: r.type, value: whole[from..<to], ending: r.ending, key: r.key)
+            if r.type == ASCII.m {
+                if !current.isEmpty { media.append(MediaDescription(lines: current)) }
                 current = [line]
-                current.reserveCapacity(16)
-                continue
-            default:
-                break   // other and unknown types are kept as-is
+                current.reserveCapacity(12)
+            } else if current.isEmpty {
+                session.append(line)
+            } else {
+                current.append(line)
             }
-            if inMedia { current.append(line) } else { session.append(line) }
         }
-        if inMedia { media.append(MediaDescription(lines: current)) }
-
-        if options.requireMandatoryLines {
-            guard seenO else { throw SDPError(.missingMandatoryLine, detail: "o= missing (RFC 8866 §5.2)") }
-            guard seenS else { throw SDPError(.missingMandatoryLine, detail: "s= missing (RFC 8866 §5.3)") }
-            guard seenT else { throw SDPError(.missingMandatoryLine, detail: "t= missing (RFC 8866 §5.9)") }
-        }
-        if session.allSatisfy({ $0.type == 0 }) && media.isEmpty {
-            throw SDPError(.emptyInput)
-        }
+        if !current.isEmpty { media.append(MediaDescription(lines: current)) }
         self.lines = session
         self.media = media
     }
 
-    /// RFC 8866 §5.13: attribute = att-field [":" att-value]; att-field is a token.
-    static func checkAttribute(_ value: Substring, line: Int) throws(SDPError) {
-        var count = 0
-        for b in value.utf8 {
-            if b == ASCII.colon { break }
-            guard SDPText.isTokenChar(b) else {
-                throw SDPError(.malformedAttribute, line: line, detail: "attribute name")
+    struct LineRecord {
+        var type: UInt8
+        var valueStart: Int
+        var end: Int
+        var ending: SDPLineEnding
+        var key: SDPAttributeKey = .notAttribute
+    }
+
+    /// Splits and validates (RFC 8866 §5 grammar, `SDPLimits` bounds). Returns the first error.
+    static func scan(_ buf: UnsafeBufferPointer<UInt8>, options: SDPParseOptions, into records: inout [LineRecord]) -> SDPError? {
+        let n = buf.count
+        var pos = 0
+        var lineNumber = 0
+        var sawBlank = false
+        var inMedia = false
+        var mediaCount = 0
+        var seenO = false, seenS = false, seenT = false
+        let wild = options.allowH248Wildcards
+        while pos < n {
+            lineNumber += 1
+            guard lineNumber <= SDPLimits.maxLines else {
+                return SDPError(.tooManyLines, line: lineNumber, detail: "> \(SDPLimits.maxLines) lines")
             }
-            count += 1
+            let start = pos
+            var end = n
+            var ending = SDPLineEnding.none
+            var k = pos
+            while k < n {
+                let b = buf[k]
+                if b == ASCII.lf { end = k; ending = .lf; break }
+                if b == ASCII.cr {
+                    guard k + 1 < n, buf[k + 1] == ASCII.lf else {
+                        return SDPError(.malformedLine, line: lineNumber, detail: "bare CR")
+                    }
+                    end = k; ending = .crlf; break
+                }
+                if b == 0 { return SDPError(.malformedLine, line: lineNumber, detail: "NUL byte") }
+                k += 1
+            }
+            pos = ending == .crlf ? end + 2 : (ending == .lf ? end + 1 : n)
+            let length = end - start
+            guard length <= SDPLimits.maxLineLength else {
+                return SDPError(.lineTooLong, line: lineNumber, detail: "> \(SDPLimits.maxLineLength) bytes")
+            }
+            if length == 0 {
+                // Blank lines are not SDP (RFC 8866 §5) but trail many real bodies: keep them at the end only.
+                sawBlank = true
+                records.append(LineRecord(type: 0, valueStart: start, end: start, ending: ending))
+                continue
+            }
+            guard !sawBlank else { return SDPError(.malformedLine, line: lineNumber, detail: "line after a blank line") }
+            let type = buf[start]
+            guard length >= 2, type >= UInt8(ascii: "a"), type <= UInt8(ascii: "z"), buf[start + 1] == ASCII.equals else {
+                return SDPError(.malformedLine, line: lineNumber, detail: "expected <type>= with a lower-case letter")
+            }
+            if lineNumber == 1, options.requireVersionLine, type != ASCII.v {
+                return SDPError(.missingVersion, line: 1, detail: "first line must be v=")
+            }
+            let v = start + 2
+            var key = SDPAttributeKey.notAttribute
+            switch type {
+            case ASCII.v:
+                if inMedia { return SDPError(.malformedLine, line: lineNumber, detail: "v= inside media") }
+                guard end - v == 1, buf[v] == ASCII.zero else {
+                    return SDPError(.unsupportedVersion, line: lineNumber, detail: "v= must be 0")
+                }
+            case ASCII.o:
+                if let e = checkOrigin(buf, v, end, wild: wild, line: lineNumber) { return e }
+                seenO = true
+            case ASCII.s: seenS = true
+            case ASCII.t: seenT = true
+            case ASCII.c:
+                if let e = checkConnection(buf, v, end, wild: wild, line: lineNumber) { return e }
+            case ASCII.b:
+                if let e = checkBandwidth(buf, v, end, line: lineNumber) { return e }
+            case ASCII.a:
+                var nameLength = 0
+                defer { key = SDPAttributeKey.classify(buf, v, v + nameLength) }
+                for j in v..<end {
+                    if buf[j] == ASCII.colon { break }
+                    guard SDPText.isTokenChar(buf[j]) else {
+                        return SDPError(.malformedAttribute, line: lineNumber, detail: "attribute name")
+                    }
+                    nameLength += 1
+                }
+                if nameLength == 0 { return SDPError(.malformedAttribute, line: lineNumber, detail: "empty attribute name") }
+            case ASCII.m:
+                if let e = checkMedia(buf, v, end, wild: wild, line: lineNumber) { return e }
+                inMedia = true
+                mediaCount += 1
+                guard mediaCount <= SDPLimits.maxMediaDescriptions else {
+                    return SDPError(.tooManyMediaDescriptions, line: lineNumber, detail: "> \(SDPLimits.maxMediaDescriptions)")
+                }
+            default:
+                break   // other and unknown types are kept as-is
+            }
+            records.append(LineRecord(type: type, valueStart: v, end: end, ending: ending, key: key))
         }
-        guard count > 0 else { throw SDPError(.malformedAttribute, line: line, detail: "empty attribute name") }
+        if options.requireMandatoryLines {
+            guard seenO else { return SDPError(.missingMandatoryLine, detail: "o= missing (RFC 8866 §5.2)") }
+            guard seenS else { return SDPError(.missingMandatoryLine, detail: "s= missing (RFC 8866 §5.3)") }
+            guard seenT else { return SDPError(.missingMandatoryLine, detail: "t= missing (RFC 8866 §5.9)") }
+        }
+        if !records.contains(where: { $0.type != 0 }) { return SDPError(.emptyInput) }
+        return nil
+    }
+
+    /// Space-separated field ranges of buf[from..<to], at most `max` (the rest is counted only).
+    static func fieldRanges(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int,
+                            _ body: (_ index: Int, _ start: Int, _ end: Int) -> Bool) -> Int {
+        var count = 0
+        var s = from
+        var k = from
+        while k <= to {
+            if k == to || buf[k] == ASCII.space {
+                if k > s {
+                    if !body(count, s, k) { return -1 }
+                    count += 1
+                }
+                s = k + 1
+            }
+            k += 1
+        }
+        return count
+    }
+
+    static func isWildcard(_ buf: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
+        e - s == 1 && (buf[s] == ASCII.dollar || buf[s] == ASCII.dash)
+    }
+
+    /// RFC 8866 §5.2 o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>.
+    static func checkOrigin(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, wild: Bool, line: Int) -> SDPError? {
+        var bad: SDPError? = nil
+        let count = fieldRanges(buf, from, to) { i, s, e in
+            switch i {
+            case 1, 2:
+                if !wild, SDPText.number(buf, s, e) == nil { bad = SDPError(.malformedOrigin, line: line, detail: "sess-id/sess-version not numeric") }
+            case 3, 4:
+                if !SDPText.isToken(buf, s, e) { bad = SDPError(.malformedOrigin, line: line, detail: "nettype/addrtype") }
+            case 5:
+                if !wild, isWildcard(buf, s, e) { bad = SDPError(.wildcardNotAllowed, line: line, detail: "o= address") }
+            default: break
+            }
+            return bad == nil
+        }
+        if let bad { return bad }
+        return count == 6 ? nil : SDPError(.malformedOrigin, line: line, detail: "o= needs 6 fields")
+    }
+
+    /// RFC 8866 §5.7 c=<nettype> <addrtype> <connection-address>.
+    static func checkConnection(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, wild: Bool, line: Int) -> SDPError? {
+        var bad: SDPError? = nil
+        let count = fieldRanges(buf, from, to) { i, s, e in
+            switch i {
+            case 0, 1:
+                if !SDPText.isToken(buf, s, e) { bad = SDPError(.malformedConnection, line: line, detail: "nettype/addrtype") }
+            case 2:
+                var a = e
+                for j in s..<e where buf[j] == ASCII.slash { a = j; break }
+                if a == s { bad = SDPError(.malformedConnection, line: line, detail: "empty address") }
+                else if !wild, isWildcard(buf, s, a) { bad = SDPError(.wildcardNotAllowed, line: line, detail: "c= address") }
+            default: break
+            }
+            return bad == nil
+        }
+        if let bad { return bad }
+        return count == 3 ? nil : SDPError(.malformedConnection, line: line, detail: "c= needs 3 fields")
+    }
+
+    /// RFC 8866 §5.8 b=<bwtype>:<bandwidth>.
+    static func checkBandwidth(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, line: Int) -> SDPError? {
+        var colon = -1
+        for j in from..<to where buf[j] == ASCII.colon { colon = j; break }
+        guard colon > from, SDPText.isToken(buf, from, colon), SDPText.number(buf, colon + 1, to) != nil else {
+            return SDPError(.malformedBandwidth, line: line, detail: "b= needs bwtype:digits")
+        }
+        return nil
+    }
+
+    /// RFC 8866 §5.14 m=<media> <port>[/<number of ports>] <proto> 1*(SP <fmt>).
+    static func checkMedia(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, wild: Bool, line: Int) -> SDPError? {
+        var bad: SDPError? = nil
+        let count = fieldRanges(buf, from, to) { i, s, e in
+            switch i {
+            case 0:
+                if !SDPText.isToken(buf, s, e) { bad = SDPError(.malformedMedia, line: line, detail: "media") }
+            case 1:
+                if isWildcard(buf, s, e) {
+                    if !wild { bad = SDPError(.wildcardNotAllowed, line: line, detail: "m= port") }
+                } else {
+                    var slash = e
+                    for j in s..<e where buf[j] == ASCII.slash { slash = j; break }
+                    if let p = SDPText.number(buf, s, slash), p <= 65_535 {
+                        if slash < e, (SDPText.number(buf, slash + 1, e) ?? 0) < 1 || (SDPText.number(buf, slash + 1, e) ?? 0) > 65_535 {
+                            bad = SDPError(.malformedMedia, line: line, detail: "port count")
+                        }
+                    } else {
+                        bad = SDPError(.malformedMedia, line: line, detail: "port")
+                    }
+                }
+            case 2:
+                var lastSlash = true
+                for j in s..<e {
+                    if buf[j] == ASCII.slash {
+                        if lastSlash { bad = SDPError(.malformedMedia, line: line, detail: "proto"); break }
+                        lastSlash = true
+                    } else if !SDPText.isTokenChar(buf[j]) {
+                        bad = SDPError(.malformedMedia, line: line, detail: "proto"); break
+                    } else {
+                        lastSlash = false
+                    }
+                }
+                if bad == nil, lastSlash { bad = SDPError(.malformedMedia, line: line, detail: "proto") }
+            default: break
+            }
+            return bad == nil
+        }
+        if let bad { return bad }
+        return count >= (wild ? 3 : 4) ? nil : SDPError(.malformedMedia, line: line, detail: "m= needs media, port, proto and a format")
     }
 
     /// The SDP text. Unchanged descriptions reproduce their input exactly.
     public func serialized() -> String {
-        var size = 0
-        for l in lines { size += l.value.utf8.count + 4 }
-        for m in media { for l in m.lines { size += l.value.utf8.count + 4 } }
-        var out = String()
-        out.reserveCapacity(size)
         var fallback = preferredEnding
         if fallback == .none {
             for m in media where m.preferredEnding != .none { fallback = m.preferredEnding; break }
         }
         if fallback == .none { fallback = .crlf }
+        // Exact size first, then one allocation written in place.
+        var size = 0
         let lastMedia = media.count - 1
-        SessionDescription.append(lines, to: &out, fallback: fallback, isLastSection: media.isEmpty)
-        for (k, m) in media.enumerated() {
-            SessionDescription.append(m.lines, to: &out, fallback: fallback, isLastSection: k == lastMedia)
+        func measure(_ lines: [SDPLine], last: Bool) {
+            for (k, l) in lines.enumerated() {
+                size += (l.type == 0 ? 0 : 2) + l.value.utf8.count
+                var e = l.ending
+                if e == .none, !(last && k == lines.count - 1) { e = fallback }
+                size += e == .crlf ? 2 : (e == .lf ? 1 : 0)
+            }
         }
-        return out
-    }
-
-    private static func append(_ lines: [SDPLine], to out: inout String, fallback: SDPLineEnding, isLastSection: Bool) {
-        let last = lines.count - 1
-        for (k, line) in lines.enumerated() {
-            if line.type != 0 {
-                out.unicodeScalars.append(Unicode.Scalar(line.type))
-                out.append("=")
-                out.append(contentsOf: line.value)
+        measure(lines, last: media.isEmpty)
+        for (k, m) in media.enumerated() { measure(m.lines, last: k == lastMedia) }
+        return String(unsafeUninitializedCapacity: size) { out -> Int in
+            var p = 0
+            func write(_ lines: [SDPLine], last: Bool) {
+                for (k, l) in lines.enumerated() {
+                    if l.type != 0 {
+                        out[p] = l.type; out[p + 1] = ASCII.equals; p += 2
+                    }
+                    SDPText.withBytes(l.value) { b in
+                        if let src = b.baseAddress, let dst = out.baseAddress, b.count > 0 {
+                            (dst + p).update(from: src, count: b.count)
+                        }
+                        p += b.count
+                    }
+                    var e = l.ending
+                    if e == .none, !(last && k == lines.count - 1) { e = fallback }
+                    switch e {
+                    case .crlf: out[p] = ASCII.cr; out[p + 1] = ASCII.lf; p += 2
+                    case .lf: out[p] = ASCII.lf; p += 1
+                    case .none: break
+                    }
+                }
             }
-            var ending = line.ending
-            if ending == .none, !(isLastSection && k == last) { ending = fallback }
-            switch ending {
-            case .crlf: out.append("\r\n")
-            case .lf: out.append("\n")
-            case .none: break
-            }
+            write(lines, last: media.isEmpty)
+            for (k, m) in media.enumerated() { write(m.lines, last: k == lastMedia) }
+            return p
         }
     }
 
@@ -257,6 +392,14 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
                 insertLine(SDPLine(type: ASCII.o, value: Substring(newValue.value), ending: preferredEnding))
             }
         }
+    }
+
+    /// Replaces the o= addrtype and unicast-address fields in place (other fields kept byte for byte).
+    public mutating func setOriginAddress(_ address: String) {
+        guard let i = firstIndex(ofType: ASCII.o) else { return }
+        let v = lines[i].value
+        guard let (a, _) = SDPText.fieldRange(v, 4) else { return }
+        lines[i].value = Substring(String(SDPText.slice(v, 0, a)) + SDPAddress.addressType(for: address) + " " + address)
     }
 
     /// The effective c= address of media `index`: its own c= else the session-level one (RFC 8866 §5.7).

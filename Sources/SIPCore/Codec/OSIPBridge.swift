@@ -39,3 +39,11 @@ public enum LibOSIP2 {
         return sdp.withCString { sdp_message_parse(message, $0) } == 0
     }
 }
+
+extension LibOSIP2 {
+    /// Validation pass used by `SIPParser.parse`: `osip_message_parse` on a copy libosip2 makes itself;
+    /// the C tree is freed before returning, nothing but the verdict leaves this file. The message is
+    /// never serialised with `osip_message_to_str` (it reorders headers, splits comma lists,
+    /// re-capitalises names: platform-notes §1.6); forwarding splices our own bytes.
+    static func validate(_ bytes: UnsafeRawBufferPointer) -> Bool { parseAndFree(bytes) }
+}

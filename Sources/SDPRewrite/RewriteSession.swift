@@ -1,0 +1,497 @@
+// The per-session rewrite state machine (pure: no I/O, no clock, no randomness). One `receive` per
+// SDP crossing the ALG, then one `applyGatewayAnswer` once the AGW has answered the request.
+//
+//   idle --receive(offer)--> offerAwaitingGateway --apply--> awaitingAnswer
+//   awaitingAnswer --receive(answer)--> answerAwaitingGateway --apply--> idle
+//   awaitingAnswer --offerFailed--> idle (new reservations released)
+//
+// Clauses: TS 23.334 §5.11.2.2 (seed 000), TR 29.828 §5.1.1.2.4 (seed 003), TS 23.334 §6.2.10.3.2
+// (seed 004), TS 33.328 §7.2.1/§7.3.1, TS 24.229 §7.5.2, RFC 3264, RFC 4145, RFC 8122; specs.md §4-§9.
+import SDPCore
+
+public struct RewriteSession: Sendable {
+    /// What the ALG remembers about one stream (m-line index).
+    public struct StreamState: Sendable, Equatable {
+        public var media: String
+        public var family: StreamProtocol
+        public var treatment: StreamTreatment
+        /// AGW does application-aware MSRP/BFCP (path rewriting; seed 003 last paragraph).
+        public var applicationAware: Bool
+        public var accessTransport: GatewayTransport
+        public var coreTransport: GatewayTransport
+        /// AGW local endpoints and certificate fingerprint, as answered by the AGW.
+        public var access: LocalEndpoint?
+        public var core: LocalEndpoint?
+        public var gatewayFingerprint: Fingerprint?
+        /// The UE certificate fingerprints sent to the AGW.
+        public var ueFingerprints: [Fingerprint]
+    }
+
+    struct PathPlan: Sendable {
+        var scheme: String?
+        var rewriteHost: Bool
+    }
+
+    struct StreamPlan: Sendable {
+        var index: Int
+        var target: Side
+        var anchored: Bool
+        var insertGatewayFingerprint = false
+        var addApplied = false
+        var path: PathPlan? = nil
+    }
+
+    struct OfferInfo: Sendable {
+        var direction: CallDirection
+        var offerRoles: [SetupRole?]
+        var cema: [Bool]
+        var reserved: [Int]
+        var priorStreams: [StreamState]
+    }
+
+    struct Pending: Sendable {
+        var kind: SDPKind
+        var draft: SessionDescription
+        var plans: [StreamPlan]
+        var offer: OfferInfo
+    }
+
+    enum Phase: Sendable {
+        case idle
+        case offerAwaitingGateway(Pending)
+        case awaitingAnswer(OfferInfo)
+        case answerAwaitingGateway(Pending)
+    }
+
+    public var policy: RewritePolicy
+    public var flags: MediaSecurityFlags
+    public private(set) var streams: [StreamState] = []
+    var phase: Phase = .idle
+
+    public init(policy: RewritePolicy = .default, flags: MediaSecurityFlags) {
+        self.policy = policy
+        self.flags = flags
+    }
+
+    /// True while an offer has been forwarded and its answer is awaited.
+    public var awaitingAnswer: Bool {
+        if case .awaitingAnswer = phase { return true }
+        return false
+    }
+
+    // MARK: events
+
+    /// Processes one SDP crossing the ALG and returns what the AGW must be asked. The SDP to forward
+    /// comes from `applyGatewayAnswer` (it needs the AGW's addresses and fingerprint).
+    public mutating func receive(_ sdp: SessionDescription, kind: SDPKind, direction: CallDirection) throws(RewriteError) -> GatewayRequest {
+        switch (kind, phase) {
+        case (.offer, .idle):
+            return try receiveOffer(sdp, direction: direction)
+        case (.answer, .awaitingAnswer(let info)):
+            guard info.direction == direction else {
+                throw RewriteError(.unexpectedEvent, detail: "answer direction \(direction.rawValue) differs from its offer's")
+            }
+            return try receiveAnswer(sdp, info: info)
+        default:
+            throw RewriteError(.unexpectedEvent, detail: "\(kind.rawValue) not expected now")
+        }
+    }
+
+    /// Applies the AGW's answer and returns the SDP to forward.
+    public mutating func applyGatewayAnswer(_ answer: GatewayAnswer) throws(RewriteError) -> SessionDescription {
+        let pending: Pending
+        switch phase {
+        case .offerAwaitingGateway(let p), .answerAwaitingGateway(let p): pending = p
+        default: throw RewriteError(.unexpectedEvent, detail: "no gateway request outstanding")
+        }
+        var sdp = pending.draft
+        var updated = streams
+        var endpoints = [LocalEndpoint?](repeating: nil, count: sdp.media.count)
+        for plan in pending.plans {
+            let i = plan.index
+            var st = updated[i]
+            if let a = answer.stream(i) {
+                if let e = a.access { st.access = e }
+                if let e = a.core { st.core = e }
+                if let f = a.fingerprint { st.gatewayFingerprint = f }
+            }
+            updated[i] = st
+            guard plan.anchored else { continue }
+            guard let ep = plan.target == .access ? st.access : st.core else {
+                throw RewriteError(.incompleteGatewayAnswer, stream: i, detail: "no \(plan.target.rawValue) endpoint")
+            }
+            endpoints[i] = ep
+            if plan.insertGatewayFingerprint {
+                // Seed 000/003: "include the certificate fingerprint received from the IMS-AGW in the SDP it sends to the IMS UE".
+                guard let fp = st.gatewayFingerprint else {
+                    throw RewriteError(.incompleteGatewayAnswer, stream: i, detail: "no AGW fingerprint")
+                }
+                FingerprintRule.insert(fp, into: &sdp.media[i])
+            }
+            if plan.addApplied {
+                // TS 24.229 §7.5.2 / seed 004 terminating step 8: a=3ge2ae:applied in what goes to the UE.
+                sdp.media[i].appendAttribute("3ge2ae", "applied")
+            }
+            if let path = plan.path, let old = sdp.media[i].attributeValue(.path) {
+                // RFC 4975 §9 / seed 003: application-aware interworking puts the AGW in the endpoint's path URI.
+                guard let new = MSRPPathRule.rewriteLast(old, scheme: path.scheme,
+                                                         host: path.rewriteHost ? ep.address : nil,
+                                                         port: path.rewriteHost ? ep.port : nil) else {
+                    throw RewriteError(.malformedPath, stream: i, detail: "a=path:\(old)")
+                }
+                sdp.media[i].setAttribute("path", new)
+            }
+        }
+        AddressRule.apply(endpoints, to: &sdp, rewriteOrigin: policy.rewriteOriginAddress)
+        streams = updated
+        phase = pending.kind == .offer ? .awaitingAnswer(pending.offer) : .idle
+        return sdp
+    }
+
+    /// The offer failed (error response, CANCEL): release what it reserved and restore the previous
+    /// stream states. Returns the release request (empty when nothing was reserved).
+    public mutating func offerFailed() -> GatewayRequest {
+        let info: OfferInfo
+        switch phase {
+        case .awaitingAnswer(let i): info = i
+        case .offerAwaitingGateway(let p): info = p.offer
+        default: return GatewayRequest()
+        }
+        var out = GatewayRequest()
+        for i in info.reserved where streams.indices.contains(i) {
+            out.streams.append(StreamRequest(index: i, media: streams[i].media, protocol: streams[i].family,
+                                             treatment: streams[i].treatment, action: .release))
+        }
+        streams = info.priorStreams
+        phase = .idle
+        return out
+    }
+
+    // MARK: offer
+
+    private mutating func receiveOffer(_ sdp: SessionDescription, direction: CallDirection) throws(RewriteError) -> GatewayRequest {
+        let source = direction.offererSide
+        let target = source.other
+        guard sdp.media.count >= streams.count else {
+            // RFC 3264 §8: a re-offer keeps every m-line (removed streams get port 0).
+            throw RewriteError(.answerMismatch, detail: "re-offer has fewer m-lines than the session")
+        }
+        var draft = sdp
+        var newStreams = streams
+        var requests: [StreamRequest] = []
+        var plans: [StreamPlan] = []
+        var replacedFingerprints: [Int] = []
+        var info = OfferInfo(direction: direction, offerRoles: [], cema: [], reserved: [], priorStreams: streams)
+        let merge = policy.tcpHandling == .merge
+
+        for i in sdp.media.indices {
+            let m = sdp.media[i]
+            let prior: StreamState? = i < streams.count ? streams[i] : nil
+            let role: SetupRole?
+            let connAttr: ConnectionAttribute?
+            do {
+                role = try m.setupRole()
+                connAttr = try m.connectionAttribute()
+            } catch {
+                throw RewriteError(error, stream: i)
+            }
+            info.offerRoles.append(role)
+            info.cema.append(m.hasMSRPCEMA)
+
+            if m.isDisabled {
+                // RFC 3264 §8.2: port 0 removes the stream; release its AGW resources.
+                if let prior, prior.treatment.isAnchored {
+                    requests.append(StreamRequest(index: i, media: prior.media, protocol: prior.family,
+                                                  treatment: prior.treatment, action: .release))
+                }
+                if let prior, prior.treatment == .e2ae, let p = DecisionRule.proto(prior.family, tls: target == .access) {
+                    draft.media[i].setProto(p)
+                    replacedFingerprints.append(i)
+                }
+                if target == .core { draft.media[i].removeAttributes(.e2ae) }
+                var st = prior ?? StreamState(media: m.mediaTypeString, family: DecisionRule.classify(proto: m.proto).0,
+                                              treatment: .released, applicationAware: false,
+                                              accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
+                st.treatment = .released
+                if i < newStreams.count { newStreams[i] = st } else { newStreams.append(st) }
+                plans.append(StreamPlan(index: i, target: target, anchored: false))
+                continue
+            }
+
+            let (family, treatment) = try DecisionRule.decide(source: source, proto: m.proto, indicator: m.e2aeIndicator,
+                                                              flags: flags, policy: policy, index: i)
+            let cema = m.hasMSRPCEMA
+            let appAware: Bool
+            switch family {
+            case .msrp: appAware = treatment != .e2e && !cema && policy.cemaAbsent == .rewritePath   // TS 23.334 §5.19
+            case .bfcp: appAware = policy.bfcpApplicationAware
+            default: appAware = false
+            }
+            let (accessT, coreT) = DecisionRule.transports(family, treatment, applicationAware: appAware, rtpProto: m.proto,
+                                                         msrpAgnosticAccess: policy.msrpAgnosticAccessTransport)
+            var st = StreamState(media: m.mediaTypeString, family: family, treatment: treatment, applicationAware: appAware,
+                                 accessTransport: accessT, coreTransport: coreT,
+                                 access: prior?.access, core: prior?.core, gatewayFingerprint: prior?.gatewayFingerprint,
+                                 ueFingerprints: [])
+
+            // Action (specs.md §4.5 re-offers [D]).
+            let action: GatewayAction
+            if let prior, prior.treatment.isAnchored {
+                if prior.treatment != treatment || prior.family != family {
+                    action = .replace
+                } else if family == .msrp || family == .bfcp {
+                    action = connAttr == .existing ? .configure : .replace   // RFC 4145 §5
+                } else {
+                    action = .configure
+                }
+            } else {
+                action = .reserve
+            }
+            if action == .reserve || (action == .replace && prior?.treatment != treatment) {
+                st.access = nil; st.core = nil; st.gatewayFingerprint = nil
+            }
+            if action == .reserve { info.reserved.append(i) }
+            if target == .core {
+                // TS 24.229 §7.5.2 / seed 004 step 8: a=3ge2ae is never forwarded to the core.
+                draft.media[i].removeAttributes(.e2ae)
+            }
+            var plan = StreamPlan(index: i, target: target, anchored: treatment.isAnchored)
+            let direction = sdp.effectiveDirection(ofMedia: i)
+
+            switch treatment {
+            case .e2ae:
+                let tcpKnownMergeAccess = merge
+                let trigger = merge ? nil : TCPRoleRule.synTriggerSide(offererSide: source, offerRole: role, answerRole: nil)
+                let interlink = policy.tcpHandling == .proxyInterlinkage
+                let accessSetup: SetupRole = merge ? .passive : .actpass       // TS 23.334 §6.2.18 / seed 004 steps 2-7
+                let tlsClient = TCPRoleRule.agwIsTLSClient(rule: policy.tlsRoleRule(for: family), offererSide: source,
+                                                           agwActiveTowardsUE: tcpKnownMergeAccess ? false : nil)
+                var access = TerminationRequest(transport: accessT, requestLocalFingerprint: action != .configure,
+                                                tcp: TCPInstruction(setup: accessSetup, synTriggersPeer: interlink && trigger == .access,
+                                                                    reuseConnection: action == .configure),
+                                                startTLSAsClient: tlsClient)
+                var core = TerminationRequest(transport: coreT,
+                                              tcp: TCPInstruction(setup: .actpass, synTriggersPeer: interlink && trigger == .core,
+                                                                  reuseConnection: action == .configure))
+                if source == .access {
+                    // Originating (TS 33.328 §7.2.1; seed 004 originating steps 5-8).
+                    let ueFps = try FingerprintRule.applicable(sdp, media: i)
+                    guard !ueFps.isEmpty else {
+                        throw RewriteError(.missingFingerprint, stream: i, detail: "e2ae requested without a=fingerprint")
+                    }
+                    st.ueFingerprints = ueFps
+                    access.remote = try AddressRule.remote(of: sdp, media: i)
+                    access.remoteFingerprints = ueFps
+                    access.bandwidthAS = m.bandwidth(.applicationSpecific)
+                    access.bandwidthTIAS = m.bandwidth(.transportIndependent)
+                    replacedFingerprints.append(i)
+                    if let p = DecisionRule.proto(family, tls: false) { draft.media[i].setProto(p) }
+                    BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: false, model: policy.bandwidth)
+                    core.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
+                    core.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
+                    if merge { draft.media[i].setSetupRole(.actpass) }
+                    plan.path = pathPlan(family: family, appAware: appAware, cema: cema, towards: .core)
+                } else {
+                    // Terminating (TS 33.328 §7.3.1 step 4; seed 004 terminating steps 2-8).
+                    replacedFingerprints.append(i)
+                    core.remote = try AddressRule.remote(of: sdp, media: i)
+                    core.bandwidthAS = m.bandwidth(.applicationSpecific)
+                    core.bandwidthTIAS = m.bandwidth(.transportIndependent)
+                    if let p = DecisionRule.proto(family, tls: true) { draft.media[i].setProto(p) }
+                    BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: true, model: policy.bandwidth)
+                    access.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
+                    access.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
+                    if merge { draft.media[i].setSetupRole(.passive) }   // the UE must be TCP-active (merge mode)
+                    draft.media[i].removeAttributes(.e2ae)
+                    plan.insertGatewayFingerprint = true
+                    plan.addApplied = true
+                    plan.path = pathPlan(family: family, appAware: appAware, cema: cema, towards: .access)
+                }
+                requests.append(StreamRequest(index: i, media: st.media, protocol: family, treatment: treatment,
+                                              action: action, direction: direction, access: access, core: core))
+            case .e2e, .plain, .rtp:
+                // TI-23334-v: e2e gets transport TCP, no TLS data; plain/RTP: ordinary anchoring. a=crypto,
+                // a=fingerprint and a=setup pass unchanged; only addresses (and path if app-aware) change.
+                let remote = try AddressRule.remote(of: sdp, media: i)
+                var access = TerminationRequest(transport: accessT)
+                var core = TerminationRequest(transport: coreT)
+                let asValue = m.bandwidth(.applicationSpecific), tias = m.bandwidth(.transportIndependent)
+                access.bandwidthAS = asValue; access.bandwidthTIAS = tias
+                core.bandwidthAS = asValue; core.bandwidthTIAS = tias
+                if source == .access { access.remote = remote } else { core.remote = remote }
+                if treatment == .plain, appAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
+                requests.append(StreamRequest(index: i, media: st.media, protocol: family, treatment: treatment,
+                                              action: action == .replace && family == .rtp ? .configure : action,
+                                              direction: direction, access: access, core: core))
+            case .passThrough, .released:
+                if let prior, prior.treatment.isAnchored {
+                    requests.append(StreamRequest(index: i, media: prior.media, protocol: prior.family,
+                                                  treatment: prior.treatment, action: .release))
+                }
+            }
+            plans.append(plan)
+            if i < newStreams.count { newStreams[i] = st } else { newStreams.append(st) }
+        }
+        // Seed 004 step 8 / TS 33.328 §7.2.1: remove the fingerprint of the replaced side (session level too).
+        FingerprintRule.removeApplicable(&draft, replaced: replacedFingerprints)
+        streams = newStreams
+        phase = .offerAwaitingGateway(Pending(kind: .offer, draft: draft, plans: plans, offer: info))
+        return GatewayRequest(streams: requests)
+    }
+
+    /// Path handling for an e2ae MSRP stream (specs.md §6.2; TS 23.334 §5.19; RFC 6714 §4).
+    private func pathPlan(family: StreamProtocol, appAware: Bool, cema: Bool, towards: Side) -> PathPlan? {
+        guard family == .msrp else { return nil }
+        let scheme = towards == .access ? "msrps" : "msrp"
+        if appAware { return PathPlan(scheme: scheme, rewriteHost: true) }
+        if cema, policy.rewritePathSchemeUnderCEMA { return PathPlan(scheme: scheme, rewriteHost: false) }
+        return nil
+    }
+
+    // MARK: answer
+
+    private mutating func receiveAnswer(_ sdp: SessionDescription, info: OfferInfo) throws(RewriteError) -> GatewayRequest {
+        let offerer = info.direction.offererSide
+        let source = offerer.other
+        let target = offerer
+        guard sdp.media.count == streams.count else {
+            throw RewriteError(.answerMismatch, detail: "answer has \(sdp.media.count) m-lines, offer had \(streams.count)")
+        }
+        var draft = sdp
+        var newStreams = streams
+        var requests: [StreamRequest] = []
+        var plans: [StreamPlan] = []
+        var replacedFingerprints: [Int] = []
+        let merge = policy.tcpHandling == .merge
+        let interlink = policy.tcpHandling == .proxyInterlinkage
+        let explicit = policy.tcpHandling == .proxyExplicitConnect
+
+        for i in sdp.media.indices {
+            let m = sdp.media[i]
+            var st = streams[i]
+            if target == .core { draft.media[i].removeAttributes(.e2ae) }
+            guard st.treatment.isAnchored else {
+                plans.append(StreamPlan(index: i, target: target, anchored: false))
+                continue
+            }
+            if m.isDisabled {
+                // RFC 3264 §6: the answerer rejected the stream: release it.
+                requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment, action: .release))
+                if st.treatment == .e2ae, let p = DecisionRule.proto(st.family, tls: target == .access) {
+                    draft.media[i].setProto(p)
+                    replacedFingerprints.append(i)
+                }
+                st.treatment = .released
+                newStreams[i] = st
+                plans.append(StreamPlan(index: i, target: target, anchored: false))
+                continue
+            }
+            let answerRole: SetupRole?
+            do { answerRole = try m.setupRole() } catch { throw RewriteError(error, stream: i) }
+            let offerRole = i < info.offerRoles.count ? info.offerRoles[i] : nil
+            let direction = sdp.effectiveDirection(ofMedia: i)
+            var plan = StreamPlan(index: i, target: target, anchored: true)
+            let (family, tls) = DecisionRule.classify(proto: m.proto)
+
+            switch st.treatment {
+            case .e2ae:
+                guard family == st.family, tls == (source == .access) else {
+                    throw RewriteError(.answerMismatch, stream: i, detail: "answer proto \(m.proto) does not match the e2ae offer")
+                }
+                let trigger = merge ? nil : TCPRoleRule.synTriggerSide(offererSide: offerer, offerRole: offerRole, answerRole: .some(answerRole))
+                let agwActive: Bool? = merge ? false : TCPRoleRule.agwActiveTowardsUE(offererSide: offerer, answerRole: answerRole)
+                // Seed 003 table (MSRP) / seed 004 (BFCP): who starts TLS.
+                let tlsClient = TCPRoleRule.agwIsTLSClient(rule: policy.tlsRoleRule(for: st.family), offererSide: offerer,
+                                                           agwActiveTowardsUE: agwActive)
+                var accessTCP = TCPInstruction(setup: merge ? .passive : .actpass, synTriggersPeer: interlink && trigger == .access,
+                                               connect: explicit && trigger == .core)
+                var coreTCP = TCPInstruction(setup: .actpass, synTriggersPeer: interlink && trigger == .core,
+                                             connect: explicit && trigger == .access)
+                var access = TerminationRequest(transport: st.accessTransport, startTLSAsClient: tlsClient)
+                var core = TerminationRequest(transport: st.coreTransport)
+                if source == .core {
+                    // Originating answer (TS 33.328 §7.2.1 step 8; seed 004 steps 14-17).
+                    core.remote = try AddressRule.remote(of: sdp, media: i)
+                    core.bandwidthAS = m.bandwidth(.applicationSpecific)
+                    core.bandwidthTIAS = m.bandwidth(.transportIndependent)
+                    replacedFingerprints.append(i)
+                    if let p = DecisionRule.proto(st.family, tls: true) { draft.media[i].setProto(p) }
+                    BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: true, model: policy.bandwidth)
+                    access.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
+                    access.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
+                    if merge {
+                        // TS 23.334 §6.2.18.4: the AGW is TCP server towards the UE; on the core side it took
+                        // the role opposite to the core's answer.
+                        draft.media[i].setSetupRole(.passive)
+                        let coreRole = TCPRoleRule.effectiveAnswerRole(answerRole)
+                        coreTCP.connect = coreRole == .passive
+                        coreTCP.setup = coreRole == .passive ? .active : .passive
+                    }
+                    plan.insertGatewayFingerprint = true
+                    plan.addApplied = policy.indicateAppliedInAnswer
+                    plan.path = pathPlan(family: st.family, appAware: st.applicationAware,
+                                         cema: i < info.cema.count && info.cema[i], towards: .access)
+                } else {
+                    // Terminating answer (TS 33.328 §7.3.1 step 7; seed 004 terminating steps 13-17).
+                    let ueFps = try FingerprintRule.applicable(sdp, media: i)
+                    guard !ueFps.isEmpty else {
+                        throw RewriteError(.missingFingerprint, stream: i, detail: "UE answer without a=fingerprint")
+                    }
+                    st.ueFingerprints = ueFps
+                    access.remote = try AddressRule.remote(of: sdp, media: i)
+                    access.remoteFingerprints = ueFps
+                    access.bandwidthAS = m.bandwidth(.applicationSpecific)
+                    access.bandwidthTIAS = m.bandwidth(.transportIndependent)
+                    replacedFingerprints.append(i)
+                    draft.media[i].removeAttributes(.e2ae)
+                    if let p = DecisionRule.proto(st.family, tls: false) { draft.media[i].setProto(p) }
+                    BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: false, model: policy.bandwidth)
+                    core.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
+                    core.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
+                    if merge {
+                        let coreRole = TCPRoleRule.mergeCoreAnswerRole(coreOffer: offerRole)
+                        draft.media[i].setSetupRole(coreRole)
+                        coreTCP.connect = coreRole == .active
+                        coreTCP.setup = coreRole
+                    }
+                    plan.path = pathPlan(family: st.family, appAware: st.applicationAware,
+                                         cema: i < info.cema.count && info.cema[i], towards: .core)
+                }
+                if merge { accessTCP.synTriggersPeer = false }
+                access.tcp = accessTCP
+                core.tcp = coreTCP
+                requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: .e2ae,
+                                              action: .configure, direction: direction, access: access, core: core))
+            case .e2e, .plain, .rtp:
+                let remote = try AddressRule.remote(of: sdp, media: i)
+                var access = TerminationRequest(transport: st.accessTransport)
+                var core = TerminationRequest(transport: st.coreTransport)
+                let asValue = m.bandwidth(.applicationSpecific), tias = m.bandwidth(.transportIndependent)
+                access.bandwidthAS = asValue; access.bandwidthTIAS = tias
+                core.bandwidthAS = asValue; core.bandwidthTIAS = tias
+                if source == .access { access.remote = remote } else { core.remote = remote }
+                if st.treatment == .plain, st.applicationAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
+                requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment,
+                                              action: .configure, direction: direction, access: access, core: core))
+            case .passThrough, .released:
+                plan.anchored = false
+            }
+            newStreams[i] = st
+            plans.append(plan)
+        }
+        FingerprintRule.removeApplicable(&draft, replaced: replacedFingerprints)
+        streams = newStreams
+        phase = .answerAwaitingGateway(Pending(kind: .answer, draft: draft, plans: plans, offer: info))
+        return GatewayRequest(streams: requests)
+    }
+}
+
+extension StreamTreatment {
+    /// Streams whose media flows through the AGW.
+    public var isAnchored: Bool {
+        switch self {
+        case .e2ae, .e2e, .plain, .rtp: return true
+        case .passThrough, .released: return false
+        }
+    }
+}

@@ -1,0 +1,46 @@
+// a=fingerprint handling for e2ae (seed 000/003: "request a certificate fingerprint from the
+// IMS-AGW; include [it] in the SDP it sends to the IMS UE; send the certificate fingerprint received
+// in the SDP from the IMS UE to the IMS-AGW"; TS 33.328 §7.2.1 step 3 / seed 004 step 8: remove the
+// fingerprint attribute; RFC 8122 §5: media level overrides session level).
+import SDPCore
+
+public enum FingerprintRule {
+    /// The fingerprints that apply to media `index`: media level, else session level (RFC 8122 §5).
+    public static func applicable(_ sdp: SessionDescription, media index: Int) throws(RewriteError) -> [Fingerprint] {
+        do {
+            let own = try sdp.media[index].fingerprints()
+            return own.isEmpty ? try sdp.fingerprints() : own
+        } catch {
+            throw RewriteError(error, stream: index)
+        }
+    }
+
+    /// Removes every fingerprint that applies to the replaced streams `indices`: their media-level
+    /// lines, and session-level lines (specs.md §8, pitfall 7). Session-level fingerprints still
+    /// needed by other TLS-carrying streams are first copied to those streams' media level.
+    public static func removeApplicable(_ sdp: inout SessionDescription, replaced indices: [Int]) {
+        for i in indices { sdp.media[i].removeFingerprints() }
+        let sessionValues = sdp.attributeValues(.fingerprint)
+        guard !sessionValues.isEmpty, !indices.isEmpty else { return }
+        for k in sdp.media.indices where !indices.contains(k) {
+            let (_, tls) = DecisionRule.classify(proto: sdp.media[k].proto)
+            let usesTLS = tls || SDPText.containsIgnoringCase(sdp.media[k].proto, "TLS")
+            if usesTLS, !sdp.media[k].hasAttribute(.fingerprint) {
+                for v in sessionValues { sdp.media[k].appendAttribute("fingerprint", String(v)) }
+            }
+        }
+        sdp.removeAttributes(.fingerprint)
+    }
+
+    /// Inserts the AGW fingerprint into a media section: before a=msrp-cema when present (the
+    /// position used in specs.md §9.2/§9.3), else after the last attribute.
+    public static func insert(_ fp: Fingerprint, into media: inout MediaDescription) {
+        let line = SDPLine(type: ASCII.a, value: Substring("fingerprint:" + fp.value), ending: media.preferredEnding)
+        if let cema = media.lines.firstIndex(where: { $0.key == .msrpCEMA }) {
+            // A `.none` ending in the middle is rendered with the document's terminator.
+            media.lines.insert(line, at: cema)
+        } else {
+            media.insertLine(line)
+        }
+    }
+}

@@ -1,0 +1,77 @@
+/// `*( SEMI generic-param )` (RFC 3261 §25.1): names compared case-insensitively, values kept as
+/// written (quotes removed from quoted-string values).
+public struct SIPParameters: Sendable, Equatable {
+    public struct Parameter: Sendable, Equatable {
+        public var name: String
+        public var value: String?
+    }
+    public var items: [Parameter]
+
+    public init(_ items: [Parameter] = []) { self.items = items }
+
+    /// Value of the first parameter called `name` (nil when absent or value-less).
+    public subscript(_ name: String) -> String? {
+        items.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+    /// True when a parameter called `name` is present (with or without a value).
+    public func contains(_ name: String) -> Bool { items.contains { $0.name.lowercased() == name.lowercased() } }
+
+    /// Parses `;a=b;c;d="x;y"` (the leading `;` optional). At most `SIPParseLimits.maxElementsPerField` items.
+    public init(parsing text: Substring) {
+        var items: [Parameter] = []
+        var rest = text[...]
+        while !rest.isEmpty, items.count < SIPParseLimits.maxElementsPerField {
+            rest = rest.drop { $0 == ";" || $0 == " " || $0 == "\t" }
+            if rest.isEmpty { break }
+            // Find the end of this parameter: the next ';' outside quotes.
+            var inQuote = false
+            var escaped = false
+            var end = rest.endIndex
+            var idx = rest.startIndex
+            while idx < rest.endIndex {
+                let c = rest[idx]
+                if escaped { escaped = false } else if inQuote && c == "\\" { escaped = true } else if c == "\"" { inQuote.toggle() } else if c == ";" && !inQuote { end = idx; break }
+                idx = rest.index(after: idx)
+            }
+            let piece = rest[rest.startIndex..<end]
+            if let eq = piece.firstIndex(of: "=") {
+                let name = piece[..<eq].trimmingLWS()
+                var value = piece[piece.index(after: eq)...].trimmingLWS()
+                if value.count >= 2, value.first == "\"", value.last == "\"" { value = value.dropFirst().dropLast() }
+                items.append(Parameter(name: String(name), value: String(value)))
+            } else {
+                items.append(Parameter(name: String(piece.trimmingLWS()), value: nil))
+            }
+            rest = rest[end...]
+        }
+        self.items = items
+    }
+}
+
+extension Substring {
+    /// Drops leading and trailing SP/HT/CR/LF.
+    func trimmingLWS() -> Substring {
+        let isLWS: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }
+        var s = self
+        while let f = s.first, isLWS(f) { s = s.dropFirst() }
+        while let l = s.last, isLWS(l) { s = s.dropLast() }
+        return s
+    }
+
+    /// Index of the first `target` outside quoted strings and `<...>`.
+    func firstIndexOutsideQuotes(of target: Character) -> Index? {
+        var inQuote = false, escaped = false, angle = false
+        var idx = startIndex
+        while idx < endIndex {
+            let c = self[idx]
+            if escaped { escaped = false }
+            else if inQuote { if c == "\\" { escaped = true } else if c == "\"" { inQuote = false } }
+            else if c == "\"" { inQuote = true }
+            else if c == "<" { angle = true }
+            else if c == ">" { angle = false }
+            else if c == target && !angle { return idx }
+            idx = index(after: idx)
+        }
+        return nil
+    }
+}

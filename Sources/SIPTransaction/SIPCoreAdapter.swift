@@ -1,0 +1,31 @@
+// The thin adapter from SIPCore's parsed message to the facts the transaction layer matches on
+// (RFC 3261 §17.1.3, §17.2.3). The payload stays the parsed `SIPMessage`, so forwarding still
+// splices the received bytes.
+public import SIPCore
+
+extension TransactionMessage where Payload == SIPMessage {
+    /// Builds the transaction view of `message`; nil when a field that matching needs is missing
+    /// or malformed (top Via, Call-ID, CSeq). SIPCore's parser already rejects such messages with
+    /// 400, so nil here only happens for hand-built messages.
+    public init?(_ message: SIPMessage) {
+        guard let via = message.topVia, let callID = message.callID, let cseq = message.cseq else { return nil }
+        let startLine: StartLine
+        if let method = message.method {
+            startLine = .request(method: TransactionMethod(method), requestURI: message.requestURI ?? "")
+        } else if case .response(let status, _) = message.startLine {
+            startLine = .response(statusCode: status)
+        } else {
+            return nil
+        }
+        let port = via.port.flatMap { UInt16(exactly: $0) }
+        self.init(
+            startLine: startLine,
+            headers: TransactionHeaderFields(
+                topVia: TopVia(transport: via.transport, sentBy: ViaSentBy(host: via.host, port: port), branch: via.branch),
+                callID: callID,
+                cseq: CSeqField(number: cseq.number, method: TransactionMethod(cseq.method)),
+                fromTag: message.from?.tag,
+                toTag: message.to?.tag),
+            payload: message)
+    }
+}

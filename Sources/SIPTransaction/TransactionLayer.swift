@@ -1,0 +1,500 @@
+// The transaction layer driver: owns the transactions and their timers, matches messages to
+// transactions (RFC 3261 §17.1.3, §17.2.3, §9.2), creates server transactions for new requests
+// and reports what the TU (the proxy core) must know. Pure: every entry point takes `now`; the
+// outputs are values that an impure shell executes.
+
+/// Configuration of a `TransactionLayer`.
+public struct TransactionLayerConfiguration: Sendable, Equatable {
+    /// T1, T2, T4 and the derived timers.
+    public var timers: TransactionTimers
+    /// Maximum number of live transactions (client + server). A new request beyond it is
+    /// rejected statelessly with 503 (RFC 3261 §21.5.4); a new client transaction throws.
+    public var maximumTransactions: Int
+    /// True for a proxy: INVITE client transactions run timer C (RFC 3261 §16.6 step 11).
+    public var runsTimerC: Bool
+
+    /// Default bound on live transactions. At the RFC's default T1 a non-INVITE server
+    /// transaction lives 64*T1 = 32 s after its final response on UDP (§17.2.2 timer J), so this
+    /// bound sustains about 2000 requests/s over UDP before it rejects.
+    public static let defaultMaximumTransactions = 65_536
+
+    public init(
+        timers: TransactionTimers = TransactionTimers(),
+        maximumTransactions: Int = TransactionLayerConfiguration.defaultMaximumTransactions,
+        runsTimerC: Bool = true
+    ) {
+        self.timers = timers
+        self.maximumTransactions = maximumTransactions
+        self.runsTimerC = runsTimerC
+    }
+
+    /// Checks the configuration; run once at start-up.
+    public func validate() throws(TransactionError) {
+        try timers.validate()
+        guard maximumTransactions > 0 else {
+            throw TransactionError(.invalidConfiguration, "maximumTransactions must be positive")
+        }
+    }
+}
+
+/// Why the layer dropped a message without passing it anywhere.
+public enum TransactionDiscardReason: Hashable, Sendable {
+    /// A response that matches no client transaction. RFC 6026 updates RFC 3261 §18.1.2 (and the
+    /// stateless forwarding of stray 2xx by proxies): such a response is silently discarded; 2xx
+    /// retransmissions are caught by the Accepted state (timer M) instead.
+    case strayResponse
+    /// A response whose status code is outside 100-699 (RFC 3261 §7.2, §21).
+    case invalidStatusCode
+}
+
+/// What the layer asks its shell and its TU to do.
+public enum TransactionLayerOutput<Payload: Sendable, Peer: Sendable>: Sendable {
+    /// Send this message over the transport to `peer`.
+    case transmit(TransactionMessage<Payload>, to: Peer, reliable: Bool, transaction: TransactionID)
+    /// A new request created server transaction `TransactionID` (RFC 3261 §17.2.3: "If the
+    /// request is not matched ... it is passed to the core"). Not used for CANCEL and ACK.
+    case newRequest(TransactionID, TransactionMessage<Payload>, from: Peer)
+    /// A new CANCEL created server transaction `TransactionID`; `invite` is the INVITE server
+    /// transaction it refers to (RFC 3261 §9.2), nil when none matches (the TU answers 481).
+    case cancelRequest(TransactionID, TransactionMessage<Payload>, from: Peer, invite: TransactionID?)
+    /// A response for client transaction `TransactionID`, to the TU.
+    case response(TransactionID, TransactionMessage<Payload>)
+    /// An ACK for the TU: either matched to an INVITE server transaction in Accepted (RFC 6026
+    /// §7.1), or matched to no transaction (an ACK for a 2xx, RFC 3261 §17.2.3 / §16.10), when
+    /// `transaction` is nil.
+    case ack(TransactionMessage<Payload>, from: Peer, transaction: TransactionID?)
+    /// Timer B, F or H fired: the transaction timed out (RFC 3261 §17.1.1.2, §17.1.2.2, §17.2.1).
+    case timeout(TransactionID, TransactionTimer)
+    /// The transport failed for this transaction (RFC 3261 §17.1.4, §17.2.4).
+    case transportError(TransactionID)
+    /// Timer C fired for an INVITE client transaction (RFC 3261 §16.8).
+    case timerC(TransactionID, provisionalReceived: Bool)
+    /// The transaction terminated and was destroyed.
+    case terminated(TransactionID)
+    /// The request could not get a transaction (limit reached): answer it statelessly with
+    /// `status` (503) to `peer`.
+    case rejectStateless(TransactionMessage<Payload>, status: Int, to: Peer, reliable: Bool)
+    /// The message was dropped.
+    case discarded(TransactionMessage<Payload>, reason: TransactionDiscardReason)
+}
+
+extension TransactionLayerOutput: Equatable where Payload: Equatable, Peer: Equatable {}
+
+/// The transaction layer (RFC 3261 §17) of one shard.
+///
+/// `Payload` is the opaque message representation, `Peer` the transport address/flow a message
+/// came from or goes to. All methods are pure functions of the state and their arguments.
+public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
+    /// Builds the ACK for a non-2xx final response from the INVITE and the response
+    /// (RFC 3261 §17.1.1.3). `TransactionMessage.nonSuccessACK(invite:response:payload:)` gives
+    /// the start line and matching fields the ACK must carry.
+    public typealias ACKFactory =
+        @Sendable (_ invite: TransactionMessage<Payload>, _ response: TransactionMessage<Payload>) ->
+        TransactionMessage<Payload>
+
+    enum Machine: Sendable {
+        case inviteClient(InviteClientTransaction<Payload>)
+        case nonInviteClient(NonInviteClientTransaction<Payload>)
+        case inviteServer(InviteServerTransaction<Payload>)
+        case nonInviteServer(NonInviteServerTransaction<Payload>)
+
+        mutating func handle(_ event: TransactionEvent<Payload>) -> [TransactionAction<Payload>] {
+            switch self {
+            case .inviteClient(var machine):
+                let actions = machine.handle(event)
+                self = .inviteClient(machine)
+                return actions
+            case .nonInviteClient(var machine):
+                let actions = machine.handle(event)
+                self = .nonInviteClient(machine)
+                return actions
+            case .inviteServer(var machine):
+                let actions = machine.handle(event)
+                self = .inviteServer(machine)
+                return actions
+            case .nonInviteServer(var machine):
+                let actions = machine.handle(event)
+                self = .nonInviteServer(machine)
+                return actions
+            }
+        }
+
+        var state: TransactionState {
+            switch self {
+            case .inviteClient(let machine): return machine.state
+            case .nonInviteClient(let machine): return machine.state
+            case .inviteServer(let machine): return machine.state
+            case .nonInviteServer(let machine): return machine.state
+            }
+        }
+
+        var kind: TransactionKind {
+            switch self {
+            case .inviteClient: return .inviteClient
+            case .nonInviteClient: return .nonInviteClient
+            case .inviteServer: return .inviteServer
+            case .nonInviteServer: return .nonInviteServer
+            }
+        }
+
+        var request: TransactionMessage<Payload> {
+            switch self {
+            case .inviteClient(let machine): return machine.request
+            case .nonInviteClient(let machine): return machine.request
+            case .inviteServer(let machine): return machine.request
+            case .nonInviteServer(let machine): return machine.request
+            }
+        }
+
+        var isClient: Bool { kind == .inviteClient || kind == .nonInviteClient }
+    }
+
+    struct Entry: Sendable {
+        var machine: Machine
+        let peer: Peer
+        let reliable: Bool
+        let clientKey: ClientTransactionKey?
+        let serverKey: ServerTransactionKey?
+        let legacyKey: RFC2543TransactionKey?
+        /// The To tag of the request that created a server transaction (RFC 2543 matching).
+        let requestToTag: String?
+        /// The To tag of the last response the server transaction sent: an RFC 2543 ACK matches
+        /// when its To tag equals it (§17.2.3).
+        var responseToTag: String?
+        /// For a CANCEL server transaction: the INVITE server transaction it refers to.
+        let cancelTarget: TransactionID?
+        /// Live generation per running timer; a queued timer whose generation differs is stale.
+        var timerGenerations: [TransactionTimer: UInt64] = [:]
+    }
+
+    public let configuration: TransactionLayerConfiguration
+    private let makeACK: ACKFactory
+    private var entries: [TransactionID: Entry] = [:]
+    private var clientIndex: [ClientTransactionKey: TransactionID] = [:]
+    private var serverIndex: [ServerTransactionKey: TransactionID] = [:]
+    private var legacyIndex: [RFC2543TransactionKey: [TransactionID]] = [:]
+    private var timerQueue = TimerQueue()
+    private var nextID: UInt64 = 1
+    private var nextGeneration: UInt64 = 1
+    /// The latest time seen; time never runs backwards inside the layer.
+    public private(set) var currentTime: TransactionInstant
+
+    public init(configuration: TransactionLayerConfiguration, start: TransactionInstant = .zero, makeACK: @escaping ACKFactory) {
+        self.configuration = configuration
+        self.makeACK = makeACK
+        self.currentTime = start
+    }
+
+    // MARK: Introspection
+
+    /// Number of live transactions.
+    public var count: Int { entries.count }
+
+    /// The state of a live transaction, nil once it terminated.
+    public func state(of id: TransactionID) -> TransactionState? { entries[id]?.machine.state }
+
+    /// The kind of a live transaction.
+    public func kind(of id: TransactionID) -> TransactionKind? { entries[id]?.machine.kind }
+
+    /// The timers currently running for a transaction.
+    public func runningTimers(of id: TransactionID) -> Set<TransactionTimer> {
+        Set(entries[id]?.timerGenerations.keys.map { $0 } ?? [])
+    }
+
+    /// The earliest instant at which `advance(to:)` has work to do, nil when no timer runs. It may
+    /// be early (a cancelled timer still queued); waking early is harmless.
+    public var nextDeadline: TransactionInstant? { timerQueue.first?.deadline }
+
+    /// Number of queued timer entries, including stale ones awaiting lazy removal.
+    var queuedTimerCount: Int { timerQueue.count }
+
+    // MARK: Matching (RFC 3261 §17.1.3, §17.2.3, §9.2)
+
+    /// The client transaction a response belongs to (RFC 3261 §17.1.3).
+    public func clientTransaction(matching response: TransactionMessage<Payload>) -> TransactionID? {
+        guard let key = ClientTransactionKey(response: response) else { return nil }
+        return clientIndex[key]
+    }
+
+    /// The server transaction a request belongs to (RFC 3261 §17.2.3, with the RFC 2543 fallback).
+    public func serverTransaction(matching request: TransactionMessage<Payload>) -> TransactionID? {
+        if let key = ServerTransactionKey(request: request) {
+            return serverIndex[key]
+        }
+        guard let key = RFC2543TransactionKey(request: request) else { return nil }
+        let isACK = request.method == .ack
+        return legacyIndex[key]?.first { id in
+            guard let entry = entries[id] else { return false }
+            if isACK {
+                // §17.2.3: "the To tag of the ACK matches the To tag of the response sent by the
+                // server transaction."
+                return (entry.responseToTag ?? entry.requestToTag) == request.headers.toTag
+            }
+            return entry.requestToTag == request.headers.toTag
+        }
+    }
+
+    /// The INVITE server transaction a CANCEL refers to (RFC 3261 §9.2): "the transaction that
+    /// would have matched the CANCEL under §17.2.3 if its method were INVITE" (with the magic
+    /// cookie: same branch and sent-by; without: Request-URI, Call-ID, To, From tag, CSeq number
+    /// and top Via of the INVITE).
+    public func inviteTransaction(cancelledBy cancel: TransactionMessage<Payload>) -> TransactionID? {
+        let via = cancel.headers.topVia
+        if via.hasMagicCookie, let branch = via.branch {
+            return serverIndex[ServerTransactionKey(branch: branch, sentBy: via.sentBy, method: .invite)]
+        }
+        guard let key = RFC2543TransactionKey(request: cancel)?.asInvite() else { return nil }
+        return legacyIndex[key]?.first { id in
+            guard let entry = entries[id], entry.machine.kind == .inviteServer else { return false }
+            return entry.requestToTag == cancel.headers.toTag
+        }
+    }
+
+    // MARK: Inputs
+
+    /// A message arrived from the transport (`reliable`: it came over TCP/TLS/SCTP).
+    public mutating func receive(
+        _ message: TransactionMessage<Payload>, from peer: Peer, reliable: Bool, now: TransactionInstant
+    ) -> [TransactionLayerOutput<Payload, Peer>] {
+        var outputs = fireDueTimers(upTo: now)
+        let time = currentTime
+        if let code = message.statusCode {
+            guard ResponseClass(statusCode: code) != nil else {
+                outputs.append(.discarded(message, reason: .invalidStatusCode))
+                return outputs
+            }
+            // §17.1.3 / §18.1.2 as changed by RFC 6026: a response matching no client transaction
+            // is discarded.
+            guard let id = clientTransaction(matching: message) else {
+                outputs.append(.discarded(message, reason: .strayResponse))
+                return outputs
+            }
+            outputs += apply(.received(message), to: id, at: time)
+        } else if let id = serverTransaction(matching: message) {
+            // §17.2.3: a matching request (retransmission or ACK) goes to its server transaction.
+            outputs += apply(.received(message), to: id, at: time)
+        } else if message.method == .ack {
+            // An ACK that matches no server transaction is the ACK for a 2xx: it is not part of
+            // any transaction (RFC 3261 §17) and goes to the core (§16.10 forwards it statelessly).
+            outputs.append(.ack(message, from: peer, transaction: nil))
+        } else {
+            outputs += createServerTransaction(for: message, from: peer, reliable: reliable, at: time)
+        }
+        outputs += fireDueTimers(upTo: now)
+        return outputs
+    }
+
+    /// The TU starts a client transaction by sending `request` to `peer`.
+    public mutating func sendRequest(
+        _ request: TransactionMessage<Payload>, to peer: Peer, reliable: Bool, now: TransactionInstant
+    ) throws(TransactionError) -> (TransactionID, [TransactionLayerOutput<Payload, Peer>]) {
+        guard let method = request.requestMethod else {
+            throw TransactionError(.wrongMessageKind, "a client transaction starts with a request")
+        }
+        guard method != .ack else {
+            throw TransactionError(.ackIsNotATransaction, "ACK is sent by the TU outside any transaction (RFC 3261 §17)")
+        }
+        guard let branch = request.headers.topVia.branch else {
+            throw TransactionError(.wrongMessageKind, "the top Via needs a branch (RFC 3261 §8.1.1.7)")
+        }
+        let key = ClientTransactionKey(branch: branch, method: method)
+        guard clientIndex[key] == nil else {
+            throw TransactionError(.duplicateClientTransaction, "branch \(branch) \(method) is in use")
+        }
+        guard entries.count < configuration.maximumTransactions else {
+            throw TransactionError(.tooManyTransactions, "limit \(configuration.maximumTransactions) reached")
+        }
+        var outputs = fireDueTimers(upTo: now)
+        let machine: Machine
+        if method == .invite {
+            machine = .inviteClient(InviteClientTransaction(
+                request: request, reliable: reliable, timers: configuration.timers, usesTimerC: configuration.runsTimerC))
+        } else {
+            machine = .nonInviteClient(NonInviteClientTransaction(
+                request: request, reliable: reliable, timers: configuration.timers))
+        }
+        let id = allocateID()
+        entries[id] = Entry(
+            machine: machine, peer: peer, reliable: reliable, clientKey: key, serverKey: nil, legacyKey: nil,
+            requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: nil)
+        clientIndex[key] = id
+        outputs += apply(.start, to: id, at: currentTime)
+        outputs += fireDueTimers(upTo: now)
+        return (id, outputs)
+    }
+
+    /// The TU sends `response` on server transaction `id`.
+    public mutating func sendResponse(
+        _ response: TransactionMessage<Payload>, on id: TransactionID, now: TransactionInstant
+    ) throws(TransactionError) -> [TransactionLayerOutput<Payload, Peer>] {
+        guard response.statusCode != nil else {
+            throw TransactionError(.wrongMessageKind, "a server transaction sends responses")
+        }
+        guard let entry = entries[id], !entry.machine.isClient else {
+            throw TransactionError(.unknownTransaction, "no server transaction \(id)")
+        }
+        var outputs = fireDueTimers(upTo: now)
+        let sent = apply(.sendResponse(response), to: id, at: currentTime)
+        // Remember the To tag of a response actually sent: an RFC 2543 ACK must carry it (§17.2.3).
+        if let tag = response.headers.toTag, entries[id] != nil,
+            sent.contains(where: { if case .transmit = $0 { return true } else { return false } })
+        {
+            entries[id]?.responseToTag = tag
+        }
+        outputs += sent
+        outputs += fireDueTimers(upTo: now)
+        return outputs
+    }
+
+    /// The transport reports that it could not send a message of transaction `id`.
+    public mutating func transportError(on id: TransactionID, now: TransactionInstant) -> [TransactionLayerOutput<Payload, Peer>] {
+        var outputs = fireDueTimers(upTo: now)
+        outputs += apply(.transportError, to: id, at: currentTime)
+        outputs += fireDueTimers(upTo: now)
+        return outputs
+    }
+
+    /// Time advanced to `now`: fire every timer that is due, in deadline order.
+    public mutating func advance(to now: TransactionInstant) -> [TransactionLayerOutput<Payload, Peer>] {
+        fireDueTimers(upTo: now)
+    }
+
+    // MARK: Internals
+
+    private mutating func allocateID() -> TransactionID {
+        let id = TransactionID(rawValue: nextID)
+        nextID &+= 1
+        return id
+    }
+
+    private mutating func createServerTransaction(
+        for request: TransactionMessage<Payload>, from peer: Peer, reliable: Bool, at time: TransactionInstant
+    ) -> [TransactionLayerOutput<Payload, Peer>] {
+        guard let method = request.requestMethod else { return [] }
+        guard entries.count < configuration.maximumTransactions else {
+            // Bounded state: beyond the limit the request is answered statelessly with 503.
+            return [.rejectStateless(request, status: TransactionError(.tooManyTransactions, "").sipStatus, to: peer, reliable: reliable)]
+        }
+        let serverKey = ServerTransactionKey(request: request)
+        let legacyKey = serverKey == nil ? RFC2543TransactionKey(request: request) : nil
+        let cancelTarget = method == .cancel ? inviteTransaction(cancelledBy: request) : nil
+        let machine: Machine =
+            method == .invite
+            ? .inviteServer(InviteServerTransaction(request: request, reliable: reliable, timers: configuration.timers))
+            : .nonInviteServer(NonInviteServerTransaction(request: request, reliable: reliable, timers: configuration.timers))
+        let id = allocateID()
+        entries[id] = Entry(
+            machine: machine, peer: peer, reliable: reliable, clientKey: nil, serverKey: serverKey,
+            legacyKey: legacyKey, requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: cancelTarget)
+        if let serverKey { serverIndex[serverKey] = id }
+        if let legacyKey { legacyIndex[legacyKey, default: []].append(id) }
+        return apply(.start, to: id, at: time)
+    }
+
+    /// Feeds `event` to transaction `id` and turns its actions into outputs.
+    private mutating func apply(
+        _ event: TransactionEvent<Payload>, to id: TransactionID, at time: TransactionInstant
+    ) -> [TransactionLayerOutput<Payload, Peer>] {
+        guard var entry = entries.removeValue(forKey: id) else { return [] }
+        let actions = entry.machine.handle(event)
+        var outputs: [TransactionLayerOutput<Payload, Peer>] = []
+        var terminated = false
+        for action in actions {
+            switch action {
+            case .send(let message):
+                outputs.append(.transmit(message, to: entry.peer, reliable: entry.reliable, transaction: id))
+            case .sendACK(let response):
+                let ack = makeACK(entry.machine.request, response)
+                outputs.append(.transmit(ack, to: entry.peer, reliable: entry.reliable, transaction: id))
+            case .startTimer(let timer, let duration):
+                let generation = nextGeneration
+                nextGeneration &+= 1
+                entry.timerGenerations[timer] = generation
+                timerQueue.push(deadline: time + duration, transaction: id, timer: timer, generation: generation)
+            case .cancelTimer(let timer):
+                entry.timerGenerations[timer] = nil
+            case .passToTU(let message):
+                if entry.machine.isClient {
+                    outputs.append(.response(id, message))
+                } else if message.isRequest, message.method == .ack {
+                    outputs.append(.ack(message, from: entry.peer, transaction: id))
+                } else if message.method == .cancel {
+                    outputs.append(.cancelRequest(id, message, from: entry.peer, invite: entry.cancelTarget))
+                } else {
+                    outputs.append(.newRequest(id, message, from: entry.peer))
+                }
+            case .timeout(let timer):
+                outputs.append(.timeout(id, timer))
+            case .transportError:
+                outputs.append(.transportError(id))
+            case .timerCExpired(let provisionalReceived):
+                outputs.append(.timerC(id, provisionalReceived: provisionalReceived))
+            case .terminated:
+                terminated = true
+                outputs.append(.terminated(id))
+            }
+        }
+        if terminated {
+            // §17.1.1.2 / §17.2.1: destroyed the instant it enters Terminated.
+            if let key = entry.clientKey, clientIndex[key] == id { clientIndex[key] = nil }
+            if let key = entry.serverKey, serverIndex[key] == id { serverIndex[key] = nil }
+            if let key = entry.legacyKey {
+                legacyIndex[key]?.removeAll { $0 == id }
+                if legacyIndex[key]?.isEmpty == true { legacyIndex[key] = nil }
+            }
+        } else {
+            entries[id] = entry
+        }
+        return outputs
+    }
+
+    /// Fires due timers up to `now` (each at its own deadline, so retransmission schedules are
+    /// exact) and moves the layer's time forward.
+    private mutating func fireDueTimers(upTo now: TransactionInstant) -> [TransactionLayerOutput<Payload, Peer>] {
+        var outputs: [TransactionLayerOutput<Payload, Peer>] = []
+        while let item = timerQueue.first, item.deadline <= now {
+            _ = timerQueue.popFirst()
+            guard let entry = entries[item.transaction], entry.timerGenerations[item.timer] == item.generation else {
+                continue  // stale: cancelled, restarted or its transaction is gone
+            }
+            entries[item.transaction]?.timerGenerations[item.timer] = nil
+            let fireTime = max(item.deadline, currentTime)
+            currentTime = fireTime
+            outputs += apply(.timerFired(item.timer), to: item.transaction, at: fireTime)
+        }
+        if now > currentTime { currentTime = now }
+        compactTimerQueueIfNeeded()
+        return outputs
+    }
+
+    /// Keeps the lazily-cleaned deadline list bounded relative to the live transactions.
+    private mutating func compactTimerQueueIfNeeded() {
+        let bound = 8 * entries.count + 1024
+        guard timerQueue.count > bound else { return }
+        let entries = self.entries
+        timerQueue.compact { item in
+            entries[item.transaction]?.timerGenerations[item.timer] == item.generation
+        }
+    }
+}
+
+extension TransactionMessage {
+    /// The start line and matching fields of the ACK that RFC 3261 §17.1.1.3 requires for a
+    /// non-2xx final response to `invite`: the Request-URI, Call-ID, From tag and CSeq number of
+    /// the INVITE (CSeq method ACK), the To tag of the response, and a single Via equal to the
+    /// INVITE's top Via. The adapter supplies the serialised `payload` (which must also copy the
+    /// INVITE's Route header fields).
+    public static func nonSuccessACK(
+        invite: TransactionMessage<Payload>, response: TransactionMessage<Payload>, payload: Payload
+    ) -> TransactionMessage<Payload> {
+        TransactionMessage(
+            startLine: .request(method: .ack, requestURI: invite.requestURI ?? ""),
+            headers: TransactionHeaderFields(
+                topVia: invite.headers.topVia,
+                callID: invite.headers.callID,
+                cseq: CSeqField(number: invite.headers.cseq.number, method: .ack),
+                fromTag: invite.headers.fromTag,
+                toTag: response.headers.toTag),
+            payload: payload)
+    }
+}
