@@ -69,7 +69,7 @@ struct Mapper {
     }
 
     func tok(_ n: Node) -> H248Token? {
-        n.isQuotedString ? nil : tokenOf(n.name, in: b, tt)
+        n.tokenRaw == 255 ? nil : H248Token(rawValue: n.tokenRaw)
     }
 
     func tok(_ l: Lexeme) -> H248Token? { tokenOf(l, in: b, tt) }
