@@ -14,8 +14,10 @@ public struct H248TextParser: Sendable {
     }
 
     public func parse(bytes: [UInt8]) throws(H248ParseError) -> H248Message {
-        if bytes.count > limits.maxMessageBytes {
-            throw H248ParseError(.syntaxErrorInMessage, "message longer than \(limits.maxMessageBytes) bytes",
+        // The element arena stores 32-bit offsets: the bound never exceeds Int32.max, whatever is configured.
+        let maxBytes = min(limits.maxMessageBytes, Int(Int32.max))
+        if bytes.count > maxBytes {
+            throw H248ParseError(.syntaxErrorInMessage, "message longer than \(maxBytes) bytes",
                                  line: 1, column: 1)
         }
         var m = Mapper(lx: Lexer(bytes: bytes, limits: limits))
