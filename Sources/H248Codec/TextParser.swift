@@ -284,18 +284,21 @@ struct Mapper {
 
     func transactionReply(_ n: Node) throws(H248ParseError) -> TransactionReply {
         let (id, seg, complete) = try segmentedID(n)
-        let children = Array(kids(n))
+        let children = kids(n)
         guard !children.isEmpty else {
             throw fail(.syntaxErrorInMessage, "transaction reply without content", n.offset)
         }
         var imm = false
         var actions: [ActionReply] = []
-        for (k, c) in children.enumerated() {
+        var k = 0
+        for c in children {
+            defer { k += 1 }
             switch tok(c) {
             case .immAckRequired where k == 0:
                 try noChildren(c, .syntaxErrorInMessage)
                 imm = true
-            case .error where children.count == 1 || (imm && children.count == 2):
+            case .error where (k == 0 || (imm && k == 1)) && c.end == n.end:
+                // transactionReply: [ImmAckRequired COMMA] (errorDescriptor / actionReplyList) — the error is last.
                 return TransactionReply(id: id, immAckRequired: imm, segmentNumber: seg, segmentationComplete: complete,
                                         result: .error(try errorDescriptor(c, .syntaxErrorInMessage)))
             case .context:
@@ -627,9 +630,9 @@ struct Mapper {
         }
         var text: String?
         if n.hasBraces {
-            let c = Array(kids(n))
-            guard c.count <= 1 else { throw fail(code, "Error takes one quoted string", n.offset) }
-            if let q = c.first {
+            let c = kids(n)
+            if let q = c.first(where: { _ in true }) {
+                guard q.end == n.end else { throw fail(code, "Error takes one quoted string", n.offset) }
                 guard q.isQuotedString else { throw fail(code, "error text must be a quoted string", q.offset) }
                 text = str(q.name)
             }
