@@ -31,10 +31,10 @@ public struct H248TextEncoder: Sendable {
 
     /// Appends the encoding to `buffer` (lets a transport reuse one buffer).
     public func encode(_ message: H248Message, into buffer: inout [UInt8]) {
-        var w = Writer(pretty: form == .pretty, indentUnitCount: unitBytes.count, indentLine: indentLine, out: buffer)
-        buffer = []
+        var w = Writer(pretty: form == .pretty, indentUnitCount: unitBytes.count, indentLine: indentLine)
+        defer { w.out.deallocate() }
         w.message(message)
-        buffer = w.out
+        buffer.append(contentsOf: UnsafeBufferPointer(start: w.out.p, count: w.out.count))
     }
 }
 
@@ -64,10 +64,51 @@ struct TokenSpellings: Sendable {
     static let short = TokenSpellings { $0.short }
 }
 
+/// A growable byte buffer without per-append uniqueness checks; owned by one Writer, freed by encode.
+struct OutBuffer {
+    var p: UnsafeMutablePointer<UInt8>
+    var count = 0
+    var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        p = .allocate(capacity: capacity)
+    }
+
+    mutating func grow(_ need: Int) {
+        let newCap = max(capacity * 2, count + need)
+        let np = UnsafeMutablePointer<UInt8>.allocate(capacity: newCap)
+        np.update(from: p, count: count)
+        p.deallocate()
+        p = np
+        capacity = newCap
+    }
+
+    @inline(__always) mutating func append(_ b: UInt8) {
+        if count == capacity { grow(1) }
+        p[count] = b
+        count += 1
+    }
+
+    @inline(__always) mutating func append(contentsOf buf: UnsafeBufferPointer<UInt8>) {
+        guard let base = buf.baseAddress, buf.count > 0 else { return }
+        if count + buf.count > capacity { grow(buf.count) }
+        (p + count).update(from: base, count: buf.count)
+        count += buf.count
+    }
+
+    @inline(__always) mutating func append(_ s: String) {
+        var s = s
+        s.withUTF8 { append(contentsOf: $0) }
+    }
+
+    func deallocate() { p.deallocate() }
+}
+
 struct Writer {
     let pretty: Bool
     let indentUnitCount: Int
-    var out: [UInt8]
+    var out: OutBuffer
     var depth = 0
     /// Bit d set: the block at depth d has no item yet (depth is bounded by the model's shape, < 64).
     var firstBits: UInt64 = 0
@@ -76,16 +117,16 @@ struct Writer {
     /// Token spellings of the chosen form, indexed by `H248Token.rawValue`.
     let tokens: TokenSpellings
 
-    init(pretty: Bool, indentUnitCount: Int, indentLine: [UInt8], out: [UInt8] = []) {
+    init(pretty: Bool, indentUnitCount: Int, indentLine: [UInt8]) {
         self.pretty = pretty
         self.indentUnitCount = indentUnitCount
-        self.out = out
+        self.out = OutBuffer(capacity: 1024)
         self.indentLine = indentLine
         self.tokens = pretty ? TokenSpellings.long : TokenSpellings.short
     }
 
     @inline(__always) mutating func raw(_ s: String) {
-        out.append(contentsOf: s.utf8)
+        out.append(s)
     }
 
     @inline(__always) mutating func byte(_ b: UInt8) {
@@ -162,7 +203,14 @@ struct Writer {
     mutating func quoted(_ s: String) {
         byte(UInt8(ascii: "\""))
         // RFC 3525 B.2 quotedString excludes DQUOTE and has no escape: replace defensively.
-        for b in s.utf8 { out.append(b == UInt8(ascii: "\"") ? UInt8(ascii: "'") : b) }
+        var t = s
+        t.withUTF8 { buf in
+            if buf.contains(UInt8(ascii: "\"")) {
+                for b in buf { out.append(b == UInt8(ascii: "\"") ? UInt8(ascii: "'") : b) }
+            } else {
+                out.append(contentsOf: buf)
+            }
+        }
         byte(UInt8(ascii: "\""))
     }
 

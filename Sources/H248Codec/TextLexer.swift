@@ -50,6 +50,8 @@ struct Node {
     var relation: Relation?
     var hasTimestamp = false
     var hasOctets = false
+    /// Keyword of `name` (`H248Token.rawValue`), 255 when it is not one; looked up once while lexing.
+    var tokenRaw: UInt8 = 255
     var name: Lexeme
     var ts = Lexeme(start: 0, end: 0, quoted: false)
     var v1 = Lexeme(start: 0, end: 0, quoted: false)
@@ -271,6 +273,8 @@ struct Lexer {
             node.name = try word(depth: depth)
             skipWS()
         }
+        let nameToken = tokenOf(node.name, in: b, tt)
+        node.tokenRaw = nameToken?.rawValue ?? 255
         switch peek {
         case UInt8(ascii: "="): node.relation = .equal
         case UInt8(ascii: "#"): node.relation = .notEqual
@@ -282,7 +286,7 @@ struct Lexer {
             i += 1
             skipWS()
             node.valueOffset = i
-            let v = try value(depth: depth, name: node.name)
+            let v = try value(depth: depth, nameToken: nameToken)
             switch v {
             case .single(let l): node.valueKind = 1; node.v1 = l
             case .alternatives(let ls), .list(let ls):
@@ -298,7 +302,7 @@ struct Lexer {
         node.index = idx
         if peek == UInt8(ascii: "{") {
             i += 1
-            if node.valueKind == 0 && isOctetDescriptor(node.name) {
+            if node.valueKind == 0 && (nameToken == .local || nameToken == .remote) {
                 node.octets = try octetString(depth: depth, open: i - 1)
             } else {
                 if depth + 1 > limits.maxDepth {
@@ -316,10 +320,10 @@ struct Lexer {
         return idx
     }
 
-    mutating func value(depth: Int, name: Lexeme) throws(H248ParseError) -> NodeValue {
+    mutating func value(depth: Int, nameToken: H248Token?) throws(H248ParseError) -> NodeValue {
         let c = peek
         if c == UInt8(ascii: "[") || c == UInt8(ascii: "<") {
-            if let t = tokenOf(name, in: b, tt), t == .serviceChangeAddress || t == .mgcIdToTry {
+            if let t = nameToken, t == .serviceChangeAddress || t == .mgcIdToTry {
                 return .mid(try midLexeme(depth: depth))
             }
         }
@@ -417,13 +421,6 @@ struct Lexer {
             }
         }
         throw syntax("unterminated Local/Remote descriptor", depth: depth, at: open)
-    }
-
-    func isOctetDescriptor(_ name: Lexeme) -> Bool {
-        let n = name.end - name.start
-        guard n == 1 || n == 5 || n == 6 else { return false }
-        let t = tokenOf(name, in: b, tt)
-        return t == .local || t == .remote
     }
 }
 

@@ -14,8 +14,10 @@ public struct H248TextParser: Sendable {
     }
 
     public func parse(bytes: [UInt8]) throws(H248ParseError) -> H248Message {
-        if bytes.count > limits.maxMessageBytes {
-            throw H248ParseError(.syntaxErrorInMessage, "message longer than \(limits.maxMessageBytes) bytes",
+        // The element arena stores 32-bit offsets: the bound never exceeds Int32.max, whatever is configured.
+        let maxBytes = min(limits.maxMessageBytes, Int(Int32.max))
+        if bytes.count > maxBytes {
+            throw H248ParseError(.syntaxErrorInMessage, "message longer than \(maxBytes) bytes",
                                  line: 1, column: 1)
         }
         var m = Mapper(lx: Lexer(bytes: bytes, limits: limits))
@@ -69,7 +71,7 @@ struct Mapper {
     }
 
     func tok(_ n: Node) -> H248Token? {
-        n.isQuotedString ? nil : tokenOf(n.name, in: b, tt)
+        n.tokenRaw == 255 ? nil : H248Token(rawValue: n.tokenRaw)
     }
 
     func tok(_ l: Lexeme) -> H248Token? { tokenOf(l, in: b, tt) }
@@ -282,18 +284,21 @@ struct Mapper {
 
     func transactionReply(_ n: Node) throws(H248ParseError) -> TransactionReply {
         let (id, seg, complete) = try segmentedID(n)
-        let children = Array(kids(n))
+        let children = kids(n)
         guard !children.isEmpty else {
             throw fail(.syntaxErrorInMessage, "transaction reply without content", n.offset)
         }
         var imm = false
         var actions: [ActionReply] = []
-        for (k, c) in children.enumerated() {
+        var k = 0
+        for c in children {
+            defer { k += 1 }
             switch tok(c) {
             case .immAckRequired where k == 0:
                 try noChildren(c, .syntaxErrorInMessage)
                 imm = true
-            case .error where children.count == 1 || (imm && children.count == 2):
+            case .error where (k == 0 || (imm && k == 1)) && c.end == n.end:
+                // transactionReply: [ImmAckRequired COMMA] (errorDescriptor / actionReplyList) — the error is last.
                 return TransactionReply(id: id, immAckRequired: imm, segmentNumber: seg, segmentationComplete: complete,
                                         result: .error(try errorDescriptor(c, .syntaxErrorInMessage)))
             case .context:
@@ -625,9 +630,9 @@ struct Mapper {
         }
         var text: String?
         if n.hasBraces {
-            let c = Array(kids(n))
-            guard c.count <= 1 else { throw fail(code, "Error takes one quoted string", n.offset) }
-            if let q = c.first {
+            let c = kids(n)
+            if let q = c.first(where: { _ in true }) {
+                guard q.end == n.end else { throw fail(code, "Error takes one quoted string", n.offset) }
                 guard q.isQuotedString else { throw fail(code, "error text must be a quoted string", q.offset) }
                 text = str(q.name)
             }

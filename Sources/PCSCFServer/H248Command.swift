@@ -44,11 +44,22 @@ struct H248DecodeCommand: ParsableCommand {
         case .pretty: print(message.encoded(.pretty))
         case .compact: print(message.encoded(.compact))
         case .json:
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let json = try enc.encode(message)
-            print(String(decoding: json, as: UTF8.self))
+            let json = try JSONEncoder().encode(message)
+            // Synthesized Codable wraps unlabeled enum payloads as {"_0": …}; unwrap them for readability.
+            let tree = Self.unwrap(try JSONSerialization.jsonObject(with: json))
+            let out = try JSONSerialization.data(withJSONObject: tree,
+                                                 options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: out, as: UTF8.self))
         }
+    }
+
+    static func unwrap(_ v: Any) -> Any {
+        if let d = v as? [String: Any] {
+            if d.count == 1, let inner = d["_0"] { return unwrap(inner) }
+            return d.mapValues(unwrap)
+        }
+        if let a = v as? [Any] { return a.map(unwrap) }
+        return v
     }
 
     /// `error 443 (line 4, column 5): unknown command 'Frobnicate'` plus the line and a caret.
