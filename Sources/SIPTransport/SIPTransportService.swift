@@ -219,9 +219,11 @@ public final class SIPTransportService: @unchecked Sendable {
         }
     }
 
-    private func existingConnection(to address: SocketAddress, side: SIPSide, transport: SIPTransportKind) -> Connection? {
+    /// An open connection to `address` on `side` (linear scan: bounded by `maxConnections`).
+    private func existingConnection(to address: SocketAddress, side: SIPSide, transport: SIPTransportKind) -> (id: UInt64, channel: any Channel)? {
         locked {
-            connections.first { $0.value.side == side && $0.value.transport == transport && $0.value.remote == address }?.value
+            connections.first { $0.value.side == side && $0.value.transport == transport && $0.value.remote == address }
+                .map { ($0.key, $0.value.channel) }
         }
     }
 
@@ -267,8 +269,7 @@ public final class SIPTransportService: @unchecked Sendable {
                 let id: UInt64
                 let channel: any Channel
                 if let c = existingConnection(to: address, side: side, transport: kind) {
-                    channel = c.channel
-                    id = locked { connections.first { $0.value.channel === c.channel }?.key } ?? 0
+                    (id, channel) = c
                 } else {
                     id = try await openConnection(to: address, side: side, transport: kind)
                     guard let c = locked({ connections[id] }) else { throw SIPTransportError.unknownFlow(SIPFlowToken(.connection(id))) }
@@ -303,8 +304,8 @@ public final class SIPTransportService: @unchecked Sendable {
                let head = try? SIPParser.scan(bytes, limits: limits, lenientVersion: true),
                let answer = SIPResponseBuilder.response(for: error, request: head, toTag: configuration.toTagGenerator(),
                                                         warningAgent: configuration.warningAgent) {
-                reply(answer)
                 count { $0.malformedAnswered += 1; $0.messagesSent += 1 }
+                reply(answer)
             } else {
                 count { $0.malformedDropped += 1 }
             }
