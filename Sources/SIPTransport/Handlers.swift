@@ -42,6 +42,12 @@ final class SIPStreamHandler: ChannelInboundHandler {
     private let side: SIPSide
     private let transport: SIPTransportKind
     private var framer: SIPStreamFramer
+    /// The bytes the framer holds but has not returned yet (mirrored, same bound as the framer's
+    /// buffer), so a request that fails framing can still be answered from its head.
+    private var pending: [UInt8] = []
+    private var pendingStart = 0
+    /// Set once the connection failed framing; later reads are ignored until it closes.
+    private var closing = false
 
     init(service: SIPTransportService, connectionID: UInt64, side: SIPSide, transport: SIPTransportKind, limits: SIPParseLimits) {
         self.service = service; self.connectionID = connectionID; self.side = side; self.transport = transport
@@ -49,32 +55,49 @@ final class SIPStreamHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
         let buffer = unwrapInboundIn(data)
         framer.append(buffer.readableBytesView)
+        if pendingStart > 0, pendingStart * 2 >= pending.count {
+            pending.removeSubrange(0..<pendingStart); pendingStart = 0
+        }
+        pending.append(contentsOf: buffer.readableBytesView)
         let flow = SIPFlowToken(.connection(connectionID))
         while context.channel.isActive {
             let frame: SIPStreamFramer.Frame?
             do {
                 frame = try framer.next()
             } catch {
-                // RFC 3261 §18.3: the stream cannot be re-synchronised; close it.
-                service.count { $0.framingErrors += 1; $0.malformedDropped += 1 }
-                context.close(promise: nil)
+                // RFC 3261 §18.3: the stream cannot be re-synchronised; answer the request when its
+                // head allows (e.g. 400 for a missing Content-Length), then close the connection.
+                closing = true
+                let head = Array(pending[pendingStart...])
+                if let answer = service.answerForFramingError(error, head: head) {
+                    service.count { $0.framingErrors += 1; $0.malformedAnswered += 1; $0.messagesSent += 1 }
+                    let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                    context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: answer))).whenComplete { _ in bound.value.close(promise: nil) }
+                } else {
+                    service.count { $0.framingErrors += 1; $0.malformedDropped += 1 }
+                    context.close(promise: nil)
+                }
+                pending = []; pendingStart = 0
                 return
             }
             guard let frame else { return }
             switch frame {
             case .message(let bytes):
+                pendingStart += bytes.count
                 guard let remote = context.channel.remoteAddress, let local = context.channel.localAddress else { return }
                 service.process(bytes, side: side, transport: transport, local: local, remote: remote, flow: flow) { answer in
                     context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: answer)), promise: nil)
                 }
             case .ping:
+                pendingStart += 4
                 // RFC 5626 §3.5.1: answer a CRLFCRLF ping with a CRLF pong.
                 service.count { $0.keepAlivePings += 1 }
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: SIPStreamFramer.pong)), promise: nil)
             case .pong:
-                continue
+                pendingStart += 2
             }
         }
     }

@@ -123,8 +123,9 @@ public final class SIPTransportService: @unchecked Sendable {
 
     private func bindUDP(index: Int, _ l: SIPListenerConfiguration) async throws -> any Channel {
         let service = self
+        // No SO_REUSEADDR on UDP: it has no TIME_WAIT to skip, and on Linux it lets a second socket
+        // (another instance, or an ephemeral bind) share the port and steal datagrams.
         return try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             // platform-notes §3.1: the default 2048-byte allocator truncates silently; one whole datagram
             // fits (no datagramVectorReadMessageCount, which would slice this buffer).
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SIPTransportLimits.udpReceiveBufferBytes))
@@ -288,6 +289,43 @@ public final class SIPTransportService: @unchecked Sendable {
     }
 
     // MARK: Receiving (called by the handlers on their event loop)
+
+    /// The answer to a request whose stream framing failed (RFC 3261 §18.3: e.g. no Content-Length →
+    /// 400; §21.5.14 oversize → 513), read from the bytes up to the end of its header block; nil when
+    /// it is a response, junk, or lacks the headers a response needs (§8.2.6.2).
+    func answerForFramingError(_ error: SIPParseError, head bytes: [UInt8]) -> [UInt8]? {
+        guard !error.isResponse, case .respond = error.disposition else { return nil }
+        // Only the header block (a missing or oversize body must not make the scan fail).
+        var end = -1
+        var i = 0
+        let limit = min(bytes.count, configuration.parseLimits.maxHeaderBlockBytes)
+        while i + 3 < limit {
+            if bytes[i] == 0x0D, bytes[i + 1] == 0x0A, bytes[i + 2] == 0x0D, bytes[i + 3] == 0x0A { end = i + 4; break }
+            i += 1
+        }
+        guard end > 0 else { return nil }
+        var head = Array(bytes[0..<end])
+        // Drop Content-Length lines so the scan judges the head alone (their value is the error).
+        head = Self.removingContentLength(head)
+        guard let message = try? SIPParser.scan(head, limits: configuration.parseLimits, lenientVersion: true) else { return nil }
+        return SIPResponseBuilder.response(for: error, request: message, toTag: configuration.toTagGenerator(),
+                                           warningAgent: configuration.warningAgent)
+    }
+
+    /// The header block without its `Content-Length` / `l` lines.
+    static func removingContentLength(_ head: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(head.count)
+        var lineStart = 0
+        for i in 0..<head.count where head[i] == 0x0A {
+            let line = head[lineStart...i]
+            let name = line.prefix { $0 != 0x3A && $0 != 0x0D }.filter { $0 != 0x20 && $0 != 0x09 }
+            let lowered = String(decoding: name, as: UTF8.self).lowercased()
+            if !(line.contains(0x3A) && (lowered == "content-length" || lowered == "l")) { out.append(contentsOf: line) }
+            lineStart = i + 1
+        }
+        return out
+    }
 
     /// Parses one datagram or framed message; answers malformed requests through `reply`, drops and
     /// counts the rest; stamps Via on requests; yields the message to `inbound`.

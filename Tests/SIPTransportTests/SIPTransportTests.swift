@@ -29,7 +29,7 @@ struct SIPTransportSocketTests {
                                                 extraHeaders: [("X-Pad", String(repeating: "p", count: 5000))])
         let result = try await service.send(reply, to: .flow(m.flow))
         #expect(result.transport == .udp)
-        let got = try #require(peer.receive(timeout: 5))
+        let got = try #require(await peer.receive(timeout: 5))
         #expect(got == reply)
         #expect(got.count > 5000)
     }
@@ -64,9 +64,9 @@ struct SIPTransportSocketTests {
         defer { Task { try? await service.shutdown() } }
         let client = try TestSocket.tcpConnect(port: try #require(service.listener(side: .gm, transport: .tcp)).port)
         client.write("\r\n\r\n")
-        #expect(client.receive(atLeast: 2, timeout: 5) == [0x0D, 0x0A])
+        #expect(await client.receive(atLeast: 2, timeout: 5) == [0x0D, 0x0A])
         #expect(service.counters.keepAlivePings == 1)
-        #expect(client.receive(timeout: 0.3) == nil)   // nothing more than the pong
+        #expect(await client.receive(timeout: 0.3) == nil)   // nothing more than the pong
     }
 
     @Test("RFC 3261 §18.2.2: the response goes back over the TCP connection the request came in on")
@@ -76,7 +76,7 @@ struct SIPTransportSocketTests {
         _ = TestResponder(service)
         let client = try TestSocket.tcpConnect(port: try #require(service.listener(side: .gm, transport: .tcp)).port)
         client.write(request(method: "REGISTER", via: "SIP/2.0/TCP 10.9.9.9:5060;branch=z9hG4bK-r"))
-        let got = client.receive(atLeast: 20, timeout: 5).text
+        let got = await client.receive(atLeast: 20, timeout: 5).text
         #expect(got.hasPrefix("SIP/2.0 200 OK\r\n"))
         #expect(got.contains("CSeq: 1 REGISTER"))
         #expect(service.openConnectionCount == 1)
@@ -118,20 +118,20 @@ struct SIPTransportSocketTests {
         let r1 = try await service.send(big, to: .address(tcpTarget, transport: .udp, side: .mw))
         #expect(r1.transport == .tcp)
         #expect(r1.flow.connectionID != nil)
-        let conn = try #require(listener.acceptPeer(timeout: 5))
-        #expect(conn.receive(atLeast: big.count, timeout: 5) == big)
+        let conn = try #require(await listener.acceptPeer(timeout: 5))
+        #expect(await conn.receive(atLeast: big.count, timeout: 5) == big)
         #expect(service.counters.udpToTCPSwitches == 1)
         // A second large message reuses the open connection (connection table keyed by flow).
         let r2 = try await service.send(big, to: .address(tcpTarget, transport: .udp, side: .mw))
         #expect(r2.flow == r1.flow)
-        #expect(conn.receive(atLeast: big.count, timeout: 5) == big)
+        #expect(await conn.receive(atLeast: big.count, timeout: 5) == big)
         #expect(service.counters.connectionsOpened == 1)
 
         let small = Array(request().utf8)
         let udpTarget = try SocketAddress(ipAddress: "127.0.0.1", port: peerUDP.localPort)
         let r3 = try await service.send(small, to: .address(udpTarget, transport: .udp, side: .mw))
         #expect(r3.transport == .udp)
-        #expect(peerUDP.receive(timeout: 5) == small)
+        #expect(await peerUDP.receive(timeout: 5) == small)
         #expect(service.transport(forMessageOf: 1301, requested: .udp) == .tcp)
         #expect(service.transport(forMessageOf: 1300, requested: .udp) == .udp)
     }
@@ -146,18 +146,19 @@ struct SIPTransportSocketTests {
         // §8.1.1.5: the CSeq method must match the request method.
         let bad = request(method: "INVITE", callID: "bad").replacingOccurrences(of: "CSeq: 1 INVITE", with: "CSeq: 1 BYE")
         peer.sendTo(port: port, Array(bad.utf8))
-        let answer = try #require(peer.receive(timeout: 5)).text
+        let answer = try #require(await peer.receive(timeout: 5)).text
         #expect(answer.hasPrefix("SIP/2.0 400 "))
         #expect(answer.contains("Call-ID: bad\r\n"))
         #expect(answer.contains("To: <sip:bob@example.net>;tag=bad1\r\n"))
         #expect(service.counters.malformedAnswered == 1)
 
         peer.sendTo(port: port, [0x00, 0xFF] + Array("hello, this is not SIP\r\n\r\n".utf8))
-        #expect(peer.receive(timeout: 0.5) == nil)
+        #expect(await eventually { service.counters.malformedDropped == 1 })
+        #expect(await peer.receive(timeout: 0.3) == nil)
         // A malformed response is never answered either (RFC 3261 §18.3 / §16.7).
         peer.sendTo(port: port, Array("SIP/2.0 200 OK\r\nVia: x\r\n\r\n".utf8))
-        #expect(peer.receive(timeout: 0.5) == nil)
-        #expect(service.counters.malformedDropped == 2)
+        #expect(await eventually { service.counters.malformedDropped == 2 })
+        #expect(await peer.receive(timeout: 0.3) == nil)
         #expect(inbound.messages.isEmpty)
 
         // The listener still works afterwards.
@@ -165,14 +166,27 @@ struct SIPTransportSocketTests {
         #expect(try await inbound.wait(for: 1)[0].message.callID == "good")
     }
 
-    @Test("Stream framing error (no Content-Length, RFC 3261 §18.3) closes the connection and is counted")
+    @Test("Stream framing error (no Content-Length, RFC 3261 §18.3): 400 when the head allows, else dropped; the connection closes")
     func streamFramingError() async throws {
         let service = try await makeService([(.gm, .tcp)])
         defer { Task { try? await service.shutdown() } }
         let client = try TestSocket.tcpConnect(port: try #require(service.listener(side: .gm, transport: .tcp)).port)
         client.write("OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\n\r\n")
-        #expect(client.closedByPeer(timeout: 5))
+        #expect(await client.closedByPeer(timeout: 5))
         #expect(service.counters.framingErrors == 1)
+        #expect(service.counters.malformedDropped == 1)
+
+        // A complete head without Content-Length: answered with 400 (RFC 3261 §18.3, §21.4.1), then closed.
+        let second = try TestSocket.tcpConnect(port: try #require(service.listener(side: .gm, transport: .tcp)).port)
+        let noLength = request(via: "SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bK-nl", callID: "nolen")
+            .replacingOccurrences(of: "Content-Length: 0\r\n", with: "")
+        second.write(noLength + "trailing junk that must not be parsed")
+        let answer = await second.receive(atLeast: 20, timeout: 5).text
+        #expect(answer.hasPrefix("SIP/2.0 400 "))
+        #expect(answer.contains("Call-ID: nolen\r\n"))
+        #expect(await second.closedByPeer(timeout: 5))
+        #expect(service.counters.framingErrors == 2)
+        #expect(service.counters.malformedAnswered == 1)
     }
 
     @Test("Connection limit: connections over maxConnections are refused and counted")
@@ -184,10 +198,10 @@ struct SIPTransportSocketTests {
         let b = try TestSocket.tcpConnect(port: port)
         // Make sure both are registered before the third arrives.
         a.write("\r\n\r\n"); b.write("\r\n\r\n")
-        #expect(a.receive(atLeast: 2, timeout: 5) == [0x0D, 0x0A])
-        #expect(b.receive(atLeast: 2, timeout: 5) == [0x0D, 0x0A])
+        #expect(await a.receive(atLeast: 2, timeout: 5) == [0x0D, 0x0A])
+        #expect(await b.receive(atLeast: 2, timeout: 5) == [0x0D, 0x0A])
         let c = try TestSocket.tcpConnect(port: port)
-        #expect(c.closedByPeer(timeout: 5))
+        #expect(await c.closedByPeer(timeout: 5))
         #expect(service.counters.connectionsRefused == 1)
         #expect(service.openConnectionCount == 2)
         // Outgoing connections count against the same limit.
@@ -203,12 +217,11 @@ struct SIPTransportSocketTests {
         defer { Task { try? await service.shutdown() } }
         let client = try TestSocket.tcpConnect(port: try #require(service.listener(side: .gm, transport: .tcp)).port)
         client.write("\r\n\r\n")
-        #expect(client.receive(atLeast: 2, timeout: 5) == [0x0D, 0x0A])
+        #expect(await client.receive(atLeast: 2, timeout: 5) == [0x0D, 0x0A])
         #expect(service.openConnectionCount == 1)
-        #expect(client.closedByPeer(timeout: 5))
-        try await Task.sleep(nanoseconds: 100_000_000)
+        #expect(await client.closedByPeer(timeout: 5))
         #expect(service.counters.connectionsReaped == 1)
-        #expect(service.openConnectionCount == 0)
+        #expect(await eventually { service.openConnectionCount == 0 })
     }
 
     @Test("Gm and Mw listener sets: each inbound message carries the side of the listener it came in on")

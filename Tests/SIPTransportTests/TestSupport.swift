@@ -38,8 +38,6 @@ final class TestSocket {
     }
 
     private func bindLoopback(port: Int) {
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var a = Self.loopback(port: port)
         _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
     }
@@ -74,8 +72,9 @@ final class TestSocket {
         return Int(UInt16(bigEndian: a.sin_port))
     }
 
-    func acceptPeer(timeout: Double) -> TestSocket? {
-        guard wait(timeout) else { return nil }
+    /// Accepts one connection; polls without blocking the cooperative thread pool.
+    func acceptPeer(timeout: Double) async -> TestSocket? {
+        guard await readable(timeout) else { return nil }
         let c = accept(fd, nil, nil)
         return c >= 0 ? TestSocket(fd: c) : nil
     }
@@ -99,14 +98,25 @@ final class TestSocket {
         }
     }
 
-    private func wait(_ timeout: Double) -> Bool {
+    private func readableNow() -> Bool {
         var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&p, 1, Int32(timeout * 1000)) > 0
+        return poll(&p, 1, 0) > 0
+    }
+
+    /// Waits until the socket is readable, sleeping between polls (tests run in parallel on a small
+    /// cooperative pool; a blocking poll would starve the other tests' tasks).
+    private func readable(_ timeout: Double) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if readableNow() { return true }
+            if deadline.timeIntervalSinceNow <= 0 { return false }
+            try? await Task.sleep(nanoseconds: 5_000_000)
+        }
     }
 
     /// One read (datagram or stream chunk); nil on timeout; [] on EOF.
-    func receive(timeout: Double) -> [UInt8]? {
-        guard wait(timeout) else { return nil }
+    func receive(timeout: Double) async -> [UInt8]? {
+        guard await readable(timeout) else { return nil }
         var buf = [UInt8](repeating: 0, count: 70_000)
         let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n < 0 { return [] }
@@ -114,26 +124,36 @@ final class TestSocket {
     }
 
     /// Reads a stream until `count` bytes arrived or the timeout/EOF.
-    func receive(atLeast count: Int, timeout: Double) -> [UInt8] {
+    func receive(atLeast count: Int, timeout: Double) async -> [UInt8] {
         var out: [UInt8] = []
         let deadline = Date().addingTimeInterval(timeout)
         while out.count < count {
             let left = deadline.timeIntervalSinceNow
-            guard left > 0, let chunk = receive(timeout: left), !chunk.isEmpty else { break }
+            guard left > 0, let chunk = await receive(timeout: left), !chunk.isEmpty else { break }
             out += chunk
         }
         return out
     }
 
     /// True when the peer closed the connection within `timeout`.
-    func closedByPeer(timeout: Double) -> Bool {
+    func closedByPeer(timeout: Double) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while deadline.timeIntervalSinceNow > 0 {
-            guard let chunk = receive(timeout: deadline.timeIntervalSinceNow) else { return false }
+            guard let chunk = await receive(timeout: deadline.timeIntervalSinceNow) else { return false }
             if chunk.isEmpty { return true }
         }
         return false
     }
+}
+
+/// Polls `condition` until it holds or the timeout passes.
+func eventually(timeout: Double = 5, _ condition: () -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !condition() {
+        if deadline.timeIntervalSinceNow <= 0 { return false }
+        try? await Task.sleep(nanoseconds: 5_000_000)
+    }
+    return true
 }
 
 /// Collects everything the service yields.
