@@ -71,7 +71,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
                 // RFC 3261 §18.3: the stream cannot be re-synchronised; answer the request when its
                 // head allows (e.g. 400 for a missing Content-Length), then close the connection.
                 closing = true
-                let head = Array(pending[pendingStart...])
+                let head = pendingStart < pending.count ? Array(pending[pendingStart...]) : []
                 if let answer = service.answerForFramingError(error, head: head) {
                     service.count { $0.framingErrors += 1; $0.malformedAnswered += 1; $0.messagesSent += 1 }
                     let bound = NIOLoopBound(context, eventLoop: context.eventLoop)

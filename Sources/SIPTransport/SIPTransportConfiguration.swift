@@ -39,6 +39,14 @@ public enum SIPTransportLimits {
     /// The UDP receive allocator: one whole datagram (RFC 768 length field is 16 bits, so 65,535 is the
     /// ceiling, RFC 3261 §18.1.1). NIO's default of 2048 silently truncates (platform-notes §3.1).
     public static let udpReceiveBufferBytes = 65_536
+    /// Largest UDP payload over IPv4 (65,535 − 8 UDP − 20 IP header bytes, RFC 768 / RFC 791); larger
+    /// sends on a datagram flow throw `messageTooLarge`.
+    public static let udpMaxDatagramBytes = 65_507
+    /// Per-connection output bound: above this many queued bytes a connection is not writable and
+    /// `send` throws `congested` instead of queueing more (back-pressure, no unbounded buffering).
+    public static let connectionWriteHighWaterMark = 1 << 20
+    /// Writable again below this many queued bytes.
+    public static let connectionWriteLowWaterMark = 64 << 10
     /// Default ceiling of simultaneously open stream connections (inbound + outgoing); configurable.
     public static let maxConnections = 10_000
     /// Default idle time after which a stream connection is closed (RFC 3261 §18 leaves connection

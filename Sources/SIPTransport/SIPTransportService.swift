@@ -146,6 +146,7 @@ public final class SIPTransportService: @unchecked Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: Self.waterMark)
             .childChannelInitializer { ch in
                 guard let id = service.admitInbound(ch, side: l.side, transport: l.transport) else {
                     return ch.eventLoop.makeFailedFuture(SIPTransportError.connectionLimit(maxConnections))
@@ -158,6 +159,9 @@ public final class SIPTransportService: @unchecked Sendable {
             }
             .bind(host: l.host, port: l.port).get()
     }
+
+    static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(
+        low: SIPTransportLimits.connectionWriteLowWaterMark, high: SIPTransportLimits.connectionWriteHighWaterMark)
 
     // MARK: Connection table
 
@@ -198,6 +202,7 @@ public final class SIPTransportService: @unchecked Sendable {
         do {
             let channel = try await ClientBootstrap(group: group)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.writeBufferWaterMark, value: Self.waterMark)
                 .channelInitializer { ch in
                     ch.eventLoop.makeCompletedFuture {
                         try ch.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
@@ -238,6 +243,10 @@ public final class SIPTransportService: @unchecked Sendable {
     }
 
     /// Sends one message (or any bytes, e.g. a keep-alive) to a flow or an address.
+    ///
+    /// Stream writes are queued without waiting for the peer to read (a slow peer must not stall the
+    /// caller); when a connection's queue is over `connectionWriteHighWaterMark` the send throws
+    /// `congested` instead (bounded memory). A write that fails later closes the connection.
     @discardableResult
     public func send(_ bytes: [UInt8], to destination: SIPDestination) async throws -> SIPSendResult {
         guard locked({ state == .started }) else { throw SIPTransportError.notStarted }
@@ -250,7 +259,8 @@ public final class SIPTransportService: @unchecked Sendable {
                 return SIPSendResult(transport: .udp, flow: flow)
             case .connection(let id):
                 guard let c = locked({ connections[id] }) else { throw SIPTransportError.unknownFlow(flow) }
-                try await c.channel.writeAndFlush(ByteBuffer(bytes: bytes)).get()
+                guard c.channel.isWritable else { throw SIPTransportError.congested(flow) }
+                c.channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
                 count { $0.messagesSent += 1 }
                 return SIPSendResult(transport: c.transport, flow: flow)
             }
@@ -276,7 +286,8 @@ public final class SIPTransportService: @unchecked Sendable {
                     guard let c = locked({ connections[id] }) else { throw SIPTransportError.unknownFlow(SIPFlowToken(.connection(id))) }
                     channel = c.channel
                 }
-                try await channel.writeAndFlush(ByteBuffer(bytes: bytes)).get()
+                guard channel.isWritable else { throw SIPTransportError.congested(SIPFlowToken(.connection(id))) }
+                channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
                 count { $0.messagesSent += 1 }
                 return SIPSendResult(transport: kind, flow: SIPFlowToken(.connection(id)))
             }
@@ -284,6 +295,7 @@ public final class SIPTransportService: @unchecked Sendable {
     }
 
     private func sendDatagram(_ bytes: [UInt8], on channel: any Channel, to remote: SocketAddress) async throws {
+        guard bytes.count <= SIPTransportLimits.udpMaxDatagramBytes else { throw SIPTransportError.messageTooLarge(bytes.count) }
         try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: bytes))).get()
         count { $0.messagesSent += 1 }
     }

@@ -58,6 +58,8 @@ public enum SIPTransportError: Error, Sendable, Equatable {
     case noListener(SIPSide, SIPTransportKind)
     case connectionLimit(Int)
     case messageTooLarge(Int)
+    /// The connection's output queue is over `connectionWriteHighWaterMark` (the peer does not read).
+    case congested(SIPFlowToken)
 }
 
 /// Counters for tests and metrics. A snapshot; read it with `SIPTransportService.counters`.

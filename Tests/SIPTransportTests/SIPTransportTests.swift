@@ -126,6 +126,18 @@ struct SIPTransportSocketTests {
         #expect(r2.flow == r1.flow)
         #expect(await conn.receive(atLeast: big.count, timeout: 5) == big)
         #expect(service.counters.connectionsOpened == 1)
+        // What the peer sends back on that outgoing connection arrives on the same flow, Mw side.
+        let inbound = InboundCollector(service)
+        let answer = try SIPParser.parse(big)
+        conn.write(SIPResponseBuilder.response(to: answer, status: 200, reason: "OK", toTag: "p"))
+        let back = try await inbound.wait(for: 1)[0]
+        #expect(back.flow == r1.flow && back.side == .mw && back.transport == .tcp)
+        #expect(back.message.statusCode == 200)
+        // A datagram over the IPv4 UDP payload ceiling is refused on a datagram flow.
+        await #expect(throws: SIPTransportError.messageTooLarge(70_000)) {
+            try await service.send([UInt8](repeating: 0x41, count: 70_000),
+                                   to: .flow(SIPFlowToken(.datagram(listener: 0, remote: tcpTarget))))
+        }
 
         let small = Array(request().utf8)
         let udpTarget = try SocketAddress(ipAddress: "127.0.0.1", port: peerUDP.localPort)
@@ -209,6 +221,33 @@ struct SIPTransportSocketTests {
         await #expect(throws: SIPTransportError.connectionLimit(2)) {
             try await service.send([0x0D, 0x0A, 0x0D, 0x0A], to: .address(target, transport: .tcp, side: .gm))
         }
+    }
+
+    @Test("Back-pressure: a connection whose peer does not read becomes congested instead of queueing without bound")
+    func congestion() async throws {
+        let service = try await makeService([(.mw, .tcp)])
+        defer { Task { try? await service.shutdown() } }
+        let listener = TestSocket.tcpListener()
+        let target = try SocketAddress(ipAddress: "127.0.0.1", port: listener.localPort)
+        let chunk = [UInt8](repeating: 0x41, count: 64 << 10)
+        var sent = 0
+        var congested = false
+        while sent < 2_000, !congested {      // 125 MiB at most: far above kernel buffers + the high mark
+            do { try await service.send(chunk, to: .address(target, transport: .tcp, side: .mw)); sent += 1 }
+            catch SIPTransportError.congested { congested = true }
+            if sent % 16 == 0 { try await Task.sleep(nanoseconds: 1_000_000) }
+        }
+        #expect(congested)
+        #expect(sent > 0)
+        let peer = try #require(await listener.acceptPeer(timeout: 5))
+        // Draining the peer makes the connection writable again.
+        _ = await peer.receive(atLeast: sent * chunk.count, timeout: 10)
+        var writable = false
+        for _ in 0..<200 where !writable {
+            writable = (try? await service.send(chunk, to: .address(target, transport: .tcp, side: .mw))) != nil
+            if !writable { try await Task.sleep(nanoseconds: 10_000_000) }
+        }
+        #expect(writable)
     }
 
     @Test("Idle stream connections are reaped after the configured idle timeout")
