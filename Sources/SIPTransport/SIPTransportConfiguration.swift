@@ -87,8 +87,26 @@ public struct SIPTransportConfiguration: Sendable {
         self.toTagGenerator = toTagGenerator ?? SIPTransportConfiguration.counterTags()
     }
 
+    /// Checks the configuration at start-up (`SIPTransportService.start()` calls it).
+    public func validate() throws(SIPTransportConfigurationError) {
+        guard !listeners.isEmpty else { throw .init("no listeners configured") }
+        guard (1...SIPTransportLimits.udpMaxDatagramBytes).contains(udpMaxMessageBytes) else {
+            throw .init("udpMaxMessageBytes \(udpMaxMessageBytes) outside 1...\(SIPTransportLimits.udpMaxDatagramBytes)")
+        }
+        guard maxConnections >= 1 else { throw .init("maxConnections must be at least 1") }
+        guard idleTimeout.nanoseconds > 0 else { throw .init("idleTimeout must be positive") }
+        for l in listeners where !(0...65_535).contains(l.port) { throw .init("listener port \(l.port) out of range") }
+        do { try parseLimits.validate() } catch { throw .init("parseLimits: \(error.detail)") }
+    }
+
     static func counterTags() -> @Sendable () -> String {
         let counter = LockedCounter()
         return { "t" + String(counter.next(), radix: 16) }
     }
+}
+
+/// A configuration value out of range (`SIPTransportConfiguration.validate()`).
+public struct SIPTransportConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

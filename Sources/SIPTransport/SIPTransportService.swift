@@ -83,6 +83,7 @@ public final class SIPTransportService: @unchecked Sendable {
 
     /// Binds every configured listener. Throws (and closes what was bound) if one fails.
     public func start() async throws {
+        try configuration.validate()
         try locked {
             guard state == .idle else { throw SIPTransportError.alreadyStarted }
             state = .started

@@ -277,6 +277,23 @@ struct SIPTransportSocketTests {
     }
 }
 
+@Suite("SIPTransportConfiguration")
+struct SIPTransportConfigurationTests {
+    @Test("validate() rejects out-of-range limits before anything is bound")
+    func validation() async throws {
+        let l = [SIPListenerConfiguration(side: .gm, transport: .udp, host: "127.0.0.1", port: 0)]
+        #expect(throws: Never.self) { try SIPTransportConfiguration(listeners: l).validate() }
+        #expect(throws: SIPTransportConfigurationError.self) { try SIPTransportConfiguration(listeners: []).validate() }
+        #expect(throws: SIPTransportConfigurationError.self) { try SIPTransportConfiguration(listeners: l, udpMaxMessageBytes: 70_000).validate() }
+        #expect(throws: SIPTransportConfigurationError.self) { try SIPTransportConfiguration(listeners: l, maxConnections: 0).validate() }
+        #expect(throws: SIPTransportConfigurationError.self) { try SIPTransportConfiguration(listeners: l, idleTimeout: .zero).validate() }
+        let service = SIPTransportService(configuration: SIPTransportConfiguration(listeners: l, maxConnections: 0))
+        await #expect(throws: SIPTransportConfigurationError.self) { try await service.start() }
+        #expect(service.listeners.isEmpty)
+        try? await service.shutdown()
+    }
+}
+
 @Suite("SIPViaStamp (pure)")
 struct SIPViaStampTests {
     @Test("RFC 3581 §4: rport value set and received added even when the host matches; existing received replaced")
