@@ -201,6 +201,20 @@ struct SIPTransportSocketTests {
         #expect(service.counters.malformedAnswered == 1)
     }
 
+    @Test("Per-connection buffer bound (SIPParseLimits.maxHeaderBlockBytes, RFC 3261 §21.5.14): an endless head closes the connection")
+    func perConnectionBufferBound() async throws {
+        let service = try await makeService([(.gm, .tcp)])
+        defer { Task { try? await service.shutdown() } }
+        let client = try TestSocket.tcpConnect(port: try #require(service.listener(side: .gm, transport: .tcp)).port)
+        client.write("OPTIONS sip:x SIP/2.0\r\nX-Long: ")
+        let filler = [UInt8](repeating: 0x61, count: 4096)
+        for _ in 0..<(SIPParseLimits.maxHeaderBlockBytes / filler.count + 1) { client.write(filler) }
+        #expect(await client.closedByPeer(timeout: 5))
+        #expect(service.counters.framingErrors == 1)
+        #expect(service.counters.malformedDropped == 1)
+        #expect(await eventually { service.openConnectionCount == 0 })
+    }
+
     @Test("Connection limit: connections over maxConnections are refused and counted")
     func connectionLimit() async throws {
         let service = try await makeService([(.gm, .tcp)], maxConnections: 2)
