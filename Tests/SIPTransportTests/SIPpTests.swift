@@ -12,9 +12,10 @@ struct SIPpTests {
         return nil
     }
 
-    @Test("SIPp uac call (INVITE/200/ACK/BYE/200) over UDP and TCP gets its answers (RFC 3261 §18)",
-          arguments: [("u1", SIPTransportKind.udp), ("t1", SIPTransportKind.tcp)])
-    func sippCall(mode: String, kind: SIPTransportKind) async throws {
+    @Test("SIPp uac calls (INVITE/200/ACK/BYE/200) over UDP and TCP get their answers; TCP calls share one connection (RFC 3261 §18)",
+          arguments: [("u1", SIPTransportKind.udp, 1), ("t1", SIPTransportKind.tcp, 1),
+                     ("u1", SIPTransportKind.udp, 50), ("t1", SIPTransportKind.tcp, 50)])
+    func sippCall(mode: String, kind: SIPTransportKind, calls: Int) async throws {
         guard let sipp = Self.sippPath() else {
             if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("sipp is missing and CI=true") }
             else { print("skipping SIPp test: sipp not installed") }
@@ -31,7 +32,7 @@ struct SIPpTests {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: sipp)
         p.currentDirectoryURL = dir
-        p.arguments = ["-sn", "uac", "-m", "1", "-t", mode, "-i", "127.0.0.1",
+        p.arguments = ["-sn", "uac", "-m", "\(calls)", "-r", "100", "-t", mode, "-i", "127.0.0.1",
                        "-timeout", "20", "-timeout_error", "-nostdin", "-trace_err", "127.0.0.1:\(port)"]
         p.standardOutput = FileHandle.nullDevice
         let err = Pipe()
@@ -40,6 +41,8 @@ struct SIPpTests {
         while p.isRunning { try await Task.sleep(nanoseconds: 50_000_000) }
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(p.terminationStatus == 0, "sipp exit \(p.terminationStatus): \(stderr)")
-        #expect(service.counters.messagesReceived >= 3)   // INVITE, ACK, BYE
+        #expect(service.counters.messagesReceived >= 3 * calls)   // INVITE, ACK, BYE per call
+        #expect(service.counters.malformedAnswered + service.counters.malformedDropped + service.counters.framingErrors == 0)
+        if kind == .tcp { #expect(service.counters.connectionsAccepted == 1) }   // `-t t1`: one socket for all calls
     }
 }
