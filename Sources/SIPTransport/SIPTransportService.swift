@@ -1,0 +1,377 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import SIPCore
+
+/// A bound listener.
+public struct SIPListenerInfo: Sendable {
+    public var index: Int
+    public var configuration: SIPListenerConfiguration
+    public var localAddress: SocketAddress
+    public var side: SIPSide { configuration.side }
+    public var transport: SIPTransportKind { configuration.transport }
+    public var port: Int { localAddress.port ?? 0 }
+}
+
+/// The SIP transport layer (RFC 3261 §18) on SwiftNIO: UDP and TCP listeners grouped into Gm and Mw
+/// sets, stream framing with RFC 5626 keep-alives, a connection table keyed by flow, replies over the
+/// receiving connection, new outgoing connections on demand, idle reaping, limits, Via stamping, and
+/// 400 answers to malformed requests.
+///
+/// Use: `try await start()`, read `inbound`, `send(_:to:)`, `try await shutdown()`.
+public final class SIPTransportService: @unchecked Sendable {
+    public let configuration: SIPTransportConfiguration
+    /// Every parsed inbound message, in arrival order per flow. Bounded: when the layer above falls
+    /// `inboundQueueLimit` messages behind, new messages are dropped and counted (back-pressure by
+    /// loss, as UDP would; SIP retransmissions recover).
+    public let inbound: AsyncStream<SIPInbound>
+    /// Inbound queue bound (messages), see `inbound`.
+    public static let inboundQueueLimit = 10_000
+
+    private let continuation: AsyncStream<SIPInbound>.Continuation
+    private let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private let lock = NSLock()
+
+    private enum State { case idle, started, shutDown }
+    private var state = State.idle
+    private var listenerInfos: [SIPListenerInfo] = []
+    private var listenerChannels: [Int: any Channel] = [:]
+
+    struct Connection {
+        let channel: any Channel
+        let side: SIPSide
+        let transport: SIPTransportKind
+        let remote: SocketAddress?
+        let outgoing: Bool
+    }
+    private var connections: [UInt64: Connection] = [:]
+    private var reservedConnections = 0
+    private var lastConnectionID: UInt64 = 0
+    private var counterValues = SIPTransportCounters()
+
+    public init(configuration: SIPTransportConfiguration, group: (any EventLoopGroup)? = nil) {
+        self.configuration = configuration
+        if let group { self.group = group; ownsGroup = false }
+        else { self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1); ownsGroup = true }
+        (inbound, continuation) = AsyncStream.makeStream(of: SIPInbound.self,
+                                                         bufferingPolicy: .bufferingOldest(Self.inboundQueueLimit))
+    }
+
+    // MARK: Introspection
+
+    public var listeners: [SIPListenerInfo] { locked { listenerInfos } }
+    public var counters: SIPTransportCounters { locked { counterValues } }
+    public var openConnectionCount: Int { locked { connections.count } }
+    /// Open connection ids (flow tokens) with their side and direction, for tests and management.
+    public var openConnections: [(flow: SIPFlowToken, side: SIPSide, outgoing: Bool)] {
+        locked { connections.sorted { $0.key < $1.key }.map { (SIPFlowToken(.connection($0.key)), $0.value.side, $0.value.outgoing) } }
+    }
+
+    public func listener(side: SIPSide, transport: SIPTransportKind) -> SIPListenerInfo? {
+        listeners.first { $0.side == side && $0.transport == transport }
+    }
+
+    @inline(__always) private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock(); defer { lock.unlock() }
+        return try body()
+    }
+
+    func count(_ update: (inout SIPTransportCounters) -> Void) { locked { update(&counterValues) } }
+
+    // MARK: Lifecycle
+
+    /// Binds every configured listener. Throws (and closes what was bound) if one fails.
+    public func start() async throws {
+        try configuration.validate()
+        try locked {
+            guard state == .idle else { throw SIPTransportError.alreadyStarted }
+            state = .started
+        }
+        do {
+            for (index, l) in configuration.listeners.enumerated() {
+                let channel: any Channel
+                switch l.transport {
+                case .udp: channel = try await bindUDP(index: index, l)
+                case .tcp: channel = try await bindTCP(index: index, l)
+                }
+                guard let local = channel.localAddress else { throw SIPTransportError.noListener(l.side, l.transport) }
+                locked {
+                    listenerChannels[index] = channel
+                    listenerInfos.append(SIPListenerInfo(index: index, configuration: l, localAddress: local))
+                }
+            }
+        } catch {
+            try? await shutdown()
+            throw error
+        }
+    }
+
+    /// Closes listeners and connections and finishes `inbound`.
+    public func shutdown() async throws {
+        let (channels, wasShutDown): ([any Channel], Bool) = locked {
+            let was = state == .shutDown
+            state = .shutDown
+            let all = Array(listenerChannels.values) + connections.values.map(\.channel)
+            listenerChannels = [:]
+            return (all, was)
+        }
+        if wasShutDown { return }
+        for ch in channels { try? await ch.close().get() }
+        continuation.finish()
+        if ownsGroup { try await group.shutdownGracefully() }
+    }
+
+    private func bindUDP(index: Int, _ l: SIPListenerConfiguration) async throws -> any Channel {
+        let service = self
+        // No SO_REUSEADDR on UDP: it has no TIME_WAIT to skip, and on Linux it lets a second socket
+        // (another instance, or an ephemeral bind) share the port and steal datagrams.
+        return try await DatagramBootstrap(group: group)
+            // platform-notes §3.1: the default 2048-byte allocator truncates silently; one whole datagram
+            // fits (no datagramVectorReadMessageCount, which would slice this buffer).
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SIPTransportLimits.udpReceiveBufferBytes))
+            .channelInitializer { ch in
+                ch.eventLoop.makeCompletedFuture {
+                    try ch.pipeline.syncOperations.addHandler(SIPDatagramHandler(service: service, listener: index, side: l.side))
+                }
+            }
+            .bind(host: l.host, port: l.port).get()
+    }
+
+    private func bindTCP(index: Int, _ l: SIPListenerConfiguration) async throws -> any Channel {
+        let service = self
+        let idle = configuration.idleTimeout
+        let limits = configuration.parseLimits
+        let maxConnections = configuration.maxConnections
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: Self.waterMark)
+            .childChannelInitializer { ch in
+                guard let id = service.admitInbound(ch, side: l.side, transport: l.transport) else {
+                    return ch.eventLoop.makeFailedFuture(SIPTransportError.connectionLimit(maxConnections))
+                }
+                return ch.eventLoop.makeCompletedFuture {
+                    try ch.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
+                    try ch.pipeline.syncOperations.addHandler(
+                        SIPStreamHandler(service: service, connectionID: id, side: l.side, transport: l.transport, limits: limits))
+                }
+            }
+            .bind(host: l.host, port: l.port).get()
+    }
+
+    static let waterMark = ChannelOptions.Types.WriteBufferWaterMark(
+        low: SIPTransportLimits.connectionWriteLowWaterMark, high: SIPTransportLimits.connectionWriteHighWaterMark)
+
+    // MARK: Connection table
+
+    /// Registers an accepted connection, or returns nil (counted) when the table is full.
+    func admitInbound(_ channel: any Channel, side: SIPSide, transport: SIPTransportKind) -> UInt64? {
+        locked {
+            guard state == .started, connections.count + reservedConnections < configuration.maxConnections else {
+                counterValues.connectionsRefused += 1
+                return nil
+            }
+            lastConnectionID &+= 1
+            connections[lastConnectionID] = Connection(channel: channel, side: side, transport: transport,
+                                                       remote: channel.remoteAddress, outgoing: false)
+            counterValues.connectionsAccepted += 1
+            return lastConnectionID
+        }
+    }
+
+    private func reserveOutgoing() throws -> UInt64 {
+        try locked {
+            guard state == .started else { throw SIPTransportError.notStarted }
+            guard connections.count + reservedConnections < configuration.maxConnections else {
+                throw SIPTransportError.connectionLimit(configuration.maxConnections)
+            }
+            reservedConnections += 1
+            lastConnectionID &+= 1
+            return lastConnectionID
+        }
+    }
+
+    func connectionClosed(_ id: UInt64) { locked { _ = connections.removeValue(forKey: id) } }
+
+    private func openConnection(to address: SocketAddress, side: SIPSide, transport: SIPTransportKind) async throws -> UInt64 {
+        let id = try reserveOutgoing()
+        let service = self
+        let idle = configuration.idleTimeout
+        let limits = configuration.parseLimits
+        do {
+            let channel = try await ClientBootstrap(group: group)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.writeBufferWaterMark, value: Self.waterMark)
+                .channelInitializer { ch in
+                    ch.eventLoop.makeCompletedFuture {
+                        try ch.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
+                        try ch.pipeline.syncOperations.addHandler(
+                            SIPStreamHandler(service: service, connectionID: id, side: side, transport: transport, limits: limits))
+                    }
+                }
+                .connect(to: address).get()
+            locked {
+                reservedConnections -= 1
+                if channel.isActive {
+                    connections[id] = Connection(channel: channel, side: side, transport: transport, remote: address, outgoing: true)
+                }
+                counterValues.connectionsOpened += 1
+            }
+            return id
+        } catch {
+            locked { reservedConnections -= 1 }
+            throw error
+        }
+    }
+
+    /// An open connection to `address` on `side` (linear scan: bounded by `maxConnections`).
+    private func existingConnection(to address: SocketAddress, side: SIPSide, transport: SIPTransportKind) -> (id: UInt64, channel: any Channel)? {
+        locked {
+            connections.first { $0.value.side == side && $0.value.transport == transport && $0.value.remote == address }
+                .map { ($0.key, $0.value.channel) }
+        }
+    }
+
+    // MARK: Sending
+
+    /// Picks the transport for a message of `byteCount` bytes (RFC 3261 §18.1.1): UDP above
+    /// `udpMaxMessageBytes` becomes TCP. Callers that build a Via use this first so the Via names the
+    /// transport actually used.
+    public func transport(forMessageOf byteCount: Int, requested: SIPTransportKind) -> SIPTransportKind {
+        requested == .udp && byteCount > configuration.udpMaxMessageBytes ? .tcp : requested
+    }
+
+    /// Sends one message (or any bytes, e.g. a keep-alive) to a flow or an address.
+    ///
+    /// Stream writes are queued without waiting for the peer to read (a slow peer must not stall the
+    /// caller); when a connection's queue is over `connectionWriteHighWaterMark` the send throws
+    /// `congested` instead (bounded memory). A write that fails later closes the connection.
+    @discardableResult
+    public func send(_ bytes: [UInt8], to destination: SIPDestination) async throws -> SIPSendResult {
+        guard locked({ state == .started }) else { throw SIPTransportError.notStarted }
+        switch destination {
+        case .flow(let flow):
+            switch flow.kind {
+            case .datagram(let listener, let remote):
+                guard let channel = locked({ listenerChannels[listener] }) else { throw SIPTransportError.unknownFlow(flow) }
+                try await sendDatagram(bytes, on: channel, to: remote)
+                return SIPSendResult(transport: .udp, flow: flow)
+            case .connection(let id):
+                guard let c = locked({ connections[id] }) else { throw SIPTransportError.unknownFlow(flow) }
+                guard c.channel.isWritable else { throw SIPTransportError.congested(flow) }
+                c.channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+                count { $0.messagesSent += 1 }
+                return SIPSendResult(transport: c.transport, flow: flow)
+            }
+        case .address(let address, let requested, let side):
+            let kind = transport(forMessageOf: bytes.count, requested: requested)
+            if kind != requested { count { $0.udpToTCPSwitches += 1 } }
+            switch kind {
+            case .udp:
+                let candidates = listeners.filter { $0.side == side && $0.transport == .udp }
+                guard let l = candidates.first(where: { $0.localAddress.protocol == address.protocol }) ?? candidates.first,
+                      let channel = locked({ listenerChannels[l.index] }) else {
+                    throw SIPTransportError.noListener(side, .udp)
+                }
+                try await sendDatagram(bytes, on: channel, to: address)
+                return SIPSendResult(transport: .udp, flow: SIPFlowToken(.datagram(listener: l.index, remote: address)))
+            case .tcp:
+                let id: UInt64
+                let channel: any Channel
+                if let c = existingConnection(to: address, side: side, transport: kind) {
+                    (id, channel) = c
+                } else {
+                    id = try await openConnection(to: address, side: side, transport: kind)
+                    guard let c = locked({ connections[id] }) else { throw SIPTransportError.unknownFlow(SIPFlowToken(.connection(id))) }
+                    channel = c.channel
+                }
+                guard channel.isWritable else { throw SIPTransportError.congested(SIPFlowToken(.connection(id))) }
+                channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+                count { $0.messagesSent += 1 }
+                return SIPSendResult(transport: kind, flow: SIPFlowToken(.connection(id)))
+            }
+        }
+    }
+
+    private func sendDatagram(_ bytes: [UInt8], on channel: any Channel, to remote: SocketAddress) async throws {
+        guard bytes.count <= SIPTransportLimits.udpMaxDatagramBytes else { throw SIPTransportError.messageTooLarge(bytes.count) }
+        try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: bytes))).get()
+        count { $0.messagesSent += 1 }
+    }
+
+    // MARK: Receiving (called by the handlers on their event loop)
+
+    /// The answer to a request whose stream framing failed (RFC 3261 §18.3: e.g. no Content-Length →
+    /// 400; §21.5.14 oversize → 513), read from the bytes up to the end of its header block; nil when
+    /// it is a response, junk, or lacks the headers a response needs (§8.2.6.2).
+    func answerForFramingError(_ error: SIPParseError, head bytes: [UInt8]) -> [UInt8]? {
+        guard !error.isResponse, case .respond = error.disposition else { return nil }
+        // Only the header block (a missing or oversize body must not make the scan fail).
+        var end = -1
+        var i = 0
+        let limit = min(bytes.count, configuration.parseLimits.maxHeaderBlockBytes)
+        while i + 3 < limit {
+            if bytes[i] == 0x0D, bytes[i + 1] == 0x0A, bytes[i + 2] == 0x0D, bytes[i + 3] == 0x0A { end = i + 4; break }
+            i += 1
+        }
+        guard end > 0 else { return nil }
+        var head = Array(bytes[0..<end])
+        // Drop Content-Length lines so the scan judges the head alone (their value is the error).
+        head = Self.removingContentLength(head)
+        guard let message = try? SIPParser.scan(head, limits: configuration.parseLimits, lenientVersion: true) else { return nil }
+        return SIPResponseBuilder.response(for: error, request: message, toTag: configuration.toTagGenerator(),
+                                           warningAgent: configuration.warningAgent)
+    }
+
+    /// The header block without its `Content-Length` / `l` lines.
+    static func removingContentLength(_ head: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(head.count)
+        var lineStart = 0
+        for i in 0..<head.count where head[i] == 0x0A {
+            let line = head[lineStart...i]
+            let name = line.prefix { $0 != 0x3A && $0 != 0x0D }.filter { $0 != 0x20 && $0 != 0x09 }
+            let lowered = String(decoding: name, as: UTF8.self).lowercased()
+            if !(line.contains(0x3A) && (lowered == "content-length" || lowered == "l")) { out.append(contentsOf: line) }
+            lineStart = i + 1
+        }
+        return out
+    }
+
+    /// Parses one datagram or framed message; answers malformed requests through `reply`, drops and
+    /// counts the rest; stamps Via on requests; yields the message to `inbound`.
+    func process(_ bytes: [UInt8], side: SIPSide, transport: SIPTransportKind, local: SocketAddress,
+                 remote: SocketAddress, flow: SIPFlowToken, reply: ([UInt8]) -> Void) {
+        let limits = configuration.parseLimits
+        var message: SIPMessage
+        do {
+            message = try SIPParser.parse(bytes, limits: limits)
+        } catch {
+            // RFC 3261 §21.4.1 / §21.5.14: answer a malformed request when its head allows a response
+            // (§8.2.6.2 needs Via, From, To, Call-ID, CSeq); responses and junk are dropped (§18.3, §16.7).
+            if !error.isResponse, case .respond = error.disposition,
+               let head = try? SIPParser.scan(bytes, limits: limits, lenientVersion: true),
+               let answer = SIPResponseBuilder.response(for: error, request: head, toTag: configuration.toTagGenerator(),
+                                                        warningAgent: configuration.warningAgent) {
+                count { $0.malformedAnswered += 1; $0.messagesSent += 1 }
+                reply(answer)
+            } else {
+                count { $0.malformedDropped += 1 }
+            }
+            return
+        }
+        if message.isRequest, let ip = remote.ipAddress, let port = remote.port,
+           let stamped = SIPViaStamp.stamp(message, sourceIP: ip, sourcePort: port),
+           let reparsed = try? SIPParser.parse(stamped, limits: limits, validateWithLibOSIP2: false) {
+            message = reparsed
+        }
+        let result = continuation.yield(SIPInbound(message: message, side: side, transport: transport,
+                                                   local: local, remote: remote, flow: flow))
+        count {
+            $0.messagesReceived += 1
+            if case .dropped = result { $0.inboundQueueDrops += 1 }
+        }
+    }
+}
