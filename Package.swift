@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "H248Client", targets: ["H248Client"]),
         .library(name: "SIPTransport", targets: ["SIPTransport"]),
         .library(name: "IMSALG", targets: ["IMSALG"]),
+        .library(name: "SIPProxy", targets: ["SIPProxy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -50,6 +51,7 @@ let package = Package(
             dependencies: ["SIPCore", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
+        .target(name: "SIPProxy", dependencies: ["SIPCore", "SIPTransaction"], swiftSettings: swiftSettings),
         .target(name: "IMSALG", dependencies: ["SIPCore", "SIPTransaction", "SDPRewrite"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "PCSCFServer",
@@ -71,6 +73,7 @@ let package = Package(
         .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore"], swiftSettings: swiftSettings),
         .testTarget(name: "H248ClientTests", dependencies: ["H248Client", "H248Codec"], swiftSettings: swiftSettings),
         .testTarget(name: "SIPTransportTests", dependencies: ["SIPTransport", "SIPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SIPProxyTests", dependencies: ["SIPProxy", "SIPCore", "SIPTransaction"], swiftSettings: swiftSettings),
         .testTarget(name: "IMSALGTests", dependencies: ["IMSALG", "SIPCore", "SDPRewrite"], swiftSettings: swiftSettings),
     ]
 )
