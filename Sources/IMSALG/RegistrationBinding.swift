@@ -38,7 +38,7 @@ public struct FlowKey: Hashable, Sendable, Codable {
 /// RFC 7315 §4.1; TS 33.328 §7.1 media-security flags).
 public struct RegistrationBinding: Sendable, Codable, Equatable {
     /// Public user identities from P-Associated-URI, in received order; the first is the default
-    /// identity (TS 24.229 §5.2.2.? "default public user identity"; RFC 7315 §4.1).
+    /// identity (TS 24.229 §5.2.6.3.3 [K] default public user identity; RFC 7315 §4.1).
     public var identities: [String]
     /// The registered contact URI (from the UE's REGISTER, as the registrar returned it).
     public var contact: String
@@ -50,7 +50,7 @@ public struct RegistrationBinding: Sendable, Codable, Equatable {
     public var serviceRoute: [String]
     /// UE and network media-security support (TS 33.328 §7.1, TS 24.229 §7.2A.7), the SDP engine's input.
     public var mediaSecurity: MediaSecurityFlags
-    /// P-Charging-Function-Addresses from the 200 OK (TS 24.229 §5.2.2.?; RFC 7315 §4.5), if any.
+    /// P-Charging-Function-Addresses from the 200 OK (TS 24.229 §5.2.2.1 [K]; RFC 7315 §4.5), if any.
     public var chargingFunctionAddresses: String?
 
     public init(identities: [String], contact: String, flow: SIPFlow, expiresAt: TransactionInstant,
