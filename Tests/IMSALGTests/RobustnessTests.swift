@@ -75,3 +75,28 @@ struct RobustnessTests {
         #expect(try Fx.parse(r.bytes).securityServer.filter(\.mediasec).isEmpty)
     }
 }
+
+@Suite("Unregistered-flow policy (TS 24.229 §5.2.6.3.1 [K], configurable)")
+struct UnregisteredPolicyTests {
+    @Test("rejectUnregistered=false forwards without asserting an identity; the UE's PAI/PPI are still removed")
+    func forwardUnasserted() async throws {
+        var cfg = Fx.config
+        cfg.rejectUnregistered = false
+        var p = Fx.pcscf(cfg)
+        let inv = try Fx.message("invite-msrp-bfcp", [("Max-Forwards: 70\r\n", "Max-Forwards: 70\r\nP-Asserted-Identity: <sip:boss@evil.example>\r\n")])
+        let d = await p.originatingRequest(inv, flow: Fx.otherFlow, now: Fx.t0)
+        guard case .forward(let bytes, _, _, let b, _, _) = d else { Issue.record("not forwarded"); return }
+        #expect(b == nil)
+        let out = try Fx.parse(bytes)
+        #expect(out.pAssertedIdentities.isEmpty)
+        #expect(out.values("P-Preferred-Identity").isEmpty)
+    }
+
+    @Test("RFC 3261 §17.2.3: an ACK from an unregistered flow is dropped, never answered")
+    func ackDropped() async throws {
+        var p = Fx.pcscf()
+        guard case .drop = await p.originatingRequest(try Fx.message("ack"), flow: Fx.otherFlow, now: Fx.t0) else {
+            Issue.record("expected drop"); return
+        }
+    }
+}
