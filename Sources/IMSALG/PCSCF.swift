@@ -34,7 +34,7 @@ public struct PCSCF: Sendable {
         let contacts = message.contacts
         let context = RegisterContext(
             flow: flow,
-            contacts: contacts.compactMap { $0.address?.uri },
+            contacts: Array(contacts.compactMap { $0.address?.uri }.prefix(PCSCFLimits.maxContactsPerRegister)),
             wildcard: contacts.contains { $0.isWildcard },
             toURI: message.to?.uri,
             requestExpires: message.expires,
@@ -80,8 +80,8 @@ public struct PCSCF: Sendable {
         var storeError: RegistrationStoreError? = nil
         if status >= 200 && status < 300 {
             let network: Set<MediaSecurityMechanism> = announce ? configuration.networkMediaSecurity : []
-            let identities = response.pAssociatedURIs.map(\.uri)
-            let serviceRoute = response.serviceRoutes.map { "<\($0.uri)>" }
+            let identities = Array(response.pAssociatedURIs.prefix(PCSCFLimits.maxIdentitiesPerBinding).map(\.uri))
+            let serviceRoute = Array(response.serviceRoutes.prefix(PCSCFLimits.maxServiceRouteEntries).map { "<\($0.uri)>" })
             let granted = response.contacts.compactMap(\.address)
             do {
                 if context.wildcard {

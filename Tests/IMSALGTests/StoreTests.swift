@@ -52,3 +52,16 @@ struct StoreTests {
         #expect(SIPURIKey(text) == nil)
     }
 }
+
+@Suite("PCSCFLimits")
+struct LimitTests {
+    @Test("Identities per binding are bounded by PCSCFLimits.maxIdentitiesPerBinding (network input never allocates without a bound)")
+    func identitiesBounded() async throws {
+        var p = Fx.pcscf()
+        let many = (0..<70).map { "<sip:u\($0)@x.example>" }.joined(separator: ", ")
+        let r = try await Fx.register(&p, responseEdits: [("P-Associated-URI: <sip:001010123456789@ims.mnc001.mcc001.3gppnetwork.org>",
+                                                           "P-Associated-URI: \(many)")])
+        let b = try #require(r.stored.first)
+        #expect(b.identities.count == PCSCFLimits.maxIdentitiesPerBinding)
+    }
+}
