@@ -80,7 +80,7 @@ extension H248ClientError.Code {
 /// Opens the transport of `address.kind`. SCTP fails at once with a message naming the cause
 /// (this project's kernels often lack it, platform-notes §6).
 public func openH248Transport(
-    _ address: H248ListenAddress, group: any EventLoopGroup, datagramPolicy: H248DatagramPolicy = .init()
+    _ address: H248ListenAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, datagramPolicy: H248DatagramPolicy = .init()
 ) async throws -> any H248Transport {
     switch address.kind {
     case .udp: return try await H248UDPTransport.bind(host: address.host, port: address.port, group: group, policy: datagramPolicy)
@@ -298,4 +298,9 @@ final class TPKTInboundHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
+}
+
+extension H248Transport {
+    /// The bound local port (resolved when port 0 was asked for).
+    public var localPort: Int? { localAddress?.port }
 }
