@@ -50,25 +50,30 @@ enum LivePeer {
     }
 }
 
-/// One running `megaco_mg.escript`; stdout (its per-command log lines) goes to a temp file.
+/// One running peer (`megaco_mg.escript` or `udp_lossy_relay.py`); stdout and stderr (its log
+/// lines) go to a temp file.
 final class MGProcess: @unchecked Sendable {
     let process = Process()
     let logURL: URL
 
-    init(mgcPort: Int, localPort: Int, transport: H248TransportKind, form: H248TextForm, duration: Int, extra: [String]) throws {
-        logURL = FileManager.default.temporaryDirectory.appendingPathComponent("iq-mg-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: LivePeer.escript ?? "/usr/bin/escript")
-        process.currentDirectoryURL = LivePeer.repoRoot
-        let out = try FileHandle(forWritingTo: logURL)
-        process.standardOutput = out
-        process.standardError = out
-        process.arguments = [
+    convenience init(mgcPort: Int, localPort: Int, transport: H248TransportKind, form: H248TextForm, duration: Int, extra: [String]) throws {
+        try self.init(executable: LivePeer.escript ?? "/usr/bin/escript", arguments: [
             LivePeer.repoRoot.appendingPathComponent("Tests/Peers/megaco_mg.escript").path,
             "--mgc", "127.0.0.1:\(mgcPort)", "--local-port", "\(localPort)", "--transport", transport.rawValue,
             "--encoding", form == .compact ? "compact" : "pretty", "--version", "3",
             "--duration", "\(duration)", "--request-timer", "500",
-        ] + extra
+        ] + extra)
+    }
+
+    init(executable: String, arguments: [String]) throws {
+        logURL = FileManager.default.temporaryDirectory.appendingPathComponent("iq-peer-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.currentDirectoryURL = LivePeer.repoRoot
+        let out = try FileHandle(forWritingTo: logURL)
+        process.standardOutput = out
+        process.standardError = out
+        process.arguments = arguments
         try process.run()
     }
 
@@ -97,6 +102,7 @@ func logLines(_ log: String, _ prefix: String) -> [Substring] {
 /// and returns the MG's log (nil when the peer is unavailable).
 func withLiveGateway(
     _ transport: H248TransportKind, _ form: H248TextForm, duration: Int = 25, mgArguments: [String] = [],
+    lossyRelaySeed: Int? = nil,
     configure: (inout IqClientConfiguration) -> Void = { _ in },
     _ body: (IqClient) async throws -> Void
 ) async throws -> String? {
@@ -109,7 +115,20 @@ func withLiveGateway(
     configure(&config)
     let client = IqClient(transport: t, configuration: config)
     await client.start()
-    let mg = try MGProcess(mgcPort: port, localPort: try await LivePeer.freePort(), transport: transport, form: form,
+    // With a relay, the MG talks to the relay, which drops 20 % and reorders 10 % of the datagrams
+    // each way (Tests/Peers/udp_lossy_relay.py) before they reach us.
+    var relay: MGProcess?
+    var mgcPortForMG = port
+    if let seed = lossyRelaySeed {
+        let relayPort = try await LivePeer.freePort()
+        relay = try MGProcess(executable: "/usr/bin/env", arguments: [
+            "python3", LivePeer.repoRoot.appendingPathComponent("Tests/Peers/udp_lossy_relay.py").path,
+            "--listen", "127.0.0.1:\(relayPort)", "--target", "127.0.0.1:\(port)", "--drop", "0.2", "--reorder", "0.1",
+            "--seed", "\(seed)", "--duration", "\(duration)"])
+        mgcPortForMG = relayPort
+    }
+    defer { if let relay { print("relay: \(relay.stop().split(separator: "\n").last ?? "")") } }
+    let mg = try MGProcess(mgcPort: mgcPortForMG, localPort: try await LivePeer.freePort(), transport: transport, form: form,
                            duration: duration, extra: mgArguments)
     let started = ContinuousClock.now
     do {
@@ -222,6 +241,24 @@ struct IqLivePeerTests {
             #expect(try await client.auditContexts().isEmpty)
         }) else { return }
         #expect(log.contains("MG RESTART registered"))
+    }
+}
+
+@Suite("Iq MGC through a lossy UDP relay (20 % drop, 10 % reorder each way)")
+struct IqLossyLinkTests {
+    @Test("H.248.1 Annex D.1: every transaction completes exactly once over a lossy link: no duplicate Add at the MG, no context left",
+          arguments: [1, 7])
+    func lossyLink(seed: Int) async throws {
+        guard let log = try await withLiveGateway(.udp, .compact, lossyRelaySeed: seed,
+                                                  configure: { $0.timers.longTimer = .seconds(20); $0.timers.maximumRetransmissionTimeout = .seconds(1) }, { client in
+            for _ in 0..<2 {
+                let outcome = try await IqE2AESession().run(on: client)
+                #expect(outcome.released.count == 2)
+                #expect(outcome.contextsLeft == 0)
+            }
+        }) else { return }
+        #expect(logLines(log, "MG ADD ").count == 4, "4 Adds sent, each executed exactly once")
+        #expect(logLines(log, "MG SUBTRACT ").count == 4)
     }
 }
 
