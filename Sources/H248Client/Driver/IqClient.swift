@@ -61,6 +61,9 @@ public actor IqClient {
         var peer: SocketAddress
         var continuation: CheckedContinuation<TransactionReply, any Error>
         var reply: TransactionReply?
+        /// Record the reserved terminations when the reply completes, before the caller resumes,
+        /// so a Notify that overtakes the caller's continuation still finds them.
+        var recordsReservations = false
     }
     private var waiting: [UInt32: Waiting] = [:]
     private var gateway: SocketAddress?
@@ -156,10 +159,8 @@ public actor IqClient {
     /// Reserve AGW Connection Point / Reserve and Configure: Add each termination in `context`
     /// (`$` = a new context).
     public func reserve(_ terms: [IqTerminationRequest], in context: ContextID = .choose) async throws -> [IqTermination] {
-        let reply = try await transact([IqProcedures.reserve(terms, in: context)])
-        let result = try IqProcedures.reservedTerminations(try IqProcedures.check(reply))
-        for t in result { knownTerminations.insert(Self.key(.id(t.contextID), t.terminationID)) }
-        return result
+        let reply = try await transact([IqProcedures.reserve(terms, in: context)], recordsReservations: true)
+        return try IqProcedures.reservedTerminations(try IqProcedures.check(reply))
     }
 
     /// Configure AGW Connection Point: Modify with Remote, Mode and Signals.
@@ -204,6 +205,10 @@ public actor IqClient {
 
     /// Sends one transaction with these actions and waits for its reply (or a typed failure).
     public func transact(_ actions: [ActionRequest]) async throws -> TransactionReply {
+        try await transact(actions, recordsReservations: false)
+    }
+
+    private func transact(_ actions: [ActionRequest], recordsReservations: Bool) async throws -> TransactionReply {
         guard association.isRegistered, let peer = gateway else { throw IqError.notRegistered }
         let begun: (transactionID: UInt32, actions: [OutgoingTransactionTable.Action])
         do throws(H248ClientError) {
@@ -214,7 +219,8 @@ public actor IqClient {
         let request = TransactionRequest(id: begun.transactionID, actions: actions)
         let bytes = encode([.request(request)])
         return try await withCheckedThrowingContinuation { continuation in
-            waiting[begun.transactionID] = Waiting(bytes: bytes, peer: peer, continuation: continuation)
+            waiting[begun.transactionID] = Waiting(bytes: bytes, peer: peer, continuation: continuation,
+                                                   recordsReservations: recordsReservations)
             run(begun.actions)
             rearmTimer()
         }
@@ -410,6 +416,10 @@ public actor IqClient {
             case .completed(let id, _):
                 guard let w = waiting.removeValue(forKey: id) else { continue }
                 if let reply = w.reply {
+                    if w.recordsReservations, let actions = try? IqProcedures.check(reply),
+                       let terms = try? IqProcedures.reservedTerminations(actions) {
+                        for t in terms { knownTerminations.insert(Self.key(.id(t.contextID), t.terminationID)) }
+                    }
                     w.continuation.resume(returning: reply)
                 } else {
                     w.continuation.resume(throwing: IqError.unexpectedReply("transaction \(id) completed without a reply"))
