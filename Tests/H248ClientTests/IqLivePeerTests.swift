@@ -270,7 +270,7 @@ struct IqClientScriptedGatewayTests {
         Array("MEGACO/3 [127.0.0.1]:\(port)\n\(body)\n".utf8)
     }
 
-    @Test("Before registration a request gets 505 (H.248.8); a >2 KiB datagram is not truncated (platform-notes §3.1); a repeated ServiceChange is answered from the reply cache, never executed twice (Annex D.1.3); Notify for an unknown termination gets 435",
+    @Test("Malformed input gets a message-level H.248.8 error; before registration a request gets 505 (H.248.8); a >2 KiB datagram is not truncated (platform-notes §3.1); a repeated ServiceChange is answered from the reply cache, never executed twice (Annex D.1.3); Notify for an unknown termination gets 435",
           .timeLimit(.minutes(1)))
     func scriptedGateway() async throws {
         let mgcTransport = try await openH248Transport(H248ListenAddress(kind: .udp, host: "127.0.0.1", port: 0))
@@ -293,6 +293,12 @@ struct IqClientScriptedGatewayTests {
             guard case .reply(let r)? = m.transactions.first else { throw IqError.unexpectedReply("\(m)") }
             return r
         }
+
+        // 0. Malformed input -> message-level Error with the parser's H.248.8 code (never a trap).
+        try gw.send(Array("MEGACO/3 [127.0.0.1]:\(gwPort)\nTransaction = 9 { Context = - { Bogus } }\n".utf8), to: mgcAddress)
+        let malformed = try await receive()
+        guard case .error(let e4xx) = malformed.body else { Issue.record("expected a message-level error, got \(malformed)"); return }
+        #expect((400...499).contains(e4xx.code))
 
         // 1. Notify before registration -> 505.
         try gw.send(Self.message(gwPort, "T=1{C=5{N=ip/1{OE=1{hangterm/thb}}}}"), to: mgcAddress)

@@ -235,7 +235,9 @@ public actor IqClient {
             do throws(H248ParseError) {
                 message = try parser.parse(bytes: bytes)
             } catch {
-                trace?("<- \(from) undecodable (\(error)); dropped")
+                // H.248.8 code of the parse error, as a message-level Error (RFC 3525 B.2 messageBody).
+                trace?("<- \(from) undecodable (\(error)); answered with error \(error.code.rawValue)")
+                transmit(encode(body: .error(error.errorDescriptor)), to: from)
                 return
             }
             trace?("<- \(from)\n\(String(decoding: bytes, as: UTF8.self))")
@@ -530,8 +532,12 @@ public actor IqClient {
     }
 
     private func encode(_ transactions: [Transaction], version: Int? = nil) -> [UInt8] {
+        encode(body: .transactions(transactions), version: version)
+    }
+
+    private func encode(body: MessageBody, version: Int? = nil) -> [UInt8] {
         let v = version ?? messageVersion(fallback: configuration.association.supportedVersions.upperBound)
-        return encoder.encodeBytes(H248Message(version: v, mid: configuration.mid, body: .transactions(transactions)))
+        return encoder.encodeBytes(H248Message(version: v, mid: configuration.mid, body: body))
     }
 
     private func transmit(_ bytes: [UInt8], to peer: SocketAddress) {
