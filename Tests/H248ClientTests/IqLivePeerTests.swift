@@ -228,6 +228,19 @@ struct IqLivePeerTests {
         #expect(log.contains("MG AUDIT ctx=- term=root"), "keep-alive audit reached the MG")
     }
 
+    @Test("H.248.1 §8.2.3/Annex D.1.4: Pending stops retransmission and the reply still completes once; ImmAckRequired replies are acknowledged",
+          arguments: [H248TransportKind.udp, .tcp])
+    func pendingAndImmAck(transport: H248TransportKind) async throws {
+        guard let log = try await withLiveGateway(transport, .compact, mgArguments: ["--pending-add", "--pending-ms", "1200", "--imm-ack"], { client in
+            let core = try await client.reserve([IqE2AESession().coreRequest()])[0]
+            try await client.release(context: core.contextID)
+            #expect(try await client.auditContexts().isEmpty)
+        }) else { return }
+        #expect(log.contains("MG PENDING"), "the MG sent Pending")
+        #expect(logLines(log, "MG ADD ").count == 1, "Add executed once despite the 1.2 s wait")
+        #expect(log.contains("MG ACK status=ok"), "TransactionResponseAck reached the MG")
+    }
+
     @Test("Gateway restart (new ServiceChange Restart 901 while registered, H.248.1 §7.2.8) reaches the layer above; its contexts are gone")
     func gatewayRestart() async throws {
         guard let log = try await withLiveGateway(.tcp, .pretty, mgArguments: ["--restart-after", "2"], { client in
