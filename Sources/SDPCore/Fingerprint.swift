@@ -24,12 +24,15 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
 
         /// Case-insensitive lookup (RFC 5234 §2.3 literals).
         public init?(name: Substring) {
-            for h in HashFunction.allCases where SDPText.equalsIgnoringCase(name, h.staticName) {
+            for h in HashFunction.all where SDPText.equalsIgnoringCase(name, h.staticName) {
                 self = h
                 return
             }
             return nil
         }
+
+        /// `allCases`, built once (the synthesised `allCases` allocates an array per call).
+        static let all: [HashFunction] = allCases
 
         var staticName: StaticString {
             switch self {
@@ -73,7 +76,7 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         }
         let nameBuf = UnsafeBufferPointer(rebasing: buf[0..<space])
         var found: HashFunction? = nil
-        for h in HashFunction.allCases where SDPText.equalsIgnoringCase(nameBuf, h.staticName) { found = h; break }
+        for h in HashFunction.all where SDPText.equalsIgnoringCase(nameBuf, h.staticName) { found = h; break }
         guard let hash = found else {
             throw SDPError(.unsupportedHashFunction, line: line, detail: "hash function \(String(decoding: nameBuf.prefix(16), as: UTF8.self))")
         }
@@ -143,7 +146,29 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
     }
 
     /// The attribute value, `sha-256 AB:...` (lower-case hash name, RFC 8122 §5).
-    public var value: String { hash.rawValue + " " + hexString }
+    public var value: String { text(prefix: "") }
+
+    /// The whole attribute text, `fingerprint:sha-256 AB:...` (one allocation).
+    public var attributeText: String { text(prefix: "fingerprint:") }
+
+    func text(prefix: StaticString) -> String {
+        let name = hash.staticName
+        let hexCount = bytes.isEmpty ? 0 : bytes.count * 3 - 1
+        let total = prefix.utf8CodeUnitCount + name.utf8CodeUnitCount + 1 + hexCount
+        return String(unsafeUninitializedCapacity: total) { out in
+            var p = 0
+            SDPText.write(UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount), out, &p)
+            SDPText.write(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), out, &p)
+            out[p] = ASCII.space; p += 1
+            let digits: StaticString = "0123456789ABCDEF"
+            let d = digits.utf8Start
+            for (k, b) in bytes.enumerated() {
+                if k > 0 { out[p] = ASCII.colon; p += 1 }
+                out[p] = d[Int(b >> 4)]; out[p + 1] = d[Int(b & 0x0F)]; p += 2
+            }
+            return p
+        }
+    }
     public var description: String { value }
 }
 

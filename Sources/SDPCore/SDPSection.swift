@@ -12,7 +12,7 @@ extension SDPSection {
     /// The terminator to use for inserted lines: the first terminated line's; `.none` when the section
     /// has none (the serialiser then uses the document's terminator, else CRLF per RFC 8866 §5).
     public var preferredEnding: SDPLineEnding {
-        for line in lines where line.ending != .none { return line.ending }
+        for i in lines.indices where lines[i].ending != .none { return lines[i].ending }
         return .none
     }
 
@@ -47,11 +47,11 @@ extension SDPSection {
         }
         set {
             if let newValue {
-                let line = SDPLine(type: ASCII.c, value: Substring(newValue.value), ending: preferredEnding)
+                let text = Substring(newValue.value)
                 if let i = firstIndex(ofType: ASCII.c) {
-                    lines[i].value = line.value
+                    lines[i].value = text
                 } else {
-                    insertLine(line)
+                    insertLine(SDPLine(type: ASCII.c, value: text, ending: preferredEnding))
                 }
             } else {
                 lines.removeAll { $0.type == ASCII.c }
@@ -79,8 +79,8 @@ extension SDPSection {
 
     /// Value of the first b= line of `kind`.
     public func bandwidth(_ kind: Bandwidth.Kind) -> UInt64? {
-        for line in lines where line.type == ASCII.b {
-            if let bw = try? Bandwidth(parsing: line.value), bw.kind == kind { return bw.value }
+        for i in lines.indices where lines[i].type == ASCII.b {
+            if let v = SDPText.withBytes(lines[i].value, { Bandwidth.value(ofKind: kind, in: $0) }) { return v }
         }
         return nil
     }
@@ -88,7 +88,7 @@ extension SDPSection {
     /// Replaces the first b= of `kind` (or inserts one, RFC 8866 §5 order) ; nil removes all of that kind.
     public mutating func setBandwidth(_ kind: Bandwidth.Kind, _ value: UInt64?) {
         let matching = lines.indices.filter {
-            lines[$0].type == ASCII.b && (try? Bandwidth(parsing: lines[$0].value))?.kind == kind
+            lines[$0].type == ASCII.b && SDPText.withBytes(lines[$0].value, { Bandwidth.value(ofKind: kind, in: $0) }) != nil
         }
         guard let value else {
             for i in matching.reversed() { lines.remove(at: i) }
@@ -114,7 +114,9 @@ extension SDPSection {
     public func hasAttribute(_ k: SDPAttributeKey) -> Bool { lines.contains { $0.key == k } }
 
     public func attributeValue(_ k: SDPAttributeKey) -> Substring? {
-        for line in lines where line.key == k { return line.attributeValue ?? line.value[line.value.endIndex...] }
+        for i in lines.indices where lines[i].key == k {
+            return lines[i].attributeValue ?? lines[i].value[lines[i].value.endIndex...]
+        }
         return nil
     }
 
