@@ -115,8 +115,9 @@ public struct CryptoAttribute: Sendable, Equatable {
 extension SDPSection {
     /// a=setup (RFC 4145 §4); nil when absent; throws 488 for an unknown role.
     public func setupRole() throws(SDPError) -> SetupRole? {
-        guard let i = lines.firstIndex(where: { $0.key == .setup }) else { return nil }
-        let line = lines[i]
+        let ls = lines
+        guard let i = ls.firstIndex(where: { $0.key == .setup }) else { return nil }
+        let line = ls[i]
         let role = line.withAttributeValueBytes { buf -> SetupRole? in
             if SDPText.equalsIgnoringCase(buf, "actpass") { return .actpass }
             if SDPText.equalsIgnoringCase(buf, "active") { return .active }
@@ -134,8 +135,9 @@ extension SDPSection {
 
     /// a=connection (RFC 4145 §5); nil when absent (the default is `new`).
     public func connectionAttribute() throws(SDPError) -> ConnectionAttribute? {
-        guard let i = lines.firstIndex(where: { $0.key == .connection }) else { return nil }
-        let line = lines[i]
+        let ls = lines
+        guard let i = ls.firstIndex(where: { $0.key == .connection }) else { return nil }
+        let line = ls[i]
         let value = line.withAttributeValueBytes { buf -> ConnectionAttribute? in
             if SDPText.equalsIgnoringCase(buf, "new") { return .new }
             if SDPText.equalsIgnoringCase(buf, "existing") { return .existing }
@@ -148,8 +150,9 @@ extension SDPSection {
     /// Every a=fingerprint of this section, validated (RFC 8122 §5).
     public func fingerprints() throws(SDPError) -> [Fingerprint] {
         var out: [Fingerprint] = []
-        for i in lines.indices where lines[i].key == .fingerprint {
-            let parsed = lines[i].withAttributeValueBytes { buf -> Result<Fingerprint, SDPError> in
+        let ls = lines
+        for i in ls.indices where ls[i].key == .fingerprint {
+            let parsed = ls[i].withAttributeValueBytes { buf -> Result<Fingerprint, SDPError> in
                 Result(catching: { () throws(SDPError) -> Fingerprint in try Fingerprint(bytes: buf) })
             }
             switch parsed {
@@ -169,8 +172,9 @@ extension SDPSection {
 
     /// a=3ge2ae (TS 24.229 §7.5.2).
     public var e2aeIndicator: E2AEIndicator? {
-        guard let i = lines.firstIndex(where: { $0.key == .e2ae }) else { return nil }
-        let line = lines[i]
+        let ls = lines
+        guard let i = ls.firstIndex(where: { $0.key == .e2ae }) else { return nil }
+        let line = ls[i]
         // 0 = other, 1 = requested, 2 = applied (a trivial result type keeps the closure cheap).
         let known = line.withAttributeValueBytes { buf -> UInt8 in
             if SDPText.equalsIgnoringCase(buf, "requested") { return 1 }
@@ -249,8 +253,9 @@ extension SDPSection {
 
     /// The explicit direction attribute of this section, if any (RFC 8866 §6.7).
     public var direction: MediaDirection? {
-        for i in lines.indices {
-            switch lines[i].key {
+        let ls = lines
+        for i in ls.indices {
+            switch ls[i].key {
             case .sendrecv: return .sendrecv
             case .sendonly: return .sendonly
             case .recvonly: return .recvonly

@@ -12,7 +12,8 @@ extension SDPSection {
     /// The terminator to use for inserted lines: the first terminated line's; `.none` when the section
     /// has none (the serialiser then uses the document's terminator, else CRLF per RFC 8866 §5).
     public var preferredEnding: SDPLineEnding {
-        for i in lines.indices where lines[i].ending != .none { return lines[i].ending }
+        let ls = lines   // one getter call (these extension methods are not specialised across modules)
+        for i in ls.indices where ls[i].ending != .none { return ls[i].ending }
         return .none
     }
 
@@ -61,8 +62,9 @@ extension SDPSection {
 
     /// The address of the first c= line, without parsing the whole line into Strings.
     public var connectionAddress: Substring? {
-        guard let i = firstIndex(ofType: ASCII.c) else { return nil }
-        let v = lines[i].value
+        let ls = lines
+        guard let i = ls.firstIndex(where: { $0.type == ASCII.c }) else { return nil }
+        let v = ls[i].value
         guard let (a, b) = SDPText.fieldRange(v, 2) else { return nil }
         let end = SDPText.withBytes(v) { buf -> Int in
             for k in a..<b where buf[k] == ASCII.slash { return k }
@@ -79,16 +81,18 @@ extension SDPSection {
 
     /// Value of the first b= line of `kind`.
     public func bandwidth(_ kind: Bandwidth.Kind) -> UInt64? {
-        for i in lines.indices where lines[i].type == ASCII.b {
-            if let v = SDPText.withBytes(lines[i].value, { Bandwidth.value(ofKind: kind, in: $0) }) { return v }
+        let ls = lines
+        for i in ls.indices where ls[i].type == ASCII.b {
+            if let v = SDPText.withBytes(ls[i].value, { Bandwidth.value(ofKind: kind, in: $0) }) { return v }
         }
         return nil
     }
 
     /// Replaces the first b= of `kind` (or inserts one, RFC 8866 §5 order) ; nil removes all of that kind.
     public mutating func setBandwidth(_ kind: Bandwidth.Kind, _ value: UInt64?) {
-        let matching = lines.indices.filter {
-            lines[$0].type == ASCII.b && SDPText.withBytes(lines[$0].value, { Bandwidth.value(ofKind: kind, in: $0) }) != nil
+        let ls = lines
+        let matching = ls.indices.filter {
+            ls[$0].type == ASCII.b && SDPText.withBytes(ls[$0].value, { Bandwidth.value(ofKind: kind, in: $0) }) != nil
         }
         guard let value else {
             for i in matching.reversed() { lines.remove(at: i) }
@@ -114,8 +118,9 @@ extension SDPSection {
     public func hasAttribute(_ k: SDPAttributeKey) -> Bool { lines.contains { $0.key == k } }
 
     public func attributeValue(_ k: SDPAttributeKey) -> Substring? {
-        for i in lines.indices where lines[i].key == k {
-            return lines[i].attributeValue ?? lines[i].value[lines[i].value.endIndex...]
+        let ls = lines
+        for i in ls.indices where ls[i].key == k {
+            return ls[i].attributeValue ?? ls[i].value[ls[i].value.endIndex...]
         }
         return nil
     }
