@@ -84,6 +84,26 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         var to = buf.count
         while from < to, buf[from] == ASCII.space { from += 1 }
         while to > from, buf[to - 1] == ASCII.space { to -= 1 }
+        // Fast path: the canonical `XX:XX:...:XX` form of exactly the right length, decoded straight into
+        // the result. Anything else (or a bad digit) goes through the general loop below for its error.
+        let expected = hash.byteCount
+        if to - from == expected * 3 - 1 {
+            var ok = true
+            let fast = [UInt8](unsafeUninitializedCapacity: expected) { out, count in
+                for j in 0..<expected {
+                    let at = from + j * 3
+                    if j > 0, buf[at - 1] != ASCII.colon { ok = false; break }
+                    guard let hi = Fingerprint.hexValue(buf[at]), let lo = Fingerprint.hexValue(buf[at + 1]) else { ok = false; break }
+                    out[j] = hi << 4 | lo
+                }
+                count = ok ? expected : 0
+            }
+            if ok {
+                self.hash = hash
+                self.bytes = fast
+                return
+            }
+        }
         var out: [UInt8] = []
         out.reserveCapacity(hash.byteCount)
         var pending: UInt8 = 0

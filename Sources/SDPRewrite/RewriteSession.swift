@@ -237,7 +237,8 @@ public struct RewriteSession: Sendable {
                 continue
             }
 
-            let (family, treatment) = try DecisionRule.decide(source: source, proto: m.proto, indicator: m.e2aeIndicator,
+            let proto = m.proto
+            let (family, treatment) = try DecisionRule.decide(source: source, proto: proto, indicator: m.e2aeIndicator,
                                                               flags: flags, policy: policy, index: i)
             let cema = m.hasMSRPCEMA
             let appAware: Bool
@@ -246,7 +247,7 @@ public struct RewriteSession: Sendable {
             case .bfcp: appAware = policy.bfcpApplicationAware
             default: appAware = false
             }
-            let (accessT, coreT) = DecisionRule.transports(family, treatment, applicationAware: appAware, rtpProto: m.proto,
+            let (accessT, coreT) = DecisionRule.transports(family, treatment, applicationAware: appAware, rtpProto: proto,
                                                          msrpAgnosticAccess: policy.msrpAgnosticAccessTransport)
             var st = StreamState(media: m.mediaTypeString, family: family, treatment: treatment, applicationAware: appAware,
                                  accessTransport: accessT, coreTransport: coreT,
