@@ -88,8 +88,8 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         // the result. Anything else (or a bad digit) goes through the general loop below for its error.
         let expected = hash.byteCount
         if to - from == expected * 3 - 1 {
-            var ok = true
             let fast = [UInt8](unsafeUninitializedCapacity: expected) { out, count in
+                var ok = true
                 for j in 0..<expected {
                     let at = from + j * 3
                     if j > 0, buf[at - 1] != ASCII.colon { ok = false; break }
@@ -98,7 +98,7 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
                 }
                 count = ok ? expected : 0
             }
-            if ok {
+            if fast.count == expected {
                 self.hash = hash
                 self.bytes = fast
                 return

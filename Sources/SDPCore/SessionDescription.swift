@@ -350,46 +350,55 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
             for m in media where m.preferredEnding != .none { fallback = m.preferredEnding; break }
         }
         if fallback == .none { fallback = .crlf }
-        // Exact size first, then one allocation written in place.
-        var size = 0
+        // Exact size first, then one allocation written in place. (Static helpers rather than nested
+        // functions: a closure that captures a mutable local costs a dynamic exclusivity check per line.)
         let lastMedia = media.count - 1
-        func measure(_ lines: [SDPLine], last: Bool) {
-            for k in lines.indices {
-                size += (lines[k].type == 0 ? 0 : 2) + lines[k].value.utf8.count
-                var e = lines[k].ending
-                if e == .none, !(last && k == lines.count - 1) { e = fallback }
-                size += e == .crlf ? 2 : (e == .lf ? 1 : 0)
-            }
-        }
-        measure(lines, last: media.isEmpty)
-        for (k, m) in media.enumerated() { measure(m.lines, last: k == lastMedia) }
+        var size = SessionDescription.measure(lines, last: media.isEmpty, fallback: fallback)
+        for k in media.indices { size += SessionDescription.measure(media[k].lines, last: k == lastMedia, fallback: fallback) }
         return String(unsafeUninitializedCapacity: size) { out -> Int in
-            var p = 0
-            func write(_ lines: [SDPLine], last: Bool) {
-                for k in lines.indices {
-                    let type = lines[k].type
-                    if type != 0 {
-                        out[p] = type; out[p + 1] = ASCII.equals; p += 2
-                    }
-                    SDPText.withBytes(lines[k].value) { b in
-                        if let src = b.baseAddress, let dst = out.baseAddress, b.count > 0 {
-                            (dst + p).update(from: src, count: b.count)
-                        }
-                        p += b.count
-                    }
-                    var e = lines[k].ending
-                    if e == .none, !(last && k == lines.count - 1) { e = fallback }
-                    switch e {
-                    case .crlf: out[p] = ASCII.cr; out[p + 1] = ASCII.lf; p += 2
-                    case .lf: out[p] = ASCII.lf; p += 1
-                    case .none: break
-                    }
-                }
+            var p = SessionDescription.write(lines, last: media.isEmpty, fallback: fallback, into: out, at: 0)
+            for k in media.indices {
+                p = SessionDescription.write(media[k].lines, last: k == lastMedia, fallback: fallback, into: out, at: p)
             }
-            write(lines, last: media.isEmpty)
-            for (k, m) in media.enumerated() { write(m.lines, last: k == lastMedia) }
             return p
         }
+    }
+
+    private static func measure(_ lines: [SDPLine], last: Bool, fallback: SDPLineEnding) -> Int {
+        var size = 0
+        for k in lines.indices {
+            size += (lines[k].type == 0 ? 0 : 2) + lines[k].value.utf8.count
+            var e = lines[k].ending
+            if e == .none, !(last && k == lines.count - 1) { e = fallback }
+            size += e == .crlf ? 2 : (e == .lf ? 1 : 0)
+        }
+        return size
+    }
+
+    private static func write(_ lines: [SDPLine], last: Bool, fallback: SDPLineEnding,
+                              into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+        var p = start
+        for k in lines.indices {
+            let type = lines[k].type
+            if type != 0 {
+                out[p] = type; out[p + 1] = ASCII.equals; p += 2
+            }
+            let at = p
+            p += SDPText.withBytes(lines[k].value) { b -> Int in
+                if let src = b.baseAddress, let dst = out.baseAddress, b.count > 0 {
+                    (dst + at).update(from: src, count: b.count)
+                }
+                return b.count
+            }
+            var e = lines[k].ending
+            if e == .none, !(last && k == lines.count - 1) { e = fallback }
+            switch e {
+            case .crlf: out[p] = ASCII.cr; out[p + 1] = ASCII.lf; p += 2
+            case .lf: out[p] = ASCII.lf; p += 1
+            case .none: break
+            }
+        }
+        return p
     }
 
     // MARK: typed session-level fields
