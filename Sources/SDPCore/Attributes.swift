@@ -114,6 +114,7 @@ public struct CryptoAttribute: Sendable, Equatable {
 
 extension SDPSection {
     /// a=setup (RFC 4145 §4); nil when absent; throws 488 for an unknown role.
+    @inlinable
     public func setupRole() throws(SDPError) -> SetupRole? {
         let ls = lines
         guard let i = ls.firstIndex(where: { $0.key == .setup }) else { return nil }
@@ -134,6 +135,7 @@ extension SDPSection {
     }
 
     /// a=connection (RFC 4145 §5); nil when absent (the default is `new`).
+    @inlinable
     public func connectionAttribute() throws(SDPError) -> ConnectionAttribute? {
         let ls = lines
         guard let i = ls.firstIndex(where: { $0.key == .connection }) else { return nil }
@@ -148,6 +150,7 @@ extension SDPSection {
     }
 
     /// Every a=fingerprint of this section, validated (RFC 8122 §5).
+    @inlinable
     public func fingerprints() throws(SDPError) -> [Fingerprint] {
         var out: [Fingerprint] = []
         let ls = lines
@@ -171,6 +174,7 @@ extension SDPSection {
     public mutating func appendFingerprint(_ fp: Fingerprint) { appendAttribute("fingerprint", fp.value) }
 
     /// a=3ge2ae (TS 24.229 §7.5.2).
+    @inlinable
     public var e2aeIndicator: E2AEIndicator? {
         let ls = lines
         guard let i = ls.firstIndex(where: { $0.key == .e2ae }) else { return nil }
@@ -192,6 +196,7 @@ extension SDPSection {
     }
 
     /// a=msrp-cema (RFC 6714 §4) present.
+    @inlinable
     public var hasMSRPCEMA: Bool { hasAttribute(.msrpCEMA) }
 
     /// a=accept-types (RFC 4975 §8.6).
@@ -252,6 +257,7 @@ extension SDPSection {
     }
 
     /// The explicit direction attribute of this section, if any (RFC 8866 §6.7).
+    @inlinable
     public var direction: MediaDirection? {
         let ls = lines
         for i in ls.indices {

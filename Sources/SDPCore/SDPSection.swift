@@ -11,6 +11,7 @@ public protocol SDPSection: Sendable {
 extension SDPSection {
     /// The terminator to use for inserted lines: the first terminated line's; `.none` when the section
     /// has none (the serialiser then uses the document's terminator, else CRLF per RFC 8866 §5).
+    @inlinable
     public var preferredEnding: SDPLineEnding {
         let ls = lines   // one getter call (these extension methods are not specialised across modules)
         for i in ls.indices where ls[i].ending != .none { return ls[i].ending }
@@ -19,11 +20,13 @@ extension SDPSection {
 
     // MARK: generic lines
 
+    @inlinable
     public func firstIndex(ofType type: UInt8) -> Int? {
         lines.firstIndex { $0.type == type }
     }
 
     /// Inserts `line` after the last line whose RFC 8866 §5 rank is not greater than its own.
+    @inlinable
     public mutating func insertLine(_ line: SDPLine) {
         var line = line
         if line.ending == .none { line.ending = preferredEnding }
@@ -61,6 +64,7 @@ extension SDPSection {
     }
 
     /// The address of the first c= line, without parsing the whole line into Strings.
+    @inlinable
     public var connectionAddress: Substring? {
         let ls = lines
         guard let i = ls.firstIndex(where: { $0.type == ASCII.c }) else { return nil }
@@ -80,6 +84,7 @@ extension SDPSection {
     }
 
     /// Value of the first b= line of `kind`.
+    @inlinable
     public func bandwidth(_ kind: Bandwidth.Kind) -> UInt64? {
         let ls = lines
         for i in ls.indices where ls[i].type == ASCII.b {
@@ -115,8 +120,10 @@ extension SDPSection {
 
     // Key-based lookups (no text comparison).
 
+    @inlinable
     public func hasAttribute(_ k: SDPAttributeKey) -> Bool { lines.contains { $0.key == k } }
 
+    @inlinable
     public func attributeValue(_ k: SDPAttributeKey) -> Substring? {
         let ls = lines
         for i in ls.indices where ls[i].key == k {
@@ -130,6 +137,7 @@ extension SDPSection {
     }
 
     @discardableResult
+    @inlinable
     public mutating func removeAttributes(_ k: SDPAttributeKey) -> Int {
         guard lines.contains(where: { $0.key == k }) else { return 0 }
         let before = lines.count
