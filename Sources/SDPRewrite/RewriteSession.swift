@@ -118,22 +118,21 @@ public struct RewriteSession: Sendable {
         edits.reserveCapacity(pending.plans.count)
         for plan in pending.plans {
             let i = plan.index
-            var st = updated[i]
             if let a = answer.stream(i) {
-                if let e = a.access { st.access = e }
-                if let e = a.core { st.core = e }
-                if let f = a.fingerprint { st.gatewayFingerprint = f }
+                // In place (copying the whole StreamState out and back costs a retain per field).
+                if let e = a.access { updated[i].access = e }
+                if let e = a.core { updated[i].core = e }
+                if let f = a.fingerprint { updated[i].gatewayFingerprint = f }
             }
-            updated[i] = st
             guard plan.anchored else { continue }
-            guard let ep = plan.target == .access ? st.access : st.core else {
+            guard let ep = plan.target == .access ? updated[i].access : updated[i].core else {
                 throw RewriteError(.incompleteGatewayAnswer, stream: i, detail: "no \(plan.target.rawValue) endpoint")
             }
             endpoints[i] = ep
             var edit = Edit(index: i, fingerprint: nil, addApplied: plan.addApplied, path: nil)
             if plan.insertGatewayFingerprint {
                 // Seed 000/003: "include the certificate fingerprint received from the IMS-AGW in the SDP it sends to the IMS UE".
-                guard let fp = st.gatewayFingerprint else {
+                guard let fp = updated[i].gatewayFingerprint else {
                     throw RewriteError(.incompleteGatewayAnswer, stream: i, detail: "no AGW fingerprint")
                 }
                 edit.fingerprint = fp
