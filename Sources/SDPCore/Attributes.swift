@@ -66,6 +66,15 @@ public struct RTCPAttribute: Sendable, Equatable {
     }
 
     public init(parsing value: Substring, line: Int = 0) throws(SDPError) {
+        // Common case `a=rtcp:<port>` (one field): read the digits in place.
+        if let p = SDPText.withBytes(value, { buf -> UInt64? in
+            for k in 0..<buf.count where buf[k] == ASCII.space { return nil }
+            return SDPText.number(buf, 0, buf.count)
+        }), p <= 65_535 {
+            port = UInt16(p)
+            connection = nil
+            return
+        }
         let f = SDPText.fields(value)
         guard f.count == 1 || f.count == 4, let p = SDPText.number(f[0]), p <= 65_535 else {
             throw SDPError(.malformedRTCP, line: line, detail: "a=rtcp")
@@ -105,10 +114,16 @@ public struct CryptoAttribute: Sendable, Equatable {
 
 extension SDPSection {
     /// a=setup (RFC 4145 §4); nil when absent; throws 488 for an unknown role.
+    @inlinable
     public func setupRole() throws(SDPError) -> SetupRole? {
-        guard let line = lines.first(where: { $0.key == .setup }) else { return nil }
+        let ls = lines
+        guard let i = ls.firstIndex(where: { $0.key == .setup }) else { return nil }
+        let line = ls[i]
         let role = line.withAttributeValueBytes { buf -> SetupRole? in
-            for r in SetupRole.allCases where SDPText.equalsIgnoringCase(buf, r.staticName) { return r }
+            if SDPText.equalsIgnoringCase(buf, "actpass") { return .actpass }
+            if SDPText.equalsIgnoringCase(buf, "active") { return .active }
+            if SDPText.equalsIgnoringCase(buf, "passive") { return .passive }
+            if SDPText.equalsIgnoringCase(buf, "holdconn") { return .holdconn }
             return nil
         }
         guard let role, let role else { throw SDPError(.malformedSetup, detail: "a=\(line.value)") }
@@ -120,8 +135,11 @@ extension SDPSection {
     }
 
     /// a=connection (RFC 4145 §5); nil when absent (the default is `new`).
+    @inlinable
     public func connectionAttribute() throws(SDPError) -> ConnectionAttribute? {
-        guard let line = lines.first(where: { $0.key == .connection }) else { return nil }
+        let ls = lines
+        guard let i = ls.firstIndex(where: { $0.key == .connection }) else { return nil }
+        let line = ls[i]
         let value = line.withAttributeValueBytes { buf -> ConnectionAttribute? in
             if SDPText.equalsIgnoringCase(buf, "new") { return .new }
             if SDPText.equalsIgnoringCase(buf, "existing") { return .existing }
@@ -132,10 +150,12 @@ extension SDPSection {
     }
 
     /// Every a=fingerprint of this section, validated (RFC 8122 §5).
+    @inlinable
     public func fingerprints() throws(SDPError) -> [Fingerprint] {
         var out: [Fingerprint] = []
-        for line in lines where line.key == .fingerprint {
-            let parsed = line.withAttributeValueBytes { buf -> Result<Fingerprint, SDPError> in
+        let ls = lines
+        for i in ls.indices where ls[i].key == .fingerprint {
+            let parsed = ls[i].withAttributeValueBytes { buf -> Result<Fingerprint, SDPError> in
                 Result(catching: { () throws(SDPError) -> Fingerprint in try Fingerprint(bytes: buf) })
             }
             switch parsed {
@@ -154,14 +174,19 @@ extension SDPSection {
     public mutating func appendFingerprint(_ fp: Fingerprint) { appendAttribute("fingerprint", fp.value) }
 
     /// a=3ge2ae (TS 24.229 §7.5.2).
+    @inlinable
     public var e2aeIndicator: E2AEIndicator? {
-        guard let line = lines.first(where: { $0.key == .e2ae }) else { return nil }
-        let known = line.withAttributeValueBytes { buf -> E2AEIndicator? in
-            if SDPText.equalsIgnoringCase(buf, "requested") { return .requested }
-            if SDPText.equalsIgnoringCase(buf, "applied") { return .applied }
-            return nil
+        let ls = lines
+        guard let i = ls.firstIndex(where: { $0.key == .e2ae }) else { return nil }
+        let line = ls[i]
+        // 0 = other, 1 = requested, 2 = applied (a trivial result type keeps the closure cheap).
+        let known = line.withAttributeValueBytes { buf -> UInt8 in
+            if SDPText.equalsIgnoringCase(buf, "requested") { return 1 }
+            if SDPText.equalsIgnoringCase(buf, "applied") { return 2 }
+            return 0
         }
-        if let known, let known { return known }
+        if known == 1 { return .requested }
+        if known == 2 { return .applied }
         return .other(String(line.attributeValue ?? ""))
     }
 
@@ -171,6 +196,7 @@ extension SDPSection {
     }
 
     /// a=msrp-cema (RFC 6714 §4) present.
+    @inlinable
     public var hasMSRPCEMA: Bool { hasAttribute(.msrpCEMA) }
 
     /// a=accept-types (RFC 4975 §8.6).
@@ -231,9 +257,11 @@ extension SDPSection {
     }
 
     /// The explicit direction attribute of this section, if any (RFC 8866 §6.7).
+    @inlinable
     public var direction: MediaDirection? {
-        for line in lines {
-            switch line.key {
+        let ls = lines
+        for i in ls.indices {
+            switch ls[i].key {
             case .sendrecv: return .sendrecv
             case .sendonly: return .sendonly
             case .recvonly: return .recvonly

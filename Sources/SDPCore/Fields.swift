@@ -125,7 +125,26 @@ public struct ConnectionData: Sendable, Equatable {
         networkType = String(f[0]); addressType = String(f[1]); address = SDPAddress(addr); self.suffix = suffix
     }
 
-    public var value: String { "\(networkType) \(addressType) \(address)\(suffix)" }
+    public var value: String {
+        // One allocation (string interpolation is several times slower on this hot path).
+        let addr = address.description
+        return SDPText.withBytes(of: networkType) { nt in
+            SDPText.withBytes(of: addressType) { at in
+                SDPText.withBytes(of: addr) { ad in
+                    SDPText.withBytes(of: suffix) { sf in
+                        String(unsafeUninitializedCapacity: nt.count + at.count + ad.count + sf.count + 2) { out in
+                            var p = 0
+                            SDPText.write(nt, out, &p); out[p] = ASCII.space; p += 1
+                            SDPText.write(at, out, &p); out[p] = ASCII.space; p += 1
+                            SDPText.write(ad, out, &p)
+                            SDPText.write(sf, out, &p)
+                            return p
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A transport port in an m= line (RFC 8866 §5.14), or an H.248 wildcard.
@@ -273,4 +292,36 @@ public struct Bandwidth: Sendable, Equatable {
     }
 
     public var text: String { "\(kind.token):\(value)" }
+
+    /// The value of a b= line value `buf` when it is a valid `bwtype:digits` of `kind` (same result as
+    /// `try? Bandwidth(parsing:)` then comparing kinds, without allocating).
+    @inlinable
+    public static func value(ofKind kind: Kind, in buf: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        var colon = -1
+        for k in 0..<buf.count where buf[k] == ASCII.colon { colon = k; break }
+        guard colon > 0, SDPText.isToken(buf, 0, colon), let n = SDPText.number(buf, colon + 1, buf.count) else { return nil }
+        let token = UnsafeBufferPointer(rebasing: buf[0..<colon])
+        let known: Kind?
+        if SDPText.equalsIgnoringCase(token, "AS") { known = .applicationSpecific }
+        else if SDPText.equalsIgnoringCase(token, "CT") { known = .conferenceTotal }
+        else if SDPText.equalsIgnoringCase(token, "TIAS") { known = .transportIndependent }
+        else if SDPText.equalsIgnoringCase(token, "RS") { known = .rtcpSenders }
+        else if SDPText.equalsIgnoringCase(token, "RR") { known = .rtcpReceivers }
+        else { known = nil }
+        if let known {
+            switch (known, kind) {
+            case (.applicationSpecific, .applicationSpecific), (.conferenceTotal, .conferenceTotal),
+                 (.transportIndependent, .transportIndependent), (.rtcpSenders, .rtcpSenders),
+                 (.rtcpReceivers, .rtcpReceivers): return n
+            default: return nil
+            }
+        }
+        guard case .other(let name) = kind else { return nil }
+        let same = SDPText.withBytes(of: name) { nb -> Bool in
+            guard nb.count == token.count else { return false }
+            for k in 0..<nb.count where nb[k] != token[k] { return false }
+            return true
+        }
+        return same ? n : nil
+    }
 }

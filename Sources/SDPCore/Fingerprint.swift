@@ -24,12 +24,15 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
 
         /// Case-insensitive lookup (RFC 5234 §2.3 literals).
         public init?(name: Substring) {
-            for h in HashFunction.allCases where SDPText.equalsIgnoringCase(name, h.staticName) {
+            for h in HashFunction.all where SDPText.equalsIgnoringCase(name, h.staticName) {
                 self = h
                 return
             }
             return nil
         }
+
+        /// `allCases`, built once (the synthesised `allCases` allocates an array per call).
+        static let all: [HashFunction] = allCases
 
         var staticName: StaticString {
             switch self {
@@ -73,7 +76,7 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         }
         let nameBuf = UnsafeBufferPointer(rebasing: buf[0..<space])
         var found: HashFunction? = nil
-        for h in HashFunction.allCases where SDPText.equalsIgnoringCase(nameBuf, h.staticName) { found = h; break }
+        for h in HashFunction.all where SDPText.equalsIgnoringCase(nameBuf, h.staticName) { found = h; break }
         guard let hash = found else {
             throw SDPError(.unsupportedHashFunction, line: line, detail: "hash function \(String(decoding: nameBuf.prefix(16), as: UTF8.self))")
         }
@@ -81,6 +84,26 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         var to = buf.count
         while from < to, buf[from] == ASCII.space { from += 1 }
         while to > from, buf[to - 1] == ASCII.space { to -= 1 }
+        // Fast path: the canonical `XX:XX:...:XX` form of exactly the right length, decoded straight into
+        // the result. Anything else (or a bad digit) goes through the general loop below for its error.
+        let expected = hash.byteCount
+        if to - from == expected * 3 - 1 {
+            let fast = [UInt8](unsafeUninitializedCapacity: expected) { out, count in
+                var ok = true
+                for j in 0..<expected {
+                    let at = from + j * 3
+                    if j > 0, buf[at - 1] != ASCII.colon { ok = false; break }
+                    guard let hi = Fingerprint.hexValue(buf[at]), let lo = Fingerprint.hexValue(buf[at + 1]) else { ok = false; break }
+                    out[j] = hi << 4 | lo
+                }
+                count = ok ? expected : 0
+            }
+            if fast.count == expected {
+                self.hash = hash
+                self.bytes = fast
+                return
+            }
+        }
         var out: [UInt8] = []
         out.reserveCapacity(hash.byteCount)
         var pending: UInt8 = 0
@@ -143,7 +166,29 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
     }
 
     /// The attribute value, `sha-256 AB:...` (lower-case hash name, RFC 8122 §5).
-    public var value: String { hash.rawValue + " " + hexString }
+    public var value: String { text(prefix: "") }
+
+    /// The whole attribute text, `fingerprint:sha-256 AB:...` (one allocation).
+    public var attributeText: String { text(prefix: "fingerprint:") }
+
+    func text(prefix: StaticString) -> String {
+        let name = hash.staticName
+        let hexCount = bytes.isEmpty ? 0 : bytes.count * 3 - 1
+        let total = prefix.utf8CodeUnitCount + name.utf8CodeUnitCount + 1 + hexCount
+        return String(unsafeUninitializedCapacity: total) { out in
+            var p = 0
+            SDPText.write(UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount), out, &p)
+            SDPText.write(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), out, &p)
+            out[p] = ASCII.space; p += 1
+            let digits: StaticString = "0123456789ABCDEF"
+            let d = digits.utf8Start
+            for (k, b) in bytes.enumerated() {
+                if k > 0 { out[p] = ASCII.colon; p += 1 }
+                out[p] = d[Int(b >> 4)]; out[p + 1] = d[Int(b & 0x0F)]; p += 2
+            }
+            return p
+        }
+    }
     public var description: String { value }
 }
 

@@ -83,11 +83,26 @@ public struct MediaDescription: Sendable, Equatable, SDPSection {
             for k in a..<b where buf[k] == ASCII.slash { return k }
             return b
         }
-        lines[0].value = Substring(SDPText.replacing(v, a, end, with: port.description))
+        lines[0].value = Substring(SDPText.replacing(v, a, end, withPort: port))
     }
 
     public mutating func setProto(_ proto: String) { setField(2, proto) }
 
     /// RFC 3264 §6 / §8.2: a port of zero rejects or removes the stream.
-    public var isDisabled: Bool { port == .number(0) }
+    /// (Same result as `port == .number(0)`, read in one pass over the m= bytes.)
+    public var isDisabled: Bool {
+        SDPText.withBytes(lines[0].value) { buf -> Bool in
+            let n = buf.count
+            var k = 0
+            while k < n, buf[k] == ASCII.space { k += 1 }
+            while k < n, buf[k] != ASCII.space { k += 1 }       // media
+            while k < n, buf[k] == ASCII.space { k += 1 }
+            let a = k
+            guard a < n else { return true }                     // no port field: .number(0)
+            var end = a
+            while end < n, buf[end] != ASCII.space, buf[end] != ASCII.slash { end += 1 }
+            if end - a == 1, buf[a] == ASCII.dollar || buf[a] == ASCII.dash { return false }
+            return (SDPText.number(buf, a, end) ?? 0) == 0
+        }
+    }
 }

@@ -285,6 +285,59 @@ public enum SDPText {
         }
     }
 
+    /// Number of decimal digits of `n`.
+    @inlinable
+    public static func decimalLength(_ n: UInt64) -> Int {
+        var n = n, c = 1
+        while n >= 10 { n /= 10; c += 1 }
+        return c
+    }
+
+    /// Writes `n` in decimal at out[p...] and advances `p`.
+    @inlinable
+    public static func writeDecimal(_ n: UInt64, _ out: UnsafeMutableBufferPointer<UInt8>, _ p: inout Int) {
+        let len = decimalLength(n)
+        var n = n, k = p + len - 1
+        repeat { out[k] = UInt8(truncatingIfNeeded: n % 10) &+ ASCII.zero; n /= 10; k -= 1 } while n > 0
+        p += len
+    }
+
+    /// Copies `src` to out[p...] and advances `p`.
+    @inlinable
+    public static func write(_ src: UnsafeBufferPointer<UInt8>, _ out: UnsafeMutableBufferPointer<UInt8>, _ p: inout Int) {
+        if let s = src.baseAddress, let d = out.baseAddress, src.count > 0 { (d + p).update(from: s, count: src.count) }
+        p += src.count
+    }
+
+    /// Runs `body` over the UTF-8 bytes of a String (no copy for native strings).
+    @inlinable
+    public static func withBytes<R>(of text: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        if let r = try text.utf8.withContiguousStorageIfAvailable(body) { return r }
+        var copy = text
+        return try copy.withUTF8(body)
+    }
+
+    /// `text` with bytes [from, to) replaced by the decimal `n` or a one-byte wildcard (one allocation).
+    public static func replacing(_ text: Substring, _ from: Int, _ to: Int, withPort port: SDPPort) -> String {
+        withBytes(text) { buf in
+            let len: Int
+            switch port {
+            case .number(let n): len = decimalLength(UInt64(n))
+            case .wildcard: len = 1
+            }
+            return String(unsafeUninitializedCapacity: from + len + (buf.count - to)) { out in
+                var p = 0
+                write(UnsafeBufferPointer(rebasing: buf[0..<from]), out, &p)
+                switch port {
+                case .number(let n): writeDecimal(UInt64(n), out, &p)
+                case .wildcard(let w): out[p] = w == .choose ? ASCII.dollar : ASCII.dash; p += 1
+                }
+                write(UnsafeBufferPointer(rebasing: buf[to...]), out, &p)
+                return p
+            }
+        }
+    }
+
     /// ASCII case-insensitive prefix test.
     @inlinable
     public static func hasPrefixIgnoringCase(_ text: Substring, _ prefix: StaticString) -> Bool {

@@ -11,18 +11,22 @@ public protocol SDPSection: Sendable {
 extension SDPSection {
     /// The terminator to use for inserted lines: the first terminated line's; `.none` when the section
     /// has none (the serialiser then uses the document's terminator, else CRLF per RFC 8866 §5).
+    @inlinable
     public var preferredEnding: SDPLineEnding {
-        for line in lines where line.ending != .none { return line.ending }
+        let ls = lines   // one getter call (these extension methods are not specialised across modules)
+        for i in ls.indices where ls[i].ending != .none { return ls[i].ending }
         return .none
     }
 
     // MARK: generic lines
 
+    @inlinable
     public func firstIndex(ofType type: UInt8) -> Int? {
         lines.firstIndex { $0.type == type }
     }
 
     /// Inserts `line` after the last line whose RFC 8866 §5 rank is not greater than its own.
+    @inlinable
     public mutating func insertLine(_ line: SDPLine) {
         var line = line
         if line.ending == .none { line.ending = preferredEnding }
@@ -47,11 +51,11 @@ extension SDPSection {
         }
         set {
             if let newValue {
-                let line = SDPLine(type: ASCII.c, value: Substring(newValue.value), ending: preferredEnding)
+                let text = Substring(newValue.value)
                 if let i = firstIndex(ofType: ASCII.c) {
-                    lines[i].value = line.value
+                    lines[i].value = text
                 } else {
-                    insertLine(line)
+                    insertLine(SDPLine(type: ASCII.c, value: text, ending: preferredEnding))
                 }
             } else {
                 lines.removeAll { $0.type == ASCII.c }
@@ -60,9 +64,11 @@ extension SDPSection {
     }
 
     /// The address of the first c= line, without parsing the whole line into Strings.
+    @inlinable
     public var connectionAddress: Substring? {
-        guard let i = firstIndex(ofType: ASCII.c) else { return nil }
-        let v = lines[i].value
+        let ls = lines
+        guard let i = ls.firstIndex(where: { $0.type == ASCII.c }) else { return nil }
+        let v = ls[i].value
         guard let (a, b) = SDPText.fieldRange(v, 2) else { return nil }
         let end = SDPText.withBytes(v) { buf -> Int in
             for k in a..<b where buf[k] == ASCII.slash { return k }
@@ -78,17 +84,20 @@ extension SDPSection {
     }
 
     /// Value of the first b= line of `kind`.
+    @inlinable
     public func bandwidth(_ kind: Bandwidth.Kind) -> UInt64? {
-        for line in lines where line.type == ASCII.b {
-            if let bw = try? Bandwidth(parsing: line.value), bw.kind == kind { return bw.value }
+        let ls = lines
+        for i in ls.indices where ls[i].type == ASCII.b {
+            if let v = SDPText.withBytes(ls[i].value, { Bandwidth.value(ofKind: kind, in: $0) }) { return v }
         }
         return nil
     }
 
     /// Replaces the first b= of `kind` (or inserts one, RFC 8866 §5 order) ; nil removes all of that kind.
     public mutating func setBandwidth(_ kind: Bandwidth.Kind, _ value: UInt64?) {
-        let matching = lines.indices.filter {
-            lines[$0].type == ASCII.b && (try? Bandwidth(parsing: lines[$0].value))?.kind == kind
+        let ls = lines
+        let matching = ls.indices.filter {
+            ls[$0].type == ASCII.b && SDPText.withBytes(ls[$0].value, { Bandwidth.value(ofKind: kind, in: $0) }) != nil
         }
         guard let value else {
             for i in matching.reversed() { lines.remove(at: i) }
@@ -111,10 +120,15 @@ extension SDPSection {
 
     // Key-based lookups (no text comparison).
 
+    @inlinable
     public func hasAttribute(_ k: SDPAttributeKey) -> Bool { lines.contains { $0.key == k } }
 
+    @inlinable
     public func attributeValue(_ k: SDPAttributeKey) -> Substring? {
-        for line in lines where line.key == k { return line.attributeValue ?? line.value[line.value.endIndex...] }
+        let ls = lines
+        for i in ls.indices where ls[i].key == k {
+            return ls[i].attributeValue ?? ls[i].value[ls[i].value.endIndex...]
+        }
         return nil
     }
 
@@ -123,6 +137,7 @@ extension SDPSection {
     }
 
     @discardableResult
+    @inlinable
     public mutating func removeAttributes(_ k: SDPAttributeKey) -> Int {
         guard lines.contains(where: { $0.key == k }) else { return 0 }
         let before = lines.count

@@ -84,6 +84,7 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
         var session: [SDPLine] = []
         session.reserveCapacity(8)
         var media: [MediaDescription] = []
+        media.reserveCapacity(4)
         var current: [SDPLine] = []
         let utf8 = text.utf8
         let base = utf8.startIndex
@@ -93,8 +94,9 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
             let line = SDPLine(type: r.type, value: text[from..<to], ending: r.ending, key: r.key)
             if r.type == ASCII.m {
                 if !current.isEmpty { media.append(MediaDescription(lines: current)) }
-                current = [line]
-                current.reserveCapacity(12)
+                current = []
+                current.reserveCapacity(16)
+                current.append(line)
             } else if current.isEmpty {
                 session.append(line)
             } else {
@@ -133,19 +135,31 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
             var end = n
             var ending = SDPLineEnding.none
             var k = pos
-            while k < n {
-                let b = buf[k]
-                if b < 0x0E {   // one compare per byte in the common case
-                    if b == ASCII.lf { end = k; ending = .lf; break }
-                    if b == ASCII.cr {
-                        guard k + 1 < n, buf[k + 1] == ASCII.lf else {
-                            return SDPError(.malformedLine, line: lineNumber, detail: "bare CR")
-                        }
-                        end = k; ending = .crlf; break
+            lineScan: while k < n {
+                // Skip 8 bytes at a time while none is below 0x0E (SWAR "has byte less than" test;
+                // exact: it never misses such a byte).
+                if let base = buf.baseAddress {
+                    while k &+ 8 <= n {
+                        let w = UnsafeRawPointer(base + k).loadUnaligned(as: UInt64.self)
+                        if (w &- 0x0E0E_0E0E_0E0E_0E0E) & ~w & 0x8080_8080_8080_8080 != 0 { break }
+                        k &+= 8
                     }
-                    if b == 0 { return SDPError(.malformedLine, line: lineNumber, detail: "NUL byte") }
                 }
-                k += 1
+                let stop = Swift.min(k &+ 8, n)
+                while k < stop {
+                    let b = buf[k]
+                    if b < 0x0E {
+                        if b == ASCII.lf { end = k; ending = .lf; break lineScan }
+                        if b == ASCII.cr {
+                            guard k + 1 < n, buf[k + 1] == ASCII.lf else {
+                                return SDPError(.malformedLine, line: lineNumber, detail: "bare CR")
+                            }
+                            end = k; ending = .crlf; break lineScan
+                        }
+                        if b == 0 { return SDPError(.malformedLine, line: lineNumber, detail: "NUL byte") }
+                    }
+                    k += 1
+                }
             }
             pos = ending == .crlf ? end + 2 : (ending == .lf ? end + 1 : n)
             let length = end - start
@@ -336,45 +350,55 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
             for m in media where m.preferredEnding != .none { fallback = m.preferredEnding; break }
         }
         if fallback == .none { fallback = .crlf }
-        // Exact size first, then one allocation written in place.
-        var size = 0
+        // Exact size first, then one allocation written in place. (Static helpers rather than nested
+        // functions: a closure that captures a mutable local costs a dynamic exclusivity check per line.)
         let lastMedia = media.count - 1
-        func measure(_ lines: [SDPLine], last: Bool) {
-            for (k, l) in lines.enumerated() {
-                size += (l.type == 0 ? 0 : 2) + l.value.utf8.count
-                var e = l.ending
-                if e == .none, !(last && k == lines.count - 1) { e = fallback }
-                size += e == .crlf ? 2 : (e == .lf ? 1 : 0)
-            }
-        }
-        measure(lines, last: media.isEmpty)
-        for (k, m) in media.enumerated() { measure(m.lines, last: k == lastMedia) }
+        var size = SessionDescription.measure(lines, last: media.isEmpty, fallback: fallback)
+        for k in media.indices { size += SessionDescription.measure(media[k].lines, last: k == lastMedia, fallback: fallback) }
         return String(unsafeUninitializedCapacity: size) { out -> Int in
-            var p = 0
-            func write(_ lines: [SDPLine], last: Bool) {
-                for (k, l) in lines.enumerated() {
-                    if l.type != 0 {
-                        out[p] = l.type; out[p + 1] = ASCII.equals; p += 2
-                    }
-                    SDPText.withBytes(l.value) { b in
-                        if let src = b.baseAddress, let dst = out.baseAddress, b.count > 0 {
-                            (dst + p).update(from: src, count: b.count)
-                        }
-                        p += b.count
-                    }
-                    var e = l.ending
-                    if e == .none, !(last && k == lines.count - 1) { e = fallback }
-                    switch e {
-                    case .crlf: out[p] = ASCII.cr; out[p + 1] = ASCII.lf; p += 2
-                    case .lf: out[p] = ASCII.lf; p += 1
-                    case .none: break
-                    }
-                }
+            var p = SessionDescription.write(lines, last: media.isEmpty, fallback: fallback, into: out, at: 0)
+            for k in media.indices {
+                p = SessionDescription.write(media[k].lines, last: k == lastMedia, fallback: fallback, into: out, at: p)
             }
-            write(lines, last: media.isEmpty)
-            for (k, m) in media.enumerated() { write(m.lines, last: k == lastMedia) }
             return p
         }
+    }
+
+    private static func measure(_ lines: [SDPLine], last: Bool, fallback: SDPLineEnding) -> Int {
+        var size = 0
+        for k in lines.indices {
+            size += (lines[k].type == 0 ? 0 : 2) + lines[k].value.utf8.count
+            var e = lines[k].ending
+            if e == .none, !(last && k == lines.count - 1) { e = fallback }
+            size += e == .crlf ? 2 : (e == .lf ? 1 : 0)
+        }
+        return size
+    }
+
+    private static func write(_ lines: [SDPLine], last: Bool, fallback: SDPLineEnding,
+                              into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+        var p = start
+        for k in lines.indices {
+            let type = lines[k].type
+            if type != 0 {
+                out[p] = type; out[p + 1] = ASCII.equals; p += 2
+            }
+            let at = p
+            p += SDPText.withBytes(lines[k].value) { b -> Int in
+                if let src = b.baseAddress, let dst = out.baseAddress, b.count > 0 {
+                    (dst + at).update(from: src, count: b.count)
+                }
+                return b.count
+            }
+            var e = lines[k].ending
+            if e == .none, !(last && k == lines.count - 1) { e = fallback }
+            switch e {
+            case .crlf: out[p] = ASCII.cr; out[p + 1] = ASCII.lf; p += 2
+            case .lf: out[p] = ASCII.lf; p += 1
+            case .none: break
+            }
+        }
+        return p
     }
 
     // MARK: typed session-level fields
@@ -400,7 +424,20 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
         guard let i = firstIndex(ofType: ASCII.o) else { return }
         let v = lines[i].value
         guard let (a, _) = SDPText.fieldRange(v, 4) else { return }
-        lines[i].value = Substring(String(SDPText.slice(v, 0, a)) + SDPAddress.addressType(for: address) + " " + address)
+        let type: StaticString = address.utf8.contains(ASCII.colon) ? "IP6" : "IP4"
+        let text = SDPText.withBytes(v) { buf in
+            SDPText.withBytes(of: address) { ad in
+                String(unsafeUninitializedCapacity: a + 4 + ad.count) { out in
+                    var p = 0
+                    SDPText.write(UnsafeBufferPointer(rebasing: buf[0..<a]), out, &p)
+                    SDPText.write(UnsafeBufferPointer(start: type.utf8Start, count: 3), out, &p)
+                    out[p] = ASCII.space; p += 1
+                    SDPText.write(ad, out, &p)
+                    return p
+                }
+            }
+        }
+        lines[i].value = Substring(text)
     }
 
     /// The effective c= address of media `index`: its own c= else the session-level one (RFC 8866 §5.7).

@@ -99,52 +99,70 @@ public struct RewriteSession: Sendable {
 
     /// Applies the AGW's answer and returns the SDP to forward.
     public mutating func applyGatewayAnswer(_ answer: GatewayAnswer) throws(RewriteError) -> SessionDescription {
-        let pending: Pending
+        var pending: Pending
         switch phase {
         case .offerAwaitingGateway(let p), .answerAwaitingGateway(let p): pending = p
         default: throw RewriteError(.unexpectedEvent, detail: "no gateway request outstanding")
         }
-        var sdp = pending.draft
+        // Pass 1 checks everything that can fail without touching the draft, so a failure leaves the
+        // session as it was.
+        struct Edit {
+            var index: Int
+            var fingerprint: Fingerprint?
+            var addApplied: Bool
+            var path: String?
+        }
         var updated = streams
-        var endpoints = [LocalEndpoint?](repeating: nil, count: sdp.media.count)
+        var endpoints = [LocalEndpoint?](repeating: nil, count: pending.draft.media.count)
+        var edits: [Edit] = []
+        edits.reserveCapacity(pending.plans.count)
         for plan in pending.plans {
             let i = plan.index
-            var st = updated[i]
             if let a = answer.stream(i) {
-                if let e = a.access { st.access = e }
-                if let e = a.core { st.core = e }
-                if let f = a.fingerprint { st.gatewayFingerprint = f }
+                // In place (copying the whole StreamState out and back costs a retain per field).
+                if let e = a.access { updated[i].access = e }
+                if let e = a.core { updated[i].core = e }
+                if let f = a.fingerprint { updated[i].gatewayFingerprint = f }
             }
-            updated[i] = st
             guard plan.anchored else { continue }
-            guard let ep = plan.target == .access ? st.access : st.core else {
+            guard let ep = plan.target == .access ? updated[i].access : updated[i].core else {
                 throw RewriteError(.incompleteGatewayAnswer, stream: i, detail: "no \(plan.target.rawValue) endpoint")
             }
             endpoints[i] = ep
+            var edit = Edit(index: i, fingerprint: nil, addApplied: plan.addApplied, path: nil)
             if plan.insertGatewayFingerprint {
                 // Seed 000/003: "include the certificate fingerprint received from the IMS-AGW in the SDP it sends to the IMS UE".
-                guard let fp = st.gatewayFingerprint else {
+                guard let fp = updated[i].gatewayFingerprint else {
                     throw RewriteError(.incompleteGatewayAnswer, stream: i, detail: "no AGW fingerprint")
                 }
-                FingerprintRule.insert(fp, into: &sdp.media[i])
+                edit.fingerprint = fp
             }
-            if plan.addApplied {
-                // TS 24.229 §7.5.2 / seed 004 terminating step 8: a=3ge2ae:applied in what goes to the UE.
-                sdp.media[i].appendAttribute("3ge2ae", "applied")
-            }
-            if let path = plan.path, let old = sdp.media[i].attributeValue(.path) {
+            if let path = plan.path, let old = pending.draft.media[i].attributeValue(.path) {
                 // RFC 4975 §9 / seed 003: application-aware interworking puts the AGW in the endpoint's path URI.
                 guard let new = MSRPPathRule.rewriteLast(old, scheme: path.scheme,
                                                          host: path.rewriteHost ? ep.address : nil,
                                                          port: path.rewriteHost ? ep.port : nil) else {
                     throw RewriteError(.malformedPath, stream: i, detail: "a=path:\(old)")
                 }
-                sdp.media[i].setAttribute("path", new)
+                edit.path = new
             }
+            edits.append(edit)
+        }
+        // Pass 2 cannot fail. The phase no longer holds the draft, so editing it does not copy it.
+        phase = pending.kind == .offer ? .awaitingAnswer(pending.offer) : .idle
+        var sdp = pending.draft
+        pending.draft = SessionDescription(lines: [], media: [])
+        for edit in edits {
+            let i = edit.index
+            if let fp = edit.fingerprint { FingerprintRule.insert(fp, into: &sdp.media[i]) }
+            if edit.addApplied {
+                // TS 24.229 §7.5.2 / seed 004 terminating step 8: a=3ge2ae:applied in what goes to the UE.
+                sdp.media[i].appendAttribute("3ge2ae", "applied")
+            }
+            if let new = edit.path { sdp.media[i].setAttribute("path", new) }
         }
         AddressRule.apply(endpoints, to: &sdp, rewriteOrigin: policy.rewriteOriginAddress)
         streams = updated
-        phase = pending.kind == .offer ? .awaitingAnswer(pending.offer) : .idle
         return sdp
     }
 
@@ -218,7 +236,8 @@ public struct RewriteSession: Sendable {
                 continue
             }
 
-            let (family, treatment) = try DecisionRule.decide(source: source, proto: m.proto, indicator: m.e2aeIndicator,
+            let proto = m.proto
+            let (family, treatment) = try DecisionRule.decide(source: source, proto: proto, indicator: m.e2aeIndicator,
                                                               flags: flags, policy: policy, index: i)
             let cema = m.hasMSRPCEMA
             let appAware: Bool
@@ -227,7 +246,7 @@ public struct RewriteSession: Sendable {
             case .bfcp: appAware = policy.bfcpApplicationAware
             default: appAware = false
             }
-            let (accessT, coreT) = DecisionRule.transports(family, treatment, applicationAware: appAware, rtpProto: m.proto,
+            let (accessT, coreT) = DecisionRule.transports(family, treatment, applicationAware: appAware, rtpProto: proto,
                                                          msrpAgnosticAccess: policy.msrpAgnosticAccessTransport)
             var st = StreamState(media: m.mediaTypeString, family: family, treatment: treatment, applicationAware: appAware,
                                  accessTransport: accessT, coreTransport: coreT,

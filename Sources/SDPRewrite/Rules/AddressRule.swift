@@ -10,9 +10,21 @@ public enum AddressRule {
     public static func apply(_ endpoints: [LocalEndpoint?], to sdp: inout SessionDescription, rewriteOrigin: Bool) {
         guard endpoints.contains(where: { $0 != nil }) else { return }
         let sessionAddress = sdp.connectionAddress
+        let sessionIsHold = sessionAddress == "0.0.0.0"
         var sessionTarget: String? = nil
-        var sessionUsable = sessionAddress != nil && sessionAddress != "0.0.0.0"
-        for (k, m) in sdp.media.enumerated() where m.connectionAddress == nil && !m.isDisabled {
+        var sessionUsable = sessionAddress != nil && !sessionIsHold
+        // Per media: own c= address (nil when none) and disabled flag, read once.
+        var own: [Substring?] = []
+        var disabled: [Bool] = []
+        own.reserveCapacity(sdp.media.count)
+        disabled.reserveCapacity(sdp.media.count)
+        for k in sdp.media.indices {
+            let m = sdp.media[k]
+            let o = m.connectionAddress
+            let d = m.isDisabled
+            own.append(o)
+            disabled.append(d)
+            guard o == nil, !d else { continue }
             guard k < endpoints.count, let ep = endpoints[k] else { sessionUsable = false; continue }
             if let t = sessionTarget, t != ep.address { sessionUsable = false }
             sessionTarget = ep.address
@@ -21,20 +33,18 @@ public enum AddressRule {
             sdp.connection = ConnectionData(address: target)
         }
         for k in sdp.media.indices where k < endpoints.count {
-            guard let ep = endpoints[k] else { continue }
-            var m = sdp.media[k]
-            guard !m.isDisabled else { continue }
-            m.setPort(.number(ep.port))
-            if let own = m.connectionAddress {
-                if own != "0.0.0.0" { m.connection = ConnectionData(address: ep.address) }
-            } else if !sessionUsable, sessionAddress != "0.0.0.0" {
-                m.connection = ConnectionData(address: ep.address)
+            guard let ep = endpoints[k], !disabled[k] else { continue }
+            // Mutated in place (a copy-and-write-back would copy the line array).
+            sdp.media[k].setPort(.number(ep.port))
+            if let o = own[k] {
+                if o != "0.0.0.0" { sdp.media[k].connection = ConnectionData(address: ep.address) }
+            } else if !sessionUsable, !sessionIsHold {
+                sdp.media[k].connection = ConnectionData(address: ep.address)
             }
-            if m.hasAttribute(.rtcp), let rtcp = try? m.rtcp() {
+            if sdp.media[k].hasAttribute(.rtcp), let rtcp = try? sdp.media[k].rtcp() {
                 let rtcpPort = ep.rtcpPort ?? (ep.port == UInt16.max ? ep.port : ep.port + 1)
-                m.setRTCP(RTCPAttribute(port: rtcpPort, connection: rtcp.connection == nil ? nil : ConnectionData(address: ep.address)))
+                sdp.media[k].setRTCP(RTCPAttribute(port: rtcpPort, connection: rtcp.connection == nil ? nil : ConnectionData(address: ep.address)))
             }
-            sdp.media[k] = m
         }
         if rewriteOrigin, let first = endpoints.first(where: { $0 != nil }) ?? nil {
             sdp.setOriginAddress(first.address)

@@ -6,14 +6,29 @@ public enum DecisionRule {
     /// Protocol family and whether the proto carries TLS (RFC 4975 §8.1 TCP/TLS/MSRP; RFC 8856 §4
     /// TCP/TLS/BFCP; RFC 3550/3711 RTP profiles).
     public static func classify(proto: Substring) -> (StreamProtocol, tls: Bool) {
-        if SDPText.equalsIgnoringCase(proto, "TCP/MSRP") { return (.msrp, false) }
-        if SDPText.equalsIgnoringCase(proto, "TCP/TLS/MSRP") { return (.msrp, true) }
-        if SDPText.equalsIgnoringCase(proto, "TCP/BFCP") { return (.bfcp, false) }
-        if SDPText.equalsIgnoringCase(proto, "TCP/TLS/BFCP") { return (.bfcp, true) }
-        if SDPText.hasPrefixIgnoringCase(proto, "RTP/") || SDPText.hasPrefixIgnoringCase(proto, "UDP/TLS/RTP/") {
-            return (.rtp, SDPText.containsIgnoringCase(proto, "SAVP"))
+        // One pass over the bytes (a byte-level copy of the Substring checks below).
+        SDPText.withBytes(proto) { b -> (StreamProtocol, tls: Bool) in
+            if SDPText.equalsIgnoringCase(b, "TCP/MSRP") { return (.msrp, false) }
+            if SDPText.equalsIgnoringCase(b, "TCP/TLS/MSRP") { return (.msrp, true) }
+            if SDPText.equalsIgnoringCase(b, "TCP/BFCP") { return (.bfcp, false) }
+            if SDPText.equalsIgnoringCase(b, "TCP/TLS/BFCP") { return (.bfcp, true) }
+            if hasPrefix(b, "RTP/") || hasPrefix(b, "UDP/TLS/RTP/") {
+                var savp = false
+                var i = 0
+                while i + 4 <= b.count {
+                    if SDPText.equalsIgnoringCase(UnsafeBufferPointer(rebasing: b[i..<(i + 4)]), "SAVP") { savp = true; break }
+                    i += 1
+                }
+                return (.rtp, savp)
+            }
+            return (.other, false)
         }
-        return (.other, false)
+    }
+
+    private static func hasPrefix(_ b: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+        let n = prefix.utf8CodeUnitCount
+        guard b.count >= n else { return false }
+        return SDPText.equalsIgnoringCase(UnsafeBufferPointer(rebasing: b[0..<n]), prefix)
     }
 
     /// The proto token for a protocol with or without TLS (the e2ae proto swap, TS 33.328 §7.2.1

@@ -35,7 +35,7 @@ public enum FingerprintRule {
     /// Inserts the AGW fingerprint into a media section: before a=msrp-cema when present (the
     /// position used in specs.md §9.2/§9.3), else after the last attribute.
     public static func insert(_ fp: Fingerprint, into media: inout MediaDescription) {
-        let line = SDPLine(type: ASCII.a, value: Substring("fingerprint:" + fp.value), ending: media.preferredEnding)
+        let line = SDPLine(type: ASCII.a, value: Substring(fp.attributeText), ending: media.preferredEnding)
         if let cema = media.lines.firstIndex(where: { $0.key == .msrpCEMA }) {
             // A `.none` ending in the middle is rendered with the document's terminator.
             media.lines.insert(line, at: cema)
