@@ -132,7 +132,7 @@ func withLiveGateway(
                            duration: duration, extra: mgArguments)
     let started = ContinuousClock.now
     do {
-        let version = try await client.waitForRegistration(timeout: .seconds(12))
+        let version = try await client.waitForRegistration(timeout: .seconds(20))
         #expect(version == 3)
         let registered = ContinuousClock.now
         try await body(client)
@@ -166,7 +166,7 @@ func nextEvent(_ client: IqClient, timeout: Duration, where match: @escaping @Se
 
 // MARK: - Against the OTP megaco MG
 
-@Suite("Iq MGC against the OTP megaco MG peer over loopback sockets")
+@Suite("Iq MGC against the OTP megaco MG peer over loopback sockets", .serialized)
 struct IqLivePeerTests {
     @Test("TS 23.334 §8 e2ae MSRP stream over H.248.1 Annex D.1 UDP / D.2 TCP-TPKT, pretty and compact: register, reserve, configure, release, no context left",
           arguments: [H248TransportKind.udp, .tcp], [H248TextForm.pretty, .compact])
@@ -257,7 +257,7 @@ struct IqLivePeerTests {
     }
 }
 
-@Suite("Iq MGC through a lossy UDP relay (20 % drop, 10 % reorder each way)")
+@Suite("Iq MGC through a lossy UDP relay (20 % drop, 10 % reorder each way)", .serialized)
 struct IqLossyLinkTests {
     @Test("H.248.1 Annex D.1: every transaction completes exactly once over a lossy link: no duplicate Add at the MG, no context left",
           arguments: [1, 7])
