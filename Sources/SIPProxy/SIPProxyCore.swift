@@ -84,7 +84,7 @@ public struct SIPProxyCore: Sendable {
         // §16.3 step 3: Max-Forwards 0 → 483 (OPTIONS is not answered by us: see Docs/proxy.md).
         if let mf = request.maxForwards, mf == 0 {
             if method == "ACK" { return .absorb }
-            return .reject(ProxyReject(status: 483, reason: "Too Many Hops"))
+            return .reject(ProxyReject(status: 483, reason: "Too Many Hops", warning: warning("Max-Forwards is 0")))
         }
 
         // §16.3 step 4: loop detection with the branch hash of §16.6 step 8.
@@ -92,7 +92,7 @@ public struct SIPProxyCore: Sendable {
         if method != "ACK", method != "CANCEL" {
             for via in request.vias where configuration.isOurs(via: via) {
                 if let b = via.branch, Self.loopHash(ofBranch: b) == loopHash {
-                    return .reject(ProxyReject(status: 482, reason: "Loop Detected"))
+                    return .reject(ProxyReject(status: 482, reason: "Loop Detected", warning: warning("request looped back to this proxy")))
                 }
             }
         }
@@ -132,6 +132,13 @@ public struct SIPProxyCore: Sendable {
 
         // §16.6 steps 6-7: next hop from the first remaining Route (loose routing) or the Request-URI.
         let hopURI = firstRemaining < lastRemoved ? routes[firstRemaining].uri : context.requestURI
+        if firstRemaining < lastRemoved, let r = SIPURIParts(parsing: hopURI), !r.looseRouting {
+            // §16.6 step 7: the next hop is a strict router: the Request-URI becomes the last Route
+            // value and the first Route value becomes the Request-URI.
+            do { try splice.removeRoute(at: firstRemaining) } catch { return .reject(Self.reject(error)) }
+            splice.addHeader("Route", "<\(context.requestURI)>")
+            context.requestURI = hopURI
+        }
         guard let hop = SIPURIParts(parsing: hopURI) else {
             return .reject(ProxyReject(status: 416, reason: "Unsupported URI Scheme"))
         }
@@ -172,6 +179,11 @@ public struct SIPProxyCore: Sendable {
             bytes.replaceSubrange(uriRange, with: Array(context.requestURI.utf8))
         }
         return .forward(ForwardDecision(bytes: bytes, nextHop: nextHop, outbound: outbound, branch: branch, via: via, stateless: stateless))
+    }
+
+    /// Warning 399 (miscellaneous, RFC 3261 §20.43) naming this proxy.
+    private func warning(_ text: String) -> SIPResponseBuilder.Warning {
+        SIPResponseBuilder.Warning(code: 399, agent: configuration.warningAgent, text: text)
     }
 
     private func pickOutbound(side: ProxySide, transport: String, fallback: ProxyListener) -> ProxyListener {

@@ -99,6 +99,7 @@ import SIPProxy
         let loopedRequest = try parse(looped)
         let r = try #require(proxy.processRequest(loopedRequest, arrivedOn: ProxyFixtures.core, ids: &ids).rejection)
         #expect(r.status == 482)
+        #expect(r.warning?.code == 399 && r.warning?.agent == "pcscf.example.net")
         // Spiral: the S-CSCF retargeted it (new Request-URI), so it is forwarded again.
         let spiral = looped.replacingOccurrences(of: "INVITE tel:+15557654321;phone-context=ims.mnc001.mcc001.3gppnetwork.org SIP/2.0",
                                                  with: "INVITE sip:+15557654321@ue.example.net SIP/2.0")
@@ -207,6 +208,23 @@ import SIPProxy
         #expect(out.contentLength == 5)
         let bad = SIPProxyCore(configuration: ProxyFixtures.configuration(), requestPolicy: ToCorePolicy(), bodyRewriter: Rewriter(fail: true))
         #expect(bad.processRequest(request, arrivedOn: ProxyFixtures.access, ids: &ids).rejection?.status == 488)
+    }
+
+    @Test("RFC 3261 §16.6 step 7: next hop is a strict router (no lr): Request-URI becomes the last Route, the Route value the Request-URI")
+    func strictRouterNextHop() throws {
+        let text = "MESSAGE sip:bob@example.com SIP/2.0\r\n" +
+            "Via: SIP/2.0/UDP ue.example.org:5070;branch=z9hG4bK-sr1\r\n" +
+            "Max-Forwards: 10\r\n" +
+            "Route: <sip:pcscf.core.example.net:5060;lr>, <sip:strict.example.net:5080>\r\n" +
+            "Route: <sip:third.example.net;lr>\r\n" +
+            "From: <sip:alice@example.org>;tag=a1\r\nTo: <sip:bob@example.com>\r\n" +
+            "Call-ID: sr-1\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n"
+        var ids = CountingIDGenerator()
+        let d = try #require(coreToCore().processRequest(try parse(text), arrivedOn: ProxyFixtures.core, ids: &ids).decision)
+        let out = try parse(d.bytes)
+        #expect(out.requestURI == "sip:strict.example.net:5080")
+        #expect(out.routes.map(\.uri) == ["sip:third.example.net;lr", "sip:bob@example.com"])
+        #expect(d.nextHop == NextHop(uri: "sip:strict.example.net:5080", host: "strict.example.net", port: 5080, transport: "UDP"))
     }
 
     @Test("RFC 3261 §16.2: 100 Trying for INVITE has no To tag")
