@@ -58,6 +58,8 @@ public struct ResponseContext: Sendable {
     /// No new branches after a 6xx or a 2xx (§16.7 step 5, step 10) or a CANCEL (§16.10).
     public private(set) var noNewBranches = false
     private var best: (status: Int, bytes: [UInt8])?
+    /// Final 401/407 responses, for challenge aggregation (§16.7 step 7); at most one per branch.
+    private var challenges: [[UInt8]] = []
 
     public init(request: SIPMessage, toTag: String) {
         self.request = request
@@ -139,6 +141,7 @@ public struct ResponseContext: Sendable {
             noNewBranches = true
             actions += cancelAllPending() // §16.7 step 5
         }
+        if status == 401 || status == 407 { challenges.append(bytes) }
         if best.map({ Self.rank(status) < Self.rank($0.status) }) ?? true { best = (status, bytes) }
         actions += finishIfDone()
         return actions
@@ -153,7 +156,26 @@ public struct ResponseContext: Sendable {
             // §16.7 step 6: a 503 chosen as best is sent upstream as 500.
             return [.forwardFinal(status: 500, bytes: SIPResponseBuilder.response(to: request, status: 500, reason: "Server Internal Error", toTag: toTag))]
         }
+        if best.status == 401 || best.status == 407, challenges.count > 1 {
+            return [.forwardFinal(status: best.status, bytes: Self.aggregateChallenges(best.bytes, challenges))]
+        }
         return [.forwardFinal(status: best.status, bytes: best.bytes)]
+    }
+
+    /// §16.7 step 7: the chosen 401/407 gets the WWW-Authenticate and Proxy-Authenticate values of every
+    /// other 401/407 (added at the end of its header block; its own bytes are kept).
+    static func aggregateChallenges(_ chosen: [UInt8], _ all: [[UInt8]]) -> [UInt8] {
+        guard let message = try? SIPParser.scan(chosen) else { return chosen }
+        var splice = SIPSplice(message)
+        var skippedSelf = false
+        for bytes in all {
+            if !skippedSelf, bytes == chosen { skippedSelf = true; continue }
+            guard let other = try? SIPParser.scan(bytes) else { continue }
+            for name in ["WWW-Authenticate", "Proxy-Authenticate"] {
+                for f in other.fields(named: name) { splice.addHeader(name, other.value(of: f)) }
+            }
+        }
+        return splice.bytes()
     }
 
     private mutating func cancelAllPending() -> [ResponseAction] {

@@ -75,6 +75,24 @@ import SIPProxy
         #expect(ctx.finalForwarded)
     }
 
+    @Test("RFC 3261 §16.7 step 7: the chosen 401/407 carries every branch's WWW-Authenticate / Proxy-Authenticate")
+    func challengeAggregation() throws {
+        var (ctx, ds) = try forked(2)
+        func challenge(_ d: ForwardDecision, _ status: Int, _ name: String, _ realm: String) throws -> ResponseOutcome {
+            let raw = SIPResponseBuilder.response(to: try parse(d.bytes), status: status, reason: status == 401 ? "Unauthorized" : "Proxy Authentication Required",
+                                                  toTag: "u\(realm)", extraHeaders: [(name, "Digest realm=\"\(realm)\", nonce=\"n\(realm)\"")])
+            return proxy.processResponse(try parse(raw))
+        }
+        let r0 = ctx.handle(.response(branch: ds[0].branch, outcome: try challenge(ds[0], 401, "WWW-Authenticate", "a")))
+        #expect(r0.isEmpty)
+        let a = ctx.handle(.response(branch: ds[1].branch, outcome: try challenge(ds[1], 407, "Proxy-Authenticate", "b")))
+        guard case .forwardFinal(let st, let b)? = a.first else { Issue.record("\(a)"); return }
+        #expect(st == 401)
+        let r = try parse(b)
+        #expect(r.fields(named: "WWW-Authenticate").map { r.value(of: $0) } == ["Digest realm=\"a\", nonce=\"na\""])
+        #expect(r.fields(named: "Proxy-Authenticate").map { r.value(of: $0) } == ["Digest realm=\"b\", nonce=\"nb\""])
+    }
+
     @Test("RFC 3261 §16.7 step 6: a 503 chosen as best is sent as 500")
     func map503() throws {
         var (ctx, ds) = try forked(1)
