@@ -90,8 +90,7 @@ public struct ResponseContext: Sendable {
             switch outcome {
             case .drop: return []
             case .replace(let rejection):
-                let bytes = ProxyReject(status: rejection.status, reason: rejection.reason, warning: rejection.warning,
-                                        extraHeaders: rejection.extraHeaders).response(to: request, toTag: toTag)
+                let bytes = rejection.response(to: request, toTag: toTag)
                 return final(i, status: rejection.status, bytes: bytes)
             case .forward(let bytes, let status):
                 if status < 200 {

@@ -100,7 +100,7 @@ public struct SIPProxyCore: Sendable {
         // §16.3 step 5: Proxy-Require.
         let unsupported = request.proxyRequire.filter { !configuration.supportedExtensions.contains($0.lowercased()) }
         if !unsupported.isEmpty, method != "ACK", method != "CANCEL" {
-            return .reject(ProxyReject(status: 420, reason: "Bad Extension",
+            return .reject(ProxyReject(status: 420, reason: "Bad Extension", warning: warning("unsupported Proxy-Require"),
                                        extraHeaders: [ProxyHeaderLine("Unsupported", unsupported.joined(separator: ", "))]))
         }
 

@@ -115,6 +115,7 @@ import SIPProxy
         #expect(r.status == 420)
         let response = try parse(r.response(to: request, toTag: "t1"))
         #expect(response.statusCode == 420)
+        #expect(response.fields(named: "Warning").map { response.value(of: $0) } == ["399 pcscf.example.net \"unsupported Proxy-Require\""])
         #expect(response.fields(named: "Unsupported").map { response.value(of: $0) } == ["sec-agree"])
         // Supported (case-insensitive): forwarded.
         let ok = SIPProxyCore(configuration: ProxyFixtures.configuration(supported: ["SEC-AGREE"]))

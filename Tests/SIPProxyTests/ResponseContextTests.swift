@@ -147,6 +147,18 @@ import SIPProxy
         #expect(st == 408)
     }
 
+    @Test("RFC 3261 §16.7 step 1: a branch whose transaction timed out counts as 408 (built by the proxy, our To tag)")
+    func branchTimeout() throws {
+        var (ctx, ds) = try forked(1)
+        let a = ctx.handle(.branchTimedOut(branch: ds[0].branch))
+        guard case .forwardFinal(let st, let b)? = a.first, a.count == 1 else { Issue.record("\(a)"); return }
+        let r = try parse(b)
+        #expect(st == 408 && r.statusCode == 408 && r.to?.tag == "ptag")
+        #expect(r.topVia?.branch == invite.topVia?.branch)
+        // Unknown branches are ignored.
+        #expect(ctx.handle(.branchTimedOut(branch: "z9hG4bKnone")).isEmpty)
+    }
+
     @Test("RFC 3261 §16.10 / §9.1: CANCEL matched to the INVITE context; pending branches cancelled once provisional; 200 to CANCEL")
     func cancelReceived() throws {
         var (ctx, ds) = try forked(2)
