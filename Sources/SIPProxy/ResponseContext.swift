@@ -61,6 +61,10 @@ public struct ResponseContext: Sendable {
     /// Final 401/407 responses, for challenge aggregation (§16.7 step 7); at most one per branch.
     private var challenges: [[UInt8]] = []
 
+    /// Branches per server transaction (RFC 3261 §16.5 sets no limit; bounded so a target set from the
+    /// network cannot grow state without end).
+    public static let maxBranches = 16
+
     public init(request: SIPMessage, toTag: String) {
         self.request = request
         self.toTag = toTag
@@ -72,7 +76,7 @@ public struct ResponseContext: Sendable {
     /// Adds a branch for a forwarded request. Returns false when no new branch may be added.
     @discardableResult
     public mutating func addBranch(_ decision: ForwardDecision) -> Bool {
-        guard !noNewBranches, !finalForwarded else { return false }
+        guard !noNewBranches, !finalForwarded, branches.count < Self.maxBranches else { return false }
         branches.append(Branch(id: decision.branch, request: decision.bytes, state: .calling, cancelPending: false, cancelled: false))
         return true
     }

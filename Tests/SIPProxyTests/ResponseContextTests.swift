@@ -147,6 +147,14 @@ import SIPProxy
         #expect(st == 408)
     }
 
+    @Test("Bound: at most ResponseContext.maxBranches branches (RFC 3261 §16.5 target set, house rule on bounded state)")
+    func branchLimit() throws {
+        var (ctx, ds) = try forked(ResponseContext.maxBranches)
+        let added = ctx.addBranch(ds[0])
+        #expect(!added)
+        #expect(ctx.branches.count == ResponseContext.maxBranches)
+    }
+
     @Test("RFC 3261 §16.7 step 1: a branch whose transaction timed out counts as 408 (built by the proxy, our To tag)")
     func branchTimeout() throws {
         var (ctx, ds) = try forked(1)
