@@ -1,0 +1,268 @@
+// Stateful proxy core, request and response processing (RFC 3261 §16.3, §16.4, §16.6, §16.7 step 3,
+// §16.10, §16.11). Pure: takes parsed messages, returns decisions with the bytes to send. Forwarding
+// splices the received bytes (SIPSplice); the message is never re-serialised.
+public import SIPCore
+
+/// Where a forwarded request goes (RFC 3261 §16.6 steps 6-7; DNS per RFC 3263 is the driver's job).
+public struct NextHop: Sendable, Equatable {
+    /// The URI the hop was taken from (top Route, or the Request-URI).
+    public var uri: String
+    public var host: String
+    public var port: Int
+    public var transport: String
+
+    public init(uri: String, host: String, port: Int, transport: String) {
+        self.uri = uri; self.host = host; self.port = port; self.transport = transport
+    }
+}
+
+/// A request to send on a new client transaction.
+public struct ForwardDecision: Sendable {
+    /// The forwarded request.
+    public var bytes: [UInt8]
+    public var nextHop: NextHop
+    /// The listener to send from (its side and transport).
+    public var outbound: ProxyListener
+    /// Our branch (RFC 3261 §16.6 step 8), the key of the client transaction.
+    public var branch: String
+    /// Our Via value, as inserted.
+    public var via: String
+    /// True when the request was forwarded without state (ACK for 2xx, §16.11 branch rule).
+    public var stateless: Bool
+}
+
+/// What to do with a received request.
+public enum RequestOutcome: Sendable {
+    /// Send `ForwardDecision.bytes` to the next hop.
+    case forward(ForwardDecision)
+    /// Answer with the rejection's response (built with `ProxyReject.response(to:toTag:)`).
+    case reject(ProxyReject)
+    /// Nothing to send (ACK absorbed by its INVITE server transaction, RFC 3261 §17.2.1).
+    case absorb
+}
+
+/// What to do with a received response.
+public enum ResponseOutcome: Sendable {
+    /// The response with our Via removed and the policy's edits applied, for the response context.
+    case forward(bytes: [UInt8], status: Int)
+    /// Top Via is not ours, or no Via is left: drop (RFC 3261 §16.7 step 3, §18.1.2).
+    case drop
+    /// The response policy or body rewriter refused it; treat the branch as having received this.
+    case replace(ProxyReject)
+}
+
+public struct SIPProxyCore: Sendable {
+    public var configuration: ProxyConfiguration
+    public var requestPolicy: any RequestPolicy
+    public var responsePolicy: any ResponsePolicy
+    public var bodyRewriter: any BodyRewriter
+
+    public init(configuration: ProxyConfiguration, requestPolicy: any RequestPolicy = NoRequestPolicy(),
+                responsePolicy: any ResponsePolicy = NoResponsePolicy(), bodyRewriter: any BodyRewriter = NoBodyRewriter()) {
+        self.configuration = configuration
+        self.requestPolicy = requestPolicy
+        self.responsePolicy = responsePolicy
+        self.bodyRewriter = bodyRewriter
+    }
+
+    /// RFC 3261 §8.1.1.7 / §16.6 step 8: magic cookie of RFC 3261 branches.
+    public static let magicCookie = "z9hG4bK"
+
+    // MARK: Requests
+
+    /// Processes a request received on `inbound`: validation (§16.3), route pre-processing (§16.4),
+    /// the request policy, body rewrite, then forwarding (§16.6).
+    /// - Parameter ackMatchesNon2xx: for ACK, true when the driver matched it to an INVITE server
+    ///   transaction that sent a non-2xx final response (RFC 3261 §17.2.3): it is absorbed.
+    public func processRequest(_ request: SIPMessage, arrivedOn inbound: ProxyListener,
+                               ids: inout some ProxyIDGenerator, ackMatchesNon2xx: Bool = false) -> RequestOutcome {
+        guard let method = request.method, let receivedURI = request.requestURI else {
+            return .reject(ProxyReject(status: 400, reason: "Bad Request"))
+        }
+        if method == "ACK" && ackMatchesNon2xx { return .absorb }
+
+        // §16.3 step 3: Max-Forwards 0 → 483 (OPTIONS is not answered by us: see Docs/proxy.md).
+        if let mf = request.maxForwards, mf == 0 {
+            if method == "ACK" { return .absorb }
+            return .reject(ProxyReject(status: 483, reason: "Too Many Hops", warning: warning("Max-Forwards is 0")))
+        }
+
+        // §16.3 step 4: loop detection with the branch hash of §16.6 step 8.
+        let loopHash = Self.loopHash(request)
+        if method != "ACK", method != "CANCEL" {
+            for via in request.vias where configuration.isOurs(via: via) {
+                if let b = via.branch, Self.loopHash(ofBranch: b) == loopHash {
+                    return .reject(ProxyReject(status: 482, reason: "Loop Detected", warning: warning("request looped back to this proxy")))
+                }
+            }
+        }
+
+        // §16.3 step 5: Proxy-Require.
+        let unsupported = request.proxyRequire.filter { !configuration.supportedExtensions.contains($0.lowercased()) }
+        if !unsupported.isEmpty, method != "ACK", method != "CANCEL" {
+            return .reject(ProxyReject(status: 420, reason: "Bad Extension", warning: warning("unsupported Proxy-Require"),
+                                       extraHeaders: [ProxyHeaderLine("Unsupported", unsupported.joined(separator: ", "))]))
+        }
+
+        var splice = SIPSplice(request)
+        let routes = request.routes
+
+        // §16.4: strict-routing previous hop put our URI in the Request-URI.
+        var targetURI = receivedURI
+        var firstRemaining = 0
+        var lastRemoved = routes.count
+        if let ru = SIPURIParts(parsing: receivedURI), configuration.isOurs(ru), let last = routes.last {
+            targetURI = last.uri
+            do { try splice.removeRoute(at: routes.count - 1) } catch { return .reject(Self.reject(error)) }
+            lastRemoved = routes.count - 1
+        }
+        // §16.4: remove our own top Route values (two of them after a double Record-Route, RFC 5658 §4).
+        while firstRemaining < lastRemoved, let u = SIPURIParts(parsing: routes[firstRemaining].uri), configuration.isOurs(u) {
+            do { try splice.removeRoute(at: firstRemaining) } catch { return .reject(Self.reject(error)) }
+            firstRemaining += 1
+        }
+
+        // §16.6 step 3.
+        do { try splice.decrementMaxForwards() } catch { return .reject(Self.reject(error)) }
+
+        var context = RequestContext(
+            inbound: inbound, requestURI: targetURI, outbound: nil,
+            recordRoute: configuration.recordRoute && configuration.recordRouteMethods.contains(method) && request.to?.tag == nil)
+        if let rejection = requestPolicy.process(request, context: &context, splice: &splice) { return .reject(rejection) }
+
+        // §16.6 steps 6-7: next hop from the first remaining Route (loose routing) or the Request-URI.
+        let hopURI = firstRemaining < lastRemoved ? routes[firstRemaining].uri : context.requestURI
+        if firstRemaining < lastRemoved, let r = SIPURIParts(parsing: hopURI), !r.looseRouting {
+            // §16.6 step 7: the next hop is a strict router: the Request-URI becomes the last Route
+            // value and the first Route value becomes the Request-URI.
+            do { try splice.removeRoute(at: firstRemaining) } catch { return .reject(Self.reject(error)) }
+            splice.addHeader("Route", "<\(context.requestURI)>")
+            context.requestURI = hopURI
+        }
+        guard let hop = SIPURIParts(parsing: hopURI) else {
+            return .reject(ProxyReject(status: 416, reason: "Unsupported URI Scheme"))
+        }
+        let nextHop = NextHop(uri: hopURI, host: hop.host, port: hop.effectivePort, transport: hop.effectiveTransport)
+        let outbound = context.outbound ?? pickOutbound(side: inbound.side, transport: nextHop.transport, fallback: inbound)
+
+        // SDP / body rewrite hook.
+        if !request.bodyRange.isEmpty, let ct = request.contentType {
+            switch bodyRewriter.rewrite(body: request.body, contentType: ct, message: request,
+                                        direction: .request(from: inbound.side, to: outbound.side)) {
+            case .unchanged: break
+            case .replaced(let body, let contentType): splice.replaceBody(body, contentType: contentType)
+            case .failed(let rejection): return .reject(rejection)
+            }
+        }
+
+        // §16.6 step 4: Record-Route; double when side or transport changes (RFC 5658 §4).
+        if context.recordRoute {
+            let lr = configuration.recordRouteLooseRouting
+            splice.insertRecordRoute(outbound.recordRouteValue(looseRouting: lr))
+            if outbound.side != inbound.side || outbound.transport != inbound.transport {
+                splice.insertRecordRoute(inbound.recordRouteValue(looseRouting: lr))
+            }
+        }
+
+        // §16.6 step 8: our Via. ACK (only 2xx ACKs get here) is forwarded statelessly, so its branch is
+        // a function of the request (§16.11): the received top branch replaces the generated token.
+        let stateless = method == "ACK"
+        let token = stateless ? Self.hex(Self.fnv1a(Array((request.topVia?.branch ?? "").utf8))) : ids.branchToken()
+        let branch = "\(Self.magicCookie)\(Self.hex(loopHash)).\(token)"
+        let via = "SIP/2.0/\(outbound.transport) \(outbound.hostPort);branch=\(branch)"
+        splice.insertTopVia(via)
+
+        var bytes = splice.bytes()
+        if context.requestURI != receivedURI, case .request(_, let uriRange) = request.startLine {
+            // §16.6 step 2 / §16.4: new Request-URI. Splice edits never touch the start line, so its
+            // offsets are the same in the output.
+            bytes.replaceSubrange(uriRange, with: Array(context.requestURI.utf8))
+        }
+        return .forward(ForwardDecision(bytes: bytes, nextHop: nextHop, outbound: outbound, branch: branch, via: via, stateless: stateless))
+    }
+
+    /// Warning 399 (miscellaneous, RFC 3261 §20.43) naming this proxy.
+    private func warning(_ text: String) -> SIPResponseBuilder.Warning {
+        SIPResponseBuilder.Warning(code: 399, agent: configuration.warningAgent, text: text)
+    }
+
+    private func pickOutbound(side: ProxySide, transport: String, fallback: ProxyListener) -> ProxyListener {
+        configuration.listeners.first { $0.side == side && $0.transport == transport } ?? fallback
+    }
+
+    static func reject(_ failure: SIPSplice.Failure) -> ProxyReject {
+        if case .respond(let status, let reason) = failure.disposition { return ProxyReject(status: status, reason: reason) }
+        return ProxyReject(status: 400, reason: "Bad Request")
+    }
+
+    // MARK: Responses
+
+    /// RFC 3261 §16.7 step 3: remove our top Via, run the response policy and body rewriter.
+    public func processResponse(_ response: SIPMessage) -> ResponseOutcome {
+        guard let status = response.statusCode, let top = response.topVia, configuration.isOurs(via: top),
+              top.branch?.hasPrefix(Self.magicCookie) == true, response.vias.count >= 2 else { return .drop }
+        var splice = SIPSplice(response)
+        do { try splice.removeTopVia() } catch { return .drop }
+        if let rejection = responsePolicy.process(response, splice: &splice) { return .replace(rejection) }
+        if !response.bodyRange.isEmpty, let ct = response.contentType {
+            switch bodyRewriter.rewrite(body: response.body, contentType: ct, message: response, direction: .response) {
+            case .unchanged: break
+            case .replaced(let body, let contentType): splice.replaceBody(body, contentType: contentType)
+            case .failed(let rejection): return .replace(rejection)
+            }
+        }
+        return .forward(bytes: splice.bytes(), status: status)
+    }
+
+    // MARK: Loop detection (§16.6 step 8, §16.3 step 4)
+
+    /// Hash over the fields that stay the same when a request loops: Request-URI, From tag, To tag,
+    /// Call-ID, CSeq number, Proxy-Require, Proxy-Authorization (RFC 3261 §16.6 step 8). The top Via
+    /// and Route are left out: in a loop they are the previous hop's, so they would hide it (RFC 5393 §3).
+    public static func loopHash(_ request: SIPMessage) -> UInt64 {
+        var h: UInt64 = 0xcbf29ce484222325
+        func mix(_ s: String?) {
+            for b in (s ?? "").utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+            h = (h ^ 0x1F) &* 0x100000001b3
+        }
+        mix(request.requestURI)
+        mix(request.from?.tag)
+        mix(request.to?.tag)
+        mix(request.callID)
+        mix(request.cseq.map { String($0.number) })
+        for f in request.fields(.proxyRequire) { mix(request.value(of: f)) }
+        for f in request.fields(named: "Proxy-Authorization") { mix(request.value(of: f)) }
+        return h
+    }
+
+    /// The loop hash carried in one of our branches, or nil when `branch` is not ours.
+    static func loopHash(ofBranch branch: String) -> UInt64? {
+        guard branch.hasPrefix(magicCookie) else { return nil }
+        let rest = branch.dropFirst(magicCookie.count)
+        guard let dot = rest.firstIndex(of: "."), rest.distance(from: rest.startIndex, to: dot) == 16 else { return nil }
+        return UInt64(rest[..<dot], radix: 16)
+    }
+
+    static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        return h
+    }
+
+    static func hex(_ v: UInt64) -> String {
+        let s = String(v, radix: 16)
+        return String(repeating: "0", count: 16 - s.count) + s
+    }
+}
+
+extension SIPProxyCore {
+    /// 100 Trying for an INVITE (RFC 3261 §16.2, §8.2.6.1: no To tag, Timestamp copied).
+    public static func trying(for invite: SIPMessage) -> [UInt8] {
+        SIPResponseBuilder.response(to: invite, status: 100, reason: "Trying")
+    }
+
+    /// 200 OK to a CANCEL that matched a response context (RFC 3261 §16.10, §9.2).
+    public static func okToCancel(_ cancel: SIPMessage, toTag: String) -> [UInt8] {
+        SIPResponseBuilder.response(to: cancel, status: 200, reason: "OK", toTag: toTag)
+    }
+}
