@@ -53,6 +53,8 @@ let package = Package(
         ),
         .target(name: "SIPProxy", dependencies: ["SIPCore", "SIPTransaction"], swiftSettings: swiftSettings),
         .target(name: "IMSALG", dependencies: ["SIPCore", "SIPTransaction", "SDPRewrite"], swiftSettings: swiftSettings),
+        // Shared test helpers (repository root, seeded generator); only test targets depend on it.
+        .target(name: "ALGTestSupport", swiftSettings: swiftSettings),
         .executableTarget(
             name: "PCSCFServer",
             dependencies: [
@@ -66,14 +68,14 @@ let package = Package(
             dependencies: ["SIPCore", "SIPTransaction", "SDPCore", "SDPRewrite", "H248Codec"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "SDPCoreTests", dependencies: ["SDPCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "SDPRewriteTests", dependencies: ["SDPRewrite", "SDPCore", "SIPCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "H248CodecTests", dependencies: ["H248Codec", "SDPCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "H248ClientTests", dependencies: ["H248Client", "H248Codec"], swiftSettings: swiftSettings),
-        .testTarget(name: "SIPTransportTests", dependencies: ["SIPTransport", "SIPCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "SIPProxyTests", dependencies: ["SIPProxy", "SIPCore", "SIPTransaction"], swiftSettings: swiftSettings),
-        .testTarget(name: "IMSALGTests", dependencies: ["IMSALG", "SIPCore", "SDPRewrite"], swiftSettings: swiftSettings),
+        .testTarget(name: "SIPCoreTests", dependencies: ["ALGTestSupport", "SIPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SDPCoreTests", dependencies: ["ALGTestSupport", "SDPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SDPRewriteTests", dependencies: ["ALGTestSupport", "SDPRewrite", "SDPCore", "SIPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "H248CodecTests", dependencies: ["ALGTestSupport", "H248Codec", "SDPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SIPTransactionTests", dependencies: ["ALGTestSupport", "SIPTransaction", "SIPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "H248ClientTests", dependencies: ["ALGTestSupport", "H248Client", "H248Codec"], swiftSettings: swiftSettings),
+        .testTarget(name: "SIPTransportTests", dependencies: ["ALGTestSupport", "SIPTransport", "SIPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SIPProxyTests", dependencies: ["ALGTestSupport", "SIPProxy", "SIPCore", "SIPTransaction"], swiftSettings: swiftSettings),
+        .testTarget(name: "IMSALGTests", dependencies: ["ALGTestSupport", "IMSALG", "SIPCore", "SDPRewrite"], swiftSettings: swiftSettings),
     ]
 )

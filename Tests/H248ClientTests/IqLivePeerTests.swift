@@ -3,6 +3,7 @@
 // bounded --duration. Without `escript` on PATH those are skipped with a printed reason, except under
 // CI=true where that is a failure. A scripted fake gateway (our own UDP transport sending hand-written
 // messages) covers what the peer cannot provoke.
+import ALGTestSupport
 import Foundation
 import Testing
 import H248Codec
@@ -11,13 +12,7 @@ import H248Codec
 // MARK: - Peer process
 
 enum LivePeer {
-    static let repoRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-            url = url.deletingLastPathComponent()
-        }
-        return url
-    }()
+    static let repoRoot = TestRepository.root
 
     static let escript: String? = {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"

@@ -5,23 +5,10 @@
 // Assertions: every transaction completes exactly once, none fails, and the executor ran every
 // request exactly once, although duplicates, resent replies and Pendings did occur.
 // The pseudo-random generator is seeded and lives only in this test; the state machines use none.
+import ALGTestSupport
 import Testing
 @testable import H248Client
 
-/// SplitMix64: small, seeded, deterministic (test only).
-private struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
-    mutating func below(_ n: Int64) -> Int64 { Int64(next() % UInt64(n)) }
-}
 
 private enum Packet: Hashable {
     case request(UInt32)

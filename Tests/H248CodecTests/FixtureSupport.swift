@@ -1,16 +1,10 @@
+import ALGTestSupport
 import Foundation
 @testable import H248Codec
 
 /// Locates the repository root (the folder holding Package.swift) from this file's path.
 enum Repo {
-    static let root: URL = {
-        var u = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while u.path != "/" {
-            if FileManager.default.fileExists(atPath: u.appendingPathComponent("Package.swift").path) { return u }
-            u = u.deletingLastPathComponent()
-        }
-        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-    }()
+    static let root = TestRepository.root
 
     /// Fixture directory: H248_FIXTURES overrides Fixtures/h248 (for regenerating into a scratch dir).
     static var fixtureDir: URL {

@@ -1,6 +1,7 @@
 // Shared helpers for the IMSALG tests: fixture access from #filePath (house style), parsing, and a
 // P-CSCF configured like the lab in Fixtures/sip/ims (P-CSCF pcscf.ims.mnc001.mcc001.3gppnetwork.org,
 // protected port [2001:db8:1::1]:5068, S-CSCF scscf...:6060).
+import ALGTestSupport
 import Foundation
 import SDPRewrite
 import SIPCore
@@ -9,14 +10,7 @@ import Testing
 @testable import IMSALG
 
 enum Fx {
-    static let root: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-            url = url.deletingLastPathComponent()
-        }
-        return url
-    }()
+    static let root = TestRepository.root
 
     /// Text of `Fixtures/sip/ims/<name>.sip`.
     static func text(_ name: String) throws -> String {

@@ -1,15 +1,9 @@
+import ALGTestSupport
 import Foundation
 
 /// Repository root located from this file (house rule: tests find fixtures via #filePath).
 enum Repo {
-    static let root: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-            url.deleteLastPathComponent()
-        }
-        return url
-    }()
+    static let root = TestRepository.root
 
     static func files(_ folder: String, ext: String) -> [String] {
         let dir = root.appendingPathComponent(folder)

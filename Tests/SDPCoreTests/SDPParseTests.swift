@@ -1,3 +1,4 @@
+import ALGTestSupport
 import Testing
 @testable import SDPCore
 
@@ -119,7 +120,7 @@ struct SDPParseTests {
     @Test("House rule: arbitrary mutations of valid SDP never trap (deterministic fuzz)")
     func fuzzNeverTraps() {
         let seeds = Repo.files("Fixtures/sdp/parse", ext: "sdp").map { Array(Repo.text("Fixtures/sdp/parse/" + $0).utf8) }
-        var rng = SplitMix(seed: 0x5D9C0DE)
+        var rng = SplitMix64(seed: 0x5D9C0DE)
         let alphabet: [UInt8] = Array(" \r\n=:/$-0123456789amcvbo".utf8) + [0xFF, 0x00]
         var parsed = 0
         for _ in 0..<3000 {
@@ -144,14 +145,3 @@ struct SDPParseTests {
     }
 }
 
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,16 +1,10 @@
+import ALGTestSupport
 import Foundation
 import SDPCore
 @testable import SDPRewrite
 
 enum Repo {
-    static let root: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-            url.deleteLastPathComponent()
-        }
-        return url
-    }()
+    static let root = TestRepository.root
 
     static let rewriteCases: [String] = {
         let dir = root.appendingPathComponent("Fixtures/sdp/rewrite")

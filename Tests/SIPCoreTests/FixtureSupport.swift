@@ -1,18 +1,12 @@
 // Fixture access for SIPCore tests: finds the package root from #filePath (house style §7.6) and turns
 // a parse result into the JSON form stored next to each fixture as `<name>.expected.json`.
+import ALGTestSupport
 import Foundation
 @testable import SIPCore
 
 enum Fixtures {
     /// The folder containing Package.swift.
-    static let root: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-            url = url.deletingLastPathComponent()
-        }
-        return url
-    }()
+    static let root = TestRepository.root
 
     static let sipFolders = ["torture", "ims", "invalid"]
 

@@ -2,21 +2,10 @@
 // (byte flips, truncations, duplications, CR/LF/colon/comma/quote injections) go through the parser,
 // every typed view, the splice, the response builder and the stream framer without trapping; every
 // failure is a typed SIPParseError with a disposition.
+import ALGTestSupport
 import Testing
 @testable import SIPCore
 
-/// Fixed-seed generator (SplitMix64): reproducible, no ambient randomness.
-private struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-}
 
 private func mutate(_ input: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
     var b = input

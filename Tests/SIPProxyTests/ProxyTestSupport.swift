@@ -1,18 +1,12 @@
 // Shared helpers: fixture access from #filePath (house style), a proxy with an access (Gm-like) and a
 // core (Mw-like) listener matching the Route values of Fixtures/sip/ims.
+import ALGTestSupport
 import Foundation
 import SIPCore
 import SIPProxy
 
 enum ProxyFixtures {
-    static let root: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-            url = url.deletingLastPathComponent()
-        }
-        return url
-    }()
+    static let root = TestRepository.root
 
     static func text(_ name: String) -> String {
         let url = root.appendingPathComponent("Fixtures/sip/\(name).sip")
