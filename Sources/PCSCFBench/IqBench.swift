@@ -18,7 +18,7 @@ import H248Codec
 
 private enum IqBenchLimits {
     static let totalBudget: Duration = .seconds(30)
-    static let swiftBudget: Duration = .seconds(12)
+    static let swiftBudget: Duration = .seconds(10)
     static let registrationTimeout: Duration = .seconds(10)
     static let maximumWindow = 256  // below OutgoingTransactionTable.maximumInFlight (510)
     static let peerDirectory = "Tests/Peers"
@@ -132,7 +132,7 @@ func runIqBench(_ arguments: [String]) {
 
 private func iqBench(_ arguments: [String]) async {
     var transport = H248TransportKind.udp
-    var cycles = 2_000
+    var cycles = 1_000
     var window = 16
     var compact = false
     var i = 0
