@@ -65,7 +65,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "PCSCFBench",
-            dependencies: ["SIPCore", "SIPTransaction", "SDPCore", "SDPRewrite", "H248Codec"],
+            dependencies: ["SIPCore", "SIPTransaction", "SDPCore", "SDPRewrite", "H248Codec", "H248Client"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["ALGTestSupport", "SIPCore"], swiftSettings: swiftSettings),
