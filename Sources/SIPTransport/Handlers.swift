@@ -1,4 +1,6 @@
 import NIOCore
+import NIOSSL
+import NIOTLS  // TLSUserEvent (swift-nio product, a dependency of NIOSSL)
 import SIPCore
 
 /// One UDP listener: each datagram is one message (RFC 3261 §18.1.2 / §18.2.1).
@@ -30,7 +32,7 @@ final class SIPDatagramHandler: ChannelInboundHandler {
     }
 }
 
-/// One stream connection (TCP; TLS later sits in front of it): SIPCore's pure `SIPStreamFramer` cuts
+/// One stream connection (TCP, or TLS with an NIOSSL handler in front of it): SIPCore's pure `SIPStreamFramer` cuts
 /// messages (RFC 3261 §18.3) and keep-alives (RFC 5626 §3.5.1); the framer's bounds are the
 /// per-connection buffer limit.
 final class SIPStreamHandler: ChannelInboundHandler {
@@ -48,6 +50,9 @@ final class SIPStreamHandler: ChannelInboundHandler {
     private var pendingStart = 0
     /// Set once the connection failed framing; later reads are ignored until it closes.
     private var closing = false
+    /// TLS: set when NIOSSL reports the handshake done; a TLS connection that ends without it is
+    /// counted in `tlsHandshakeFailures`.
+    private var handshakeDone = false
 
     init(service: SIPTransportService, connectionID: UInt64, side: SIPSide, transport: SIPTransportKind, limits: SIPParseLimits) {
         self.service = service; self.connectionID = connectionID; self.side = side; self.transport = transport
@@ -103,7 +108,10 @@ final class SIPStreamHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
+        if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
+            handshakeDone = true
+            context.fireUserInboundEventTriggered(event)
+        } else if event is IdleStateHandler.IdleStateEvent {
             service.count { $0.connectionsReaped += 1 }
             context.close(promise: nil)
         } else {
@@ -112,6 +120,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if transport == .tls, !handshakeDone { service.count { $0.tlsHandshakeFailures += 1 } }
         service.connectionClosed(connectionID)
         context.fireChannelInactive()
     }

@@ -8,11 +8,12 @@ public enum SIPSide: String, Sendable, Hashable, CaseIterable {
     case mw
 }
 
-/// Transport of a listener, connection or destination (RFC 3261 §18). TLS is a stream kind that will be
-/// added as another stream listener (a TLS handler in front of the same `SIPStreamHandler`).
+/// Transport of a listener, connection or destination (RFC 3261 §18). TLS is a stream kind: an NIOSSL
+/// handler in front of the same `SIPStreamHandler` as TCP (RFC 3261 §18.3, §26.3.1).
 public enum SIPTransportKind: String, Sendable, Hashable {
     case udp = "UDP"
     case tcp = "TCP"
+    case tls = "TLS"
 
     /// Stream transports carry framed messages and keep connections (RFC 3261 §18.3).
     public var isStream: Bool { self != .udp }
@@ -25,9 +26,11 @@ public struct SIPListenerConfiguration: Sendable, Hashable {
     public var host: String
     /// 0 picks an ephemeral port (tests); the bound port is reported by `SIPTransportService.listeners`.
     public var port: Int
+    /// Certificate chain and key of a `.tls` listener (required for `.tls`, ignored otherwise).
+    public var tls: SIPTLSServerSettings?
 
-    public init(side: SIPSide, transport: SIPTransportKind, host: String, port: Int) {
-        self.side = side; self.transport = transport; self.host = host; self.port = port
+    public init(side: SIPSide, transport: SIPTransportKind, host: String, port: Int, tls: SIPTLSServerSettings? = nil) {
+        self.side = side; self.transport = transport; self.host = host; self.port = port; self.tls = tls
     }
 }
 
@@ -70,6 +73,8 @@ public struct SIPTransportConfiguration: Sendable {
     /// Tag for the To header of answers to malformed requests (RFC 3261 §8.2.6.2); injected so callers
     /// can make it deterministic. Default: a process-local counter.
     public var toTagGenerator: @Sendable () -> String
+    /// Outgoing TLS connections: certificate verification (`full` or, for the lab, `none`) and trust roots.
+    public var tlsClient: SIPTLSClientSettings
 
     public init(listeners: [SIPListenerConfiguration],
                 udpMaxMessageBytes: Int = SIPTransportLimits.udpMaxMessageBytes,
@@ -77,7 +82,8 @@ public struct SIPTransportConfiguration: Sendable {
                 idleTimeout: TimeAmount = .seconds(SIPTransportLimits.idleTimeoutSeconds),
                 parseLimits: SIPParseLimits = .default,
                 warningAgent: String = "pcscf-alg",
-                toTagGenerator: (@Sendable () -> String)? = nil) {
+                toTagGenerator: (@Sendable () -> String)? = nil,
+                tlsClient: SIPTLSClientSettings = .init()) {
         self.listeners = listeners
         self.udpMaxMessageBytes = udpMaxMessageBytes
         self.maxConnections = maxConnections
@@ -85,6 +91,7 @@ public struct SIPTransportConfiguration: Sendable {
         self.parseLimits = parseLimits
         self.warningAgent = warningAgent
         self.toTagGenerator = toTagGenerator ?? SIPTransportConfiguration.counterTags()
+        self.tlsClient = tlsClient
     }
 
     /// Checks the configuration at start-up (`SIPTransportService.start()` calls it).
@@ -96,6 +103,9 @@ public struct SIPTransportConfiguration: Sendable {
         guard maxConnections >= 1 else { throw .init("maxConnections must be at least 1") }
         guard idleTimeout.nanoseconds > 0 else { throw .init("idleTimeout must be positive") }
         for l in listeners where !(0...65_535).contains(l.port) { throw .init("listener port \(l.port) out of range") }
+        for l in listeners where l.transport == .tls && l.tls == nil {
+            throw .init("TLS listener \(l.host):\(l.port) has no certificate chain / private key")
+        }
         do { try parseLimits.validate() } catch { throw .init("parseLimits: \(error.detail)") }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SIPCore
 
 /// A bound listener.
@@ -13,7 +14,7 @@ public struct SIPListenerInfo: Sendable {
     public var port: Int { localAddress.port ?? 0 }
 }
 
-/// The SIP transport layer (RFC 3261 §18) on SwiftNIO: UDP and TCP listeners grouped into Gm and Mw
+/// The SIP transport layer (RFC 3261 §18) on SwiftNIO: UDP, TCP and TLS listeners grouped into Gm and Mw
 /// sets, stream framing with RFC 5626 keep-alives, a connection table keyed by flow, replies over the
 /// receiving connection, new outgoing connections on demand, idle reaping, limits, Via stamping, and
 /// 400 answers to malformed requests.
@@ -49,6 +50,8 @@ public final class SIPTransportService: @unchecked Sendable {
     private var reservedConnections = 0
     private var lastConnectionID: UInt64 = 0
     private var counterValues = SIPTransportCounters()
+    /// Client TLS context, made on the first outgoing TLS connection (`configuration.tlsClient`).
+    private var clientTLSContext: NIOSSLContext?
 
     public init(configuration: SIPTransportConfiguration, group: (any EventLoopGroup)? = nil) {
         self.configuration = configuration
@@ -93,7 +96,10 @@ public final class SIPTransportService: @unchecked Sendable {
                 let channel: any Channel
                 switch l.transport {
                 case .udp: channel = try await bindUDP(index: index, l)
-                case .tcp: channel = try await bindTCP(index: index, l)
+                case .tcp: channel = try await bindTCP(index: index, l, tls: nil)
+                case .tls:
+                    guard let settings = l.tls else { throw SIPTransportError.noListener(l.side, l.transport) }
+                    channel = try await bindTCP(index: index, l, tls: try SIPTLSContexts.server(settings))
                 }
                 guard let local = channel.localAddress else { throw SIPTransportError.noListener(l.side, l.transport) }
                 locked {
@@ -138,7 +144,10 @@ public final class SIPTransportService: @unchecked Sendable {
             .bind(host: l.host, port: l.port).get()
     }
 
-    private func bindTCP(index: Int, _ l: SIPListenerConfiguration) async throws -> any Channel {
+    /// A stream listener: TCP, or TLS when `tls` is given (the NIOSSL server handler goes in front of the
+    /// same idle + framing handlers, so TLS connections share the connection table, keep-alives and
+    /// replies over the same connection).
+    private func bindTCP(index: Int, _ l: SIPListenerConfiguration, tls: NIOSSLContext?) async throws -> any Channel {
         let service = self
         let idle = configuration.idleTimeout
         let limits = configuration.parseLimits
@@ -153,6 +162,7 @@ public final class SIPTransportService: @unchecked Sendable {
                     return ch.eventLoop.makeFailedFuture(SIPTransportError.connectionLimit(maxConnections))
                 }
                 return ch.eventLoop.makeCompletedFuture {
+                    if let tls { try ch.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try ch.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
                     try ch.pipeline.syncOperations.addHandler(
                         SIPStreamHandler(service: service, connectionID: id, side: l.side, transport: l.transport, limits: limits))
@@ -195,7 +205,19 @@ public final class SIPTransportService: @unchecked Sendable {
 
     func connectionClosed(_ id: UInt64) { locked { _ = connections.removeValue(forKey: id) } }
 
-    private func openConnection(to address: SocketAddress, side: SIPSide, transport: SIPTransportKind) async throws -> UInt64 {
+    private func clientContext() throws -> NIOSSLContext {
+        if let c = locked({ clientTLSContext }) { return c }
+        let c = try SIPTLSContexts.client(configuration.tlsClient)
+        return locked {
+            if let existing = clientTLSContext { return existing }
+            clientTLSContext = c
+            return c
+        }
+    }
+
+    private func openConnection(to address: SocketAddress, side: SIPSide, transport: SIPTransportKind,
+                                serverName: String?) async throws -> UInt64 {
+        let tls = transport == .tls ? try clientContext() : nil
         let id = try reserveOutgoing()
         let service = self
         let idle = configuration.idleTimeout
@@ -206,6 +228,11 @@ public final class SIPTransportService: @unchecked Sendable {
                 .channelOption(.writeBufferWaterMark, value: Self.waterMark)
                 .channelInitializer { ch in
                     ch.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            // SNI and name check only for a DNS name (RFC 6066 §3: no IP literals in SNI);
+                            // without one, `full` checks the peer's IP against the certificate's IP SANs.
+                            try ch.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                        }
                         try ch.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idle))
                         try ch.pipeline.syncOperations.addHandler(
                             SIPStreamHandler(service: service, connectionID: id, side: side, transport: transport, limits: limits))
@@ -266,32 +293,39 @@ public final class SIPTransportService: @unchecked Sendable {
                 return SIPSendResult(transport: c.transport, flow: flow)
             }
         case .address(let address, let requested, let side):
-            let kind = transport(forMessageOf: bytes.count, requested: requested)
-            if kind != requested { count { $0.udpToTCPSwitches += 1 } }
-            switch kind {
-            case .udp:
-                let candidates = listeners.filter { $0.side == side && $0.transport == .udp }
-                guard let l = candidates.first(where: { $0.localAddress.protocol == address.protocol }) ?? candidates.first,
-                      let channel = locked({ listenerChannels[l.index] }) else {
-                    throw SIPTransportError.noListener(side, .udp)
-                }
-                try await sendDatagram(bytes, on: channel, to: address)
-                return SIPSendResult(transport: .udp, flow: SIPFlowToken(.datagram(listener: l.index, remote: address)))
-            case .tcp:
-                let id: UInt64
-                let channel: any Channel
-                if let c = existingConnection(to: address, side: side, transport: kind) {
-                    (id, channel) = c
-                } else {
-                    id = try await openConnection(to: address, side: side, transport: kind)
-                    guard let c = locked({ connections[id] }) else { throw SIPTransportError.unknownFlow(SIPFlowToken(.connection(id))) }
-                    channel = c.channel
-                }
-                guard channel.isWritable else { throw SIPTransportError.congested(SIPFlowToken(.connection(id))) }
-                channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
-                count { $0.messagesSent += 1 }
-                return SIPSendResult(transport: kind, flow: SIPFlowToken(.connection(id)))
+            return try await send(bytes, to: address, requested: requested, side: side, serverName: nil)
+        case .named(let address, let serverName, let requested, let side):
+            return try await send(bytes, to: address, requested: requested, side: side, serverName: serverName)
+        }
+    }
+
+    private func send(_ bytes: [UInt8], to address: SocketAddress, requested: SIPTransportKind, side: SIPSide,
+                      serverName: String?) async throws -> SIPSendResult {
+        let kind = transport(forMessageOf: bytes.count, requested: requested)
+        if kind != requested { count { $0.udpToTCPSwitches += 1 } }
+        switch kind {
+        case .udp:
+            let candidates = listeners.filter { $0.side == side && $0.transport == .udp }
+            guard let l = candidates.first(where: { $0.localAddress.protocol == address.protocol }) ?? candidates.first,
+                  let channel = locked({ listenerChannels[l.index] }) else {
+                throw SIPTransportError.noListener(side, .udp)
             }
+            try await sendDatagram(bytes, on: channel, to: address)
+            return SIPSendResult(transport: .udp, flow: SIPFlowToken(.datagram(listener: l.index, remote: address)))
+        case .tcp, .tls:
+            let id: UInt64
+            let channel: any Channel
+            if let c = existingConnection(to: address, side: side, transport: kind) {
+                (id, channel) = c
+            } else {
+                id = try await openConnection(to: address, side: side, transport: kind, serverName: serverName)
+                guard let c = locked({ connections[id] }) else { throw SIPTransportError.unknownFlow(SIPFlowToken(.connection(id))) }
+                channel = c.channel
+            }
+            guard channel.isWritable else { throw SIPTransportError.congested(SIPFlowToken(.connection(id))) }
+            channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+            count { $0.messagesSent += 1 }
+            return SIPSendResult(transport: kind, flow: SIPFlowToken(.connection(id)))
         }
     }
 

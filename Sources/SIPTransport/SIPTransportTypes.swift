@@ -43,6 +43,9 @@ public enum SIPDestination: Sendable {
     /// `udpMaxMessageBytes` go over TCP (RFC 3261 §18.1.1). TCP reuses an open connection to the address
     /// or opens a new one.
     case address(SocketAddress, transport: SIPTransportKind, side: SIPSide)
+    /// As `address`, with the name a TLS peer's certificate must match (and SNI, RFC 6066 §3) when
+    /// `tlsClient.verify` is `full` (RFC 5922 §7.2). Ignored for UDP and TCP.
+    case named(SocketAddress, serverName: String, transport: SIPTransportKind, side: SIPSide)
 }
 
 /// What `send` did.
@@ -82,6 +85,9 @@ public struct SIPTransportCounters: Sendable, Equatable {
     public var connectionsReaped = 0
     /// UDP sends moved to TCP because of their size (RFC 3261 §18.1.1).
     public var udpToTCPSwitches = 0
+    /// TLS connections that closed before their handshake completed (plaintext or bad clients,
+    /// certificate failures); the listener keeps serving.
+    public var tlsHandshakeFailures = 0
     /// Inbound messages dropped because the layer above fell `inboundQueueLimit` behind.
     public var inboundQueueDrops = 0
     public init() {}

@@ -184,10 +184,12 @@ final class InboundCollector: @unchecked Sendable {
 /// the flow it came in on.
 final class TestResponder: @unchecked Sendable {
     private var task: Task<Void, Never>?
-    init(_ service: SIPTransportService) {
+    init(_ service: SIPTransportService, observe: (@Sendable (SIPInbound) -> Void)? = nil) {
         task = Task {
             var tag = 0
-            for await m in service.inbound where m.message.isRequest && m.message.method != "ACK" {
+            for await m in service.inbound {
+                observe?(m)
+                guard m.message.isRequest && m.message.method != "ACK" else { continue }
                 tag += 1
                 let ok = SIPResponseBuilder.response(to: m.message, status: 200, reason: "OK", toTag: "uas\(tag)")
                 _ = try? await service.send(ok, to: .flow(m.flow))
