@@ -1,21 +1,13 @@
+import ALGTestSupport
 import Foundation
 import NIOCore
 import SIPCore
 import Testing
 @testable import SIPTransport
 
-/// The repository root (folder holding Package.swift), found from this file's path.
-func repoRoot(_ file: String = #filePath) -> URL {
-    var url = URL(fileURLWithPath: file).deletingLastPathComponent()
-    while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-        url.deleteLastPathComponent()
-    }
-    return url
-}
-
 enum TLSFixture {
-    static var cert: String { repoRoot().appendingPathComponent("Fixtures/tls/cert.pem").path }
-    static var key: String { repoRoot().appendingPathComponent("Fixtures/tls/key.pem").path }
+    static var cert: String { TestRepository.url("Fixtures/tls/cert.pem").path }
+    static var key: String { TestRepository.url("Fixtures/tls/key.pem").path }
     static var server: SIPTLSServerSettings { .init(certificateChainPath: cert, privateKeyPath: key) }
 }
 

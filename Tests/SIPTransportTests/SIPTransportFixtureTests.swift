@@ -1,3 +1,4 @@
+import ALGTestSupport
 import Foundation
 import NIOCore
 import SIPCore
@@ -10,13 +11,7 @@ import Testing
 /// other malformed input is dropped and counted (§18.3, §16.7).
 @Suite("SIPTransport over the SIPCore fixtures (UDP)")
 struct SIPTransportFixtureTests {
-    static let root: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path), url.path != "/" {
-            url.deleteLastPathComponent()
-        }
-        return url
-    }()
+    static let root = TestRepository.root
 
     static let fixtures: [String] = {
         var out: [String] = []
