@@ -294,15 +294,8 @@ public struct RewriteSession: Sendable {
                                                                   reuseConnection: action == .configure))
                 if source == .access {
                     // Originating (TS 33.328 §7.2.1; seed 004 originating steps 5-8).
-                    let ueFps = try FingerprintRule.applicable(sdp, media: i)
-                    guard !ueFps.isEmpty else {
-                        throw RewriteError(.missingFingerprint, stream: i, detail: "e2ae requested without a=fingerprint")
-                    }
-                    st.ueFingerprints = ueFps
-                    access.remote = try AddressRule.remote(of: sdp, media: i)
-                    access.remoteFingerprints = ueFps
-                    access.bandwidthAS = m.bandwidth(.applicationSpecific)
-                    access.bandwidthTIAS = m.bandwidth(.transportIndependent)
+                    st.ueFingerprints = try Self.takeUEMedia(sdp, media: i, into: &access,
+                                                             missing: "e2ae requested without a=fingerprint")
                     replacedFingerprints.append(i)
                     if let p = DecisionRule.proto(family, tls: false) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: false, model: policy.bandwidth)
@@ -452,15 +445,8 @@ public struct RewriteSession: Sendable {
                                          cema: i < info.cema.count && info.cema[i], towards: .access)
                 } else {
                     // Terminating answer (TS 33.328 §7.3.1 step 7; seed 004 terminating steps 13-17).
-                    let ueFps = try FingerprintRule.applicable(sdp, media: i)
-                    guard !ueFps.isEmpty else {
-                        throw RewriteError(.missingFingerprint, stream: i, detail: "UE answer without a=fingerprint")
-                    }
-                    st.ueFingerprints = ueFps
-                    access.remote = try AddressRule.remote(of: sdp, media: i)
-                    access.remoteFingerprints = ueFps
-                    access.bandwidthAS = m.bandwidth(.applicationSpecific)
-                    access.bandwidthTIAS = m.bandwidth(.transportIndependent)
+                    st.ueFingerprints = try Self.takeUEMedia(sdp, media: i, into: &access,
+                                                             missing: "UE answer without a=fingerprint")
                     replacedFingerprints.append(i)
                     draft.media[i].removeAttributes(.e2ae)
                     if let p = DecisionRule.proto(st.family, tls: false) { draft.media[i].setProto(p) }
@@ -512,5 +498,23 @@ extension StreamTreatment {
         case .e2ae, .e2e, .plain, .rtp: return true
         case .passThrough, .released: return false
         }
+    }
+}
+
+extension RewriteSession {
+    /// TS 33.328 §7.2.1 step 3 / §7.3.1 step 7, seed 004 steps 5-7 and 14-16: an e2ae SDP from the UE
+    /// (its offer, or its answer) gives the access termination's Remote: the UE's fingerprints,
+    /// address, port and bandwidth. Returns the fingerprints, which the session keeps; an e2ae stream
+    /// without one is rejected (488).
+    static func takeUEMedia(_ sdp: SessionDescription, media i: Int, into access: inout TerminationRequest,
+                            missing detail: String) throws(RewriteError) -> [Fingerprint] {
+        let ueFps = try FingerprintRule.applicable(sdp, media: i)
+        guard !ueFps.isEmpty else { throw RewriteError(.missingFingerprint, stream: i, detail: detail) }
+        let m = sdp.media[i]
+        access.remote = try AddressRule.remote(of: sdp, media: i)
+        access.remoteFingerprints = ueFps
+        access.bandwidthAS = m.bandwidth(.applicationSpecific)
+        access.bandwidthTIAS = m.bandwidth(.transportIndependent)
+        return ueFps
     }
 }

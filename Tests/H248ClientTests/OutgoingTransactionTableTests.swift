@@ -4,21 +4,12 @@
 import Testing
 @testable import H248Client
 
-private var timers: H248TransactionTimers {
-    var t = H248TransactionTimers()
-    t.longTimer = .seconds(30)
-    t.minimumRetransmissionTimeout = .milliseconds(500)
-    t.maximumRetransmissionTimeout = .seconds(4)
-    t.mgProvisionalResponseTimerValue = .seconds(2)
-    t.mgOriginatedPendingLimit = 3
-    return t
-}
 
 @Suite("Outgoing transaction table per peer (H.248.1 §8.2.1, Annex D.1)")
 struct OutgoingTransactionTableTests {
     @Test("§8.2.1 + Annex D.1.2: begin allocates unique ids and sends; the RTO comes from the peer's estimator")
     func beginUsesEstimator() throws {
-        var t = OutgoingTransactionTable(transport: .udp, timers: timers)
+        var t = OutgoingTransactionTable(transport: .udp, timers: sharedTimers)
         let (a, actionsA) = try t.begin(now: .zero)
         let (b, _) = try t.begin(now: .zero)
         #expect(a != b)
@@ -50,7 +41,7 @@ struct OutgoingTransactionTableTests {
     @Test("§8.2.3: batched acks leave as one TransactionResponseAck at the flush deadline; ImmAckRequired flushes at once")
     func acks() throws {
         var t = OutgoingTransactionTable(
-            transport: .udp, timers: timers, ackBatcher: ResponseAckBatcher(maximumBatchSize: 10, flushDelay: .milliseconds(50)))
+            transport: .udp, timers: sharedTimers, ackBatcher: ResponseAckBatcher(maximumBatchSize: 10, flushDelay: .milliseconds(50)))
         let (a, _) = try t.begin(now: .zero)
         let (b, _) = try t.begin(now: .zero)
         let (c, _) = try t.begin(now: .zero)
@@ -64,7 +55,7 @@ struct OutgoingTransactionTableTests {
 
     @Test("Annex D.1.3: unknown or forgotten ids are ignored; a repeated reply is acked, not delivered again")
     func unknownAndRepeated() throws {
-        var t = OutgoingTransactionTable(transport: .udp, timers: timers)
+        var t = OutgoingTransactionTable(transport: .udp, timers: sharedTimers)
         #expect(t.replyReceived(transactionID: 999, immAckRequired: true, now: .zero) == [])
         let (a, _) = try t.begin(now: .zero)
         _ = t.replyReceived(transactionID: a, immAckRequired: true, now: ms(10))
@@ -77,7 +68,7 @@ struct OutgoingTransactionTableTests {
     @Test("Annex D.1.3: a timed-out transaction fails once; its id stays out of use for another LONG-TIMER")
     func timeoutQuarantine() throws {
         var t = OutgoingTransactionTable(
-            transport: .tcp, timers: timers, allocator: TransactionIDAllocator(range: 1...2))
+            transport: .tcp, timers: sharedTimers, allocator: TransactionIDAllocator(range: 1...2))
         let (a, _) = try t.begin(now: .zero)
         #expect(t.timerFired(now: .seconds(30)).map { action -> Bool in
             if case .failed(a, let e) = action { return e.code == .transactionTimeout }
@@ -93,7 +84,7 @@ struct OutgoingTransactionTableTests {
 
     @Test("Bound: begin throws 510 when maximumInFlight transactions are tracked; cancelAll fails the open ones")
     func boundAndCancel() throws {
-        var t = OutgoingTransactionTable(transport: .udp, timers: timers, maximumInFlight: 2)
+        var t = OutgoingTransactionTable(transport: .udp, timers: sharedTimers, maximumInFlight: 2)
         let (a, _) = try t.begin(now: .zero)
         let (b, _) = try t.begin(now: .zero)
         do {

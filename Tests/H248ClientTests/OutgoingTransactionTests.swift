@@ -10,21 +10,12 @@
 import Testing
 @testable import H248Client
 
-private var timers: H248TransactionTimers {
-    var t = H248TransactionTimers()
-    t.longTimer = .seconds(30)
-    t.minimumRetransmissionTimeout = .milliseconds(500)
-    t.maximumRetransmissionTimeout = .seconds(4)
-    t.mgProvisionalResponseTimerValue = .seconds(2)
-    t.mgOriginatedPendingLimit = 3
-    return t
-}
 
 @Suite("Outgoing transaction (H.248.1 §8.2, Annex D.1)")
 struct OutgoingTransactionTests {
     @Test("Annex D.1.2: retransmit with exponential back-off 0.5, 1, 2, 4, 4 s (capped at maximum RTO)")
     func backoff() {
-        var m = OutgoingTransactionStateMachine(transactionID: 42, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 42, transport: .udp, timers: sharedTimers)
         #expect(m.start(now: .zero, retransmissionTimeout: .milliseconds(500)) == .send)
         var sendTimes: [H248Instant] = []
         var attempts: [Int] = []
@@ -40,7 +31,7 @@ struct OutgoingTransactionTests {
 
     @Test("Annex D.1.2: an early timer call does nothing")
     func earlyTimer() {
-        var m = OutgoingTransactionStateMachine(transactionID: 1, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 1, transport: .udp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .seconds(1))
         #expect(m.timerFired(now: ms(999)) == .none)
         #expect(m.timerFired(now: ms(1000)) == .retransmit(attempt: 2))
@@ -48,17 +39,17 @@ struct OutgoingTransactionTests {
 
     @Test("Annex D.1.2: the starting timeout is clamped to [minimum, maximum] RTO")
     func clampStart() {
-        var m = OutgoingTransactionStateMachine(transactionID: 1, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 1, transport: .udp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .milliseconds(10))
         #expect(m.nextDeadline == ms(500))
-        var n = OutgoingTransactionStateMachine(transactionID: 2, transport: .udp, timers: timers)
+        var n = OutgoingTransactionStateMachine(transactionID: 2, transport: .udp, timers: sharedTimers)
         _ = n.start(now: .zero, retransmissionTimeout: .seconds(60))
         #expect(n.nextDeadline == .seconds(4))
     }
 
     @Test("Annex D.1.3: no reply within LONG-TIMER → typed timeout error, then nothing more")
     func longTimerTimeout() {
-        var m = OutgoingTransactionStateMachine(transactionID: 9, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 9, transport: .udp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .milliseconds(500))
         var last: OutgoingTransactionStateMachine.Action = .none
         var guardCount = 0
@@ -77,7 +68,7 @@ struct OutgoingTransactionTests {
 
     @Test("§8.2.2 / RFC 6298 Karn: reply to a request sent once gives an RTT sample and a batched ack")
     func replyWithSample() {
-        var m = OutgoingTransactionStateMachine(transactionID: 5, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 5, transport: .udp, timers: sharedTimers)
         _ = m.start(now: ms(1000), retransmissionTimeout: .milliseconds(500))
         let a = m.replyReceived(now: ms(1120), immAckRequired: false)
         #expect(a == .complete(OutgoingTransactionOutcome(
@@ -87,7 +78,7 @@ struct OutgoingTransactionTests {
 
     @Test("Karn's rule: a retransmitted transaction gives no RTT sample")
     func karn() {
-        var m = OutgoingTransactionStateMachine(transactionID: 5, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 5, transport: .udp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .milliseconds(500))
         #expect(m.timerFired(now: ms(500)) == .retransmit(attempt: 2))
         guard case .complete(let o) = m.replyReceived(now: ms(600), immAckRequired: false) else {
@@ -100,7 +91,7 @@ struct OutgoingTransactionTests {
 
     @Test("§8.2.3: ImmAckRequired → immediate TransactionResponseAck")
     func immAck() {
-        var m = OutgoingTransactionStateMachine(transactionID: 5, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 5, transport: .udp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .milliseconds(500))
         guard case .complete(let o) = m.replyReceived(now: ms(50), immAckRequired: true) else {
             Issue.record("expected completion")
@@ -111,7 +102,7 @@ struct OutgoingTransactionTests {
 
     @Test("Annex D.1.3: a repeated reply after completion is acked again but not delivered twice")
     func duplicateReply() {
-        var m = OutgoingTransactionStateMachine(transactionID: 5, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 5, transport: .udp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .milliseconds(500))
         _ = m.replyReceived(now: ms(50), immAckRequired: true)
         #expect(m.replyReceived(now: ms(700), immAckRequired: true) == .sendResponseAck(.immediate))
@@ -120,7 +111,7 @@ struct OutgoingTransactionTests {
 
     @Test("Annex D.1.3: a completed transaction is forgotten LONG-TIMER after the reply")
     func forget() {
-        var m = OutgoingTransactionStateMachine(transactionID: 5, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 5, transport: .udp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .milliseconds(500))
         _ = m.replyReceived(now: ms(50), immAckRequired: false)
         #expect(m.nextDeadline == ms(30_050))
@@ -131,7 +122,7 @@ struct OutgoingTransactionTests {
 
     @Test("Annex D.1.4: Pending stops normal retransmission; repetition only on the provisional timer")
     func pendingStopsRetransmission() {
-        var m = OutgoingTransactionStateMachine(transactionID: 7, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 7, transport: .udp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .milliseconds(500))
         #expect(m.pendingReceived(now: ms(200)) == .none)
         // The 500 ms retransmission no longer happens; next is provisional: 200 + 2000 + 500.
@@ -143,7 +134,7 @@ struct OutgoingTransactionTests {
 
     @Test("Annex D.1.4: each Pending restarts the provisional timer and the overall bound")
     func pendingRestartsTimers() {
-        var m = OutgoingTransactionStateMachine(transactionID: 7, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 7, transport: .udp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .milliseconds(500))
         _ = m.pendingReceived(now: ms(100))
         _ = m.pendingReceived(now: ms(2000))
@@ -158,7 +149,7 @@ struct OutgoingTransactionTests {
 
     @Test("Annex D.1.4: a reply after Pending needs an immediate ack; RTT sample from the first Pending")
     func replyAfterPending() {
-        var m = OutgoingTransactionStateMachine(transactionID: 7, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 7, transport: .udp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .milliseconds(500))
         _ = m.pendingReceived(now: ms(80))
         let a = m.replyReceived(now: ms(5000), immAckRequired: false)
@@ -168,7 +159,7 @@ struct OutgoingTransactionTests {
 
     @Test("Annex D.1.4: Pending after the reply is ignored")
     func pendingAfterReply() {
-        var m = OutgoingTransactionStateMachine(transactionID: 7, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 7, transport: .udp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .milliseconds(500))
         _ = m.replyReceived(now: ms(80), immAckRequired: false)
         #expect(m.pendingReceived(now: ms(90)) == .none)
@@ -177,7 +168,7 @@ struct OutgoingTransactionTests {
 
     @Test("Annex E.2 MGOriginatedPendingLimit: Pending number limit+1 fails the transaction with 506")
     func pendingLimit() {
-        var m = OutgoingTransactionStateMachine(transactionID: 8, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 8, transport: .udp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .milliseconds(500))
         #expect(m.pendingReceived(now: ms(100)) == .none)
         #expect(m.pendingReceived(now: ms(200)) == .none)
@@ -193,7 +184,7 @@ struct OutgoingTransactionTests {
 
     @Test("Annex D.1.4 + D.1.3: after Pending, silence until LONG-TIMER → timeout")
     func pendingThenSilence() {
-        var m = OutgoingTransactionStateMachine(transactionID: 8, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 8, transport: .udp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .milliseconds(500))
         _ = m.pendingReceived(now: ms(1000))
         var last: OutgoingTransactionStateMachine.Action = .none
@@ -213,7 +204,7 @@ struct OutgoingTransactionTests {
     @Test("Annex D.2 / H.248.4: reliable transports never retransmit; only the overall timer runs",
           arguments: [H248TransportKind.tcp, .sctp])
     func reliable(transport: H248TransportKind) {
-        var m = OutgoingTransactionStateMachine(transactionID: 3, transport: transport, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 3, transport: transport, timers: sharedTimers)
         #expect(m.start(now: .zero, retransmissionTimeout: .milliseconds(500)) == .send)
         #expect(m.nextDeadline == .seconds(30))
         #expect(m.timerFired(now: .seconds(10)) == .none)
@@ -226,7 +217,7 @@ struct OutgoingTransactionTests {
 
     @Test("Annex D.2: reliable transport, Pending restarts the overall timer; no ack unless ImmAckRequired")
     func reliablePending() {
-        var m = OutgoingTransactionStateMachine(transactionID: 3, transport: .tcp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 3, transport: .tcp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .milliseconds(500))
         _ = m.pendingReceived(now: .seconds(20))
         #expect(m.nextDeadline == .seconds(50))
@@ -235,7 +226,7 @@ struct OutgoingTransactionTests {
             return
         }
         #expect(o.ack == ResponseAckDisposition.none)
-        var n = OutgoingTransactionStateMachine(transactionID: 4, transport: .tcp, timers: timers)
+        var n = OutgoingTransactionStateMachine(transactionID: 4, transport: .tcp, timers: sharedTimers)
         _ = n.start(now: .zero, retransmissionTimeout: .milliseconds(500))
         guard case .complete(let p) = n.replyReceived(now: .seconds(1), immAckRequired: true) else {
             Issue.record("expected completion")
@@ -246,7 +237,7 @@ struct OutgoingTransactionTests {
 
     @Test("Cancel fails an open transaction with .transactionCancelled")
     func cancel() {
-        var m = OutgoingTransactionStateMachine(transactionID: 3, transport: .udp, timers: timers)
+        var m = OutgoingTransactionStateMachine(transactionID: 3, transport: .udp, timers: sharedTimers)
         _ = m.start(now: .zero, retransmissionTimeout: .milliseconds(500))
         guard case .fail(let e) = m.cancel() else {
             Issue.record("expected failure")
