@@ -176,21 +176,8 @@ struct SIPpTLSShimTests {
         defer { if shim.isRunning { shim.terminate() } }
         #expect(await eventually { isListening(port: shimPort) }, "socat did not listen on \(shimPort)")
 
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sipp-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: sipp)
-        p.currentDirectoryURL = dir
-        p.arguments = ["-sn", "uac", "-m", "\(calls)", "-r", "100", "-t", "t1", "-i", "127.0.0.1",
-                       "-timeout", "20", "-timeout_error", "-nostdin", "-trace_err", "127.0.0.1:\(shimPort)"]
-        p.standardOutput = FileHandle.nullDevice
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        while p.isRunning { try await Task.sleep(nanoseconds: 50_000_000) }
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(p.terminationStatus == 0, "sipp exit \(p.terminationStatus): \(stderr)")
+        let (status, stderr) = try await runSIPpUAC(sipp, calls: calls, mode: "t1", port: shimPort)
+        #expect(status == 0, "sipp exit \(status): \(stderr)")
         #expect(service.counters.messagesReceived >= 3 * calls)   // INVITE, ACK, BYE per call
         #expect(seen.all.count >= 3 * calls && seen.all.allSatisfy { $0 == .tls })
         #expect(service.counters.connectionsAccepted == 1)       // `-t t1` → one socat connection → one TLS connection

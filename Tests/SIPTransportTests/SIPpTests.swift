@@ -25,22 +25,8 @@ struct SIPpTests {
         defer { Task { try? await service.shutdown() } }
         _ = TestResponder(service)
         let port = try #require(service.listener(side: .gm, transport: kind)).port
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sipp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: sipp)
-        p.currentDirectoryURL = dir
-        p.arguments = ["-sn", "uac", "-m", "\(calls)", "-r", "100", "-t", mode, "-i", "127.0.0.1",
-                       "-timeout", "20", "-timeout_error", "-nostdin", "-trace_err", "127.0.0.1:\(port)"]
-        p.standardOutput = FileHandle.nullDevice
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        while p.isRunning { try await Task.sleep(nanoseconds: 50_000_000) }
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(p.terminationStatus == 0, "sipp exit \(p.terminationStatus): \(stderr)")
+        let (status, stderr) = try await runSIPpUAC(sipp, calls: calls, mode: mode, port: port)
+        #expect(status == 0, "sipp exit \(status): \(stderr)")
         #expect(service.counters.messagesReceived >= 3 * calls)   // INVITE, ACK, BYE per call
         #expect(service.counters.malformedAnswered + service.counters.malformedDropped + service.counters.framingErrors == 0)
         if kind == .tcp { #expect(service.counters.connectionsAccepted == 1) }   // `-t t1`: one socket for all calls

@@ -229,3 +229,23 @@ func request(method: String = "OPTIONS", via: String = "SIP/2.0/UDP 127.0.0.1:50
 extension Array where Element == UInt8 {
     var text: String { String(decoding: self, as: UTF8.self) }
 }
+
+/// Runs SIPp's built-in UAC (`-sn uac`: INVITE, 200, ACK, BYE, 200) for `calls` calls at 100 cps
+/// over `mode` (`u1`, `t1`) against `127.0.0.1:port`, in a scratch directory, and returns its exit
+/// status and standard error.
+func runSIPpUAC(_ sipp: String, calls: Int, mode: String, port: Int) async throws -> (status: Int32, stderr: String) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sipp-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: sipp)
+    p.currentDirectoryURL = dir
+    p.arguments = ["-sn", "uac", "-m", "\(calls)", "-r", "100", "-t", mode, "-i", "127.0.0.1",
+                   "-timeout", "20", "-timeout_error", "-nostdin", "-trace_err", "127.0.0.1:\(port)"]
+    p.standardOutput = FileHandle.nullDevice
+    let err = Pipe()
+    p.standardError = err
+    try p.run()
+    while p.isRunning { try await Task.sleep(nanoseconds: 50_000_000) }
+    return (p.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+}
