@@ -25,17 +25,26 @@ let package = Package(
         .library(name: "SIPTransport", targets: ["SIPTransport"]),
         .library(name: "IMSALG", targets: ["IMSALG"]),
         .library(name: "SIPProxy", targets: ["SIPProxy"]),
+        .library(name: "ProxyRuntime", targets: ["ProxyRuntime"]),
+        .library(name: "ALGServer", targets: ["ALGServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
             name: "CLibOSIP2",
             pkgConfig: "libosip2",
             providers: [.apt(["libosip2-dev"])]
+        ),
+        // Debian libsctp-dev; only H248Client/Framing/SCTP*.swift imports it.
+        .systemLibrary(
+            name: "CSCTP",
+            pkgConfig: "libsctp",
+            providers: [.apt(["libsctp-dev"])]
         ),
         .target(name: "SIPCore", dependencies: ["CLibOSIP2"], swiftSettings: swiftSettings),
         .target(name: "SDPCore", swiftSettings: swiftSettings),
@@ -44,7 +53,7 @@ let package = Package(
         .target(name: "SIPTransaction", dependencies: ["SIPCore"], swiftSettings: swiftSettings),
         .target(
             name: "H248Client",
-            dependencies: ["H248Codec", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["H248Codec", "CSCTP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -58,19 +67,42 @@ let package = Package(
         ),
         .target(name: "SIPProxy", dependencies: ["SIPCore", "SIPTransaction"], swiftSettings: swiftSettings),
         .target(name: "IMSALG", dependencies: ["SIPCore", "SIPTransaction", "SDPRewrite"], swiftSettings: swiftSettings),
+        // The running stateful proxy: SIPTransport + SIPTransaction + SIPProxy joined by an async driver.
+        .target(
+            name: "ProxyRuntime",
+            dependencies: [
+                "SIPCore", "SIPTransaction", "SIPProxy", "SIPTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The product wiring: P-CSCF policy and ALG sessions plugged into ProxyRuntime, Iq MGC adapter.
+        .target(
+            name: "ALGServer",
+            dependencies: [
+                "SIPCore", "SIPTransaction", "SIPProxy", "SIPTransport", "ProxyRuntime", "IMSALG",
+                "SDPRewrite", "H248Codec", "H248Client",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Shared test helpers (repository root, seeded generator); only test targets depend on it.
         .target(name: "ALGTestSupport", swiftSettings: swiftSettings),
         .executableTarget(
             name: "PCSCFServer",
             dependencies: [
                 "SIPCore", "SDPCore", "SDPRewrite", "H248Codec", "H248Client", "SIPTransport", "IMSALG",
+                "SIPProxy", "SIPTransaction", "ProxyRuntime", "ALGServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "PCSCFBench",
-            dependencies: ["SIPCore", "SIPTransaction", "SDPCore", "SDPRewrite", "H248Codec", "H248Client"],
+            dependencies: ["SIPCore", "SIPTransaction", "SDPCore", "SDPRewrite", "H248Codec", "H248Client", "SIPTransport", "ProxyRuntime"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["ALGTestSupport", "SIPCore"], swiftSettings: swiftSettings),
@@ -82,5 +114,15 @@ let package = Package(
         .testTarget(name: "SIPTransportTests", dependencies: ["ALGTestSupport", "SIPTransport", "SIPCore"], swiftSettings: swiftSettings),
         .testTarget(name: "SIPProxyTests", dependencies: ["ALGTestSupport", "SIPProxy", "SIPCore", "SIPTransaction"], swiftSettings: swiftSettings),
         .testTarget(name: "IMSALGTests", dependencies: ["ALGTestSupport", "IMSALG", "SIPCore", "SDPRewrite"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProxyRuntimeTests",
+            dependencies: ["ALGTestSupport", "ProxyRuntime", "SIPProxy", "SIPTransport", "SIPTransaction", "SIPCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ALGServerTests",
+            dependencies: ["ALGTestSupport", "ALGServer", "ProxyRuntime", "IMSALG", "SIPCore", "H248Client", "H248Codec"],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

@@ -1,0 +1,2 @@
+// Placeholder: product wiring (P-CSCF + ALG sessions on ProxyRuntime) lands here.
+enum ALGServerPlaceholder {}

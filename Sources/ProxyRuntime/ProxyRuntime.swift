@@ -1,0 +1,2 @@
+// Placeholder: the running proxy driver lands here.
+enum ProxyRuntimePlaceholder {}
