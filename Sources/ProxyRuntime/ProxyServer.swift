@@ -56,6 +56,8 @@ public actor ProxyServer {
     struct ServerEntry {
         let requestID: ProxyRequestID
         let request: SIPMessage
+        /// The request's matching fields, reused for the messages the driver sends for it (no re-parse).
+        let headers: TransactionHeaderFields
         let inbound: ProxyFlow
         let inboundListener: ProxyListener
         var context: ResponseContext
@@ -171,7 +173,7 @@ public actor ProxyServer {
             case .transmit(let message, let peer, _, let txn):
                 enqueueSend(message.payload.bytes, to: peer, transaction: txn)
             case .newRequest(let id, let message, _):
-                if let inbound { newRequest(id, message.payload, inbound: inbound) }
+                if let inbound { newRequest(id, message.payload, headers: message.headers, inbound: inbound) }
             case .cancelRequest(let id, let message, _, let invite):
                 cancelRequest(id, message.payload, invite: invite)
             case .response(let id, let message):
@@ -208,11 +210,11 @@ public actor ProxyServer {
 
     // MARK: Requests
 
-    private func newRequest(_ id: TransactionID, _ request: SIPMessage, inbound: SIPInbound) {
+    private func newRequest(_ id: TransactionID, _ request: SIPMessage, headers: TransactionHeaderFields, inbound: SIPInbound) {
         counters.requestsReceived += 1
         logRequest(request, inbound: inbound)
         let flow = ProxyFlow(inbound)
-        let entry = ServerEntry(requestID: ProxyRequestID(rawValue: id.rawValue), request: request, inbound: flow,
+        let entry = ServerEntry(requestID: ProxyRequestID(rawValue: id.rawValue), request: request, headers: headers, inbound: flow,
                                 inboundListener: listener(for: inbound), context: ResponseContext(request: request, toTag: ids.tag()))
         servers[id] = entry
         if request.method == "INVITE" {
@@ -341,9 +343,19 @@ public actor ProxyServer {
             }
             destination = .address(address, transport: .tcp, side: side)
         }
-        guard let message = TransactionMessage<SIPMessage>.scanning(decision.bytes) else {
+        // The client transaction's view: our Via's branch and the request's Call-ID/CSeq/tags (the
+        // forwarded bytes are only scanned, not parsed into views again).
+        guard let scanned = try? SIPParser.scan(decision.bytes), let method = scanned.method else {
             respondLocally(id, ProxyReject(status: 500, reason: "Server Internal Error")); return
         }
+        let message = TransactionMessage(
+            startLine: .request(method: TransactionMethod(method), requestURI: scanned.requestURI ?? ""),
+            headers: TransactionHeaderFields(
+                topVia: TopVia(transport: decision.outbound.transport,
+                               sentBy: ViaSentBy(host: decision.outbound.host, port: UInt16(exactly: decision.outbound.port)),
+                               branch: decision.branch),
+                callID: entry.headers.callID, cseq: entry.headers.cseq, fromTag: entry.headers.fromTag, toTag: entry.headers.toTag),
+            payload: scanned)
         guard entry.context.addBranch(decision) else {
             respondLocally(id, ProxyReject(status: 500, reason: "Server Internal Error")); return
         }
@@ -579,7 +591,19 @@ public actor ProxyServer {
     /// Sends a response upstream on server transaction `id`: through the transaction while it lives;
     /// a 2xx retransmission after it ended goes straight to the request's flow (RFC 6026 §8.1).
     private func sendResponse(_ bytes: [UInt8], on id: TransactionID) {
-        guard let message = TransactionMessage<SIPMessage>.scanning(bytes), let status = message.statusCode else { return }
+        let message: TransactionMessage<SIPMessage>
+        if let entry = servers[id] {
+            // Responses to a request we hold: its matching fields; the To tag only matters for RFC 2543
+            // ACK matching (§17.2.3), so it is read only for requests without the magic cookie.
+            guard let scanned = try? SIPParser.scan(bytes), let code = scanned.statusCode else { return }
+            var headers = entry.headers
+            headers.toTag = headers.topVia.hasMagicCookie ? nil : scanned.to?.tag
+            message = TransactionMessage(startLine: .response(statusCode: code), headers: headers, payload: scanned)
+        } else {
+            guard let m = TransactionMessage<SIPMessage>.scanning(bytes) else { return }
+            message = m
+        }
+        guard let status = message.statusCode else { return }
         var outputs: [Output] = []
         do {
             outputs = try layer.sendResponse(message, on: id, now: clock.now())

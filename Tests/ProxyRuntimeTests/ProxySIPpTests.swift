@@ -41,8 +41,9 @@ struct ProxySIPpTests {
             // The UAC's ACK for the 486 ends at the proxy (RFC 3261 §17.2.1): nothing stateless forwarded.
             #expect(counters.statelessForwards == 0)
         case "uas_call_2xx_twice.xml":
-            // 180, 200, 200 again (the retransmission) and the BYE's 200, per call.
-            #expect(counters.responsesForwarded == 4 * calls, "\(counters)")
+            // 180, 200, 200 again (the retransmission) and the BYE's 200, per call; over UDP SIPp answers a
+            // re-sent ACK by re-sending its 200, so there may be more laps (each forwarded).
+            #expect(counters.responsesForwarded >= 4 * calls, "\(counters)")
             #expect(counters.statelessForwards >= calls)   // ACK for 2xx (§16.11)
         case "uas_cancel.xml":
             #expect(counters.cancelsReceived == calls)
