@@ -47,6 +47,18 @@ public actor ProxyServer {
     private var servers: [TransactionID: ServerEntry] = [:]
     private var clients: [TransactionID: ClientEntry] = [:]
     private var sendTails: [String: SendTail] = [:]
+    /// Sends over existing flows and UDP: one ordered queue drained by one task (no task per message).
+    private let sendQueue: AsyncStream<PendingSend>
+    private let sendContinuation: AsyncStream<PendingSend>.Continuation
+    /// Bound of the send queue; beyond it new sends are dropped like a full socket buffer would (the
+    /// transactions retransmit over UDP). Far above what `maximumTransactions` produce per burst.
+    public static let sendQueueLimit = 50_000
+
+    struct PendingSend: Sendable {
+        let bytes: [UInt8]
+        let destination: SIPDestination
+        let transaction: TransactionID?
+    }
     private var resolved: [String: SocketAddress] = [:]
     private var tasks: [Task<Void, Never>] = []
     private var started = false
@@ -93,6 +105,7 @@ public actor ProxyServer {
         self.layer = Layer(configuration: configuration.transactions, start: clock.now(), makeACK: ProxyACKBuilder.factory)
         self.core = SIPProxyCore(configuration: ProxyConfiguration(listeners: []))
         self.ids = CountingIDGenerator(prefix: configuration.idPrefix)
+        (sendQueue, sendContinuation) = AsyncStream.makeStream(of: PendingSend.self, bufferingPolicy: .bufferingOldest(Self.sendQueueLimit))
     }
 
     // MARK: Lifecycle
@@ -114,6 +127,12 @@ public actor ProxyServer {
             listeners: listeners, recordRoute: configuration.recordRoute,
             supportedExtensions: configuration.supportedExtensions, warningAgent: configuration.warningAgent))
         tasks.append(Task { await self.consume() })
+        let transport = self.transport, queue = sendQueue
+        tasks.append(Task.detached { [weak self] in
+            for await item in queue {
+                do { try await transport.send(item.bytes, to: item.destination) } catch { await self?.sendFailed(item.transaction, error: error) }
+            }
+        })
         if configuration.runsTimerTask { tasks.append(Task { await self.timerLoop() }) }
     }
 
@@ -121,6 +140,7 @@ public actor ProxyServer {
     public func shutdown() async {
         for t in tasks { t.cancel() }
         tasks = []
+        sendContinuation.finish()
         try? await transport.shutdown()
     }
 
@@ -669,6 +689,15 @@ public actor ProxyServer {
     }
 
     private func enqueueSend(_ bytes: [UInt8], to destination: SIPDestination, transaction: TransactionID?) {
+        switch destination {
+        case .address(_, let kind, _) where kind.isStream, .named(_, _, let kind, _) where kind.isStream:
+            break   // may have to connect first: its own chain, so it holds up no other destination
+        default:
+            if case .dropped = sendContinuation.yield(PendingSend(bytes: bytes, destination: destination, transaction: transaction)) {
+                counters.sendFailures += 1
+            }
+            return
+        }
         let key = Self.key(destination)
         let previous = sendTails[key]?.task
         let transport = self.transport

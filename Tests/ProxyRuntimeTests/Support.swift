@@ -40,12 +40,13 @@ extension ProxyServer {
     }
 }
 
-/// A loopback port free for both UDP and TCP at the time of the call (bound and released).
+/// A loopback port free for both UDP and TCP at the time of the call, taken below the kernel's ephemeral
+/// range (32768-60999) so that listeners bound to port 0 later (the proxy's, SIPp's) cannot be given it.
 func freePort() -> Int {
-    for _ in 0..<20 {
-        let u = LoopbackSocket.udp()
-        let p = u.localPort
-        if LoopbackSocket.canBindTCP(port: p) { return p }
+    var rng = SystemRandomNumberGenerator()
+    for _ in 0..<200 {
+        let p = Int.random(in: 20_000..<32_000, using: &rng)
+        if LoopbackSocket.canBindUDP(port: p), LoopbackSocket.canBindTCP(port: p) { return p }
     }
     return LoopbackSocket.udp().localPort
 }
