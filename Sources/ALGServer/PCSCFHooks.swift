@@ -17,15 +17,8 @@ import SIPProxy
 import SIPTransaction
 import SIPTransport
 
-/// A monotonic clock for the hooks (bindings expire on it). Production: `PCSCFMonotonicClock`.
+/// A monotonic clock for the hooks (bindings expire on it): the proxy's `ProxyClock`.
 public typealias PCSCFNow = @Sendable () -> TransactionInstant
-
-/// `ContinuousClock` as a `TransactionInstant` time line starting at creation.
-public struct PCSCFMonotonicClock: TransactionClock {
-    private let start = ContinuousClock.now
-    public init() {}
-    public func now() -> TransactionInstant { TransactionInstant(sinceOrigin: ContinuousClock.now - start) }
-}
 
 /// Random icid values (RFC 7315 §4.6: globally unique) and To tags for the P-CSCF's own answers.
 /// Shared by every copy of the `PCSCF` value (a reference, so no counter is lost across copies).
@@ -35,7 +28,10 @@ public final class RandomPCSCFIdentifiers: PCSCFIdentifierSource, @unchecked Sen
     private let host: String
     public init(host: String) { self.host = host }
     private func token() -> String {
-        let (a, b) = lock.withLock { (generator.next() as UInt64, generator.next() as UInt64) }
+        lock.lock()
+        let a: UInt64 = generator.next()
+        let b: UInt64 = generator.next()
+        lock.unlock()
         return String(a, radix: 16) + String(b, radix: 16)
     }
     public func nextICID() -> String { "\(token())@\(host)" }
@@ -138,9 +134,10 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
             logger.debug("\(request.method ?? "?") from unregistered flow \(flow): \(status)")
             return .respond(Self.reject(status))
         case .edit(let e):
-            // The Service-Route goes above what is left of the UE's Route set (RFC 3608 §6.2); the
-            // first entry is the next hop.
-            edits.preloadedRoutes = e.preloadedRoutes
+            // RFC 3608 §6.2, TS 24.229 §5.2.6.3.3: the stored Service-Route replaces the UE's Route set
+            // (ours included, so nothing routes back to us); its first entry is the next hop. Done in the
+            // splice rather than with `preloadedRoutes`, which keeps the received Route values below.
+            if !e.preloadedRoutes.isEmpty { edits.splice.replaceHeader("Route", e.preloadedRoutes.joined(separator: ", ")) }
             edits.outboundSide = .mw
             if let asserted = e.assertedIdentity { logger.debug("\(request.method ?? "?") from \(flow): asserted \(asserted)") }
             return .forward(edits)

@@ -54,20 +54,25 @@ public final class PCSCFNextHops: @unchecked Sendable {
         refresh()
     }
 
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock(); defer { lock.unlock() }
+        return try body()
+    }
+
     /// Resolves every configured name again (called at start-up and by the service's refresh timer).
     public func refresh() {
-        let configured = lock.withLock { hops.map(\.configured) }
+        let configured = locked { hops.map(\.configured) }
         let fresh = configured.map { PCSCFNextHop(configured: $0, resolved: Self.resolve($0, resolver)) }
-        lock.withLock { hops = fresh }
+        locked { hops = fresh }
     }
 
     /// The hops in order, with their resolution.
-    public var all: [PCSCFNextHop] { lock.withLock { hops } }
+    public var all: [PCSCFNextHop] { locked { hops } }
 
     /// The first resolved hop that is not held down at `now`; when all are down, the first resolved one
     /// (a held-down hop is better than none). Nil when nothing resolves.
     public func current(now: TransactionInstant) -> PCSCFNextHop? {
-        lock.withLock {
+        locked {
             let usable = hops.filter { $0.resolved != nil }
             return usable.first { (downUntil[$0.configured] ?? .zero) <= now } ?? usable.first
         }
@@ -75,12 +80,12 @@ public final class PCSCFNextHops: @unchecked Sendable {
 
     /// Marks `configured` as failed until `now + holdDown`.
     public func markDown(_ configured: String, now: TransactionInstant) {
-        lock.withLock { downUntil[configured] = now + holdDown }
+        locked { downUntil[configured] = now + holdDown }
     }
 
     /// Clears the failure mark of `configured` (it answered).
     public func markUp(_ configured: String) {
-        lock.withLock { _ = downUntil.removeValue(forKey: configured) }
+        locked { _ = downUntil.removeValue(forKey: configured) }
     }
 
     /// `uri` with its host replaced by the resolved address (IP literals are kept as they are).
@@ -111,6 +116,9 @@ public final class PCSCFNextHops: @unchecked Sendable {
         #else
         hints.ai_socktype = SOCK_DGRAM
         #endif
+        func text(_ b: [CChar]) -> String {
+            String(decoding: b.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
         var result: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result else { return nil }
         defer { freeaddrinfo(first) }
@@ -120,10 +128,10 @@ public final class PCSCFNextHops: @unchecked Sendable {
             if let sa = n.pointee.ai_addr {
                 if n.pointee.ai_family == AF_INET {
                     var a = sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-                    if inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count)) != nil { return String(cString: buffer) }
+                    if inet_ntop(AF_INET, &a, &buffer, socklen_t(buffer.count)) != nil { return text(buffer) }
                 } else if n.pointee.ai_family == AF_INET6 {
                     var a = sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
-                    if inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count)) != nil { return String(cString: buffer) }
+                    if inet_ntop(AF_INET6, &a, &buffer, socklen_t(buffer.count)) != nil { return text(buffer) }
                 }
             }
             node = n.pointee.ai_next

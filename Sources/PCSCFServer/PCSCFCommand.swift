@@ -107,11 +107,12 @@ struct PCSCFCommand: AsyncParsableCommand {
         // SIGUSR1: dump the bindings (the admin view).
         signal(SIGUSR1, SIG_IGN)
         let dump = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: DispatchQueue(label: "pcscf-alg.dump"))
+        let log = logger
         dump.setEventHandler {
             Task {
                 let all = await service.bindings()
-                logger.notice("\(all.count) binding(s)")
-                for b in all { logger.notice("binding \(b)") }
+                log.notice("\(all.count) binding(s)")
+                for b in all { log.notice("binding \(b)") }
             }
         }
         dump.resume()
