@@ -16,13 +16,11 @@ struct PCSCFCommand: AsyncParsableCommand {
         commandName: "pcscf",
         abstract: "Run the P-CSCF (registration, identity, Path/Service-Route, mediasec) until SIGINT/SIGTERM.",
         discussion: """
-        REGISTER from Gm goes to the first usable --core-next-hop (failover order; names resolved with
-        getaddrinfo at start and every minute). Prints "pcscf-alg pcscf listening ..." to stderr when
-        ready. SIGUSR1 logs every stored binding with its media-security flags (notice level);
-        --log-level debug also logs each binding as it is stored, refreshed or removed.
-        Example:
-          pcscf-alg pcscf --gm tcp:127.0.0.1:5060 --gm udp:127.0.0.1:5060 --mw udp:127.0.0.1:5070 \\
-            --core-next-hop 'sip:127.0.0.1:6060;lr' --domain pcscf.ims.example --mediasec msrp-tls,bfcp-tls
+        REGISTER from Gm goes to the first usable --core-next-hop (failover order; names resolved with getaddrinfo at start and every minute). Prints "pcscf-alg pcscf listening ..." to stderr when ready.
+
+        SIGUSR1 logs every stored binding with its media-security flags (notice level); --log-level debug also logs each binding as it is stored, refreshed, removed or swept.
+
+        Example: pcscf-alg pcscf --gm tcp:127.0.0.1:5060 --mw udp:127.0.0.1:5070 --core-next-hop 'sip:127.0.0.1:6060;lr' --domain pcscf.ims.example --mediasec msrp-tls,bfcp-tls
         """
     )
 
