@@ -212,6 +212,8 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
                 await forget(b)
                 logger.debug("binding expired: \(b.contact) (\(b.identities.first ?? "-"))")
             }
+            sweeps &+= 1
+            if sweeps % Self.flowPruneEvery == 0 { await pruneFlows() }
             return gone
         } catch {
             logger.error("registration store sweep: \(error)")
@@ -228,6 +230,22 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
 
     /// Number of REGISTER transactions waiting for their final response (tests).
     public var pendingRegisterCount: Int { pendingRegisters.count }
+
+    /// Sweeps so far; every `flowPruneEvery`-th also prunes the flow table.
+    private var sweeps: UInt64 = 0
+    /// A contact re-registered from a new flow leaves its old flow in the table; the table is pruned to
+    /// the flows of stored bindings every this many sweeps (bounded memory, house style).
+    public static let flowPruneEvery: UInt64 = 60
+
+    /// Keeps only the flows that a stored binding uses.
+    func pruneFlows() async {
+        guard let all = try? await pcscf.store.all() else { return }
+        let live = Set(all.map(\.flow.key))
+        flows = flows.filter { live.contains($0.key) }
+    }
+
+    /// Number of live flows known (tests).
+    public var flowCount: Int { flows.count }
 
     /// Drops the flow of a removed binding unless another binding still uses it.
     private func forget(_ b: RegistrationBinding) async {

@@ -294,6 +294,38 @@ struct PCSCFHooksTests {
         }
     }
 
+    @Test("A contact re-registered from a new flow is reached over the new one; the old flow leaves the flow table (RFC 5626 §5.3 spirit, bounded state)")
+    func reRegistrationFromNewFlow() async throws {
+        let hooks = try HookFx.hooks(TestNow())
+        try await HookFx.registerUE(hooks)
+        let newFlow = ProxyFlow(side: .gm, transport: .tcp, local: nil, remote: HookFx.ueAddress, token: SIPFlowToken(.connection(8)))
+        let reg = try HookFx.parse(HookFx.register(cseq: 2))
+        let ctx = ProxyRequestContext(id: ProxyRequestID(rawValue: 2), inbound: newFlow)
+        _ = await hooks.processRequest(reg, context: ctx)
+        _ = await hooks.processResponse(try HookFx.parse(HookFx.registerResponse(200, cseq: 2)), context: ProxyResponseContext(
+            requestID: ctx.id, request: reg, requestInbound: newFlow, responseInbound: HookFx.coreFlow, status: 200))
+        let mt = try HookFx.parse("""
+        MESSAGE sip:alice@127.0.0.1:40123;transport=tcp SIP/2.0
+        Via: SIP/2.0/UDP 127.0.0.1:6060;branch=z9hG4bK-mt3
+        Route: <sip:term@127.0.0.1:5070;lr>
+        Max-Forwards: 70
+        From: <sip:bob@ims.test>;tag=b1
+        To: <sip:alice@ims.test>
+        Call-ID: mt-3
+        CSeq: 1 MESSAGE
+        Content-Length: 0
+
+
+        """)
+        guard case .forward(let edits) = await hooks.processRequest(mt, context: ProxyRequestContext(id: ProxyRequestID(rawValue: 3), inbound: HookFx.coreFlow)) else {
+            Issue.record("not forwarded"); return
+        }
+        #expect(edits.flow?.token == SIPFlowToken(.connection(8)))
+        #expect(edits.requestURI == nil)
+        await hooks.pruneFlows()
+        #expect(await hooks.flowCount == 1)
+    }
+
     @Test("De-registration (expires=0) removes the binding (RFC 3261 §10.2.2, TS 24.229 §5.2.2.1)")
     func deregistration() async throws {
         let hooks = try HookFx.hooks(TestNow())
