@@ -4,6 +4,7 @@ import NIOCore
 @testable import ProxyRuntime
 import SIPCore
 import SIPTransport
+import SIPTransaction
 import Testing
 
 /// SIPp UAC → proxy Gm → proxy Mw → SIPp UAS (the next hop), over real loopback sockets.
@@ -17,6 +18,11 @@ struct ProxySIPpTests {
         var testDescription: String { "\(name) over \(kind.rawValue)" }
     }
 
+    /// T1 of 2 s: on a loaded CI machine a SIPp peer may answer after 500 ms; a retransmitted INVITE then
+    /// reaches a SIPp UAS that already moved on and it aborts the call. Retransmission timing itself is
+    /// covered with the manual clock (ProxyTimerTests).
+    static let t1: Duration = .seconds(2)
+
     static let cases: [Case] = [SIPTransportKind.udp, .tcp].flatMap { k in [
         Case(name: "call INVITE/180/200/ACK/BYE, in-dialog by Record-Route (§16.6 step 4, §16.4, §16.12)", uas: "uas_call.xml", uac: "uac_call.xml", kind: k),
         Case(name: "CANCEL after 180: 200 by the proxy, CANCEL down the branch, 487 up (§16.10, §9.1)", uas: "uas_cancel.xml", uac: "uac_cancel.xml", kind: k),
@@ -29,7 +35,7 @@ struct ProxySIPpTests {
         guard let tools = liveTools(["sipp"], for: "proxy SIPp \(c.uas)") else { return }
         let uasPort = freePort()
         let t = c.kind.rawValue.lowercased()
-        let server = try await startProxy(gm: [c.kind], mw: [c.kind], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=\(t)")
+        let server = try await startProxy(gm: [c.kind], mw: [c.kind], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=\(t)", t1: Self.t1)
         let calls = 5
         let result = try await SIPpPair.run(sipp: tools["sipp"]!, uas: c.uas, uac: c.uac, mode: c.kind == .udp ? "u1" : "t1",
                                              uasPort: uasPort, proxyPort: server.port(.gm, c.kind), calls: calls)
@@ -48,8 +54,9 @@ struct ProxySIPpTests {
         case "uas_cancel.xml":
             #expect(counters.cancelsReceived == calls)
         default:
-            #expect(counters.responsesForwarded == 3 * calls, "\(counters)")
-            #expect(counters.statelessForwards == calls)
+            // 180, 200 and the BYE's 200 per call (more if SIPp retransmitted a 200 under load).
+            #expect(counters.responsesForwarded >= 3 * calls, "\(counters)")
+            #expect(counters.statelessForwards >= calls)
         }
     }
 
@@ -58,7 +65,7 @@ struct ProxySIPpTests {
         guard let tools = liveTools(["sipp"], for: "proxy UDP->TCP switch") else { return }
         let uasPort = freePort()
         // The next hop says UDP; the UAS listens on TCP only: only the size rule makes the call work.
-        let server = try await startProxy(gm: [.udp], mw: [.udp, .tcp], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=udp")
+        let server = try await startProxy(gm: [.udp], mw: [.udp, .tcp], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=udp", t1: Self.t1)
         let pad = String(repeating: "p", count: 1400)
         // UAC over UDP, UAS over TCP: run them separately (SIPpPair uses one mode).
         let result = try await runMixed(tools["sipp"]!, uasMode: "t1", uacMode: "u1", uasPort: uasPort,
@@ -93,7 +100,7 @@ struct ProxySIPpTests {
     func garbageWhileCalling() async throws {
         guard let tools = liveTools(["sipp"], for: "proxy garbage") else { return }
         let uasPort = freePort()
-        let server = try await startProxy(gm: [.udp, .tcp], mw: [.udp], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=udp")
+        let server = try await startProxy(gm: [.udp, .tcp], mw: [.udp], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=udp", t1: Self.t1)
         let gmUDP = server.port(.gm, .udp), gmTCP = server.port(.gm, .tcp)
         let junk = Task.detached { await sendGarbage(udpPort: gmUDP, tcpPort: gmTCP, rounds: 30) }
         let result = try await SIPpPair.run(sipp: tools["sipp"]!, uas: "uas_call.xml", uac: "uac_call.xml", mode: "u1",
@@ -105,14 +112,14 @@ struct ProxySIPpTests {
         #expect(result.succeeded, "\(result.description)")
         #expect(sent > 0)
         #expect(t.malformedAnswered + t.malformedDropped + t.framingErrors > 0, "\(t)")
-        #expect(counters.responsesForwarded == 3 * 20)
+        #expect(counters.responsesForwarded >= 3 * 20)
     }
 
     @Test("TLS on Gm through a socat shim (SIPp has no TLS): calls succeed (RFC 3261 §26.3.1, §18.2.2)")
     func tlsShim() async throws {
         guard let tools = liveTools(["sipp", "socat"], for: "proxy TLS shim") else { return }
         let uasPort = freePort()
-        let server = try await startProxy(gm: [.tls], mw: [.udp], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=udp")
+        let server = try await startProxy(gm: [.tls], mw: [.udp], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=udp", t1: Self.t1)
         let shimPort = freePort()
         let shim = LiveProcess(tools["socat"]!, ["TCP-LISTEN:\(shimPort),reuseaddr,bind=127.0.0.1",
                                                  "OPENSSL:127.0.0.1:\(server.port(.gm, .tls)),verify=0"])

@@ -12,14 +12,16 @@ import Testing
 /// Starts an in-process proxy on loopback ephemeral ports.
 func startProxy(gm: [SIPTransportKind], mw: [SIPTransportKind], nextHop: ((ProxyServer) -> String?)? = nil,
                 nextHopURI: String? = nil, maxTransactions: Int = TransactionLayerConfiguration.defaultMaximumTransactions,
-                clock: (any ProxyClock)? = nil, hooks: (any ProxyRuntimeHooks)? = nil) async throws -> ProxyServer {
+                clock: (any ProxyClock)? = nil, hooks: (any ProxyRuntimeHooks)? = nil,
+                t1: Duration = TransactionTimers.defaultT1) async throws -> ProxyServer {
     var listeners: [SIPListenerConfiguration] = []
     for k in gm { listeners.append(.init(side: .gm, transport: k, host: "127.0.0.1", port: 0, tls: k == .tls ? TLSFixture.settings : nil)) }
     for k in mw { listeners.append(.init(side: .mw, transport: k, host: "127.0.0.1", port: 0, tls: k == .tls ? TLSFixture.settings : nil)) }
     let config = ProxyServerConfiguration(
         transport: SIPTransportConfiguration(listeners: listeners, tlsClient: .init(verify: .none)),
         nextHop: nextHopURI,
-        transactions: TransactionLayerConfiguration(maximumTransactions: maxTransactions),
+        transactions: TransactionLayerConfiguration(timers: TransactionTimers(t1: t1, t2: max(t1, TransactionTimers.defaultT2)),
+                                                    maximumTransactions: maxTransactions),
         runsTimerTask: clock == nil, idPrefix: "t")
     var logger = Logger(label: "proxy-test")
     logger.logLevel = .warning
