@@ -85,10 +85,10 @@ struct ProxySIPpTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let sc = SIPpPair.scenarios
         let common = ["-i", "127.0.0.1", "-m", "\(calls)", "-timeout", "15", "-timeout_error", "-nostdin", "-trace_err", "-mi", "127.0.0.1"]
-        let uas = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uas_call.xml").path, "-t", uasMode, "-p", "\(uasPort)", "-mp", "\(freePort())"] + common, directory: dir)
+        let uas = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uas_call.xml").path, "-t", uasMode, "-p", "\(uasPort)", "-mp", "\(freePort(span: 4))"] + common, directory: dir)
         try uas.start()
         _ = await eventually(timeout: 5) { !LoopbackSocket.canBindTCP(port: uasPort) }
-        let uac = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uac_call.xml").path, "-t", uacMode, "-p", "\(freePort())", "-mp", "\(freePort())",
+        let uac = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uac_call.xml").path, "-t", uacMode, "-p", "\(freePort())", "-mp", "\(freePort(span: 4))",
                                      "-r", "10", "-key", "pad", pad] + common + ["127.0.0.1:\(proxyPort)"], directory: dir)
         try uac.start()
         let uacStatus = await uac.wait(timeout: 25)
@@ -132,10 +132,10 @@ struct ProxySIPpTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let sc = SIPpPair.scenarios, sipp = tools["sipp"]!
         let common = ["-i", "127.0.0.1", "-m", "5", "-timeout", "15", "-timeout_error", "-nostdin", "-trace_err", "-mi", "127.0.0.1"]
-        let uas = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uas_call.xml").path, "-t", "u1", "-p", "\(uasPort)", "-mp", "\(freePort())"] + common, directory: dir)
+        let uas = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uas_call.xml").path, "-t", "u1", "-p", "\(uasPort)", "-mp", "\(freePort(span: 4))"] + common, directory: dir)
         try uas.start()
         _ = await eventually(timeout: 5) { !LoopbackSocket.canBindUDP(port: uasPort) }
-        let uac = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uac_call.xml").path, "-t", "t1", "-p", "\(freePort())", "-mp", "\(freePort())",
+        let uac = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uac_call.xml").path, "-t", "t1", "-p", "\(freePort())", "-mp", "\(freePort(span: 4))",
                                      "-r", "10", "-key", "pad", "x"] + common + ["127.0.0.1:\(shimPort)"], directory: dir)
         try uac.start()
         let uacStatus = await uac.wait(timeout: 25)

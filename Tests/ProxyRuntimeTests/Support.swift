@@ -42,23 +42,8 @@ extension ProxyServer {
     }
 }
 
-/// A loopback port free for both UDP and TCP at the time of the call, taken below the kernel's ephemeral
-/// range (32768-60999) so that listeners bound to port 0 later (the proxy's, SIPp's) cannot be given it.
-func freePort() -> Int {
-    var rng = SystemRandomNumberGenerator()
-    for _ in 0..<200 {
-        let p = Int.random(in: 20_000..<32_000, using: &rng)
-        if LoopbackSocket.canBindUDP(port: p), LoopbackSocket.canBindTCP(port: p) { return p }
-    }
-    return LoopbackSocket.udp().localPort
-}
-
-extension LoopbackSocket {
-    static func canBindTCP(port: Int) -> Bool {
-        let s = tcpListener(port: port)
-        return s != nil
-    }
-}
+/// A free loopback port below the ephemeral range (see `LoopbackSocket.freePort`).
+func freePort(span: Int = 1) -> Int { LoopbackSocket.freePort(span: span) }
 
 /// Live-tool gate: nil (and a recorded issue under CI=true) when a tool is missing.
 func liveTools(_ names: [String], for test: String) -> [String: String]? {
@@ -98,11 +83,11 @@ struct SIPpPair {
         }
         let common = ["-t", mode, "-i", "127.0.0.1", "-m", "\(calls)", "-timeout", "\(timeout)", "-timeout_error", "-nostdin",
                       "-trace_err", "-mi", "127.0.0.1"]
-        let uasProc = LiveProcess(sipp, scenario(uas) + common + ["-p", "\(uasPort)", "-mp", "\(freePort())"], directory: dir)
+        let uasProc = LiveProcess(sipp, scenario(uas) + common + ["-p", "\(uasPort)", "-mp", "\(freePort(span: 4))"], directory: dir)
         try uasProc.start()
         // Wait until the UAS listens.
         _ = await eventually(timeout: 5) { mode == "u1" ? !LoopbackSocket.canBindUDP(port: uasPort) : !LoopbackSocket.canBindTCP(port: uasPort) }
-        let uacProc = LiveProcess(sipp, scenario(uac) + common + ["-p", "\(freePort())", "-mp", "\(freePort())", "-r", "\(rate)",
+        let uacProc = LiveProcess(sipp, scenario(uac) + common + ["-p", "\(freePort())", "-mp", "\(freePort(span: 4))", "-r", "\(rate)",
                                                                    "-key", "pad", "x"] + extra + ["127.0.0.1:\(proxyPort)"], directory: dir)
         try uacProc.start()
         let uacStatus = await uacProc.wait(timeout: Double(timeout + 10))
@@ -120,10 +105,6 @@ struct SIPpPair {
         let (a, b) = errors()
         return SIPpPair(uasStatus: uasStatus, uacStatus: uacStatus, uasLog: a, uacLog: b)
     }
-}
-
-extension LoopbackSocket {
-    static func canBindUDP(port: Int) -> Bool { udp(port: port) != nil }
 }
 
 /// Builds a response to a request received on a raw socket (tests acting as UAS).
