@@ -141,10 +141,13 @@ public struct IqGatewayMapping: Sendable, Equatable {
                     guard let id else { throw IqMappingError("stream \(stream.index): no \(side.rawValue) termination to configure") }
                     let c = try configure(term, stream: stream, terminationID: id)
                     if stream.action == .replace {
-                        // A new TCP/TLS connection: Local asked for again (new AGW fingerprint,
-                        // specs.md §4.5), with the new Remote, Mode and Signals.
+                        // A new TCP/TLS connection: Local asked for again, with the AGW fingerprint
+                        // re-requested on TLS terminations (GatewayAction.replace, specs.md §4.5),
+                        // and the new Remote, Mode and Signals.
+                        var renewed = term
+                        if isTLS(term) { renewed.requestLocalFingerprint = true }
                         let r = IqTerminationRequest(terminationID: id, streamID: c.streamID, mode: c.mode,
-                                                     local: local(term, stream: stream), remote: c.remote, signals: c.signals)
+                                                     local: local(renewed, stream: stream), remote: c.remote, signals: c.signals)
                         commands.append(Self.modify(r))
                     } else {
                         commands.append(c.command)

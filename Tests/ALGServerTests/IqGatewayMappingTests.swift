@@ -155,7 +155,10 @@ struct IqGatewayMappingTests {
         let action = try mapping.action(for: request, context: .id(3), existing: MappingFixtures.existing(request))
         let accessModify = try #require(action.commands.first)
         #expect(accessModify.verb == .modify)
-        #expect(media(accessModify)?.local?.lines.contains("a=fingerprint:$") == true)
+        #expect(media(accessModify)?.local?.lines.contains("a=fingerprint:$") == true, "TLS access: AGW fingerprint re-requested")
+        let coreModify = try #require(action.commands.dropFirst().first)
+        #expect(media(coreModify)?.local?.lines.contains("a=fingerprint:$") == false, "plain TCP core: no fingerprint")
+        #expect(media(coreModify)?.remote?.lines.contains("c=IN IP4 203.0.113.5") == true, "the core's new Remote goes with it")
     }
 
     @Test("Errors: configure without a known termination, an empty request, and an m-line index without a stream id are refused")
