@@ -9,6 +9,7 @@
 import Foundation
 import Testing
 import H248Codec
+import NIOCore
 @testable import H248Client
 
 enum SCTPKernel {
@@ -147,5 +148,71 @@ struct SCTPTransportTests {
         #expect(r.id == 7)
         gw.close()
         await client.close()
+    }
+}
+
+@Suite("SCTP reader loop without a kernel association (H.248.4 framing on the receive path)")
+struct SCTPReadPumpTests {
+    static let peer = try! SocketAddress(ipAddress: "192.0.2.7", port: 2944)
+
+    /// Runs the pump over scripted reads; returns the events and the close reason.
+    static func run(_ reads: [Result<SCTPInboundChunk?, H248ClientError>]) -> ([H248TransportEvent], String) {
+        var queue = reads[...]
+        var events: [H248TransportEvent] = []
+        let reason = H248SCTPTransport.pump(peer: peer, receive: { () throws(H248ClientError) -> SCTPInboundChunk? in
+            guard let next = queue.popFirst() else { return nil }
+            return try next.get()
+        }, yield: { events.append($0) })
+        return (events, reason)
+    }
+
+    static func messages(_ events: [H248TransportEvent]) -> [[UInt8]] {
+        events.compactMap { if case .message(let m, _) = $0 { return m }; return nil }
+    }
+
+    @Test("H.248.4: each MSG_EOR read is one message; partial deliveries are joined; the peer's shutdown ends the loop")
+    func messagesAndPartials() {
+        let a = Array("MEGACO/3 [192.0.2.7]:2944 T=1{C=-{AV=ROOT}}".utf8)
+        let b = Array("MEGACO/3 [192.0.2.7]:2944 T=2{C=-{AV=ROOT}}".utf8)
+        let (events, reason) = Self.run([
+            .success(SCTPInboundChunk(payload: a, payloadProtocolIdentifier: 7)),
+            .success(SCTPInboundChunk(payload: Array(b.prefix(7)), payloadProtocolIdentifier: 7, endOfRecord: false)),
+            .success(SCTPInboundChunk(payload: Array(b.dropFirst(7).prefix(5)), payloadProtocolIdentifier: 7, endOfRecord: false)),
+            .success(SCTPInboundChunk(payload: Array(b.dropFirst(12)), payloadProtocolIdentifier: 7, endOfRecord: true)),
+            .success(nil),
+        ])
+        #expect(Self.messages(events) == [a, b])
+        #expect(events.count == 2)
+        #expect(reason.contains("closed by the peer"))
+    }
+
+    @Test("H.248.4: a wrong PPID is reported as input error and drops the association; nothing after it is read")
+    func wrongPPIDDrops() {
+        let a = Array("MEGACO/3 [192.0.2.7]:2944 T=1{C=-{AV=ROOT}}".utf8)
+        let (events, reason) = Self.run([
+            .success(SCTPInboundChunk(payload: a, payloadProtocolIdentifier: 46)),
+            .success(SCTPInboundChunk(payload: a, payloadProtocolIdentifier: 7)),
+        ])
+        #expect(events.count == 1)
+        guard case .inputError(let e, _)? = events.first else { Issue.record("no input error"); return }
+        #expect(e.code == .sctpWrongPayloadProtocol)
+        #expect(reason.contains("sctp.wrongPPID"))
+    }
+
+    @Test("Bound: a partial delivery growing past 64 KiB is refused (no unbounded reassembly)")
+    func oversizeRefused() {
+        let chunk = SCTPInboundChunk(payload: [UInt8](repeating: 0x41, count: 40_000), payloadProtocolIdentifier: 7, endOfRecord: false)
+        let (events, _) = Self.run([.success(chunk), .success(chunk), .success(chunk)])
+        guard case .inputError(let e, _)? = events.last else { Issue.record("no input error"); return }
+        #expect(e.code == .messageTooLarge)
+        #expect(Self.messages(events).isEmpty)
+    }
+
+    @Test("A failing sctp_recvmsg (e.g. ECONNRESET) is reported and ends the association")
+    func receiveError() {
+        let (events, reason) = Self.run([.failure(H248ClientError(.sctpReceiveFailed, "sctp_recvmsg failed: Connection reset by peer (errno 104)"))])
+        guard case .inputError(let e, _)? = events.first else { Issue.record("no input error"); return }
+        #expect(e.code == .sctpReceiveFailed)
+        #expect(reason.contains("sctp.receiveFailed"))
     }
 }

@@ -71,27 +71,32 @@ public final class H248SCTPTransport: H248Transport {
     }
 
     private func readLoop(_ socket: SCTPSocket, peer: SocketAddress) {
-        var framer = SCTPMessageFramer()
-        var reason = "SCTP association closed by the peer"
-        reading: while true {
-            do {
-                guard let chunk = try socket.receive() else { break reading }
-                if let message = try framer.decode(chunk) {
-                    continuation.yield(.message(message, from: peer))
-                }
-            } catch {
-                // A wrong PPID or an oversize message: report it and drop the association (no
-                // resynchronisation is possible inside a partial delivery).
-                continuation.yield(.inputError(error, from: peer))
-                reason = "SCTP association closed after \(error.code)"
-                break reading
-            }
-        }
+        let reason = Self.pump(peer: peer, receive: { () throws(H248ClientError) in try socket.receive() },
+                               yield: { continuation.yield($0) })
         associations.withLock { m in
             if m[peer] === socket { m[peer] = nil }
         }
         socket.close()
         continuation.yield(.closed(peer, reason: reason))
+    }
+
+    /// The reader loop without the socket: pulls sctp_recvmsg chunks through a fresh
+    /// `SCTPMessageFramer` and yields each complete message, until the peer ends the association
+    /// (`receive` gives nil) or the input is refused (wrong PPID, oversize: an `.inputError`, then
+    /// the association is dropped, no resynchronisation inside a partial delivery). Returns the
+    /// reason for the `.closed` event.
+    static func pump(peer: SocketAddress, receive: () throws(H248ClientError) -> SCTPInboundChunk?,
+                     yield: (H248TransportEvent) -> Void) -> String {
+        var framer = SCTPMessageFramer()
+        while true {
+            do throws(H248ClientError) {
+                guard let chunk = try receive() else { return "SCTP association closed by the peer" }
+                if let message = try framer.decode(chunk) { yield(.message(message, from: peer)) }
+            } catch {
+                yield(.inputError(error, from: peer))
+                return "SCTP association closed after \(error.code)"
+            }
+        }
     }
 
     public func send(_ message: [UInt8], to peer: SocketAddress) throws(H248ClientError) {
