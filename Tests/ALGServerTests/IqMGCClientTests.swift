@@ -57,7 +57,7 @@ struct IqMGCClientLiveTests {
         return nil
     }
 
-    @Test("TS 23.334 §8 through MGCClient: reserve (spec 9.1 request), configure (spec 9.2 request), release; Context * audit shows no context",
+    @Test("TS 23.334 §8 through MGCClient: reserve (spec 9.1 request), configure (spec 9.2 request), release (context, one termination, outcome of a reserve); Context * audit shows no context",
           .timeLimit(.minutes(1)))
     func reserveConfigureRelease() async throws {
         guard let escript = Self.escript else {
@@ -118,12 +118,26 @@ struct IqMGCClientLiveTests {
         #expect(released == .success(MGCReply(contextID: r.contextID)))
         #expect(try await client.auditContexts().isEmpty, "no context left on the AGW")
 
+        // A reserve whose session gave up: `.release(.outcomeOf(op))` subtracts what it created;
+        // one stream's terminations can be released alone.
+        let second = await mgc.perform(.reserve(context: .choose, request: offer, existing: []), id: MGCOperationID(rawValue: 5))
+        guard case .success(let r2) = second, let t2 = r2.terminations.first, let access2 = t2.access else {
+            Issue.record("second reserve failed: \(second)"); await client.close(); return
+        }
+        let one = await mgc.perform(.release(.terminations(context: r2.contextID, ids: [access2])), id: MGCOperationID(rawValue: 6))
+        #expect(one == .success(MGCReply(contextID: r2.contextID)))
+        let byOutcome = await mgc.perform(.release(.outcomeOf(MGCOperationID(rawValue: 5))), id: MGCOperationID(rawValue: 7))
+        #expect(byOutcome == .success(MGCReply(contextID: r2.contextID)))
+        #expect(try await client.auditContexts().isEmpty, "outcomeOf released the second context")
+        let unknownOutcome = await mgc.perform(.release(.outcomeOf(MGCOperationID(rawValue: 99))), id: MGCOperationID(rawValue: 8))
+        #expect(unknownOutcome == .success(MGCReply(contextID: "-")), "nothing known to release")
+
         // A context that does not exist: the AGW's error comes back as MGCFailure with its code.
         let missing = await mgc.perform(.release(.context("999999")), id: MGCOperationID(rawValue: 4))
         guard case .failure(.error(let code, _, _)) = missing else { Issue.record("expected an H.248 error, got \(missing)"); await client.close(); return }
         #expect((400...599).contains(code))
         await client.close()
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        #expect(text.split(separator: "\n").filter { $0.hasPrefix("MG ADD ") }.count == 2, "access and core added once each")
+        #expect(text.split(separator: "\n").filter { $0.hasPrefix("MG ADD ") }.count == 4, "access and core added once each, in two reserves")
     }
 }

@@ -14,8 +14,9 @@ struct ScriptedGateway {
     let gwPort: Int
     var inbound: AsyncStream<H248TransportEvent>.AsyncIterator
 
-    static func start(configure: (inout IqClientConfiguration) -> Void = { _ in }) async throws -> ScriptedGateway {
-        let mgcTransport = try await openH248Transport(H248ListenAddress(kind: .udp, host: "127.0.0.1", port: 0))
+    static func start(policy: H248DatagramPolicy = .init(),
+                      configure: (inout IqClientConfiguration) -> Void = { _ in }) async throws -> ScriptedGateway {
+        let mgcTransport = try await openH248Transport(H248ListenAddress(kind: .udp, host: "127.0.0.1", port: 0), datagramPolicy: policy)
         let mgcPort = try #require(mgcTransport.localPort)
         var config = IqClientConfiguration(mid: .address("127.0.0.1", port: UInt16(mgcPort)), form: .pretty)
         config.association.keepAliveInterval = nil
@@ -121,6 +122,28 @@ struct IqMultiTransactionScriptedTests {
         let third = try await s.receive()
         guard case .reply(let r62)? = third.transactions.first else { Issue.record("no reply to 62"); return }
         #expect(r62.id == 62, "the next thing the gateway hears is the answer to 62, not a repeat for 60")
+        await s.close()
+    }
+
+    @Test("Annex D.1 / TS 29.334 533: a batch above the path MTU is sent one transaction per datagram instead; every transaction still completes once",
+          .timeLimit(.minutes(1)))
+    func oversizeBatchSplits() async throws {
+        var s = try await ScriptedGateway.start(policy: H248DatagramPolicy(pathMTU: 576))
+        let client = s.client
+        let count = 8
+        let batch = Task { try await client.send(Array(repeating: [IqProcedures.auditRoot()], count: count)) }
+        var ids: [UInt32] = []
+        for _ in 0..<count {
+            let m = try await s.receive()
+            #expect(m.transactions.count == 1, "one transaction per datagram after the split")
+            guard case .request(let r)? = m.transactions.first else { Issue.record("expected a request: \(m)"); return }
+            ids.append(r.id)
+        }
+        #expect(Set(ids).count == count)
+        for id in ids { try s.send("Reply = \(id) { Context = - { AuditValue = ROOT } }") }
+        let results = try await batch.value
+        #expect(results.count == count)
+        for r in results { #expect((try? IqProcedures.check(try r.get())) != nil) }
         await s.close()
     }
 

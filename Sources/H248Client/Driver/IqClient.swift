@@ -259,6 +259,13 @@ public actor IqClient {
             throw IqError.transaction(H248ClientError(
                 .invalidConfiguration, "\(requests.count) transactions in one message (bound \(IqClientLimits.maximumTransactionsPerMessage))"))
         }
+        // All or nothing: room for every transaction of the batch (510 otherwise), so that no
+        // transaction is started and then left unsent.
+        guard outgoing.trackedCount + requests.count <= outgoing.maximumInFlight else {
+            throw IqError.transaction(H248ClientError(
+                .transactionTableFull, h248ErrorCode: H248ErrorCodes.insufficientResources,
+                "\(outgoing.trackedCount) outgoing transactions tracked, \(requests.count) more asked (bound \(outgoing.maximumInFlight))"))
+        }
         let now = clock()
         var ids: [UInt32] = []
         var transactions: [Transaction] = []
@@ -268,9 +275,9 @@ public actor IqClient {
             do throws(H248ClientError) {
                 begun = try outgoing.begin(now: now)
             } catch {
-                // Give back what this call already started: fail those transactions locally.
+                // Only id exhaustion gets here (room was checked): the ones already started are
+                // dropped from `waiting` and expire in the table at LONG-TIMER.
                 for id in ids { waiting[id] = nil }
-                run(ids.map { .failed(transactionID: $0, error) })
                 throw IqError.transaction(error)
             }
             let request = Transaction.request(TransactionRequest(id: begun.transactionID, actions: actions))
@@ -287,6 +294,20 @@ public actor IqClient {
         do throws(H248ClientError) {
             try transport.send(bytes, to: peer)
             trace?("-> \(peer)\n\(String(decoding: bytes, as: UTF8.self))")
+        } catch where error.code == .messageTooLarge && ids.count > 1 {
+            // Together above the path MTU (Annex D.1, 533): send each transaction in its own
+            // message instead; one that is too large alone fails alone. The acks go on their own.
+            if !acks.isEmpty { transmit(encode([.responseAck(acks.map { AckRange($0.first, $0.last) })]), to: peer) }
+            for id in ids {
+                guard let w = waiting[id] else { continue }
+                do throws(H248ClientError) {
+                    try transport.send(w.bytes, to: peer)
+                    trace?("-> \(peer)\n\(String(decoding: w.bytes, as: UTF8.self))")
+                } catch {
+                    waiting[id] = nil
+                    finished[id] = .failure(IqError.transport(error))
+                }
+            }
         } catch {
             for id in ids {
                 waiting[id] = nil
