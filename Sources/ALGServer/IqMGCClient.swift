@@ -13,10 +13,13 @@ import SDPRewrite
 public struct IqGatewayEventForContext: Sendable, Equatable {
     public var contextID: String?
     public var event: GatewayEvent
+    /// The gateway it came from (set by `IqPooledMGCClient`; nil from a single `IqMGCClient`).
+    public var gateway: String?
 
-    public init(contextID: String?, event: GatewayEvent) {
+    public init(contextID: String?, event: GatewayEvent, gateway: String? = nil) {
         self.contextID = contextID
         self.event = event
+        self.gateway = gateway
     }
 }
 
@@ -204,6 +207,109 @@ public actor IqMGCClient: MGCClient {
             let task = Task {
                 for await e in source {
                     if let mapped = Self.gatewayEvent(e, tokens: tokens) { continuation.yield(mapped) }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
+/// `MGCClient` over several gateways (`IqGatewayPool`): a session's first reserve (`.choose`) picks
+/// its gateway with the pool's documented choice (round-robin over those in service by default);
+/// the context id handed to the session layer is `<gateway name>/<H.248 context>`, so every later
+/// operation of that session goes to the same gateway without the session layer knowing there are
+/// several.
+public actor IqPooledMGCClient: MGCClient {
+    public nonisolated let pool: IqGatewayPool
+    public nonisolated let adapters: [String: IqMGCClient]
+    /// Which gateway each reserve went to (for `.release(.outcomeOf)`), bounded like IqMGCClient's.
+    private var reserveGateway: [MGCOperationID: String] = [:]
+    private var reserveOrder: [MGCOperationID] = []
+
+    public init(pool: IqGatewayPool, mapping: IqGatewayMapping = IqGatewayMapping()) {
+        self.pool = pool
+        var adapters: [String: IqMGCClient] = [:]
+        for g in pool.gateways { adapters[g.name] = IqMGCClient(client: g.client, mapping: mapping) }
+        self.adapters = adapters
+    }
+
+    /// `<gateway>/<context>` → (gateway, context); nil when malformed or the gateway is unknown.
+    public nonisolated func split(_ context: String) -> (gateway: String, adapter: IqMGCClient, context: String)? {
+        guard let slash = context.lastIndex(of: "/") else { return nil }
+        let name = String(context[..<slash])
+        guard let adapter = adapters[name] else { return nil }
+        return (name, adapter, String(context[context.index(after: slash)...]))
+    }
+
+    public nonisolated func perform(_ operation: MGCOperation, id: MGCOperationID) async -> MGCResult {
+        await run(operation, id: id)
+    }
+
+    private func run(_ operation: MGCOperation, id: MGCOperationID) async -> MGCResult {
+        switch operation {
+        case .reserve(.choose, let request, let existing):
+            guard let g = await pool.selectForNewSession(), let adapter = adapters[g.name] else {
+                return .failure(.error(code: 502, text: "Not ready: no IMS-AGW in service"))
+            }
+            reserveGateway[id] = g.name
+            reserveOrder.append(id)
+            if reserveOrder.count > IqMGCClient.maximumRememberedOutcomes { reserveGateway[reserveOrder.removeFirst()] = nil }
+            return Self.prefix(await adapter.perform(.reserve(context: .choose, request: request, existing: existing), id: id), g.name)
+        case .reserve(.existing(let c), let request, let existing):
+            guard let s = split(c) else { return Self.unknown(c) }
+            return Self.prefix(await s.adapter.perform(.reserve(context: .existing(s.context), request: request, existing: existing), id: id), s.gateway)
+        case .configure(let c, let request, let existing):
+            guard let s = split(c) else { return Self.unknown(c) }
+            return Self.prefix(await s.adapter.perform(.configure(context: s.context, request: request, existing: existing), id: id), s.gateway)
+        case .release(.context(let c)):
+            guard let s = split(c) else { return Self.unknown(c) }
+            return Self.prefix(await s.adapter.perform(.release(.context(s.context)), id: id), s.gateway)
+        case .release(.terminations(let c, let ids)):
+            guard let s = split(c) else { return Self.unknown(c) }
+            return Self.prefix(await s.adapter.perform(.release(.terminations(context: s.context, ids: ids)), id: id), s.gateway)
+        case .release(.outcomeOf(let op)):
+            guard let name = reserveGateway.removeValue(forKey: op), let adapter = adapters[name] else {
+                return .success(MGCReply(contextID: "-"))
+            }
+            return Self.prefix(await adapter.perform(.release(.outcomeOf(op)), id: id), name)
+        }
+    }
+
+    static func unknown(_ c: String) -> MGCResult {
+        .failure(.error(code: Int(H248ErrorCodes.syntaxErrorInCommand), text: "context '\(c)' names no configured IMS-AGW"))
+    }
+
+    /// Puts the gateway name in front of every context id of a result.
+    static func prefix(_ result: MGCResult, _ gateway: String) -> MGCResult {
+        switch result {
+        case .success(var r):
+            if r.contextID != "-" { r.contextID = "\(gateway)/\(r.contextID)" }
+            return .success(r)
+        case .failure(.error(let code, let text, let ctx?)):
+            return .failure(.error(code: code, text: text, contextID: "\(gateway)/\(ctx)"))
+        case .failure:
+            return result
+        }
+    }
+
+    /// Every gateway's events, merged; context ids prefixed like the session layer knows them.
+    /// A gateway-wide event (restart, out of service) carries `gateway` and a nil context: it
+    /// concerns the sessions whose context starts with `<gateway>/`.
+    public nonisolated func gatewayEvents() -> AsyncStream<IqGatewayEventForContext> {
+        let adapters = self.adapters
+        return AsyncStream { continuation in
+            let task = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for (name, adapter) in adapters {
+                        group.addTask {
+                            for await var e in adapter.gatewayEvents() {
+                                e.gateway = name
+                                if let c = e.contextID { e.contextID = "\(name)/\(c)" }
+                                continuation.yield(e)
+                            }
+                        }
+                    }
                 }
                 continuation.finish()
             }

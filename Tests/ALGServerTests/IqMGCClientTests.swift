@@ -28,6 +28,15 @@ struct IqMGCClientMappingTests {
         #expect(GatewayErrorMapping.rejection(for: IqMGCClient.failure(IqError.notRegistered), agent: "p").status == 503)
     }
 
+    @Test("Several gateways: results name the gateway in the context id (`<gateway>/<context>`), also a context created before a failure")
+    func pooledPrefix() {
+        #expect(IqPooledMGCClient.prefix(.success(MGCReply(contextID: "17")), "agw-a") == .success(MGCReply(contextID: "agw-a/17")))
+        #expect(IqPooledMGCClient.prefix(.failure(.error(code: 510, text: "x", contextID: "9")), "agw-b")
+                == .failure(.error(code: 510, text: "x", contextID: "agw-b/9")))
+        #expect(IqPooledMGCClient.prefix(.failure(.timeout), "agw-a") == .failure(.timeout))
+        #expect(IqPooledMGCClient.prefix(.success(MGCReply(contextID: "-")), "agw-a") == .success(MGCReply(contextID: "-")))
+    }
+
     @Test("Notify of the TLS/TCP establishment failure events → GatewayEvent for that context; restart / out of service / loss → every session")
     func events() {
         let tokens = IqPackageTokens()
@@ -47,8 +56,11 @@ struct IqMGCClientMappingTests {
     }
 }
 
-@Suite("IqMGCClient against the OTP megaco MG", .serialized)
-struct IqMGCClientLiveTests {
+/// One OTP megaco MG peer process (Tests/Peers/megaco_mg.escript), its log in a temp file.
+final class OTPMG: @unchecked Sendable {
+    let process = Process()
+    let log: URL
+
     static var escript: String? {
         for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let candidate = "\(dir)/escript"
@@ -57,14 +69,56 @@ struct IqMGCClientLiveTests {
         return nil
     }
 
+    /// False (and a printed reason, or a failure under CI=true) when escript is missing.
+    static func available() -> Bool {
+        guard escript == nil else { return true }
+        let reason = "escript (erlang-base + erlang-megaco) not on PATH: OTP MG peer test skipped"
+        if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("\(reason) (CI=true requires it)") } else { print("SKIPPED: \(reason)") }
+        return false
+    }
+
+    static func freePort() async throws -> Int {
+        let t = try await openH248Transport(H248ListenAddress(kind: .udp, host: "127.0.0.1", port: 0))
+        let port = try #require(t.localPort)
+        await t.close()
+        return port
+    }
+
+    init(mgcPort: Int, localPort: Int, duration: Int = 20) throws {
+        log = FileManager.default.temporaryDirectory.appendingPathComponent("iq-mgc-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Self.escript ?? "/usr/bin/escript")
+        process.currentDirectoryURL = TestRepository.root
+        process.arguments = [TestRepository.url("Tests/Peers/megaco_mg.escript").path, "--mgc", "127.0.0.1:\(mgcPort)",
+                             "--local-port", "\(localPort)", "--transport", "udp", "--encoding", "compact", "--version", "3",
+                             "--duration", "\(duration)"]
+        let out = try FileHandle(forWritingTo: log)
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+    }
+
+    var text: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    func addCount() -> Int { text.split(separator: "\n").filter { $0.hasPrefix("MG ADD ") }.count }
+
+    /// Kills the MG and returns its log.
+    @discardableResult
+    func stop() -> String {
+        let t = text
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: log)
+        return t
+    }
+}
+
+@Suite("IqMGCClient against the OTP megaco MG", .serialized)
+struct IqMGCClientLiveTests {
     @Test("TS 23.334 §8 through MGCClient: reserve (spec 9.1 request), configure (spec 9.2 request), release (context, one termination, outcome of a reserve); Context * audit shows no context",
           .timeLimit(.minutes(1)))
     func reserveConfigureRelease() async throws {
-        guard let escript = Self.escript else {
-            let reason = "escript (erlang-base + erlang-megaco) not on PATH: OTP MG peer test skipped"
-            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("\(reason) (CI=true requires it)") } else { print("SKIPPED: \(reason)") }
-            return
-        }
+        guard OTPMG.available() else { return }
         let transport = try await openH248Transport(H248ListenAddress(kind: .udp, host: "127.0.0.1", port: 0))
         let port = try #require(transport.localPort)
         var config = IqClientConfiguration(mid: .address("127.0.0.1", port: UInt16(port)), form: .compact)
@@ -72,33 +126,15 @@ struct IqMGCClientLiveTests {
         config.timers.longTimer = .seconds(8)
         let client = IqClient(transport: transport, configuration: config)
         await client.start()
-        let mgPortProbe = try await openH248Transport(H248ListenAddress(kind: .udp, host: "127.0.0.1", port: 0))
-        let mgPort = try #require(mgPortProbe.localPort)
-        await mgPortProbe.close()
-
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("iq-mgc-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let mg = Process()
-        mg.executableURL = URL(fileURLWithPath: escript)
-        mg.currentDirectoryURL = TestRepository.root
-        mg.arguments = [TestRepository.url("Tests/Peers/megaco_mg.escript").path, "--mgc", "127.0.0.1:\(port)",
-                        "--local-port", "\(mgPort)", "--transport", "udp", "--encoding", "compact", "--version", "3", "--duration", "20"]
-        let out = try FileHandle(forWritingTo: log)
-        mg.standardOutput = out
-        mg.standardError = out
-        try mg.run()
-        defer {
-            if mg.isRunning { kill(mg.processIdentifier, SIGKILL) }
-            mg.waitUntilExit()
-            try? FileManager.default.removeItem(at: log)
-        }
+        let mg = try OTPMG(mgcPort: port, localPort: try await OTPMG.freePort())
+        defer { mg.stop() }
 
         _ = try await client.waitForRegistration(timeout: .seconds(15))
         let mgc = IqMGCClient(client: client)
         let offer = try MappingFixtures.request("01-spec-9.1-msrp-originating-offer")
         let reserved = await mgc.perform(.reserve(context: .choose, request: offer, existing: []), id: MGCOperationID(rawValue: 1))
         guard case .success(let r) = reserved else {
-            Issue.record("reserve failed: \(reserved)\nMG log:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            Issue.record("reserve failed: \(reserved)\nMG log:\n\(mg.text)")
             await client.close()
             return
         }
@@ -137,7 +173,51 @@ struct IqMGCClientLiveTests {
         guard case .failure(.error(let code, _, _)) = missing else { Issue.record("expected an H.248 error, got \(missing)"); await client.close(); return }
         #expect((400...599).contains(code))
         await client.close()
-        let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        #expect(text.split(separator: "\n").filter { $0.hasPrefix("MG ADD ") }.count == 4, "access and core added once each, in two reserves")
+        #expect(mg.addCount() == 4, "access and core added once each, in two reserves")
+    }
+
+    @Test("Several gateways behind one MGCClient: sessions spread round-robin over two OTP MGs; context ids name the gateway; every later operation goes to it; nothing left on either",
+          .timeLimit(.minutes(1)))
+    func pooledTwoGateways() async throws {
+        guard OTPMG.available() else { return }
+        var config = IqClientConfiguration(mid: .address("127.0.0.1", port: nil), form: .compact)
+        config.association.keepAliveInterval = nil
+        config.timers.longTimer = .seconds(8)
+        let ports = [try await OTPMG.freePort(), try await OTPMG.freePort()]
+        let pool = try await IqGatewayPool.listen(
+            [IqGatewayConfiguration(name: "agw-a", listen: H248ListenAddress(kind: .udp, host: "127.0.0.1", port: ports[0])),
+             IqGatewayConfiguration(name: "agw-b", listen: H248ListenAddress(kind: .udp, host: "127.0.0.1", port: ports[1]))],
+            configuration: config)
+        let mgc = IqPooledMGCClient(pool: pool)
+        let offer = try MappingFixtures.request("01-spec-9.1-msrp-originating-offer")
+        #expect(await mgc.perform(.reserve(context: .choose, request: offer, existing: []), id: MGCOperationID(rawValue: 1))
+                == .failure(.error(code: 502, text: "Not ready: no IMS-AGW in service")), "no gateway registered yet")
+        let mgs = [try OTPMG(mgcPort: ports[0], localPort: try await OTPMG.freePort()),
+                   try OTPMG(mgcPort: ports[1], localPort: try await OTPMG.freePort())]
+        defer { for m in mgs { m.stop() } }
+        for g in pool.gateways { _ = try await g.client.waitForRegistration(timeout: .seconds(15)) }
+
+        let answerRequest = try MappingFixtures.request("02-spec-9.2-msrp-originating-answer")
+        var contexts: [String] = []
+        for n in 0..<2 {
+            let r = await mgc.perform(.reserve(context: .choose, request: offer, existing: []), id: MGCOperationID(rawValue: UInt64(10 + n)))
+            guard case .success(let reply) = r else { Issue.record("reserve \(n) failed: \(r)"); await pool.close(); return }
+            contexts.append(reply.contextID)
+            let c = await mgc.perform(.configure(context: reply.contextID, request: answerRequest, existing: reply.terminations),
+                                      id: MGCOperationID(rawValue: UInt64(20 + n)))
+            guard case .success(let configured) = c else { Issue.record("configure \(n) failed: \(c)"); await pool.close(); return }
+            #expect(configured.contextID == reply.contextID)
+        }
+        #expect(contexts[0].hasPrefix("agw-a/") && contexts[1].hasPrefix("agw-b/"), "round-robin: \(contexts)")
+        #expect(mgc.split(contexts[0])?.gateway == "agw-a")
+        #expect(mgc.split("agw-z/5") == nil && mgc.split("5") == nil)
+        #expect(await mgc.perform(.release(.context("agw-z/5")), id: MGCOperationID(rawValue: 30))
+                == IqPooledMGCClient.unknown("agw-z/5"))
+        for (n, c) in contexts.enumerated() {
+            #expect(await mgc.perform(.release(.context(c)), id: MGCOperationID(rawValue: UInt64(40 + n))) == .success(MGCReply(contextID: c)))
+        }
+        for g in pool.gateways { #expect(try await g.client.auditContexts().isEmpty, "\(g.name): no context left") }
+        #expect(mgs[0].addCount() == 2 && mgs[1].addCount() == 2, "one session (access + core) per gateway")
+        await pool.close()
     }
 }

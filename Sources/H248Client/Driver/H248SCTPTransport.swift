@@ -20,6 +20,9 @@ public final class H248SCTPTransport: H248Transport {
 
     public var localAddress: SocketAddress? { bound }
 
+    /// Pause after a failed accept() before trying again (100 ms).
+    static let acceptRetryMicroseconds: UInt32 = 100_000
+
     private init(listener: SCTPSocket, eventLoop: any EventLoop,
                  events: AsyncStream<H248TransportEvent>, continuation: AsyncStream<H248TransportEvent>.Continuation) {
         self.listener = listener
@@ -48,7 +51,10 @@ public final class H248SCTPTransport: H248Transport {
             do {
                 accepted = try listener.accept()
             } catch {
-                return  // listener closed (or broken): no more associations
+                if listener.isClosed { return }  // close(): no more associations
+                // ECONNABORTED, EMFILE, ENOBUFS…: keep the listener, retry after a pause (bounded rate).
+                usleep(Self.acceptRetryMicroseconds)
+                continue
             }
             let (socket, remote) = accepted
             guard let remote, let peer = try? SocketAddress(ipAddress: remote.host, port: remote.port) else {

@@ -43,8 +43,17 @@ public final class SCTPSocket: @unchecked Sendable {
     public static func open(ipv6: Bool = false) throws(H248ClientError) -> SCTPSocket {
         let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), Int32(IPPROTO_SCTP))
         guard fd >= 0 else { throw SCTPSupport.classifySocketError(errno: errno) }
+        _ = ignoreSIGPIPE
         return SCTPSocket(fd: fd)
     }
+
+    /// sctp_sendmsg has no MSG_NOSIGNAL: a send on an association the peer has shut down would
+    /// raise SIGPIPE and end the process. Ignored once, process-wide, when the first SCTP socket
+    /// opens (the send then fails with EPIPE, a typed `.sctpSendFailed`).
+    private static let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
+    /// True once `shutdown()` or `close()` was called.
+    public var isClosed: Bool { closedFlag.isSet }
 
     /// Tries to create an SCTP socket and says why not: nil when the kernel supports SCTP, else
     /// the typed error (used by live tests to decide whether to skip).
