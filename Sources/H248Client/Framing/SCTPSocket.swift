@@ -97,7 +97,21 @@ public final class SCTPSocket: @unchecked Sendable {
             s.close()
             throw H248ClientError(.sctpConnectFailed, "sctp connect \(host):\(port) failed: \(String(cString: strerror(e))) (errno \(e))")
         }
+        s.configureAssociation()
         return s
+    }
+
+    /// Per-association options: the SCTP_SNDRCV ancillary data on every read (`sctp_data_io_event`,
+    /// RFC 6458 §6.2.1), without which sctp_recvmsg leaves the PPID at 0 and the PPID check could
+    /// not see a wrong one; and SCTP_NODELAY (no bundling delay for small H.248 messages, like
+    /// TCP_NODELAY on the TCP transport). A refusal leaves the defaults (PPID then read as 0,
+    /// which the framer accepts as "unspecified").
+    func configureAssociation() {
+        var events = sctp_event_subscribe()
+        events.sctp_data_io_event = 1
+        _ = setsockopt(fd, Int32(IPPROTO_SCTP), SCTP_EVENTS, &events, socklen_t(MemoryLayout<sctp_event_subscribe>.size))
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_SCTP), SCTP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     /// The bound local address (port resolved after binding port 0).
@@ -118,7 +132,11 @@ public final class SCTPSocket: @unchecked Sendable {
             let child = withUnsafeMutablePointer(to: &storage) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(fd, $0, &length) }
             }
-            if child >= 0 { return (SCTPSocket(fd: child), SCTPSocketAddress(storage: storage)) }
+            if child >= 0 {
+                let association = SCTPSocket(fd: child)
+                association.configureAssociation()
+                return (association, SCTPSocketAddress(storage: storage))
+            }
             let e = errno
             if e == EINTR && !closedFlag.isSet { continue }
             throw H248ClientError(closedFlag.isSet ? .sctpClosed : .sctpAcceptFailed,
