@@ -220,4 +220,49 @@ struct IqMGCClientLiveTests {
         #expect(mgs[0].addCount() == 2 && mgs[1].addCount() == 2, "one session (access + core) per gateway")
         await pool.close()
     }
+
+    @Test("Re-offer in one transaction (specs.md §4.5, RFC 3264 §8; fixtures 18 → 19): Modify the kept streams, Subtract the port-0 stream, Add the new one; the AGW answers each, nothing left after release",
+          .timeLimit(.minutes(1)))
+    func reofferInOneTransaction() async throws {
+        guard OTPMG.available() else { return }
+        let transport = try await openH248Transport(H248ListenAddress(kind: .udp, host: "127.0.0.1", port: 0))
+        let port = try #require(transport.localPort)
+        // Compact: six Adds in one pretty message exceed the UDP path MTU here and fail with 533 (TS 29.334 Table 5.12.2: no UDP segmentation).
+        var config = IqClientConfiguration(mid: .address("127.0.0.1", port: UInt16(port)), form: .compact)
+        config.association.keepAliveInterval = nil
+        config.timers.longTimer = .seconds(8)
+        let client = IqClient(transport: transport, configuration: config)
+        await client.start()
+        let mg = try OTPMG(mgcPort: port, localPort: try await OTPMG.freePort())
+        defer { mg.stop() }
+        do {
+            _ = try await client.waitForRegistration(timeout: .seconds(20))
+        } catch {
+            Issue.record("no registration: \(error)\nMG log:\n\(mg.text)")
+            await client.close()
+            return
+        }
+        let mgc = IqMGCClient(client: client)
+
+        let first = await mgc.perform(.reserve(context: .choose, request: try MappingFixtures.request("18-mixed-audio-msrp-bfcp-offer"), existing: []),
+                                      id: MGCOperationID(rawValue: 1))
+        guard case .success(let r) = first else { Issue.record("reserve failed: \(first)\n\(mg.text)"); await client.close(); return }
+        #expect(r.terminations.map(\.index) == [0, 1, 2])
+        #expect(r.terminations.allSatisfy { $0.access != nil && $0.core != nil })
+        #expect(r.answer.streams.map(\.index) == [0, 1, 2])
+
+        let reoffer = try MappingFixtures.request("19-reoffer-port0-hold-existing-added")
+        let second = await mgc.perform(.reserve(context: .existing(r.contextID), request: reoffer, existing: r.terminations),
+                                       id: MGCOperationID(rawValue: 2))
+        guard case .success(let r2) = second else { Issue.record("re-offer failed: \(second)\n\(mg.text)"); await client.close(); return }
+        #expect(r2.contextID == r.contextID)
+        #expect(r2.terminations.map(\.index) == [3], "only the new video stream got terminations")
+        #expect(r2.answer.stream(3)?.access?.port != nil)
+        #expect(mg.addCount() == 8, "6 Adds, then 2 for the new stream")
+        #expect(mg.text.split(separator: "\n").filter { $0.hasPrefix("MG SUBTRACT ") }.count == 2, "the port-0 stream's two terminations")
+
+        #expect(await mgc.perform(.release(.context(r.contextID)), id: MGCOperationID(rawValue: 3)) == .success(MGCReply(contextID: r.contextID)))
+        #expect(try await client.auditContexts().isEmpty)
+        await client.close()
+    }
 }
