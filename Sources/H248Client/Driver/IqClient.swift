@@ -393,9 +393,10 @@ public actor IqClient {
         switch incoming.requestReceived(transactionID: request.id, now: now) {
         case .execute:
             let reply = execute(request, version: version, from: peer)
-            let bytes = encode([.reply(reply)], version: messageVersion(fallback: version))
+            let v = messageVersion(fallback: version)
+            let bytes = encode([.reply(reply)], version: v)
             if incoming.replyReady(transactionID: request.id, reply: bytes, now: now) == .send {
-                transmit(bytes, to: peer)
+                transmitReply(bytes, reply, version: v, to: peer)
             }
             let requests = deferredRequests
             deferredRequests = []
@@ -649,6 +650,24 @@ public actor IqClient {
     private func encode(body: MessageBody, version: Int? = nil) -> [UInt8] {
         let v = version ?? messageVersion(fallback: configuration.association.supportedVersions.upperBound)
         return encoder.encodeBytes(H248Message(version: v, mid: configuration.mid, body: body))
+    }
+
+    /// Sends a reply with the batched TransactionResponseAcks of that gateway piggy-backed
+    /// (§8.2.3); the reply cache keeps the bare reply. If the two together cannot be sent (e.g.
+    /// above the path MTU), each goes on its own.
+    private func transmitReply(_ bytes: [UInt8], _ reply: TransactionReply, version: Int, to peer: SocketAddress) {
+        guard peer == gateway else { return transmit(bytes, to: peer) }
+        let acks = outgoing.takeAcksForPiggyback()
+        guard !acks.isEmpty else { return transmit(bytes, to: peer) }
+        let ack = Transaction.responseAck(acks.map { AckRange($0.first, $0.last) })
+        let combined = encode([ack, .reply(reply)], version: version)
+        do throws(H248ClientError) {
+            try transport.send(combined, to: peer)
+            trace?("-> \(peer)\n\(String(decoding: combined, as: UTF8.self))")
+        } catch {
+            transmit(encode([ack], version: version), to: peer)
+            transmit(bytes, to: peer)
+        }
     }
 
     private func transmit(_ bytes: [UInt8], to peer: SocketAddress) {
