@@ -84,7 +84,7 @@ final class OTPMG: @unchecked Sendable {
         return port
     }
 
-    init(mgcPort: Int, localPort: Int, duration: Int = 20) throws {
+    init(mgcPort: Int, localPort: Int, duration: Int = 45) throws {
         log = FileManager.default.temporaryDirectory.appendingPathComponent("iq-mgc-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: Self.escript ?? "/usr/bin/escript")
@@ -129,7 +129,7 @@ struct IqMGCClientLiveTests {
         let mg = try OTPMG(mgcPort: port, localPort: try await OTPMG.freePort())
         defer { mg.stop() }
 
-        _ = try await client.waitForRegistration(timeout: .seconds(15))
+        _ = try await client.waitForRegistration(timeout: .seconds(30))
         let mgc = IqMGCClient(client: client)
         let offer = try MappingFixtures.request("01-spec-9.1-msrp-originating-offer")
         let reserved = await mgc.perform(.reserve(context: .choose, request: offer, existing: []), id: MGCOperationID(rawValue: 1))
@@ -195,7 +195,7 @@ struct IqMGCClientLiveTests {
         let mgs = [try OTPMG(mgcPort: ports[0], localPort: try await OTPMG.freePort()),
                    try OTPMG(mgcPort: ports[1], localPort: try await OTPMG.freePort())]
         defer { for m in mgs { m.stop() } }
-        for g in pool.gateways { _ = try await g.client.waitForRegistration(timeout: .seconds(15)) }
+        for g in pool.gateways { _ = try await g.client.waitForRegistration(timeout: .seconds(30)) }
 
         let answerRequest = try MappingFixtures.request("02-spec-9.2-msrp-originating-answer")
         var contexts: [String] = []
@@ -236,7 +236,7 @@ struct IqMGCClientLiveTests {
         let mg = try OTPMG(mgcPort: port, localPort: try await OTPMG.freePort())
         defer { mg.stop() }
         do {
-            _ = try await client.waitForRegistration(timeout: .seconds(20))
+            _ = try await client.waitForRegistration(timeout: .seconds(30))
         } catch {
             Issue.record("no registration: \(error)\nMG log:\n\(mg.text)")
             await client.close()

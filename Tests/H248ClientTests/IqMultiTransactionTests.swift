@@ -200,12 +200,12 @@ struct IqMultiTransactionLiveTests {
              IqGatewayConfiguration(name: "agw-missing", listen: H248ListenAddress(kind: .udp, host: "127.0.0.1", port: ports[2]))],
             configuration: config, policy: .roundRobin)
         #expect(await pool.selectForNewSession() == nil, "no gateway registered yet: nil (SIP 503 above)")
-        let mgA = try MGProcess(mgcPort: ports[0], localPort: try await LivePeer.freePort(), transport: .udp, form: .compact, duration: 25, extra: [])
-        let mgB = try MGProcess(mgcPort: ports[1], localPort: try await LivePeer.freePort(), transport: .udp, form: .compact, duration: 25, extra: [])
+        let mgA = try MGProcess(mgcPort: ports[0], localPort: try await LivePeer.freePort(), transport: .udp, form: .compact, duration: 45, extra: [])
+        let mgB = try MGProcess(mgcPort: ports[1], localPort: try await LivePeer.freePort(), transport: .udp, form: .compact, duration: 45, extra: [])
         var logs: [String] = []
         do {
-            _ = try await pool.client(named: "agw-a")?.waitForRegistration(timeout: .seconds(20))
-            _ = try await pool.client(named: "agw-b")?.waitForRegistration(timeout: .seconds(20))
+            _ = try await pool.client(named: "agw-a")?.waitForRegistration(timeout: .seconds(30))
+            _ = try await pool.client(named: "agw-b")?.waitForRegistration(timeout: .seconds(30))
             #expect(await pool.inService() == ["agw-a", "agw-b"])
             var chosen: [String] = []
             for _ in 0..<4 {
