@@ -100,14 +100,28 @@ final class OTPMG: @unchecked Sendable {
 
     var text: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
-    func addCount() -> Int { text.split(separator: "\n").filter { $0.hasPrefix("MG ADD ") }.count }
+    func lines(_ prefix: String) -> Int { text.split(separator: "\n").filter { $0.hasPrefix(prefix) }.count }
 
-    /// Kills the MG and returns its log.
+    /// The MG logs through Erlang's io server, which can lag seconds behind its replies on a loaded
+    /// machine: polls (up to 10 s) until `expected` lines with `prefix` are there, then returns the count.
+    func lines(_ prefix: String, waitingFor expected: Int) async -> Int {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while lines(prefix) < expected && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(100)) }
+        try? await Task.sleep(for: .milliseconds(200))  // a late extra line would still be counted
+        return lines(prefix)
+    }
+
+    func addCount(waitingFor expected: Int) async -> Int { await lines("MG ADD ", waitingFor: expected) }
+
+    /// Stops the MG (SIGTERM, SIGKILL after 2 s) and returns its log.
     @discardableResult
     func stop() -> String {
-        let t = text
+        if process.isRunning { process.terminate() }
+        let deadline = Date().addingTimeInterval(2)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+        let t = text
         try? FileManager.default.removeItem(at: log)
         return t
     }
@@ -173,7 +187,7 @@ struct IqMGCClientLiveTests {
         guard case .failure(.error(let code, _, _)) = missing else { Issue.record("expected an H.248 error, got \(missing)"); await client.close(); return }
         #expect((400...599).contains(code))
         await client.close()
-        #expect(mg.addCount() == 4, "access and core added once each, in two reserves")
+        #expect(await mg.addCount(waitingFor: 4) == 4, "access and core added once each, in two reserves")
     }
 
     @Test("Several gateways behind one MGCClient: sessions spread round-robin over two OTP MGs; context ids name the gateway; every later operation goes to it; nothing left on either",
@@ -217,7 +231,8 @@ struct IqMGCClientLiveTests {
             #expect(await mgc.perform(.release(.context(c)), id: MGCOperationID(rawValue: UInt64(40 + n))) == .success(MGCReply(contextID: c)))
         }
         for g in pool.gateways { #expect(try await g.client.auditContexts().isEmpty, "\(g.name): no context left") }
-        #expect(mgs[0].addCount() == 2 && mgs[1].addCount() == 2, "one session (access + core) per gateway")
+        #expect(await mgs[0].addCount(waitingFor: 2) == 2, "one session (access + core) on agw-a")
+        #expect(await mgs[1].addCount(waitingFor: 2) == 2, "one session (access + core) on agw-b")
         await pool.close()
     }
 
@@ -258,8 +273,8 @@ struct IqMGCClientLiveTests {
         #expect(r2.contextID == r.contextID)
         #expect(r2.terminations.map(\.index) == [3], "only the new video stream got terminations")
         #expect(r2.answer.stream(3)?.access?.port != nil)
-        #expect(mg.addCount() == 8, "6 Adds, then 2 for the new stream")
-        #expect(mg.text.split(separator: "\n").filter { $0.hasPrefix("MG SUBTRACT ") }.count == 2, "the port-0 stream's two terminations")
+        #expect(await mg.addCount(waitingFor: 8) == 8, "6 Adds, then 2 for the new stream")
+        #expect(await mg.lines("MG SUBTRACT ", waitingFor: 2) == 2, "the port-0 stream's two terminations")
 
         #expect(await mgc.perform(.release(.context(r.contextID)), id: MGCOperationID(rawValue: 3)) == .success(MGCReply(contextID: r.contextID)))
         #expect(try await client.auditContexts().isEmpty)
