@@ -52,7 +52,7 @@ public actor ALGSessions {
     public func rewrite(_ body: ArraySlice<UInt8>, message: SIPMessage, context: ProxyBodyContext,
                         flags: MediaSecurityFlags) async -> BodyRewriteResult {
         guard body.count <= Self.maximumSDPBytes else {
-            return .failed(reject(SIPRejection(status: 488, warning: warning("SDP larger than \(Self.maximumSDPBytes) bytes"))))
+            return .failed(Self.reject(SIPRejection(status: 488, warning: warning("SDP larger than \(Self.maximumSDPBytes) bytes"))))
         }
         let sdp = String(decoding: body, as: UTF8.self)
         switch context.direction {
@@ -64,7 +64,7 @@ public actor ALGSessions {
             if existing(callID: key.callID, tags: tags(context.request)) == nil {
                 guard message.to?.tag == nil else { return .unchanged }   // in-dialog, unknown session: not ours
                 guard sessions.count < Self.maximumSessions else {
-                    return .failed(reject(SIPRejection(status: 503, warning: warning("too many sessions"))))
+                    return .failed(Self.reject(SIPRejection(status: 503, warning: warning("too many sessions"))))
                 }
                 sessions[key] = Entry(machine: ALGSessionStateMachine(dialog: key, flags: flags, configuration: configuration, now: now()),
                                       offerRequest: context.requestID)
@@ -94,7 +94,7 @@ public actor ALGSessions {
                 // Nothing to forward for this answer (queued, or not the dialog's own): never leak the
                 // core's SDP to the UE unrewritten; resend the last rewritten answer when there is one.
                 if let cached = sessions[key]?.lastAnswerOut { return .replaced(body: Array(cached.utf8), contentType: "application/sdp") }
-                return .failed(reject(SIPRejection(status: 500, warning: warning("answer could not be processed"))))
+                return .failed(Self.reject(SIPRejection(status: 500, warning: warning("answer could not be processed"))))
             }
             return out.result(agent: configuration.warningAgent)
         }

@@ -181,12 +181,13 @@ public final class PCSCFService: Sendable {
 
         let sweep = settings.sweepInterval
         let refresh = settings.dnsRefreshInterval
+        let algSessions = alg
         let timers = Task {
             var sinceRefresh: Duration = .zero
             while !Task.isCancelled {
                 do { try await Task.sleep(for: sweep) } catch { return }
                 await hooks.sweep()
-                await alg?.tick()
+                await algSessions?.tick()
                 sinceRefresh += sweep
                 if sinceRefresh >= refresh {
                     sinceRefresh = .zero
