@@ -170,7 +170,10 @@ public final class PCSCFService: Sendable {
             supportedExtensions: settings.proxyRequireSupported, warningAgent: settings.domain,
             transactions: settings.transactions, idPrefix: settings.idPrefix)
         let server = ProxyServer(configuration: serverConfig, hooks: hooks, clock: clock, logger: logger)
-        try await server.start()
+        do { try await server.start() } catch {
+            await iqClient?.close()   // do not leave the Iq listener open when the SIP side cannot start
+            throw error
+        }
 
         if settings.deriveURIsFromListeners {
             pcscfConfig = Self.derive(pcscfConfig, bound: server.transport.listeners, advertisedHost: settings.advertisedHost,
