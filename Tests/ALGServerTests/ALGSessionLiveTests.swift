@@ -66,6 +66,27 @@ struct ALGSessionLiveTests {
         await service.shutdown()
     }
 
+    @Test("Terminating e2ae MSRP call: the UE gets TCP/TLS/MSRP on the AGW's access port with the AGW fingerprint and a=3ge2ae:applied (flags from the binding of the public identity); the core gets the UE's answer as TCP/MSRP; BYE from the core releases the context (TS 33.328 §7.2.1, TS 24.229 §5.2.6.4)",
+          .timeLimit(.minutes(1)))
+    func terminatingMSRP() async throws {
+        guard let sipp = PCSCFLive.requireSIPp(), OTPMG.available() else { return }
+        let corePort = PCSCFLive.freePort()
+        let service = try await ALGLive.start(corePort: corePort)
+        let mg = try await ALGLive.gateway(service)
+        let (core, ue) = try await PCSCFLive.pair(sipp, service: service, corePort: corePort, core: "core_alg_terminate.xml",
+                                                  ue: "ue_alg_answer.xml", keys: ["exp": "600"])
+        let log = mg.text
+        #expect(core.status == 0, "S-CSCF SIPp: \(core)\nMG: \(log)")
+        #expect(ue.status == 0, "UE SIPp: \(ue)\nMG: \(log)")
+        #expect(mg.addCount() == 2, "MG: \(log)")
+        #expect(log.contains("MG SUBTRACT"), "MG: \(log)")
+        #expect(await service.alg?.count == 0, "the ALG forgot the session")
+        let client = try #require(service.iq)
+        #expect(try await client.auditContexts().isEmpty, "no context left on the IMS-AGW. MG: \(log)")
+        mg.stop()
+        await service.shutdown()
+    }
+
     @Test("The IMS-AGW refuses the Add (H.248.8 510): the UE's INVITE is answered 503 with Warning 399 naming the gateway error, nothing reaches the core, no context is left (GatewayErrorMapping; RFC 3261 §21.5.4, §20.43)",
           .timeLimit(.minutes(1)))
     func gatewayRefusesAdd() async throws {
