@@ -5,6 +5,7 @@ import ALGServer
 import ArgumentParser
 import Dispatch
 import Foundation
+import H248Client
 import IMSALG
 import Logging
 import ProxyRuntime
@@ -19,6 +20,8 @@ struct PCSCFCommand: AsyncParsableCommand {
         REGISTER from Gm goes to the first usable --core-next-hop (failover order; names resolved with getaddrinfo at start and every minute). Prints "pcscf-alg pcscf listening ..." to stderr when ready.
 
         SIGUSR1 logs every stored binding with its media-security flags (notice level); --log-level debug also logs each binding as it is stored, refreshed, removed or swept.
+
+        With --iq udp:127.0.0.1:2944 the IMS-ALG is on: an IMS-AGW (H.248 MG) registers there and INVITE/UPDATE offers and 18x/2xx answers are rewritten through it (e2ae MSRP/BFCP TLS on Gm, TCP on Mw).
 
         Example: pcscf-alg pcscf --gm tcp:127.0.0.1:5060 --mw udp:127.0.0.1:5070 --core-next-hop 'sip:127.0.0.1:6060;lr' --domain pcscf.ims.example --mediasec msrp-tls,bfcp-tls
         """
@@ -53,6 +56,15 @@ struct PCSCFCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("tls-verify"), help: "Outgoing TLS certificate check: full or none.")
     var tlsVerify = "full"
+
+    @Option(name: .customLong("iq"), help: "Iq (H.248) listen address for the IMS-AGW, udp:host:port or tcp:host:port; enables the IMS-ALG (SDP through the gateway). Without it SDP passes unchanged.")
+    var iq: String?
+
+    @Flag(name: .customLong("iq-pretty"), help: "Send pretty H.248 tokens on Iq (default: compact).")
+    var iqPretty = false
+
+    @Option(name: .customLong("iq-wait"), help: "Seconds to wait at start for the IMS-AGW to register (offers get 503 until it does).")
+    var iqWait: Int = 30
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
@@ -91,7 +103,12 @@ struct PCSCFCommand: AsyncParsableCommand {
 
         let settings = PCSCFServiceConfiguration(
             pcscf: pcscf, listeners: listeners, coreNextHops: coreNextHop, domain: domain, advertisedHost: advertise,
-            tlsClient: SIPTLSClientSettings(verify: verify))
+            tlsClient: SIPTLSClientSettings(verify: verify),
+            iq: try iq.map { text in
+                let address: H248ListenAddress
+                do { address = try H248ListenAddress(parsing: text) } catch { throw ValidationError("--iq \(text): \(error)") }
+                return PCSCFIqSettings(listen: address, form: iqPretty ? .pretty : .compact, waitForGateway: .seconds(max(0, iqWait)))
+            })
         let service: PCSCFService
         do { service = try await PCSCFService.start(settings, logger: logger) } catch let e as PCSCFServiceError {
             throw ValidationError(e.description)

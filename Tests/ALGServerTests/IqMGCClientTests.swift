@@ -84,14 +84,14 @@ final class OTPMG: @unchecked Sendable {
         return port
     }
 
-    init(mgcPort: Int, localPort: Int, duration: Int = 45) throws {
+    init(mgcPort: Int, localPort: Int, duration: Int = 45, extra: [String] = []) throws {
         log = FileManager.default.temporaryDirectory.appendingPathComponent("iq-mgc-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: Self.escript ?? "/usr/bin/escript")
         process.currentDirectoryURL = TestRepository.root
         process.arguments = [TestRepository.url("Tests/Peers/megaco_mg.escript").path, "--mgc", "127.0.0.1:\(mgcPort)",
                              "--local-port", "\(localPort)", "--transport", "udp", "--encoding", "compact", "--version", "3",
-                             "--duration", "\(duration)"]
+                             "--duration", "\(duration)"] + extra
         let out = try FileHandle(forWritingTo: log)
         process.standardOutput = out
         process.standardError = out
