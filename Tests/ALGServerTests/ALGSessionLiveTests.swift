@@ -56,9 +56,9 @@ struct ALGSessionLiveTests {
         #expect(core.status == 0, "S-CSCF SIPp: \(core)\nMG: \(log)")
         #expect(ue.status == 0, "UE SIPp: \(ue)\nMG: \(log)")
         // Reserve (Add of access + core), Configure on the answer (Modify), Release on BYE (Subtract).
-        #expect(mg.addCount() == 2, "MG: \(log)")
-        #expect(log.contains("MG MODIFY"), "MG: \(log)")
-        #expect(log.contains("MG SUBTRACT"), "MG: \(log)")
+        #expect(await mg.addCount(waitingFor: 2) == 2, "MG: \(log)")
+        #expect(await mg.lines("MG MODIFY", waitingFor: 1) >= 1, "MG: \(log)")
+        #expect(await mg.lines("MG SUBTRACT", waitingFor: 1) >= 1, "MG: \(log)")
         #expect(await service.alg?.count == 0, "the ALG forgot the session")
         let client = try #require(service.iq)
         #expect(try await client.auditContexts().isEmpty, "no context left on the IMS-AGW. MG: \(log)")
@@ -78,8 +78,8 @@ struct ALGSessionLiveTests {
         let log = mg.text
         #expect(core.status == 0, "S-CSCF SIPp: \(core)\nMG: \(log)")
         #expect(ue.status == 0, "UE SIPp: \(ue)\nMG: \(log)")
-        #expect(mg.addCount() == 2, "MG: \(log)")
-        #expect(log.contains("MG SUBTRACT"), "MG: \(log)")
+        #expect(await mg.addCount(waitingFor: 2) == 2, "MG: \(log)")
+        #expect(await mg.lines("MG SUBTRACT", waitingFor: 1) >= 1, "MG: \(log)")
         #expect(await service.alg?.count == 0, "the ALG forgot the session")
         let client = try #require(service.iq)
         #expect(try await client.auditContexts().isEmpty, "no context left on the IMS-AGW. MG: \(log)")
