@@ -25,6 +25,7 @@ private enum ProxyBenchLimits {
     static let climbRates = [250, 500, 1_000, 1_500, 2_000, 2_500, 3_000, 4_000, 5_000, 6_000, 8_000, 10_000]
     static let climbDuration = 10
     static let startTimeout: Duration = .seconds(10)
+    static let portWait: Duration = .seconds(10)
     static let uacGrace = 20  // seconds past --duration before the UAC is killed
     static let recvTimeoutMilliseconds = 5_000  // a call waiting longer for a message fails
     static let keepRateSlack = 1.15  // the UAC "kept the rate" when all calls were created within duration x slack + 1 s
@@ -100,15 +101,20 @@ private final class Spawned {
     /// SIGTERM to the descendants and the process, 3 s grace, then SIGKILL to every process seen.
     func stop() {
         for p in tree().reversed() { kill(p, SIGTERM) }
-        if !wait(until: .now + .seconds(3)) { kill(pid, SIGKILL) }
+        let deadline = ContinuousClock.now + .seconds(3)
+        while knownTree.contains(where: isAlive) && ContinuousClock.now < deadline { usleep(20_000) }
+        for p in knownTree where isAlive(p) { kill(p, SIGKILL) }
         process.waitUntilExit()
-        for p in knownTree where p != pid && isAlive(p) { kill(p, SIGKILL) }
         SpawnRegistry.shared.remove(process)
         SpawnRegistry.shared.untrack(knownTree)
     }
 }
 
-private func isAlive(_ pid: pid_t) -> Bool { kill(pid, 0) == 0 }
+/// Running (not gone, not a zombie: orphaned Kamailio workers may stay unreaped in a container).
+private func isAlive(_ pid: pid_t) -> Bool {
+    guard kill(pid, 0) == 0 else { return false }
+    return statFields(pid)?.first != "Z"
+}
 
 /// Fields after the command name of /proc/<pid>/stat ("state ppid pgrp ... utime stime ...").
 private func statFields(_ pid: pid_t) -> [Substring]? {
@@ -286,8 +292,15 @@ private func measure(_ kind: ProxyKind, rate: Int, duration: Int, _ o: Options, 
     }
     do {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        for port in [ports.gm, ports.uas, ports.uac] where isListening(port, tcp: o.tcp) {
-            throw BenchError("port \(port) is already in use (choose another --base-port)")
+        // The previous run's sockets may take a moment to go; wait for them before giving up.
+        let freeBy = ContinuousClock.now + ProxyBenchLimits.portWait
+        for port in [ports.gm, ports.uas, ports.uac] {
+            while isListening(port, tcp: o.tcp) {
+                guard ContinuousClock.now < freeBy else {
+                    throw BenchError("port \(port) is already in use (choose another --base-port)")
+                }
+                usleep(100_000)
+            }
         }
         let sippTransport = o.tcp ? "t1" : "u1"
         let uas = try Spawned("uas", sipp, [
