@@ -496,7 +496,7 @@ func runProxyBench(_ arguments: [String]) {
         }
         if let p = best[.pcscf], let k = best[.kamailio] {
             let common = min(p.rate, k.rate)
-            print("highest clean rate ratio pcscf / kamailio: \(String(format: "%.2f", Double(p.rate) / Double(k.rate))) (common clean rate \(common) calls/s)")
+            print("ratio of the highest clean rates pcscf / kamailio: \(String(format: "%.2f", Double(p.rate) / Double(k.rate))) (common clean rate \(common) calls/s)")
         }
     }
     print(String(format: "proxy bench: total %.0f s", Double(benchStart.duration(to: clock.now).components.seconds)))
