@@ -46,6 +46,27 @@ public final class LoopbackSocket: @unchecked Sendable {
         return s
     }
 
+    /// A UDP socket bound to `port`, nil when the port is taken.
+    public static func udp(port: Int) -> LoopbackSocket? {
+        let s = make(Int32(SOCK_DGRAM.rawValue))
+        return s.bindLoopbackChecked(port: port) ? s : nil
+    }
+
+    /// A TCP listener bound to `port`, nil when the port is taken.
+    public static func tcpListener(port: Int) -> LoopbackSocket? {
+        let s = make(Int32(SOCK_STREAM.rawValue))
+        var one: Int32 = 1
+        setsockopt(s.fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard s.bindLoopbackChecked(port: port) else { return nil }
+        listen(s.fd, 8)
+        return s
+    }
+
+    private func bindLoopbackChecked(port: Int) -> Bool {
+        var a = Self.loopback(port: port)
+        return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+    }
+
     public static func tcpListener() -> LoopbackSocket {
         let s = make(Int32(SOCK_STREAM.rawValue))
         s.bindLoopback(port: 0)
