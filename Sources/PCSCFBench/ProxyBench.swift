@@ -209,6 +209,7 @@ private struct RunResult {
     var cpuSeconds = 0.0
     var processes = 0
     var createSeconds: Double?  // UAC elapsed time when all calls were created
+    var causes: [(String, Int)] = []
     var wallSeconds = 0.0
     var error: String?
 
@@ -223,6 +224,7 @@ private struct RunResult {
 private struct SIPpStats {
     var created = 0, ok = 0, failed = 0
     var createSeconds: Double?
+    var causes: [(String, Int)] = []  // non-zero Failed*(C) columns other than FailedCall(C)
 }
 
 /// Reads the `-trace_stat` CSV: the last row gives the cumulative counts; the first row whose
@@ -235,6 +237,9 @@ private func parseStat(_ url: URL, calls: Int) -> SIPpStats? {
     guard let cCreated = column("TotalCallCreated"), let cOK = column("SuccessfulCall(C)"),
           let cFailed = column("FailedCall(C)"), let cElapsed = column("ElapsedTime(C)") else { return nil }
     var stats = SIPpStats()
+    let causeColumns = header.indices.filter {
+        header[$0].hasPrefix("Failed") && header[$0].hasSuffix("(C)") && header[$0] != "FailedCall(C)"
+    }
     var seen = false
     for line in lines.dropFirst() {
         let f = line.split(separator: ";", omittingEmptySubsequences: false)
@@ -242,6 +247,10 @@ private func parseStat(_ url: URL, calls: Int) -> SIPpStats? {
               let ok = Int(f[cOK]), let failed = Int(f[cFailed]) else { continue }
         seen = true
         stats.created = created; stats.ok = ok; stats.failed = failed
+        stats.causes = causeColumns.compactMap { c in
+            guard c < f.count, let n = Int(f[c]), n > 0 else { return nil }
+            return (String(header[c].dropFirst(6).dropLast(3)), n)
+        }
         if stats.createSeconds == nil && created >= calls {
             // "HH:MM:SS" (some builds add ":uuuuuu")
             let hms = f[cElapsed].split(separator: ":").prefix(3).compactMap { Double($0) }
@@ -351,6 +360,7 @@ private func measure(_ kind: ProxyKind, rate: Int, duration: Int, _ o: Options, 
         result.failed = s.failed
         result.unfinished = max(0, calls - s.ok - s.failed)
         result.createSeconds = s.createSeconds
+        result.causes = s.causes
         if !proxy.process.isRunning { result.error = "\(proxy.name) died during the run: " + proxy.log.suffix(400) }
     } catch {
         result.error = "\(error)"
@@ -398,6 +408,7 @@ private func format(_ r: RunResult) -> String {
         + "  \(String(format: "%9.2f", r.cpuSeconds * 1_000))  \(cpu.padding(toLength: 10, withPad: " ", startingAt: 0))"
         + " \(String(format: "%3d", r.processes))  \(kept)"
         + (r.unfinished > 0 ? "  [\(r.unfinished) unfinished]" : "")
+        + (r.causes.isEmpty ? "" : "  [" + r.causes.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "]")
         + (r.error.map { "  ERROR: \($0.replacingOccurrences(of: "\n", with: " | "))" } ?? "")
 }
 
