@@ -477,7 +477,7 @@ func runProxyBench(_ arguments: [String]) {
         }
     } else {
         let rates = o.rates ?? ProxyBenchLimits.climbRates
-        let duration = o.rates == nil && !arguments.contains("--duration") ? ProxyBenchLimits.climbDuration : o.duration
+        let duration = arguments.contains("--duration") ? o.duration : ProxyBenchLimits.climbDuration
         print("climb: rates \(rates.map(String.init).joined(separator: ", ")) calls/s, \(duration) s each, until calls fail or the UAC cannot keep the rate")
         print(tableHeader)
         var best: [ProxyKind: RunResult] = [:]
