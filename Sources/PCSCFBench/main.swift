@@ -1,5 +1,5 @@
 // pcscf-bench: hot-path benchmarks, each compared in the same run with a peer.
-// Build with `swift build -c release` and run `.build/release/pcscf-bench <sip|sdp|h248|txn|iq>`.
+// Build with `swift build -c release` and run `.build/release/pcscf-bench <sip|sdp|h248|txn|iq|proxy>`.
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "sip": runSIPBench(Array(arguments.dropFirst()))
@@ -7,6 +7,7 @@ case "sdp": runSDPBench(Array(arguments.dropFirst()))
 case "h248": runH248Bench(Array(arguments.dropFirst()))
 case "txn": runTxnBench(Array(arguments.dropFirst()))
 case "iq": runIqBench(Array(arguments.dropFirst()))
+case "proxy": runProxyBench(Array(arguments.dropFirst()))
 default:
-    print("usage: pcscf-bench <sip|sdp|h248|txn|iq> [options]   (iq: run from the repo root; [--transport udp|tcp] [--cycles N] [--window W])")
+    print("usage: pcscf-bench <sip|sdp|h248|txn|iq|proxy> [options]   (iq, proxy: run from the repo root; iq [--transport udp|tcp] [--cycles N] [--window W]; proxy --help)")
 }
