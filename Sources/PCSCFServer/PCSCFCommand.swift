@@ -78,26 +78,15 @@ struct PCSCFCommand: AsyncParsableCommand {
     var noIq = false
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel.lowercased()) else { throw ValidationError("unknown --log-level \(logLevel)") }
-        guard let verify = SIPTLSClientSettings.Verify(rawValue: tlsVerify) else { throw ValidationError("--tls-verify is full or none") }
+        let level = try ServerCommandSupport.logLevel(logLevel)
+        let verify = try ServerCommandSupport.tlsVerify(tlsVerify)
         // The loopback lab default (README): UE side on 5060, core side on 5070, S-CSCF at 5080, IMS-AGW
         // registering on Iq udp 2944. Each applies only when its flags are absent.
         let gm = gm.isEmpty ? Self.labGm : gm
         let mw = mw.isEmpty ? Self.labMw : mw
         let coreNextHop = coreNextHop.isEmpty ? [Self.labCore] : coreNextHop
         let iq = noIq ? nil : (iq ?? Self.labIq)
-        var listeners: [SIPListenerConfiguration] = []
-        for (side, specs) in [(SIPSide.gm, gm), (SIPSide.mw, mw)] {
-            for text in specs {
-                guard let spec = ProxyListenSpec(parsing: text) else { throw ValidationError("bad listener \(text) (transport:host:port)") }
-                var tls: SIPTLSServerSettings?
-                if spec.transport == .tls {
-                    guard let tlsCert, let tlsKey else { throw ValidationError("tls listener \(text) needs --tls-cert and --tls-key") }
-                    tls = SIPTLSServerSettings(certificateChainPath: tlsCert, privateKeyPath: tlsKey)
-                }
-                listeners.append(SIPListenerConfiguration(side: side, transport: spec.transport, host: spec.host, port: spec.port, tls: tls))
-            }
-        }
+        let listeners = try ServerCommandSupport.listeners(gm: gm, mw: mw, tlsCert: tlsCert, tlsKey: tlsKey)
         var pcscf = PCSCFConfiguration()
         if let config {
             guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("cannot read \(config)") }
@@ -107,13 +96,7 @@ struct PCSCFCommand: AsyncParsableCommand {
         }
         pcscf.networkMediaSecurity = try Self.mechanisms(mediasec)
 
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        var logger = Logger(label: "pcscf-alg.pcscf")
-        logger.logLevel = level
+        let logger = ServerCommandSupport.bootstrapLogging(level, label: "pcscf-alg.pcscf")
 
         let settings = PCSCFServiceConfiguration(
             pcscf: pcscf, listeners: listeners, coreNextHops: coreNextHop, domain: domain, advertisedHost: advertise,
@@ -127,11 +110,9 @@ struct PCSCFCommand: AsyncParsableCommand {
         do { service = try await PCSCFService.start(settings, logger: logger) } catch let e as PCSCFServiceError {
             throw ValidationError(e.description)
         }
-        let bound = service.server.transport.listeners.map {
-            "\($0.side.rawValue)=\(ProxyListenSpec(transport: $0.transport, host: $0.configuration.host, port: $0.port))"
-        }
+        let bound = ServerCommandSupport.boundListeners(service.server.transport)
         FileHandle.standardError.write(Data(
-            "pcscf-alg pcscf listening \(bound.joined(separator: " ")) path=\(service.configuration.pathURI) core=\(coreNextHop.joined(separator: ","))\n".utf8))
+            "pcscf-alg pcscf listening \(bound) path=\(service.configuration.pathURI) core=\(coreNextHop.joined(separator: ","))\n".utf8))
 
         // SIGUSR1: dump the bindings (the admin view).
         signal(SIGUSR1, SIG_IGN)

@@ -50,29 +50,12 @@ struct ProxyCommand: AsyncParsableCommand {
     var noRecordRoute = false
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel.lowercased()) else { throw ValidationError("unknown --log-level \(logLevel)") }
-        guard let verify = SIPTLSClientSettings.Verify(rawValue: tlsVerify) else { throw ValidationError("--tls-verify is full or none") }
-        var listeners: [SIPListenerConfiguration] = []
-        for (side, specs) in [(SIPSide.gm, gm), (SIPSide.mw, mw)] {
-            for text in specs {
-                guard let spec = ProxyListenSpec(parsing: text) else { throw ValidationError("bad listener \(text) (transport:host:port)") }
-                var tls: SIPTLSServerSettings?
-                if spec.transport == .tls {
-                    guard let tlsCert, let tlsKey else { throw ValidationError("tls listener \(text) needs --tls-cert and --tls-key") }
-                    tls = SIPTLSServerSettings(certificateChainPath: tlsCert, privateKeyPath: tlsKey)
-                }
-                listeners.append(SIPListenerConfiguration(side: side, transport: spec.transport, host: spec.host, port: spec.port, tls: tls))
-            }
-        }
+        let level = try ServerCommandSupport.logLevel(logLevel)
+        let verify = try ServerCommandSupport.tlsVerify(tlsVerify)
+        let listeners = try ServerCommandSupport.listeners(gm: gm, mw: mw, tlsCert: tlsCert, tlsKey: tlsKey)
         guard !listeners.isEmpty else { throw ValidationError("give at least one --gm or --mw listener") }
 
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        var logger = Logger(label: "pcscf-alg.proxy")
-        logger.logLevel = level
+        let logger = ServerCommandSupport.bootstrapLogging(level, label: "pcscf-alg.proxy")
 
         // Branch tokens and tags unique across runs (RFC 3261 §8.1.1.7): start time and pid.
         let stamp = UInt64(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF
@@ -84,10 +67,8 @@ struct ProxyCommand: AsyncParsableCommand {
             transactions: TransactionLayerConfiguration(maximumTransactions: maxTransactions), idPrefix: prefix)
         let server = ProxyServer(configuration: configuration, logger: logger)
         try await server.start()
-        let bound = server.transport.listeners.map {
-            "\($0.side.rawValue)=\(ProxyListenSpec(transport: $0.transport, host: $0.configuration.host, port: $0.port))"
-        }
-        FileHandle.standardError.write(Data("pcscf-alg proxy listening \(bound.joined(separator: " ")) next-hop=\(nextHop ?? "-")\n".utf8))
+        let bound = ServerCommandSupport.boundListeners(server.transport)
+        FileHandle.standardError.write(Data("pcscf-alg proxy listening \(bound) next-hop=\(nextHop ?? "-")\n".utf8))
         await SignalWaiter.wait(for: [SIGINT, SIGTERM])
         logger.notice("signal received, shutting down")
         await server.shutdown()

@@ -1,3 +1,4 @@
+import ALGTestSupport
 import Foundation
 import NIOCore
 import SIPCore

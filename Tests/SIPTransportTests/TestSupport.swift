@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ALGTestSupport
 import Foundation
 import NIOCore
 import SIPCore
@@ -13,150 +14,9 @@ struct TestTimeout: Error, CustomStringConvertible {
     var description: String { "timed out waiting for \(what)" }
 }
 
-/// A blocking IPv4 loopback socket for the peer side of the tests (raw bytes, no SIP stack).
-final class TestSocket {
-    let fd: Int32
+/// The raw loopback peer socket shared by the live test targets (ALGTestSupport).
+typealias TestSocket = LoopbackSocket
 
-    private init(fd: Int32) { self.fd = fd }
-    deinit { close(fd) }
-
-    private static func loopback(port: Int) -> sockaddr_in {
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = in_port_t(UInt16(port).bigEndian)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return a
-    }
-
-    private static func make(_ type: Int32) -> TestSocket {
-        #if canImport(Glibc)
-        let t = Int32(type)
-        #else
-        let t = type
-        #endif
-        return TestSocket(fd: socket(AF_INET, t, 0))
-    }
-
-    private func bindLoopback(port: Int) {
-        var a = Self.loopback(port: port)
-        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-    }
-
-    static func udp() -> TestSocket {
-        let s = make(Int32(SOCK_DGRAM.rawValue))
-        s.bindLoopback(port: 0)
-        return s
-    }
-
-    static func tcpListener() -> TestSocket {
-        let s = make(Int32(SOCK_STREAM.rawValue))
-        s.bindLoopback(port: 0)
-        listen(s.fd, 8)
-        return s
-    }
-
-    static func tcpConnect(port: Int) throws -> TestSocket {
-        let s = make(Int32(SOCK_STREAM.rawValue))
-        var one: Int32 = 1
-        setsockopt(s.fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        var a = loopback(port: port)
-        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(s.fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard rc == 0 else { throw TestTimeout(what: "connect to \(port) (errno \(errno))") }
-        return s
-    }
-
-    var localPort: Int {
-        var a = sockaddr_in()
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: a.sin_port))
-    }
-
-    /// Accepts one connection; polls without blocking the cooperative thread pool.
-    func acceptPeer(timeout: Double) async -> TestSocket? {
-        guard await readable(timeout) else { return nil }
-        let c = accept(fd, nil, nil)
-        return c >= 0 ? TestSocket(fd: c) : nil
-    }
-
-    func write(_ bytes: [UInt8]) {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return }
-            off += n
-        }
-    }
-
-    func write(_ text: String) { write(Array(text.utf8)) }
-
-    func sendTo(port: Int, _ bytes: [UInt8]) {
-        var a = Self.loopback(port: port)
-        _ = bytes.withUnsafeBytes { b in
-            withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                sendto(fd, b.baseAddress, b.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        }
-    }
-
-    private func readableNow() -> Bool {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&p, 1, 0) > 0
-    }
-
-    /// Waits until the socket is readable, sleeping between polls (tests run in parallel on a small
-    /// cooperative pool; a blocking poll would starve the other tests' tasks).
-    private func readable(_ timeout: Double) async -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            if readableNow() { return true }
-            if deadline.timeIntervalSinceNow <= 0 { return false }
-            try? await Task.sleep(nanoseconds: 5_000_000)
-        }
-    }
-
-    /// One read (datagram or stream chunk); nil on timeout; [] on EOF.
-    func receive(timeout: Double) async -> [UInt8]? {
-        guard await readable(timeout) else { return nil }
-        var buf = [UInt8](repeating: 0, count: 70_000)
-        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        if n < 0 { return [] }
-        return Array(buf[0..<n])
-    }
-
-    /// Reads a stream until `count` bytes arrived or the timeout/EOF.
-    func receive(atLeast count: Int, timeout: Double) async -> [UInt8] {
-        var out: [UInt8] = []
-        let deadline = Date().addingTimeInterval(timeout)
-        while out.count < count {
-            let left = deadline.timeIntervalSinceNow
-            guard left > 0, let chunk = await receive(timeout: left), !chunk.isEmpty else { break }
-            out += chunk
-        }
-        return out
-    }
-
-    /// True when the peer closed the connection within `timeout`.
-    func closedByPeer(timeout: Double) async -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while deadline.timeIntervalSinceNow > 0 {
-            guard let chunk = await receive(timeout: deadline.timeIntervalSinceNow) else { return false }
-            if chunk.isEmpty { return true }
-        }
-        return false
-    }
-}
-
-/// Polls `condition` until it holds or the timeout passes.
-func eventually(timeout: Double = 5, _ condition: () -> Bool) async -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while !condition() {
-        if deadline.timeIntervalSinceNow <= 0 { return false }
-        try? await Task.sleep(nanoseconds: 5_000_000)
-    }
-    return true
-}
-
-/// Collects everything the service yields.
 final class InboundCollector: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [SIPInbound] = []
