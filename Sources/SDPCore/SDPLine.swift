@@ -228,6 +228,22 @@ public enum SDPText {
         }
     }
 
+    /// Byte range of field `n` (0-based, space separated) of `buf`, or nil.
+    @inlinable
+    public static func fieldRange(_ buf: UnsafeBufferPointer<UInt8>, _ n: Int) -> (Int, Int)? {
+        var start = 0, field = 0
+        for k in 0...buf.count {
+            if k == buf.count || buf[k] == ASCII.space {
+                if k > start {
+                    if field == n { return (start, k) }
+                    field += 1
+                }
+                start = k + 1
+            }
+        }
+        return nil
+    }
+
     /// Field `n` (0-based, space separated), or an empty Substring.
     @inlinable
     public static func field(_ text: Substring, _ n: Int) -> Substring {

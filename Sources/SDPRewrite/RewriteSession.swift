@@ -83,15 +83,17 @@ public struct RewriteSession: Sendable {
 
     /// Processes one SDP crossing the ALG and returns what the AGW must be asked. The SDP to forward
     /// comes from `applyGatewayAnswer` (it needs the AGW's addresses and fingerprint).
-    public mutating func receive(_ sdp: SessionDescription, kind: SDPKind, direction: CallDirection) throws(RewriteError) -> GatewayRequest {
+    /// The SDP is consumed: the SDP to forward is edited from it in place (no copy when the caller
+    /// does not use it afterwards).
+    public mutating func receive(_ sdp: consuming SessionDescription, kind: SDPKind, direction: CallDirection) throws(RewriteError) -> GatewayRequest {
         switch (kind, phase) {
         case (.offer, .idle):
-            return try receiveOffer(sdp, direction: direction)
+            return try receiveOffer(sdp: sdp, direction: direction)
         case (.answer, .awaitingAnswer(let info)):
             guard info.direction == direction else {
                 throw RewriteError(.unexpectedEvent, detail: "answer direction \(direction.rawValue) differs from its offer's")
             }
-            return try receiveAnswer(sdp, info: info)
+            return try receiveAnswer(sdp: sdp, info: info)
         default:
             throw RewriteError(.unexpectedEvent, detail: "\(kind.rawValue) not expected now")
         }
@@ -187,36 +189,41 @@ public struct RewriteSession: Sendable {
 
     // MARK: offer
 
-    private mutating func receiveOffer(_ sdp: SessionDescription, direction: CallDirection) throws(RewriteError) -> GatewayRequest {
+    private mutating func receiveOffer(sdp: consuming SessionDescription, direction: CallDirection) throws(RewriteError) -> GatewayRequest {
         let source = direction.offererSide
         let target = source.other
-        guard sdp.media.count >= streams.count else {
+        // The draft is the received SDP itself: every read of an m-line happens before its first edit,
+        // and no copy of it is kept, so the edits do not copy its storage.
+        var draft = sdp
+        guard draft.media.count >= streams.count else {
             // RFC 3264 §8: a re-offer keeps every m-line (removed streams get port 0).
             throw RewriteError(.answerMismatch, detail: "re-offer has fewer m-lines than the session")
         }
-        var draft = sdp
+        let count = draft.media.count
         var newStreams = streams
+        newStreams.reserveCapacity(count)
         var requests: [StreamRequest] = []
+        requests.reserveCapacity(count)
         var plans: [StreamPlan] = []
+        plans.reserveCapacity(count)
         var replacedFingerprints: [Int] = []
+        replacedFingerprints.reserveCapacity(count)
         var info = OfferInfo(direction: direction, offerRoles: [], cema: [], reserved: [], priorStreams: streams)
+        info.offerRoles.reserveCapacity(count)
+        info.cema.reserveCapacity(count)
+        info.reserved.reserveCapacity(count)
         let merge = policy.tcpHandling == .merge
+        let sessionDirection = draft.direction
 
-        for i in sdp.media.indices {
-            let m = sdp.media[i]
+        for i in 0..<count {
+            let m = try MediaFacts(draft.media[i], index: i)
             let prior: StreamState? = i < streams.count ? streams[i] : nil
-            let role: SetupRole?
-            let connAttr: ConnectionAttribute?
-            do {
-                role = try m.setupRole()
-                connAttr = try m.connectionAttribute()
-            } catch {
-                throw RewriteError(error, stream: i)
-            }
+            let role = m.role
+            let connAttr = m.connection
             info.offerRoles.append(role)
-            info.cema.append(m.hasMSRPCEMA)
+            info.cema.append(m.cema)
 
-            if m.isDisabled {
+            if m.disabled {
                 // RFC 3264 §8.2: port 0 removes the stream; release its AGW resources.
                 if let prior, prior.treatment.isAnchored {
                     requests.append(StreamRequest(index: i, media: prior.media, protocol: prior.family,
@@ -227,7 +234,7 @@ public struct RewriteSession: Sendable {
                     replacedFingerprints.append(i)
                 }
                 if target == .core { draft.media[i].removeAttributes(.e2ae) }
-                var st = prior ?? StreamState(media: m.mediaTypeString, family: DecisionRule.classify(proto: m.proto).0,
+                var st = prior ?? StreamState(media: m.mediaType, family: m.family,
                                               treatment: .released, applicationAware: false,
                                               accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
                 st.treatment = .released
@@ -236,19 +243,18 @@ public struct RewriteSession: Sendable {
                 continue
             }
 
-            let proto = m.proto
-            let (family, treatment) = try DecisionRule.decide(source: source, proto: proto, indicator: m.e2aeIndicator,
-                                                              flags: flags, policy: policy, index: i)
-            let cema = m.hasMSRPCEMA
+            let (family, treatment) = try DecisionRule.decide(source: source, family: m.family, tls: m.tls, proto: m.proto,
+                                                              indicator: m.indicator, flags: flags, policy: policy, index: i)
+            let cema = m.cema
             let appAware: Bool
             switch family {
             case .msrp: appAware = treatment != .e2e && !cema && policy.cemaAbsent == .rewritePath   // TS 23.334 §5.19
             case .bfcp: appAware = policy.bfcpApplicationAware
             default: appAware = false
             }
-            let (accessT, coreT) = DecisionRule.transports(family, treatment, applicationAware: appAware, rtpProto: proto,
+            let (accessT, coreT) = DecisionRule.transports(family, treatment, applicationAware: appAware, rtpProto: m.proto,
                                                          msrpAgnosticAccess: policy.msrpAgnosticAccessTransport)
-            var st = StreamState(media: m.mediaTypeString, family: family, treatment: treatment, applicationAware: appAware,
+            var st = StreamState(media: m.mediaType, family: family, treatment: treatment, applicationAware: appAware,
                                  accessTransport: accessT, coreTransport: coreT,
                                  access: prior?.access, core: prior?.core, gatewayFingerprint: prior?.gatewayFingerprint,
                                  ueFingerprints: [])
@@ -275,7 +281,7 @@ public struct RewriteSession: Sendable {
                 draft.media[i].removeAttributes(.e2ae)
             }
             var plan = StreamPlan(index: i, target: target, anchored: treatment.isAnchored)
-            let direction = sdp.effectiveDirection(ofMedia: i)
+            let direction = m.direction ?? sessionDirection ?? .sendrecv
 
             switch treatment {
             case .e2ae:
@@ -294,7 +300,7 @@ public struct RewriteSession: Sendable {
                                                                   reuseConnection: action == .configure))
                 if source == .access {
                     // Originating (TS 33.328 §7.2.1; seed 004 originating steps 5-8).
-                    st.ueFingerprints = try Self.takeUEMedia(sdp, media: i, into: &access,
+                    st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &access,
                                                              missing: "e2ae requested without a=fingerprint")
                     replacedFingerprints.append(i)
                     if let p = DecisionRule.proto(family, tls: false) { draft.media[i].setProto(p) }
@@ -306,9 +312,9 @@ public struct RewriteSession: Sendable {
                 } else {
                     // Terminating (TS 33.328 §7.3.1 step 4; seed 004 terminating steps 2-8).
                     replacedFingerprints.append(i)
-                    core.remote = try AddressRule.remote(of: sdp, media: i)
-                    core.bandwidthAS = m.bandwidth(.applicationSpecific)
-                    core.bandwidthTIAS = m.bandwidth(.transportIndependent)
+                    core.remote = try m.remote(draft)
+                    core.bandwidthAS = m.bandwidthAS
+                    core.bandwidthTIAS = m.bandwidthTIAS
                     if let p = DecisionRule.proto(family, tls: true) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: true, model: policy.bandwidth)
                     access.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
@@ -324,10 +330,10 @@ public struct RewriteSession: Sendable {
             case .e2e, .plain, .rtp:
                 // TI-23334-v: e2e gets transport TCP, no TLS data; plain/RTP: ordinary anchoring. a=crypto,
                 // a=fingerprint and a=setup pass unchanged; only addresses (and path if app-aware) change.
-                let remote = try AddressRule.remote(of: sdp, media: i)
+                let remote = try m.remote(draft)
                 var access = TerminationRequest(transport: accessT)
                 var core = TerminationRequest(transport: coreT)
-                let asValue = m.bandwidth(.applicationSpecific), tias = m.bandwidth(.transportIndependent)
+                let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
                 access.bandwidthAS = asValue; access.bandwidthTIAS = tias
                 core.bandwidthAS = asValue; core.bandwidthTIAS = tias
                 if source == .access { access.remote = remote } else { core.remote = remote }
@@ -362,31 +368,37 @@ public struct RewriteSession: Sendable {
 
     // MARK: answer
 
-    private mutating func receiveAnswer(_ sdp: SessionDescription, info: OfferInfo) throws(RewriteError) -> GatewayRequest {
+    private mutating func receiveAnswer(sdp: consuming SessionDescription, info: OfferInfo) throws(RewriteError) -> GatewayRequest {
         let offerer = info.direction.offererSide
         let source = offerer.other
         let target = offerer
-        guard sdp.media.count == streams.count else {
-            throw RewriteError(.answerMismatch, detail: "answer has \(sdp.media.count) m-lines, offer had \(streams.count)")
-        }
+        // Edited in place, as in receiveOffer.
         var draft = sdp
+        let count = draft.media.count
+        guard count == streams.count else {
+            throw RewriteError(.answerMismatch, detail: "answer has \(count) m-lines, offer had \(streams.count)")
+        }
         var newStreams = streams
         var requests: [StreamRequest] = []
+        requests.reserveCapacity(count)
         var plans: [StreamPlan] = []
+        plans.reserveCapacity(count)
         var replacedFingerprints: [Int] = []
+        replacedFingerprints.reserveCapacity(count)
         let merge = policy.tcpHandling == .merge
         let interlink = policy.tcpHandling == .proxyInterlinkage
         let explicit = policy.tcpHandling == .proxyExplicitConnect
+        let sessionDirection = draft.direction
 
-        for i in sdp.media.indices {
-            let m = sdp.media[i]
+        for i in 0..<count {
             var st = streams[i]
             if target == .core { draft.media[i].removeAttributes(.e2ae) }
             guard st.treatment.isAnchored else {
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
-            if m.isDisabled {
+            let m = try MediaFacts(draft.media[i], index: i, answer: true)
+            if m.disabled {
                 // RFC 3264 §6: the answerer rejected the stream: release it.
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment, action: .release))
                 if st.treatment == .e2ae, let p = DecisionRule.proto(st.family, tls: target == .access) {
@@ -398,12 +410,11 @@ public struct RewriteSession: Sendable {
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
-            let answerRole: SetupRole?
-            do { answerRole = try m.setupRole() } catch { throw RewriteError(error, stream: i) }
+            let answerRole = try m.answerRole()
             let offerRole = i < info.offerRoles.count ? info.offerRoles[i] : nil
-            let direction = sdp.effectiveDirection(ofMedia: i)
+            let direction = m.direction ?? sessionDirection ?? .sendrecv
             var plan = StreamPlan(index: i, target: target, anchored: true)
-            let (family, tls) = DecisionRule.classify(proto: m.proto)
+            let family = m.family, tls = m.tls
 
             switch st.treatment {
             case .e2ae:
@@ -423,9 +434,9 @@ public struct RewriteSession: Sendable {
                 var core = TerminationRequest(transport: st.coreTransport)
                 if source == .core {
                     // Originating answer (TS 33.328 §7.2.1 step 8; seed 004 steps 14-17).
-                    core.remote = try AddressRule.remote(of: sdp, media: i)
-                    core.bandwidthAS = m.bandwidth(.applicationSpecific)
-                    core.bandwidthTIAS = m.bandwidth(.transportIndependent)
+                    core.remote = try m.remote(draft)
+                    core.bandwidthAS = m.bandwidthAS
+                    core.bandwidthTIAS = m.bandwidthTIAS
                     replacedFingerprints.append(i)
                     if let p = DecisionRule.proto(st.family, tls: true) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: true, model: policy.bandwidth)
@@ -445,7 +456,7 @@ public struct RewriteSession: Sendable {
                                          cema: i < info.cema.count && info.cema[i], towards: .access)
                 } else {
                     // Terminating answer (TS 33.328 §7.3.1 step 7; seed 004 terminating steps 13-17).
-                    st.ueFingerprints = try Self.takeUEMedia(sdp, media: i, into: &access,
+                    st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &access,
                                                              missing: "UE answer without a=fingerprint")
                     replacedFingerprints.append(i)
                     draft.media[i].removeAttributes(.e2ae)
@@ -468,10 +479,10 @@ public struct RewriteSession: Sendable {
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: .e2ae,
                                               action: .configure, direction: direction, access: access, core: core))
             case .e2e, .plain, .rtp:
-                let remote = try AddressRule.remote(of: sdp, media: i)
+                let remote = try m.remote(draft)
                 var access = TerminationRequest(transport: st.accessTransport)
                 var core = TerminationRequest(transport: st.coreTransport)
-                let asValue = m.bandwidth(.applicationSpecific), tias = m.bandwidth(.transportIndependent)
+                let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
                 access.bandwidthAS = asValue; access.bandwidthTIAS = tias
                 core.bandwidthAS = asValue; core.bandwidthTIAS = tias
                 if source == .access { access.remote = remote } else { core.remote = remote }
@@ -506,15 +517,89 @@ extension RewriteSession {
     /// (its offer, or its answer) gives the access termination's Remote: the UE's fingerprints,
     /// address, port and bandwidth. Returns the fingerprints, which the session keeps; an e2ae stream
     /// without one is rejected (488).
-    static func takeUEMedia(_ sdp: SessionDescription, media i: Int, into access: inout TerminationRequest,
+    static func takeUEMedia(_ sdp: SessionDescription, media i: Int, facts m: MediaFacts, into access: inout TerminationRequest,
                             missing detail: String) throws(RewriteError) -> [Fingerprint] {
         let ueFps = try FingerprintRule.applicable(sdp, media: i)
         guard !ueFps.isEmpty else { throw RewriteError(.missingFingerprint, stream: i, detail: detail) }
-        let m = sdp.media[i]
-        access.remote = try AddressRule.remote(of: sdp, media: i)
+        access.remote = try m.remote(sdp)
         access.remoteFingerprints = ueFps
-        access.bandwidthAS = m.bandwidth(.applicationSpecific)
-        access.bandwidthTIAS = m.bandwidth(.transportIndependent)
+        access.bandwidthAS = m.bandwidthAS
+        access.bandwidthTIAS = m.bandwidthTIAS
         return ueFps
+    }
+}
+
+/// What the rules read from one m-line, collected before the line is edited (RFC 4145 §4/§5
+/// a=setup and a=connection, RFC 6714 a=msrp-cema, TS 24.229 §7.5.2 a=3ge2ae, RFC 8866 §6.7 direction,
+/// §5.8 b=, §5.14 m= port and proto; RFC 3605 a=rtcp).
+struct MediaFacts {
+    var index: Int
+    var role: SetupRole?
+    var roleError: SDPError?
+    var connection: ConnectionAttribute?
+    var cema: Bool
+    var disabled: Bool
+    var family: StreamProtocol
+    var tls: Bool
+    /// The proto text (small: stored inline in the String).
+    var proto: Substring
+    var mediaType: String
+    var indicator: E2AEIndicator?
+    var direction: MediaDirection?
+    var bandwidthAS: UInt64?
+    var bandwidthTIAS: UInt64?
+    var port: UInt16
+    var rtcp: RTCPAttribute?
+    var rtcpError: SDPError?
+    /// The m-line's own c= address, if any.
+    var ownAddress: String?
+
+    /// Offers read a=setup and a=connection first (a bad one rejects the offer); answers read the
+    /// m-line's a=setup only when the stream is anchored and not rejected (`answerRole()`).
+    init(_ m: borrowing MediaDescription, index: Int, answer: Bool = false) throws(RewriteError) {
+        self.index = index
+        let t = m.table
+        if answer {
+            do { role = try t.setupRole() } catch { role = nil; roleError = error }
+            connection = nil
+        } else {
+            do {
+                role = try t.setupRole()
+                connection = try t.connectionAttribute()
+            } catch {
+                throw RewriteError(error, stream: index)
+            }
+        }
+        cema = t.contains(.msrpCEMA)
+        disabled = m.isDisabled
+        (family, tls) = m.withField(2) { DecisionRule.classify(protoBytes: $0) }
+        proto = m.proto
+        mediaType = m.mediaTypeString
+        indicator = t.e2aeIndicator
+        direction = t.direction
+        bandwidthAS = t.bandwidth(.applicationSpecific)
+        bandwidthTIAS = t.bandwidth(.transportIndependent)
+        port = m.port.number ?? 0
+        do { rtcp = try t.rtcp() } catch { rtcp = nil; rtcpError = error }
+        ownAddress = t.connectionAddressString
+    }
+
+    func answerRole() throws(RewriteError) -> SetupRole? {
+        if let roleError { throw RewriteError(roleError, stream: index) }
+        return role
+    }
+
+    /// The remote endpoint signalled for this m-line (effective c= address, m= port, a=rtcp).
+    func remote(_ sdp: SessionDescription) throws(RewriteError) -> RemoteEndpoint {
+        guard let address = ownAddress ?? sdp.table.connectionAddressString else {
+            throw RewriteError(.missingConnectionAddress, stream: index, detail: "no c= applies")
+        }
+        var ep = RemoteEndpoint(address: address, port: port)
+        if let rtcpError { throw RewriteError(rtcpError, stream: index) }
+        if let rtcp {
+            ep.rtcpPort = rtcp.port
+            ep.rtcpAddress = rtcp.connection?.address.literal
+        }
+        return ep
     }
 }

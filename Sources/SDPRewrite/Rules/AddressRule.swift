@@ -9,37 +9,35 @@ public enum AddressRule {
     /// Streams on hold with c=0.0.0.0 (RFC 3264 §8.4) keep that address.
     public static func apply(_ endpoints: [LocalEndpoint?], to sdp: inout SessionDescription, rewriteOrigin: Bool) {
         guard endpoints.contains(where: { $0 != nil }) else { return }
-        let sessionAddress = sdp.connectionAddress
-        let sessionIsHold = sessionAddress == "0.0.0.0"
+        let sessionHasAddress = sdp.table.connectionAddressRange != nil
+        let sessionIsHold = sdp.table.connectionAddressEquals("0.0.0.0")
         var sessionTarget: String? = nil
-        var sessionUsable = sessionAddress != nil && !sessionIsHold
-        // Per media: own c= address (nil when none) and disabled flag, read once.
-        var own: [Substring?] = []
-        var disabled: [Bool] = []
-        own.reserveCapacity(sdp.media.count)
-        disabled.reserveCapacity(sdp.media.count)
+        var sessionUsable = sessionHasAddress && !sessionIsHold
+        // Per media: own c= (0 none, 1 an address, 2 the hold address 0.0.0.0) and disabled flag, read once.
+        var own = [UInt8](repeating: 0, count: sdp.media.count)
+        var disabled = [Bool](repeating: false, count: sdp.media.count)
         for k in sdp.media.indices {
-            let m = sdp.media[k]
-            let o = m.connectionAddress
-            let d = m.isDisabled
-            own.append(o)
-            disabled.append(d)
-            guard o == nil, !d else { continue }
+            let t = sdp.media[k].table
+            let o: UInt8 = t.connectionAddressRange == nil ? 0 : (t.connectionAddressEquals("0.0.0.0") ? 2 : 1)
+            let d = sdp.media[k].isDisabled
+            own[k] = o
+            disabled[k] = d
+            guard o == 0, !d else { continue }
             guard k < endpoints.count, let ep = endpoints[k] else { sessionUsable = false; continue }
             if let t = sessionTarget, t != ep.address { sessionUsable = false }
             sessionTarget = ep.address
         }
         if sessionUsable, let target = sessionTarget {
-            sdp.connection = ConnectionData(address: target)
+            sdp.setConnectionAddress(target)
         }
         for k in sdp.media.indices where k < endpoints.count {
             guard let ep = endpoints[k], !disabled[k] else { continue }
             // Mutated in place (a copy-and-write-back would copy the line array).
             sdp.media[k].setPort(.number(ep.port))
-            if let o = own[k] {
-                if o != "0.0.0.0" { sdp.media[k].connection = ConnectionData(address: ep.address) }
+            if own[k] != 0 {
+                if own[k] == 1 { sdp.media[k].setConnectionAddress(ep.address) }
             } else if !sessionUsable, !sessionIsHold {
-                sdp.media[k].connection = ConnectionData(address: ep.address)
+                sdp.media[k].setConnectionAddress(ep.address)
             }
             if sdp.media[k].hasAttribute(.rtcp), let rtcp = try? sdp.media[k].rtcp() {
                 let rtcpPort = ep.rtcpPort ?? (ep.port == UInt16.max ? ep.port : ep.port + 1)
