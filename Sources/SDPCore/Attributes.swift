@@ -228,6 +228,12 @@ extension SDPLineTable {
     @inlinable
     public func setupRole() throws(SDPError) -> SetupRole? {
         guard let i = firstIndex(of: .setup) else { return nil }
+        return try setupRole(at: i)
+    }
+
+    /// a=setup of line `i` (an a=setup line).
+    @inlinable
+    public func setupRole(at i: Int) throws(SDPError) -> SetupRole {
         let role = withAttributeValue(i) { buf -> SetupRole? in
             if SDPText.equalsIgnoringCase(buf, "actpass") { return .actpass }
             if SDPText.equalsIgnoringCase(buf, "active") { return .active }
@@ -242,6 +248,12 @@ extension SDPLineTable {
     @inlinable
     public func connectionAttribute() throws(SDPError) -> ConnectionAttribute? {
         guard let i = firstIndex(of: .connection) else { return nil }
+        return try connectionAttribute(at: i)
+    }
+
+    /// a=connection of line `i` (an a=connection line).
+    @inlinable
+    public func connectionAttribute(at i: Int) throws(SDPError) -> ConnectionAttribute {
         let v = withAttributeValue(i) { buf -> ConnectionAttribute? in
             if SDPText.equalsIgnoringCase(buf, "new") { return .new }
             if SDPText.equalsIgnoringCase(buf, "existing") { return .existing }
@@ -270,6 +282,12 @@ extension SDPLineTable {
     @inlinable
     public var e2aeIndicator: E2AEIndicator? {
         guard let i = firstIndex(of: .e2ae) else { return nil }
+        return e2aeIndicator(at: i)
+    }
+
+    /// a=3ge2ae of line `i` (an a=3ge2ae line).
+    @inlinable
+    public func e2aeIndicator(at i: Int) -> E2AEIndicator {
         // 0 = other, 1 = requested, 2 = applied.
         let known = withAttributeValue(i) { buf -> UInt8 in
             if SDPText.equalsIgnoringCase(buf, "requested") { return 1 }
@@ -297,6 +315,11 @@ extension SDPLineTable {
 
     public func rtcp() throws(SDPError) -> RTCPAttribute? {
         guard let i = firstIndex(of: .rtcp) else { return nil }
+        return try rtcp(at: i)
+    }
+
+    /// a=rtcp of line `i` (an a=rtcp line).
+    public func rtcp(at i: Int) throws(SDPError) -> RTCPAttribute {
         // Common case `a=rtcp:<port>`: read the digits in place.
         let fast = withAttributeValue(i) { buf -> UInt64? in
             for k in 0..<buf.count where buf[k] == ASCII.space { return nil }

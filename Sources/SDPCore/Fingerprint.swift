@@ -88,15 +88,13 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         // the result. Anything else (or a bad digit) goes through the general loop below for its error.
         let expected = hash.byteCount
         if to - from == expected * 3 - 1 {
-            let fast = [UInt8](unsafeUninitializedCapacity: expected) { out, count in
-                var ok = true
-                for j in 0..<expected {
-                    let at = from + j * 3
-                    if j > 0, buf[at - 1] != ASCII.colon { ok = false; break }
-                    guard let hi = Fingerprint.hexValue(buf[at]), let lo = Fingerprint.hexValue(buf[at + 1]) else { ok = false; break }
-                    out[j] = hi << 4 | lo
-                }
-                count = ok ? expected : 0
+            var fast = [UInt8]()
+            fast.reserveCapacity(expected)
+            for j in 0..<expected {
+                let at = from + j * 3
+                if j > 0, buf[at - 1] != ASCII.colon { break }
+                guard let hi = Fingerprint.hexValue(buf[at]), let lo = Fingerprint.hexValue(buf[at + 1]) else { break }
+                fast.append(hi << 4 | lo)
             }
             if fast.count == expected {
                 self.hash = hash

@@ -239,6 +239,47 @@ public struct SDPLineTable: Sendable {
         if records[i].type == ASCII.a { repoint(i, records[i].start, records[i].end) }
     }
 
+    /// Appends `name[:value]` to the buffer (one copy, no intermediate String); returns its range.
+    @usableFromInline
+    mutating func appendAttributeText(_ name: StaticString, _ value: String?) -> (Int, Int) {
+        let n = name.utf8CodeUnitCount
+        guard let value else {
+            return appendValue(count: n) { _, d in d.initialize(from: name.utf8Start, count: n) }
+        }
+        return SDPText.withBytes(of: value) { v in
+            appendValue(count: n + 1 + v.count) { _, d in
+                d.initialize(from: name.utf8Start, count: n)
+                d[n] = ASCII.colon
+                if let p = v.baseAddress, v.count > 0 { (d + n + 1).initialize(from: p, count: v.count) }
+            }
+        }
+    }
+
+    /// Inserts a line whose value is already in the buffer at [a, b).
+    @usableFromInline
+    mutating func insertRecord(type: UInt8, _ a: Int, _ b: Int, ending: SDPLineEnding, at index: Int) {
+        records.insert(SDPLineRecord(start: a, end: b, type: type, ending: ending, key: .notAttribute), at: index)
+        if type == ASCII.a { repoint(index, a, b) }
+    }
+
+    /// Sets the first attribute `name` (key `k`) to `value`, removing further ones, or inserts it
+    /// (RFC 8866 §5 order given by `rank`).
+    public mutating func setAttribute(_ name: StaticString, _ k: SDPAttributeKey, _ value: String?, rank: (UInt8) -> Int) {
+        var first = -1
+        for i in records.indices where matches(i, k, name) { first = i; break }
+        let (a, b) = appendAttributeText(name, value)
+        if first >= 0 {
+            repoint(first, a, b)
+            var i = records.count - 1
+            while i > first {
+                if matches(i, k, name) { records.remove(at: i) }
+                i -= 1
+            }
+        } else {
+            insertLine(type: ASCII.a, range: (a, b), ending: .none, rank: rank)
+        }
+    }
+
     /// Inserts a line at `index`.
     public mutating func insert(type: UInt8, value text: String, ending: SDPLineEnding, at index: Int) {
         let (a, b) = appendBytes(of: text)

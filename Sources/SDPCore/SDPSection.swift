@@ -178,21 +178,7 @@ extension SDPSection {
 
     /// Sets the first attribute `name` to `value` (removing further ones), or appends it.
     public mutating func setAttribute(_ name: StaticString, _ value: String?) {
-        let nameText = name.description
-        let text = value.map { nameText + ":" + $0 } ?? nameText
-        let k = SDPAttributeKey.classify(name)
-        var first: Int? = nil
-        for i in 0..<table.count where table.matches(i, k, name) { first = i; break }
-        if let first {
-            table.setValue(first, text)
-            var i = table.count - 1
-            while i > first {
-                if table.matches(i, k, name) { table.remove(at: i) }
-                i -= 1
-            }
-        } else {
-            insertLine(type: ASCII.a, value: text)
-        }
+        table.setAttribute(name, SDPAttributeKey.classify(name), value, rank: Self.rank)
     }
 }
 
@@ -206,6 +192,13 @@ extension SDPLineTable {
     /// Inserts a line after the last line whose rank is not greater than its own (RFC 8866 §5 order).
     /// `.none` as `ending` means "the section's terminator".
     public mutating func insertLine(type: UInt8, value: String, ending: SDPLineEnding, rank: (UInt8) -> Int) {
+        let (a, b) = appendBytes(of: value)
+        insertLine(type: type, range: (a, b), ending: ending, rank: rank)
+    }
+
+    /// `insertLine` for a value already appended to the buffer at `range`.
+    @usableFromInline
+    mutating func insertLine(type: UInt8, range: (Int, Int), ending: SDPLineEnding, rank: (UInt8) -> Int) {
         var ending = ending
         if ending == .none { ending = preferredEnding }
         let r = rank(type)
@@ -216,7 +209,7 @@ extension SDPLineTable {
             records[index - 1].ending = ending
             ending = .none
         }
-        insert(type: type, value: value, ending: ending, at: index)
+        insertRecord(type: type, range.0, range.1, ending: ending, at: index)
     }
 
     /// (line, from, to) of the address of the first c= line (without a `/ttl` suffix).

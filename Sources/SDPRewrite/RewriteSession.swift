@@ -115,7 +115,9 @@ public struct RewriteSession: Sendable {
             var path: String?
         }
         var updated = streams
-        var endpoints = [LocalEndpoint?](repeating: nil, count: pending.draft.media.count)
+        var endpoints: [LocalEndpoint?] = []
+        endpoints.reserveCapacity(pending.draft.media.count)
+        for _ in 0..<pending.draft.media.count { endpoints.append(nil) }
         var edits: [Edit] = []
         edits.reserveCapacity(pending.plans.count)
         for plan in pending.plans {
@@ -153,7 +155,7 @@ public struct RewriteSession: Sendable {
         // Pass 2 cannot fail. The phase no longer holds the draft, so editing it does not copy it.
         phase = pending.kind == .offer ? .awaitingAnswer(pending.offer) : .idle
         var sdp = pending.draft
-        pending.draft = SessionDescription(lines: [], media: [])
+        pending.draft = SessionDescription(table: SDPLineTable(), media: [])
         for edit in edits {
             let i = edit.index
             if let fp = edit.fingerprint { FingerprintRule.insert(fp, into: &sdp.media[i]) }
@@ -559,29 +561,137 @@ struct MediaFacts {
     init(_ m: borrowing MediaDescription, index: Int, answer: Bool = false) throws(RewriteError) {
         self.index = index
         let t = m.table
+        // One pass over the line records: where each attribute the rules need is.
+        var setupAt = -1, connectionAt = -1, e2aeAt = -1, rtcpAt = -1, cAt = -1
+        var cema = false
+        var direction: MediaDirection? = nil
+        var bandwidthAS: UInt64? = nil, bandwidthTIAS: UInt64? = nil
+        for i in 0..<t.count {
+            switch t.type(i) {
+            case ASCII.a:
+                switch t.key(i) {
+                case .setup: if setupAt < 0 { setupAt = i }
+                case .connection: if connectionAt < 0 { connectionAt = i }
+                case .e2ae: if e2aeAt < 0 { e2aeAt = i }
+                case .rtcp: if rtcpAt < 0 { rtcpAt = i }
+                case .msrpCEMA: cema = true
+                case .sendrecv: if direction == nil { direction = .sendrecv }
+                case .sendonly: if direction == nil { direction = .sendonly }
+                case .recvonly: if direction == nil { direction = .recvonly }
+                case .inactive: if direction == nil { direction = .inactive }
+                default: break
+                }
+            case ASCII.c:
+                if cAt < 0 { cAt = i }
+            case ASCII.b:
+                // RFC 8866 §5.8: the first b= of each kind.
+                if bandwidthAS == nil { bandwidthAS = t.withValue(i) { Bandwidth.value(ofKind: .applicationSpecific, in: $0) } }
+                if bandwidthTIAS == nil { bandwidthTIAS = t.withValue(i) { Bandwidth.value(ofKind: .transportIndependent, in: $0) } }
+            default:
+                break
+            }
+        }
         if answer {
-            do { role = try t.setupRole() } catch { role = nil; roleError = error }
+            do { role = setupAt < 0 ? nil : try t.setupRole(at: setupAt) } catch { role = nil; roleError = error }
             connection = nil
         } else {
             do {
-                role = try t.setupRole()
-                connection = try t.connectionAttribute()
+                role = setupAt < 0 ? nil : try t.setupRole(at: setupAt)
+                connection = connectionAt < 0 ? nil : try t.connectionAttribute(at: connectionAt)
             } catch {
                 throw RewriteError(error, stream: index)
             }
         }
-        cema = t.contains(.msrpCEMA)
-        disabled = m.isDisabled
-        (family, tls) = m.withField(2) { DecisionRule.classify(protoBytes: $0) }
-        proto = m.proto
-        mediaType = m.mediaTypeString
-        indicator = t.e2aeIndicator
-        direction = t.direction
-        bandwidthAS = t.bandwidth(.applicationSpecific)
-        bandwidthTIAS = t.bandwidth(.transportIndependent)
-        port = m.port.number ?? 0
-        do { rtcp = try t.rtcp() } catch { rtcp = nil; rtcpError = error }
-        ownAddress = t.connectionAddressString
+        self.cema = cema
+        self.direction = direction
+        self.bandwidthAS = bandwidthAS
+        self.bandwidthTIAS = bandwidthTIAS
+        indicator = e2aeAt < 0 ? nil : t.e2aeIndicator(at: e2aeAt)
+        do { rtcp = rtcpAt < 0 ? nil : try t.rtcp(at: rtcpAt) } catch { rtcp = nil; rtcpError = error }
+        ownAddress = cAt < 0 ? nil : t.withValue(cAt) { buf -> String? in
+            guard let (a, b) = SDPText.fieldRange(buf, 2) else { return nil }
+            var end = b
+            for k in a..<b where buf[k] == ASCII.slash { end = k; break }
+            return String(decoding: UnsafeBufferPointer(rebasing: buf[a..<end]), as: UTF8.self)
+        }
+        // One pass over the m= line (RFC 8866 §5.14): media, port, proto; same results as
+        // `mediaTypeString`, `isDisabled`, `port` and `proto`.
+        struct MLine {
+            var typeEnd = 0
+            var portFrom = -1, portTo = -1
+            var protoFrom = -1, protoTo = -1
+            var family = StreamProtocol.other
+            var tls = false
+            var disabled = true
+            var port: UInt16 = 0
+        }
+        let ml = t.withValue(0) { buf -> MLine in
+            var r = MLine()
+            let n = buf.count
+            while r.typeEnd < n, buf[r.typeEnd] != ASCII.space { r.typeEnd += 1 }
+            var field = 0, k = 0
+            while k < n, field < 3 {
+                while k < n, buf[k] == ASCII.space { k += 1 }
+                guard k < n else { break }
+                let s = k
+                while k < n, buf[k] != ASCII.space { k += 1 }
+                if field == 1 { r.portFrom = s; r.portTo = k } else if field == 2 { r.protoFrom = s; r.protoTo = k }
+                field += 1
+            }
+            if r.portFrom >= 0 {
+                var end = r.portFrom
+                while end < r.portTo, buf[end] != ASCII.slash { end += 1 }
+                if end - r.portFrom == 1, buf[r.portFrom] == ASCII.dollar || buf[r.portFrom] == ASCII.dash {
+                    r.disabled = false   // an H.248 wildcard: port.number is nil
+                } else {
+                    let v = SDPText.number(buf, r.portFrom, end) ?? 0
+                    r.disabled = v == 0
+                    r.port = UInt16(clamping: v)
+                }
+            }
+            if r.protoFrom >= 0 {
+                (r.family, r.tls) = DecisionRule.classify(protoBytes: UnsafeBufferPointer(rebasing: buf[r.protoFrom..<r.protoTo]))
+            }
+            return r
+        }
+        disabled = ml.disabled
+        port = ml.port
+        family = ml.family
+        tls = ml.tls
+        (mediaType, proto) = t.withValue(0) { buf -> (String, Substring) in
+            // The usual media types and protos are taken from literals (no String decoding).
+            let type = UnsafeBufferPointer(rebasing: buf[0..<ml.typeEnd])
+            let mediaType = MediaFacts.text(type)
+            guard ml.protoFrom >= 0 else { return (mediaType, "") }
+            let proto = MediaFacts.text(UnsafeBufferPointer(rebasing: buf[ml.protoFrom..<ml.protoTo]))
+            return (mediaType, Substring(proto))
+        }
+    }
+
+    /// `bytes` as a String: an immortal literal for the usual media types and protos (no decoding).
+    static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        @inline(__always) func eq(_ lit: StaticString) -> Bool {
+            guard lit.utf8CodeUnitCount == bytes.count else { return false }
+            let p = lit.utf8Start
+            for k in 0..<bytes.count where bytes[k] != p[k] { return false }
+            return true
+        }
+        switch bytes.count {
+        case 5: if eq("audio") { return "audio" }; if eq("video") { return "video" }
+        case 7:
+            if eq("message") { return "message" }
+            if eq("RTP/AVP") { return "RTP/AVP" }
+        case 8:
+            if eq("TCP/MSRP") { return "TCP/MSRP" }
+            if eq("TCP/BFCP") { return "TCP/BFCP" }
+            if eq("RTP/SAVP") { return "RTP/SAVP" }
+        case 11: if eq("application") { return "application" }
+        case 12:
+            if eq("TCP/TLS/MSRP") { return "TCP/TLS/MSRP" }
+            if eq("TCP/TLS/BFCP") { return "TCP/TLS/BFCP" }
+        default: break
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     func answerRole() throws(RewriteError) -> SetupRole? {
