@@ -169,6 +169,29 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
     /// The whole attribute text, `fingerprint:sha-256 AB:...` (one allocation).
     public var attributeText: String { text(prefix: "fingerprint:") }
 
+    /// Number of bytes of `text(prefix:)`.
+    func textCount(prefix: StaticString) -> Int {
+        prefix.utf8CodeUnitCount + hash.staticName.utf8CodeUnitCount + 1 + (bytes.isEmpty ? 0 : bytes.count * 3 - 1)
+    }
+
+    /// Writes `text(prefix:)` at `d` (textCount(prefix:) bytes).
+    func write(prefix: StaticString, to d: UnsafeMutablePointer<UInt8>) {
+        let name = hash.staticName
+        var p = 0
+        d.initialize(from: prefix.utf8Start, count: prefix.utf8CodeUnitCount); p += prefix.utf8CodeUnitCount
+        (d + p).initialize(from: name.utf8Start, count: name.utf8CodeUnitCount); p += name.utf8CodeUnitCount
+        d[p] = ASCII.space; p += 1
+        let digits: StaticString = "0123456789ABCDEF"
+        let h = digits.utf8Start
+        bytes.withUnsafeBufferPointer { bs in
+            for k in 0..<bs.count {
+                if k > 0 { d[p] = ASCII.colon; p += 1 }
+                let b = bs[k]
+                d[p] = h[Int(b >> 4)]; d[p + 1] = h[Int(b & 0x0F)]; p += 2
+            }
+        }
+    }
+
     func text(prefix: StaticString) -> String {
         let name = hash.staticName
         let hexCount = bytes.isEmpty ? 0 : bytes.count * 3 - 1

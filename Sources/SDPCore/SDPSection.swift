@@ -59,6 +59,12 @@ extension SDPSection {
         }
     }
 
+    /// Inserts `a=fingerprint:<fp>` before the first line with attribute key `before`, else after
+    /// the last attribute.
+    public mutating func insertFingerprint(_ fp: Fingerprint, before k: SDPAttributeKey) {
+        table.insertFingerprint(fp, before: k, ending: table.preferredEnding, rank: Self.rank)
+    }
+
     /// Sets the connection address (c=IN IP4|IP6 address) without building a `ConnectionData`.
     @inlinable
     public mutating func setConnectionAddress(_ address: String) {
@@ -250,20 +256,31 @@ extension SDPLineTable {
 
     /// Writes `c=IN IP4|IP6 <address>` into the first c= line, or inserts one.
     public mutating func setConnectionAddress(_ address: String, rank: (UInt8) -> Int) {
-        let ip6 = address.utf8.contains(ASCII.colon)
-        let prefix: StaticString = ip6 ? "IN IP6 " : "IN IP4 "
-        let text = SDPText.withBytes(of: address) { ad in
-            String(unsafeUninitializedCapacity: 7 + ad.count) { out in
-                var p = 0
-                SDPText.write(UnsafeBufferPointer(start: prefix.utf8Start, count: 7), out, &p)
-                SDPText.write(ad, out, &p)
-                return p
+        let range = SDPText.withBytes(of: address) { ad -> (Int, Int) in
+            var ip6 = false
+            for k in 0..<ad.count where ad[k] == ASCII.colon { ip6 = true; break }
+            let prefix: StaticString = ip6 ? "IN IP6 " : "IN IP4 "
+            return appendValue(count: 7 + ad.count) { _, d in
+                d.initialize(from: prefix.utf8Start, count: 7)
+                if let p = ad.baseAddress, ad.count > 0 { (d + 7).initialize(from: p, count: ad.count) }
             }
         }
         if let i = firstIndex(ofType: ASCII.c) {
-            setValue(i, text)
+            repoint(i, range.0, range.1)
         } else {
-            insertLine(type: ASCII.c, value: text, ending: .none, rank: rank)
+            insertLine(type: ASCII.c, range: range, ending: .none, rank: rank)
+        }
+    }
+
+    /// Inserts `a=fingerprint:<fp>` (RFC 8122 §5) before the first line with attribute key `before`
+    /// (with `ending`), or else after the last attribute (RFC 8866 §5 order given by `rank`).
+    public mutating func insertFingerprint(_ fp: Fingerprint, before k: SDPAttributeKey, ending: SDPLineEnding,
+                                           rank: (UInt8) -> Int) {
+        let range = appendValue(count: fp.textCount(prefix: "fingerprint:")) { _, d in fp.write(prefix: "fingerprint:", to: d) }
+        if let at = firstIndex(of: k) {
+            insertRecord(type: ASCII.a, range.0, range.1, ending: ending, at: at)
+        } else {
+            insertLine(type: ASCII.a, range: range, ending: .none, rank: rank)
         }
     }
 

@@ -551,7 +551,9 @@ struct MediaFacts {
     var bandwidthAS: UInt64?
     var bandwidthTIAS: UInt64?
     var port: UInt16
-    var rtcp: RTCPAttribute?
+    /// a=rtcp port and address (RFC 3605 §2.1), when signalled.
+    var rtcpPort: UInt16?
+    var rtcpAddress: String?
     var rtcpError: SDPError?
     /// The m-line's own c= address, if any.
     var ownAddress: String?
@@ -607,7 +609,13 @@ struct MediaFacts {
         self.bandwidthAS = bandwidthAS
         self.bandwidthTIAS = bandwidthTIAS
         indicator = e2aeAt < 0 ? nil : t.e2aeIndicator(at: e2aeAt)
-        do { rtcp = rtcpAt < 0 ? nil : try t.rtcp(at: rtcpAt) } catch { rtcp = nil; rtcpError = error }
+        if rtcpAt >= 0 {
+            do {
+                let rtcp = try t.rtcp(at: rtcpAt)
+                rtcpPort = rtcp.port
+                rtcpAddress = rtcp.connection?.address.literal
+            } catch { rtcpError = error }
+        }
         ownAddress = cAt < 0 ? nil : t.withValue(cAt) { buf -> String? in
             guard let (a, b) = SDPText.fieldRange(buf, 2) else { return nil }
             var end = b
@@ -706,10 +714,8 @@ struct MediaFacts {
         }
         var ep = RemoteEndpoint(address: address, port: port)
         if let rtcpError { throw RewriteError(rtcpError, stream: index) }
-        if let rtcp {
-            ep.rtcpPort = rtcp.port
-            ep.rtcpAddress = rtcp.connection?.address.literal
-        }
+        ep.rtcpPort = rtcpPort
+        ep.rtcpAddress = rtcpAddress
         return ep
     }
 }

@@ -42,12 +42,7 @@ public enum FingerprintRule {
     /// Inserts the AGW fingerprint into a media section: before a=msrp-cema when present (the
     /// position used in specs.md §9.2/§9.3), else after the last attribute.
     public static func insert(_ fp: Fingerprint, into media: inout MediaDescription) {
-        let text = fp.attributeText
-        if let cema = media.table.firstIndex(of: .msrpCEMA) {
-            // A `.none` ending in the middle is rendered with the document's terminator.
-            media.table.insert(type: ASCII.a, value: text, ending: media.preferredEnding, at: cema)
-        } else {
-            media.insertLine(type: ASCII.a, value: text)
-        }
+        // A `.none` ending in the middle is rendered with the document's terminator.
+        media.insertFingerprint(fp, before: .msrpCEMA)
     }
 }
