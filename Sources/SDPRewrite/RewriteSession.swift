@@ -216,9 +216,10 @@ public struct RewriteSession: Sendable {
         info.reserved.reserveCapacity(count)
         let merge = policy.tcpHandling == .merge
         let sessionDirection = draft.direction
+        let sessionSetup = SessionSetup(draft)
 
         for i in 0..<count {
-            let m = try MediaFacts(draft.media[i], index: i)
+            let m = try MediaFacts(draft.media[i], index: i, session: sessionSetup)
             let prior: StreamState? = i < streams.count ? streams[i] : nil
             let role = m.role
             let connAttr = m.connection
@@ -391,6 +392,7 @@ public struct RewriteSession: Sendable {
         let interlink = policy.tcpHandling == .proxyInterlinkage
         let explicit = policy.tcpHandling == .proxyExplicitConnect
         let sessionDirection = draft.direction
+        let sessionSetup = SessionSetup(draft)
 
         for i in 0..<count {
             var st = streams[i]
@@ -399,7 +401,7 @@ public struct RewriteSession: Sendable {
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
-            let m = try MediaFacts(draft.media[i], index: i, answer: true)
+            let m = try MediaFacts(draft.media[i], index: i, session: sessionSetup, answer: true)
             if m.disabled {
                 // RFC 3264 §6: the answerer rejected the stream: release it.
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment, action: .release))
@@ -560,7 +562,7 @@ struct MediaFacts {
 
     /// Offers read a=setup and a=connection first (a bad one rejects the offer); answers read the
     /// m-line's a=setup only when the stream is anchored and not rejected (`answerRole()`).
-    init(_ m: borrowing MediaDescription, index: Int, answer: Bool = false) throws(RewriteError) {
+    init(_ m: borrowing MediaDescription, index: Int, session: SessionSetup, answer: Bool = false) throws(RewriteError) {
         self.index = index
         let t = m.table
         // One pass over the line records: where each attribute the rules need is.
@@ -593,13 +595,15 @@ struct MediaFacts {
                 break
             }
         }
+        // RFC 4145 §4/§5: a=setup and a=connection may be session-level attributes; a media-level one
+        // overrides them for its m-line.
         if answer {
-            do { role = setupAt < 0 ? nil : try t.setupRole(at: setupAt) } catch { role = nil; roleError = error }
+            do { role = setupAt < 0 ? try session.role() : try t.setupRole(at: setupAt) } catch { role = nil; roleError = error }
             connection = nil
         } else {
             do {
-                role = setupAt < 0 ? nil : try t.setupRole(at: setupAt)
-                connection = connectionAt < 0 ? nil : try t.connectionAttribute(at: connectionAt)
+                role = setupAt < 0 ? try session.role() : try t.setupRole(at: setupAt)
+                connection = connectionAt < 0 ? try session.connectionAttribute() : try t.connectionAttribute(at: connectionAt)
             } catch {
                 throw RewriteError(error, stream: index)
             }
@@ -717,5 +721,31 @@ struct MediaFacts {
         ep.rtcpPort = rtcpPort
         ep.rtcpAddress = rtcpAddress
         return ep
+    }
+}
+
+/// Session-level a=setup and a=connection (RFC 4145 §4, §5: either may be a session-level
+/// attribute), read once per SDP; they apply to every m-line without its own.
+struct SessionSetup {
+    var setup: Result<SetupRole?, SDPError>
+    var connection: Result<ConnectionAttribute?, SDPError>
+
+    init(_ sdp: SessionDescription) {
+        do { setup = .success(try sdp.table.setupRole()) } catch { setup = .failure(error) }
+        do { connection = .success(try sdp.table.connectionAttribute()) } catch { connection = .failure(error) }
+    }
+
+    func role() throws(SDPError) -> SetupRole? {
+        switch setup {
+        case .success(let r): return r
+        case .failure(let e): throw e
+        }
+    }
+
+    func connectionAttribute() throws(SDPError) -> ConnectionAttribute? {
+        switch connection {
+        case .success(let c): return c
+        case .failure(let e): throw e
+        }
     }
 }
