@@ -25,6 +25,18 @@ public struct PCSCF: Sendable {
     /// (RFC 3327 §5.1; TS 24.229 §5.2.2.1), adds P-Charging-Vector / P-Visited-Network-ID when
     /// configured, and removes Route entries naming us.
     public mutating func registerFromUE(_ message: SIPMessage, flow: SIPFlow, hop: ProxyHop? = nil) -> RegisterDecision {
+        var splice = SIPSplice(message)
+        let context = editRegisterFromUE(message, flow: flow, into: &splice)
+        removeOwnTopRoutes(message, into: &splice)
+        if let failure = applyHop(hop, into: &splice) { return .respond(response: respond(message, failure), status: failure) }
+        return .forward(bytes: splice.bytes(), nextHops: configuration.registrarNextHops, context: context)
+    }
+
+    /// The header edits of `registerFromUE` on `splice`, for a proxy core that handles Via,
+    /// Max-Forwards and its own Route entries itself (ProxyRuntime): trust boundary, mediasec entries
+    /// out (recorded in the returned context), Path + `Supported: path`, P-Charging-Vector,
+    /// P-Visited-Network-ID. The caller sends to `configuration.registrarNextHops`.
+    public mutating func editRegisterFromUE(_ message: SIPMessage, flow: SIPFlow, into splice: inout SIPSplice) -> RegisterContext {
         var ueMechanisms: Set<MediaSecurityMechanism> = []
         var indicated = false
         for m in message.securityClient where m.mediasec {
@@ -41,16 +53,13 @@ public struct PCSCF: Sendable {
             ueMediaSecurity: ueMechanisms,
             ueIndicatedMediasec: indicated)
 
-        var splice = SIPSplice(message)
         TrustBoundary.sanitize(message, into: &splice, extra: configuration.extraUntrustedHeaders)
         stripMediasecTowardsCore(message, into: &splice)
-        removeOwnTopRoutes(message, into: &splice)
         splice.insertPath("<\(configuration.pathURI)>")
         addOptionTag("path", message, .supported, "Supported", into: &splice)
         if configuration.chargingVector { splice.addHeader("P-Charging-Vector", chargingVectorValue()) }
         if let vn = configuration.visitedNetworkID { splice.addHeader("P-Visited-Network-ID", vn) }
-        if let failure = applyHop(hop, into: &splice) { return .respond(response: respond(message, failure), status: failure) }
-        return .forward(bytes: splice.bytes(), nextHops: configuration.registrarNextHops, context: context)
+        return context
     }
 
     /// A response to a REGISTER, coming back from the core. 401 passes through (the S-CSCF runs
@@ -60,9 +69,16 @@ public struct PCSCF: Sendable {
     /// and the Contact expires (RFC 3261 §10.3 step 8; expires=0 removes it).
     public mutating func registerResponse(_ response: SIPMessage, context: RegisterContext, now: TransactionInstant,
                                           removeTopVia: Bool = false) async -> RegisterResponseResult {
-        let status = response.statusCode ?? 0
         var splice = SIPSplice(response)
         if removeTopVia { try? splice.removeTopVia() }
+        return await registerResponse(response, context: context, now: now, into: &splice)
+    }
+
+    /// `registerResponse` editing `splice` (a splice over `response`, e.g. the one a proxy core already
+    /// removed its Via in); `bytes` of the result is `splice.bytes()` after the edits.
+    public mutating func registerResponse(_ response: SIPMessage, context: RegisterContext, now: TransactionInstant,
+                                          into splice: inout SIPSplice) async -> RegisterResponseResult {
+        let status = response.statusCode ?? 0
         // The core's own mediasec entries are not ours to relay: the P-CSCF answers for the network.
         HeaderElements.keep(response, .securityServer, "Security-Server", into: &splice) { !HeaderElements.isMediasec($0) }
         var announced: Set<MediaSecurityMechanism> = []
@@ -139,37 +155,58 @@ public struct PCSCF: Sendable {
     public mutating func originatingRequest(_ message: SIPMessage, flow: SIPFlow, now: TransactionInstant,
                                             hop: ProxyHop? = nil) async -> RequestDecision {
         let method = message.method ?? ""
+        var splice = SIPSplice(message)
+        let remaining = removeOwnTopRoutes(message, into: &splice)
+        let edit: OriginatingEdit
+        switch await editOriginatingRequest(message, flow: flow, now: now, remainingRoutes: remaining, into: &splice) {
+        case .reject(let status): return reject(message, status)
+        case .edit(let e): edit = e
+        }
+        var routeSet = remaining
+        if !edit.preloadedRoutes.isEmpty {
+            splice.replaceHeader("Route", edit.preloadedRoutes.joined(separator: ", "))
+            routeSet = edit.preloadedRoutes
+        }
+        if edit.initial && configuration.recordRoute && method != "REGISTER" {
+            splice.insertRecordRoute("<\(configuration.originatingRecordRouteURI)>")
+        }
+        if let failure = applyHop(hop, into: &splice) { return reject(message, failure) }
+        let nextHop = routeSet.first.map(Self.stripAngles) ?? message.requestURI ?? ""
+        return .forward(bytes: splice.bytes(), nextHop: nextHop, flow: nil, binding: edit.binding, role: .originating, initial: edit.initial)
+    }
+
+    /// The header edits of `originatingRequest` on `splice`, for a proxy core that handles Via,
+    /// Max-Forwards, its own Route entries and Record-Route itself (ProxyRuntime). `remainingRoutes`
+    /// are the request's Route values (`<uri>`) that do not name this proxy. Route is not edited: the
+    /// result's `preloadedRoutes` (the Service-Route, when it applies) replace `remainingRoutes`.
+    public mutating func editOriginatingRequest(_ message: SIPMessage, flow: SIPFlow, now: TransactionInstant,
+                                                remainingRoutes: [String], into splice: inout SIPSplice) async -> PCSCFEditResult<OriginatingEdit> {
+        let method = message.method ?? ""
         var binding: RegistrationBinding? = nil
-        do { binding = try await store.binding(flow: flow.key) } catch { return reject(message, 500) }
+        do { binding = try await store.binding(flow: flow.key) } catch { return .reject(500) }
         if let b = binding, b.expiresAt <= now { binding = nil }
-        if binding == nil && configuration.rejectUnregistered { return reject(message, configuration.unregisteredStatus) }
+        if binding == nil && configuration.rejectUnregistered { return .reject(configuration.unregisteredStatus) }
 
         let initial = message.to?.tag == nil && method != "CANCEL" && method != "ACK"
-        var splice = SIPSplice(message)
         TrustBoundary.sanitize(message, into: &splice, extra: configuration.extraUntrustedHeaders)
         stripMediasecTowardsCore(message, into: &splice)
-        var routeSet = removeOwnTopRoutes(message, into: &splice)
 
+        var preload: [String] = []
+        var asserted: String? = nil
         if initial, let b = binding {
             let preferred = message.pPreferredIdentities.first.map(\.uri)
-            let asserted = preferred.flatMap { b.hasIdentity($0) ? $0 : nil } ?? b.defaultIdentity
+            asserted = preferred.flatMap { b.hasIdentity($0) ? $0 : nil } ?? b.defaultIdentity
             if let asserted { splice.addHeader("P-Asserted-Identity", "<\(asserted)>") }
             if configuration.chargingVector { splice.addHeader("P-Charging-Vector", chargingVectorValue()) }
             if configuration.visitedNetworkIDOnOriginating, let vn = configuration.visitedNetworkID {
                 splice.addHeader("P-Visited-Network-ID", vn)
             }
-            if !b.serviceRoute.isEmpty && (configuration.enforceServiceRoute || routeSet.isEmpty) {
-                splice.replaceHeader("Route", b.serviceRoute.joined(separator: ", "))
-                routeSet = b.serviceRoute
+            if !b.serviceRoute.isEmpty && (configuration.enforceServiceRoute || remainingRoutes.isEmpty) {
+                preload = b.serviceRoute
             }
         }
         if !message.headerIndices(named: "P-Preferred-Identity").isEmpty { splice.removeHeader("P-Preferred-Identity") }
-        if initial && configuration.recordRoute && method != "REGISTER" {
-            splice.insertRecordRoute("<\(configuration.originatingRecordRouteURI)>")
-        }
-        if let failure = applyHop(hop, into: &splice) { return reject(message, failure) }
-        let nextHop = routeSet.first.map(Self.stripAngles) ?? message.requestURI ?? ""
-        return .forward(bytes: splice.bytes(), nextHop: nextHop, flow: nil, binding: binding, role: .originating, initial: initial)
+        return .edit(OriginatingEdit(binding: binding, initial: initial, preloadedRoutes: preload, assertedIdentity: asserted))
     }
 
     // MARK: - Terminating requests (TS 24.229 §5.2.6.4)
@@ -180,6 +217,28 @@ public struct PCSCF: Sendable {
     /// RFC 5626 §5.3). No binding → `terminatingNoBindingStatus`. P-Asserted-Identity from the core is
     /// trusted and passed on (RFC 3325 §5).
     public mutating func terminatingRequest(_ message: SIPMessage, now: TransactionInstant, hop: ProxyHop? = nil) async -> RequestDecision {
+        let method = message.method ?? ""
+        var splice = SIPSplice(message)
+        let edit: TerminatingEdit
+        switch await editTerminatingRequest(message, now: now, into: &splice) {
+        case .notForUs: return .notForUs
+        case .reject(let status): return reject(message, status)
+        case .edit(let e): edit = e
+        }
+        removeOwnTopRoutes(message, into: &splice)
+        if edit.initial && configuration.recordRoute { splice.insertRecordRoute("<\(configuration.terminatingRecordRouteURI)>") }
+        if let failure = applyHop(hop, into: &splice) { return reject(message, failure) }
+        var bytes = splice.bytes()
+        if let uri = edit.requestURI { bytes = Self.replacingRequestURI(bytes, method: method, uri: uri) }
+        return .forward(bytes: bytes, nextHop: edit.binding.contact, flow: edit.binding.flow, binding: edit.binding, role: .terminating, initial: edit.initial)
+    }
+
+    /// The header edits of `terminatingRequest` on `splice` (charging headers removed towards the UE),
+    /// for a proxy core that handles Via, Max-Forwards, its own Route entries and Record-Route itself.
+    /// `.notForUs` when the top Route does not name us. The result names the binding (its flow is the
+    /// one to send over) and the new Request-URI when the request was addressed to a public identity.
+    public mutating func editTerminatingRequest(_ message: SIPMessage, now: TransactionInstant,
+                                                into splice: inout SIPSplice) async -> TerminatingEditResult {
         guard let top = message.routes.first, configuration.isOwn(top.uri) else { return .notForUs }
         let method = message.method ?? ""
         let ruri = message.requestURI ?? ""
@@ -189,19 +248,21 @@ public struct PCSCF: Sendable {
             if binding == nil || binding!.expiresAt <= now {
                 binding = try await store.bindings(identity: ruri).first { $0.expiresAt > now }
             }
-        } catch { return reject(message, 500) }
+        } catch { return .reject(500) }
         if let b = binding, b.expiresAt <= now { binding = nil }
-        guard let b = binding else { return reject(message, configuration.terminatingNoBindingStatus) }
+        guard let b = binding else { return .reject(configuration.terminatingNoBindingStatus) }
 
         let initial = message.to?.tag == nil && method != "CANCEL" && method != "ACK"
-        var splice = SIPSplice(message)
-        removeOwnTopRoutes(message, into: &splice)
         if configuration.stripChargingTowardsUE { stripCharging(message, into: &splice) }
-        if initial && configuration.recordRoute { splice.insertRecordRoute("<\(configuration.terminatingRecordRouteURI)>") }
-        if let failure = applyHop(hop, into: &splice) { return reject(message, failure) }
-        var bytes = splice.bytes()
-        if SIPURIKey(ruri) != SIPURIKey(b.contact) { bytes = Self.replacingRequestURI(bytes, method: method, uri: b.contact) }
-        return .forward(bytes: bytes, nextHop: b.contact, flow: b.flow, binding: b, role: .terminating, initial: initial)
+        let newURI = SIPURIKey(ruri) != SIPURIKey(b.contact) ? b.contact : nil
+        return .edit(TerminatingEdit(binding: b, initial: initial, requestURI: newURI))
+    }
+
+    /// Removes P-Charging-Vector / P-Charging-Function-Addresses from a message going to the UE
+    /// (TS 24.229 §5.2.6.4 [K]; RFC 7315 §4.5, §4.6) when `stripChargingTowardsUE` is on (responses
+    /// to originating requests, requests to the UE).
+    public func editTowardsUE(_ message: SIPMessage, into splice: inout SIPSplice) {
+        if configuration.stripChargingTowardsUE { stripCharging(message, into: &splice) }
     }
 
     // MARK: - Helpers

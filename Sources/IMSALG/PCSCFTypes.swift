@@ -110,3 +110,40 @@ enum Reason {
         }
     }
 }
+
+/// Result of a splice-level edit (`PCSCF.editOriginatingRequest`): the edits were made, or the request
+/// is answered with `status` (403 unregistered, 500 store failure...).
+public enum PCSCFEditResult<Edit: Sendable>: Sendable {
+    case edit(Edit)
+    case reject(Int)
+}
+
+/// What `PCSCF.editOriginatingRequest` decided besides the splice edits.
+public struct OriginatingEdit: Sendable, Equatable {
+    /// The binding of the flow (nil when unregistered requests are let through by configuration).
+    public var binding: RegistrationBinding?
+    /// Initial request (no To tag; not ACK/CANCEL).
+    public var initial: Bool
+    /// Route values (`<uri>`) to send along instead of the request's own remaining Route set: the
+    /// stored Service-Route (RFC 3608 §6.2). Empty: keep the request's routing.
+    public var preloadedRoutes: [String]
+    /// The P-Asserted-Identity added, if any (RFC 3325 §6).
+    public var assertedIdentity: String?
+}
+
+/// What `PCSCF.editTerminatingRequest` decided besides the splice edits.
+public struct TerminatingEdit: Sendable, Equatable {
+    /// The UE's binding: send to its contact over its flow.
+    public var binding: RegistrationBinding
+    public var initial: Bool
+    /// The new Request-URI (the registered contact) when the request named a public identity.
+    public var requestURI: String?
+}
+
+/// Result of `PCSCF.editTerminatingRequest`.
+public enum TerminatingEditResult: Sendable {
+    case edit(TerminatingEdit)
+    case reject(Int)
+    /// The top Route does not name this P-CSCF.
+    case notForUs
+}

@@ -7,7 +7,7 @@ struct PCSCFAlg: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pcscf-alg",
         abstract: "P-CSCF / IMS-ALG with e2ae TLS for MSRP and BFCP (Iq / H.248 MGC).",
-        subcommands: [SIPDemoCommand.self, SDPRewriteCommand.self, H248Command.self, IqProbeCommand.self],
+        subcommands: [SIPDemoCommand.self, SDPRewriteCommand.self, H248Command.self, IqProbeCommand.self, ProxyCommand.self, PCSCFCommand.self],
         defaultSubcommand: SIPDemoCommand.self
     )
 }

@@ -1,0 +1,173 @@
+// The running P-CSCF: SIPTransportService + ProxyServer (ProxyRuntime) + PCSCFHooks, built from a
+// `PCSCFConfiguration` plus listener and next-hop settings; binding expiry on a timer; DNS refresh
+// of the core next hops. Used by `pcscf-alg pcscf` and by the SIPp tests.
+import Foundation
+import IMSALG
+import Logging
+import ProxyRuntime
+import SIPProxy
+import SIPTransaction
+import SIPTransport
+
+/// Everything `PCSCFService.start` needs.
+public struct PCSCFServiceConfiguration: Sendable {
+    /// P-CSCF behaviour (TS 24.229 §5.2 switches). `registrarNextHops` is overwritten by `coreNextHops`.
+    public var pcscf: PCSCFConfiguration
+    /// Gm (UE side) and Mw (core side) listeners; port 0 picks an ephemeral port.
+    public var listeners: [SIPListenerConfiguration]
+    /// I-CSCF / S-CSCF URIs for REGISTER, failover order (`sip:icscf.ims.example:5060;transport=tcp;lr`).
+    public var coreNextHops: [String]
+    /// The P-CSCF's domain name (icid `@` part, Warning agent, and a local alias in Route).
+    public var domain: String
+    /// Host written into our Path (and the Record-Route markers) when `deriveURIsFromListeners`:
+    /// nil = the Mw listener's host (give a reachable address when listening on 0.0.0.0).
+    public var advertisedHost: String?
+    /// Set `pathURI` (and the Record-Route marker URIs) from the first Mw listener's bound address and
+    /// add every listener to `localAliases`, so that Route entries naming us are recognised by both the
+    /// proxy core and the P-CSCF logic (RFC 3261 §16.4; RFC 3327 §5.3). False keeps the given URIs.
+    public var deriveURIsFromListeners: Bool
+    /// Option tags accepted in Proxy-Require (RFC 3261 §16.3 step 5: others are answered 420 Bad
+    /// Extension with Unsupported). `mediasec` is ours (TS 24.229 §7.2A.7); `sec-agree` is accepted
+    /// because UEs always send it while this P-CSCF runs without IPsec (the 401 passes through).
+    public var proxyRequireSupported: Set<String>
+    /// How often expired bindings are swept (TS 24.229 §5.2.2.1).
+    public var sweepInterval: Duration
+    /// How often the core next-hop names are resolved again.
+    public var dnsRefreshInterval: Duration
+    /// How long a failed core next hop is skipped (RFC 3263 §4.3).
+    public var nextHopHoldDown: Duration
+    /// Transaction timers and bounds.
+    public var transactions: TransactionLayerConfiguration
+    /// Outgoing TLS settings.
+    public var tlsClient: SIPTLSClientSettings
+    /// Prefix of branch tokens and To tags (unique per run, RFC 3261 §8.1.1.7).
+    public var idPrefix: String
+
+    public init(pcscf: PCSCFConfiguration = .default, listeners: [SIPListenerConfiguration], coreNextHops: [String],
+                domain: String = "pcscf.ims.example", advertisedHost: String? = nil, deriveURIsFromListeners: Bool = true,
+                proxyRequireSupported: Set<String> = ["mediasec", "sec-agree"],
+                sweepInterval: Duration = .seconds(1), dnsRefreshInterval: Duration = .seconds(60),
+                nextHopHoldDown: Duration = PCSCFNextHopLimits.defaultHoldDown,
+                transactions: TransactionLayerConfiguration = TransactionLayerConfiguration(),
+                tlsClient: SIPTLSClientSettings = .init(), idPrefix: String = PCSCFService.runPrefix()) {
+        self.pcscf = pcscf
+        self.listeners = listeners
+        self.coreNextHops = coreNextHops
+        self.domain = domain
+        self.advertisedHost = advertisedHost
+        self.deriveURIsFromListeners = deriveURIsFromListeners
+        self.proxyRequireSupported = proxyRequireSupported
+        self.sweepInterval = sweepInterval
+        self.dnsRefreshInterval = dnsRefreshInterval
+        self.nextHopHoldDown = nextHopHoldDown
+        self.transactions = transactions
+        self.tlsClient = tlsClient
+        self.idPrefix = idPrefix
+    }
+}
+
+/// A started P-CSCF. `start` binds and runs; `shutdown` stops.
+public final class PCSCFService: Sendable {
+    public let server: ProxyServer
+    public let hooks: PCSCFHooks
+    public let nextHops: PCSCFNextHops
+    /// The P-CSCF configuration in force (with the derived Path / aliases).
+    public let configuration: PCSCFConfiguration
+    private let timers: Task<Void, Never>
+
+    private init(server: ProxyServer, hooks: PCSCFHooks, nextHops: PCSCFNextHops, configuration: PCSCFConfiguration,
+                 timers: Task<Void, Never>) {
+        self.server = server; self.hooks = hooks; self.nextHops = nextHops; self.configuration = configuration; self.timers = timers
+    }
+
+    /// Builds and starts the P-CSCF.
+    public static func start(_ settings: PCSCFServiceConfiguration, logger: Logger = Logger(label: "pcscf-alg.pcscf"),
+                             clock: any ProxyClock = ContinuousProxyClock(),
+                             store: any RegistrationStore = InMemoryRegistrationStore()) async throws -> PCSCFService {
+        guard settings.listeners.contains(where: { $0.side == .gm }), settings.listeners.contains(where: { $0.side == .mw }) else {
+            throw PCSCFServiceError.configuration("the P-CSCF needs at least one Gm and one Mw listener")
+        }
+        guard !settings.coreNextHops.isEmpty else { throw PCSCFServiceError.configuration("no core next hop (I-CSCF/S-CSCF)") }
+        let nextHops = try PCSCFNextHops(settings.coreNextHops, holdDown: settings.nextHopHoldDown)
+        for hop in nextHops.all where hop.resolved == nil { logger.warning("core next hop \(hop.configured) does not resolve (yet)") }
+
+        var pcscfConfig = settings.pcscf
+        pcscfConfig.registrarNextHops = settings.coreNextHops
+        let ids = RandomPCSCFIdentifiers(host: settings.domain)
+        let now: PCSCFNow = { clock.now() }
+        let hooks = PCSCFHooks(pcscf: PCSCF(configuration: pcscfConfig, store: store, ids: ids), nextHops: nextHops,
+                               now: now, logger: logger)
+        let transport = SIPTransportConfiguration(listeners: settings.listeners, warningAgent: settings.domain,
+                                                  tlsClient: settings.tlsClient)
+        let serverConfig = ProxyServerConfiguration(
+            transport: transport, nextHop: nextHops.current(now: clock.now())?.resolved, recordRoute: true,
+            supportedExtensions: settings.proxyRequireSupported, warningAgent: settings.domain,
+            transactions: settings.transactions, idPrefix: settings.idPrefix)
+        let server = ProxyServer(configuration: serverConfig, hooks: hooks, clock: clock, logger: logger)
+        try await server.start()
+
+        if settings.deriveURIsFromListeners {
+            pcscfConfig = Self.derive(pcscfConfig, bound: server.transport.listeners, advertisedHost: settings.advertisedHost,
+                                      domain: settings.domain)
+        }
+        await hooks.update(configuration: pcscfConfig)
+        logger.info("P-CSCF path=\(pcscfConfig.pathURI) core=\(nextHops.all.map(\.description).joined(separator: ", "))")
+
+        let sweep = settings.sweepInterval
+        let refresh = settings.dnsRefreshInterval
+        let timers = Task {
+            var sinceRefresh: Duration = .zero
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: sweep) } catch { return }
+                await hooks.sweep()
+                sinceRefresh += sweep
+                if sinceRefresh >= refresh {
+                    sinceRefresh = .zero
+                    nextHops.refresh()
+                }
+            }
+        }
+        return PCSCFService(server: server, hooks: hooks, nextHops: nextHops, configuration: pcscfConfig, timers: timers)
+    }
+
+    /// The stored bindings with their media-security flags (admin and test view).
+    public func bindings() async -> [PCSCFBindingView] { await hooks.bindings() }
+
+    /// The bound port of the first listener of `side` and `transport`.
+    public func port(_ side: SIPSide, _ transport: SIPTransportKind) -> Int? {
+        server.transport.listener(side: side, transport: transport)?.port
+    }
+
+    public func shutdown() async {
+        timers.cancel()
+        await server.shutdown()
+    }
+
+    /// Path / Record-Route marker URIs on the first Mw listener; every listener as a local alias.
+    static func derive(_ c: PCSCFConfiguration, bound: [SIPListenerInfo], advertisedHost: String?, domain: String) -> PCSCFConfiguration {
+        var c = c
+        guard let mw = bound.first(where: { $0.side == .mw }) else { return c }
+        let host = advertisedHost ?? mw.configuration.host
+        let hostText = host.contains(":") ? "[\(host)]" : host
+        let transport = mw.transport == .udp ? "" : ";transport=\(mw.transport.rawValue.lowercased())"
+        let scheme = mw.transport == .tls ? "sips" : "sip"
+        c.pathURI = "\(scheme):term@\(hostText):\(mw.port)\(transport);lr"
+        c.originatingRecordRouteURI = "\(scheme):mo@\(hostText):\(mw.port)\(transport);lr"
+        c.terminatingRecordRouteURI = "\(scheme):mt@\(hostText):\(mw.port)\(transport);lr"
+        var aliases = c.localAliases
+        for l in bound {
+            let h = l.configuration.host.contains(":") ? "[\(l.configuration.host)]" : l.configuration.host
+            aliases.append("\(h):\(l.port)")
+        }
+        aliases.append(domain)
+        var seen: Set<String> = []
+        c.localAliases = aliases.filter { seen.insert($0).inserted }
+        return c
+    }
+
+    /// A prefix unique per run: start time and pid (RFC 3261 §8.1.1.7 branch uniqueness across time).
+    public static func runPrefix() -> String {
+        let stamp = UInt64(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF
+        return String(stamp, radix: 36) + String(ProcessInfo.processInfo.processIdentifier, radix: 36)
+    }
+}

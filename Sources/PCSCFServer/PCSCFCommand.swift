@@ -1,0 +1,137 @@
+// `pcscf-alg pcscf`: the P-CSCF (TS 24.229 §5.2) on the running proxy: Gm listeners towards the UEs,
+// Mw listeners towards the core, REGISTER to the core next hops (failover order), media-security
+// capabilities (`Security-Server: ...;mediasec`), identity assertion, Service-Route / Path routing.
+import ALGServer
+import ArgumentParser
+import Dispatch
+import Foundation
+import IMSALG
+import Logging
+import ProxyRuntime
+import SDPRewrite
+import SIPTransport
+
+struct PCSCFCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pcscf",
+        abstract: "Run the P-CSCF (registration, identity, Path/Service-Route, mediasec) until SIGINT/SIGTERM.",
+        discussion: """
+        REGISTER from Gm goes to the first usable --core-next-hop (failover order; names resolved with getaddrinfo at start and every minute). Prints "pcscf-alg pcscf listening ..." to stderr when ready.
+
+        SIGUSR1 logs every stored binding with its media-security flags (notice level); --log-level debug also logs each binding as it is stored, refreshed, removed or swept.
+
+        Example: pcscf-alg pcscf --gm tcp:127.0.0.1:5060 --mw udp:127.0.0.1:5070 --core-next-hop 'sip:127.0.0.1:6060;lr' --domain pcscf.ims.example --mediasec msrp-tls,bfcp-tls
+        """
+    )
+
+    @Option(name: .customLong("gm"), help: "Gm (UE side) listener transport:host:port, repeatable (udp, tcp, tls).")
+    var gm: [String] = []
+
+    @Option(name: .customLong("mw"), help: "Mw (core side) listener transport:host:port, repeatable.")
+    var mw: [String] = []
+
+    @Option(name: .customLong("core-next-hop"), help: "I-CSCF/S-CSCF URI for REGISTER, repeatable, failover order.")
+    var coreNextHop: [String] = []
+
+    @Option(name: .customLong("domain"), help: "The P-CSCF's domain (icid host, Warning agent, local alias).")
+    var domain = "pcscf.ims.example"
+
+    @Option(name: .customLong("advertise"), help: "Host written into Path (default: the Mw listener's host).")
+    var advertise: String?
+
+    @Option(name: .customLong("mediasec"), help: "Network media-security support announced with ;mediasec (msrp-tls,bfcp-tls,sdes-srtp; 'none').")
+    var mediasec = "msrp-tls,bfcp-tls"
+
+    @Option(name: .customLong("config"), help: "JSON file with PCSCFConfiguration keys (Docs/pcscf.md); flags override it.")
+    var config: String?
+
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain for tls listeners.")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key for tls listeners.")
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-verify"), help: "Outgoing TLS certificate check: full or none.")
+    var tlsVerify = "full"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel.lowercased()) else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard let verify = SIPTLSClientSettings.Verify(rawValue: tlsVerify) else { throw ValidationError("--tls-verify is full or none") }
+        var listeners: [SIPListenerConfiguration] = []
+        for (side, specs) in [(SIPSide.gm, gm), (SIPSide.mw, mw)] {
+            for text in specs {
+                guard let spec = ProxyListenSpec(parsing: text) else { throw ValidationError("bad listener \(text) (transport:host:port)") }
+                var tls: SIPTLSServerSettings?
+                if spec.transport == .tls {
+                    guard let tlsCert, let tlsKey else { throw ValidationError("tls listener \(text) needs --tls-cert and --tls-key") }
+                    tls = SIPTLSServerSettings(certificateChainPath: tlsCert, privateKeyPath: tlsKey)
+                }
+                listeners.append(SIPListenerConfiguration(side: side, transport: spec.transport, host: spec.host, port: spec.port, tls: tls))
+            }
+        }
+        var pcscf = PCSCFConfiguration()
+        if let config {
+            guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("cannot read \(config)") }
+            do { pcscf = try JSONDecoder().decode(PCSCFConfiguration.self, from: data) } catch {
+                throw ValidationError("\(config): \(error)")
+            }
+        }
+        pcscf.networkMediaSecurity = try Self.mechanisms(mediasec)
+
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "pcscf-alg.pcscf")
+        logger.logLevel = level
+
+        let settings = PCSCFServiceConfiguration(
+            pcscf: pcscf, listeners: listeners, coreNextHops: coreNextHop, domain: domain, advertisedHost: advertise,
+            tlsClient: SIPTLSClientSettings(verify: verify))
+        let service: PCSCFService
+        do { service = try await PCSCFService.start(settings, logger: logger) } catch let e as PCSCFServiceError {
+            throw ValidationError(e.description)
+        }
+        let bound = service.server.transport.listeners.map {
+            "\($0.side.rawValue)=\(ProxyListenSpec(transport: $0.transport, host: $0.configuration.host, port: $0.port))"
+        }
+        FileHandle.standardError.write(Data(
+            "pcscf-alg pcscf listening \(bound.joined(separator: " ")) path=\(service.configuration.pathURI) core=\(coreNextHop.joined(separator: ","))\n".utf8))
+
+        // SIGUSR1: dump the bindings (the admin view).
+        signal(SIGUSR1, SIG_IGN)
+        let dump = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: DispatchQueue(label: "pcscf-alg.dump"))
+        let log = logger
+        dump.setEventHandler {
+            Task {
+                let all = await service.bindings()
+                log.notice("\(all.count) binding(s)")
+                for b in all { log.notice("binding \(b)") }
+            }
+        }
+        dump.resume()
+
+        await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+        dump.cancel()
+        logger.notice("signal received, shutting down")
+        await service.shutdown()
+    }
+
+    /// `msrp-tls,bfcp-tls` → the set; `none` or empty → no announcement.
+    static func mechanisms(_ text: String) throws -> Set<MediaSecurityMechanism> {
+        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        if names == ["none"] { return [] }
+        var out: Set<MediaSecurityMechanism> = []
+        for n in names {
+            guard let m = MediaSecurityMechanism(rawValue: n) else {
+                throw ValidationError("unknown --mediasec mechanism \(n) (msrp-tls, bfcp-tls, sdes-srtp)")
+            }
+            out.insert(m)
+        }
+        return out
+    }
+}

@@ -1,2 +1,0 @@
-// Placeholder: the running proxy driver lands here.
-enum ProxyRuntimePlaceholder {}

@@ -1,0 +1,716 @@
+// The running stateful proxy (RFC 3261 §16): joins SIPTransportService (sockets), TransactionLayer
+// (RFC 3261 §17 / RFC 6026 machines), SIPProxyCore (§16.3-§16.7 decisions, pure) and ResponseContext
+// (§16.7 response selection, §16.8 Timer C, §16.10 CANCEL). One actor: every state change happens on
+// its serial executor; sends are queued per destination (ordered) off the actor; hooks may suspend.
+import Foundation
+public import Logging
+public import NIOCore
+public import SIPCore
+public import SIPProxy
+public import SIPTransaction
+public import SIPTransport
+
+/// Counters of the driver (a snapshot for tests and metrics).
+public struct ProxyServerCounters: Sendable, Equatable {
+    public var requestsReceived = 0
+    public var requestsForwarded = 0
+    /// 2xx ACKs and other stateless forwards (RFC 3261 §16.11).
+    public var statelessForwards = 0
+    public var responsesForwarded = 0
+    /// Final responses the proxy built itself (rejections, 408, 487, 503...).
+    public var localResponses = 0
+    public var cancelsReceived = 0
+    /// New requests answered 503 because the transaction table is full.
+    public var transactionLimitRejects = 0
+    public var sendFailures = 0
+    /// Responses that matched no client transaction, or were not ours (§16.7 step 3, RFC 6026).
+    public var responsesDropped = 0
+    public init() {}
+}
+
+public actor ProxyServer {
+    public typealias Layer = TransactionLayer<SIPMessage, SIPDestination>
+    public typealias Output = TransactionLayerOutput<SIPMessage, SIPDestination>
+
+    public nonisolated let configuration: ProxyServerConfiguration
+    /// The transport (listeners, counters).
+    public nonisolated let transport: SIPTransportService
+    private let hooks: (any ProxyRuntimeHooks)?
+    private let clock: any ProxyClock
+    private var logger: Logger
+
+    private var layer: Layer
+    private var core: SIPProxyCore
+    private var ids: CountingIDGenerator
+    private var listeners: [ProxyListener] = []
+    private var boundAddresses: [SocketAddress] = []
+    private var servers: [TransactionID: ServerEntry] = [:]
+    private var clients: [TransactionID: ClientEntry] = [:]
+    private var sendTails: [String: SendTail] = [:]
+    private var resolved: [String: SocketAddress] = [:]
+    private var tasks: [Task<Void, Never>] = []
+    private var started = false
+    public private(set) var counters = ProxyServerCounters()
+
+    /// Per server transaction: the request, where it came from, its response context (§16.7).
+    struct ServerEntry {
+        let requestID: ProxyRequestID
+        let request: SIPMessage
+        let inbound: ProxyFlow
+        let inboundListener: ProxyListener
+        var context: ResponseContext
+        var serverAlive = true
+        var liveClients = 0
+        var finalSent = false
+        var forwarded = false
+        /// A CANCEL arrived before the request was forwarded (hooks pending): answered 487.
+        var cancelled = false
+        /// Destination of each branch (for its CANCEL, RFC 3261 §9.1: same destination).
+        var branchDestinations: [String: SIPDestination] = [:]
+        /// Hook work on responses of this request, chained so they go upstream in arrival order.
+        var responseChain: Task<Void, Never>?
+    }
+
+    struct ClientEntry {
+        let server: TransactionID
+        let branch: String
+        let isCancel: Bool
+    }
+
+    /// - Parameters:
+    ///   - hooks: the P-CSCF / ALG hooks; nil runs the generic proxy without suspension points.
+    ///   - clock: injected time (`ContinuousProxyClock` in production).
+    public init(configuration: ProxyServerConfiguration, hooks: (any ProxyRuntimeHooks)? = nil,
+                clock: any ProxyClock = ContinuousProxyClock(), logger: Logger = Logger(label: "pcscf-alg.proxy"),
+                group: (any EventLoopGroup)? = nil) {
+        self.configuration = configuration
+        self.transport = SIPTransportService(configuration: configuration.transport, group: group)
+        self.hooks = hooks
+        self.clock = clock
+        self.logger = logger
+        self.layer = Layer(configuration: configuration.transactions, start: clock.now(), makeACK: ProxyACKBuilder.factory)
+        self.core = SIPProxyCore(configuration: ProxyConfiguration(listeners: []))
+        self.ids = CountingIDGenerator(prefix: configuration.idPrefix)
+    }
+
+    // MARK: Lifecycle
+
+    /// Binds the listeners and starts consuming messages and running timers.
+    public func start() async throws {
+        guard !started else { return }
+        try configuration.transactions.validate()
+        if let hop = configuration.nextHop, SIPURIParts(parsing: hop) == nil {
+            throw SIPTransportConfigurationError("next hop \(hop) is not a sip/sips URI")
+        }
+        try await transport.start()
+        started = true
+        listeners = transport.listeners.map {
+            ProxyListener(host: $0.configuration.host, port: $0.port, transport: $0.transport.rawValue, side: $0.side.proxySide)
+        }
+        boundAddresses = transport.listeners.map(\.localAddress)
+        core = SIPProxyCore(configuration: ProxyConfiguration(
+            listeners: listeners, recordRoute: configuration.recordRoute,
+            supportedExtensions: configuration.supportedExtensions, warningAgent: configuration.warningAgent))
+        tasks.append(Task { await self.consume() })
+        if configuration.runsTimerTask { tasks.append(Task { await self.timerLoop() }) }
+    }
+
+    /// Stops the tasks and closes the transport.
+    public func shutdown() async {
+        for t in tasks { t.cancel() }
+        tasks = []
+        try? await transport.shutdown()
+    }
+
+    /// The bound listeners as the core sees them (ports resolved after `start`).
+    public var boundListeners: [ProxyListener] { listeners }
+
+    /// Live transactions (client + server).
+    public var transactionCount: Int { layer.count }
+
+    private func consume() async {
+        for await inbound in transport.inbound {
+            receive(inbound)
+        }
+    }
+
+    private func timerLoop() async {
+        let granularity = configuration.timerGranularity
+        while !Task.isCancelled {
+            let now = clock.now()
+            let wake = min(layer.nextDeadline ?? now + granularity, now + granularity)
+            do { try await clock.sleep(until: wake) } catch { return }
+            fireTimers()
+        }
+    }
+
+    /// Fires the transaction timers that are due at `clock.now()` (the timer task calls it; tests with a
+    /// manual clock call it after advancing).
+    public func fireTimers() {
+        run(layer.advance(to: clock.now()), inbound: nil)
+        sendTails = sendTails.filter { !$0.value.isDone }
+    }
+
+    // MARK: Input
+
+    /// One message from the transport.
+    func receive(_ inbound: SIPInbound) {
+        guard let message = TransactionMessage(inbound.message) else {
+            // The transport's parser already answers requests without Via/Call-ID/CSeq (400); defensive.
+            counters.responsesDropped += inbound.message.isRequest ? 0 : 1
+            return
+        }
+        let outputs = layer.receive(message, from: .flow(inbound.flow), reliable: inbound.transport.isStream, now: clock.now())
+        run(outputs, inbound: inbound)
+    }
+
+    /// Executes the layer's outputs.
+    private func run(_ outputs: [Output], inbound: SIPInbound?) {
+        for output in outputs {
+            switch output {
+            case .transmit(let message, let peer, _, let txn):
+                enqueueSend(message.payload.bytes, to: peer, transaction: txn)
+            case .newRequest(let id, let message, _):
+                if let inbound { newRequest(id, message.payload, inbound: inbound) }
+            case .cancelRequest(let id, let message, _, let invite):
+                cancelRequest(id, message.payload, invite: invite)
+            case .response(let id, let message):
+                if let inbound { response(message.payload, on: id, inbound: inbound) }
+            case .ack(let message, _, _):
+                // An ACK the transactions did not absorb: the ACK for a 2xx (RFC 3261 §16.10, §17.2.3),
+                // or one matched to an Accepted INVITE server transaction (RFC 6026 §7.1). Forwarded
+                // statelessly by its Route / Request-URI (§16.11).
+                if let inbound { ack(message.payload, inbound: inbound) }
+            case .timeout(let id, _):
+                if let c = clients[id], !c.isCancel { feed(c.server, .branchTimedOut(branch: c.branch)) }
+            case .transportError(let id):
+                // RFC 3261 §16.7 step 1 / §17.1.4: a transport failure counts as a 503 on the branch
+                // (a 503 chosen as best goes upstream as 500, §16.7 step 6).
+                if let c = clients[id], !c.isCancel {
+                    feed(c.server, .response(branch: c.branch, outcome: .replace(ProxyReject(status: 503, reason: "Service Unavailable"))))
+                }
+            case .timerC(let id, _):
+                if let c = clients[id], !c.isCancel { feed(c.server, .timerC(branch: c.branch)) }
+            case .terminated(let id):
+                terminated(id)
+            case .rejectStateless(let message, let status, let peer, _):
+                counters.transactionLimitRejects += 1
+                logger.warning("transaction table full (\(configuration.transactions.maximumTransactions)): \(status) for \(message.method.rawValue) cid=\(message.headers.callID)")
+                if message.method != .ack {
+                    enqueueSend(SIPResponseBuilder.response(to: message.payload, status: status, reason: "Service Unavailable",
+                                                            toTag: ids.tag()), to: peer, transaction: nil)
+                }
+            case .discarded:
+                counters.responsesDropped += 1
+            }
+        }
+    }
+
+    // MARK: Requests
+
+    private func newRequest(_ id: TransactionID, _ request: SIPMessage, inbound: SIPInbound) {
+        counters.requestsReceived += 1
+        logRequest(request, inbound: inbound)
+        let flow = ProxyFlow(inbound)
+        let entry = ServerEntry(requestID: ProxyRequestID(rawValue: id.rawValue), request: request, inbound: flow,
+                                inboundListener: listener(for: inbound), context: ResponseContext(request: request, toTag: ids.tag()))
+        servers[id] = entry
+        if request.method == "INVITE" {
+            // RFC 3261 §16.2: a stateful proxy sends 100 Trying for an INVITE at once (§16.7 step 5: 100s
+            // from downstream are not forwarded).
+            sendResponse(SIPProxyCore.trying(for: request), on: id)
+        }
+        if let hooks {
+            let context = ProxyRequestContext(id: entry.requestID, inbound: flow)
+            Task { await self.forwardWithHooks(id, request, context: context, hooks: hooks) }
+        } else {
+            forward(id, request, edits: nil)
+        }
+    }
+
+    private func forwardWithHooks(_ id: TransactionID, _ request: SIPMessage, context: ProxyRequestContext,
+                                  hooks: any ProxyRuntimeHooks) async {
+        let decision = await hooks.processRequest(request, context: context)
+        guard let entry = servers[id], !entry.cancelled, !entry.finalSent else { return }
+        switch decision {
+        case .respond(let answer):
+            respondLocally(id, answer)
+        case .forward(var edits):
+            applyPreloadedRoutes(&edits, request)
+            if !request.bodyRange.isEmpty, let ct = request.contentType {
+                let to = edits.flow?.side ?? edits.outboundSide ?? defaultOutboundSide(from: context.inbound.side)
+                let bodyContext = ProxyBodyContext(requestID: context.id, direction: .request(from: context.inbound.side.proxySide, to: to.proxySide),
+                                                   request: request, requestInbound: context.inbound, status: nil)
+                let result = await hooks.rewriteBody(request.body, contentType: ct, message: request, context: bodyContext)
+                guard let again = servers[id], !again.cancelled, !again.finalSent else { return }
+                switch result {
+                case .unchanged: break
+                case .replaced(let body, let contentType): edits.splice.replaceBody(body, contentType: contentType)
+                case .failed(let rejection): respondLocally(id, rejection); return
+                }
+            }
+            let bytes = edits.splice.bytes()
+            var message = request
+            if bytes != request.bytes {
+                do { message = try SIPParser.parse(bytes, validateWithLibOSIP2: false) } catch {
+                    logger.error("hook edits made an unparsable request (\(error.code)); answering 500")
+                    respondLocally(id, ProxyReject(status: 500, reason: "Server Internal Error"))
+                    return
+                }
+            }
+            forward(id, message, edits: edits)
+        }
+    }
+
+    /// Puts the hook's pre-loaded Route values above the received Route set (RFC 3261 §16.6 step 6).
+    private func applyPreloadedRoutes(_ edits: inout ProxyRequestEdits, _ request: SIPMessage) {
+        guard !edits.preloadedRoutes.isEmpty else { return }
+        let existing = request.fields(.route).map { request.value(of: $0) }
+        edits.splice.removeHeader("Route")
+        for r in edits.preloadedRoutes + existing { edits.splice.addHeader("Route", r) }
+    }
+
+    /// The target of a request per the routing defaults and the hook's choices.
+    struct Target {
+        var outboundSide: SIPSide
+        /// URI whose host/port/transport is the destination when the core's next hop is overridden.
+        var destinationURI: String?
+        var flow: ProxyFlow?
+    }
+
+    /// Routing defaults (Docs/proxy-runtime.md): a Route beyond this proxy is followed; otherwise an
+    /// initial request from Gm goes to the configured next hop; otherwise the Request-URI. The outbound
+    /// side is the other side when it has listeners.
+    private func target(for request: SIPMessage, inboundSide: SIPSide, edits: ProxyRequestEdits?) -> Target {
+        var t = Target(outboundSide: defaultOutboundSide(from: inboundSide))
+        let foreignRoute = request.routes.contains { r in SIPURIParts(parsing: r.uri).map { !core.configuration.isOurs($0) } ?? true }
+        // An in-dialog request whose Request-URI is the remote target goes there; one addressed to this
+        // proxy (a UA that sends everything to its outbound proxy, e.g. SIPp's built-in uac) goes on to
+        // the next hop like an initial request.
+        let uriIsOurs = request.requestURI.flatMap { SIPURIParts(parsing: $0) }.map { core.configuration.isOurs($0) } ?? false
+        if !foreignRoute, inboundSide == .gm, request.to?.tag == nil || uriIsOurs, edits?.requestURI == nil,
+           let hop = configuration.nextHop {
+            t.destinationURI = hop
+        }
+        if let e = edits {
+            if let side = e.outboundSide { t.outboundSide = side }
+            if let hop = e.nextHop { t.destinationURI = hop }
+            if let flow = e.flow { t.flow = flow; t.outboundSide = flow.side }
+        }
+        return t
+    }
+
+    private func defaultOutboundSide(from side: SIPSide) -> SIPSide {
+        listeners.contains { $0.side == side.opposite.proxySide } ? side.opposite : side
+    }
+
+    private func forward(_ id: TransactionID, _ request: SIPMessage, edits: ProxyRequestEdits?) {
+        guard var entry = servers[id], !entry.cancelled, !entry.finalSent else { return }
+        let inbound = entry.inbound
+        let t = target(for: request, inboundSide: inbound.side, edits: edits)
+        let hopTransport = transportOf(t) ?? hopTransportFromRequest(request)
+        var outbound = pickListener(side: t.outboundSide, transport: hopTransport)
+        var decision: ForwardDecision
+        switch process(request, entry: entry, outbound: outbound, edits: edits) {
+        case .forward(let d): decision = d
+        case .reject(let rejection): respondLocally(id, rejection); return
+        case .absorb: return
+        }
+        guard var destination = destination(for: decision, target: t) else {
+            respondLocally(id, ProxyReject(status: 503, reason: "Service Unavailable",
+                                           warning: .init(code: 399, agent: configuration.warningAgent, text: "next hop unreachable")))
+            return
+        }
+        if isSelf(destination) {
+            // RFC 3261 §16.3 step 4 / RFC 5393: a next hop that is this proxy would loop (the request is
+            // addressed to us with no Route beyond us and no next hop applies).
+            respondLocally(id, ProxyReject(status: 482, reason: "Loop Detected",
+                                           warning: .init(code: 399, agent: configuration.warningAgent, text: "next hop is this proxy")))
+            return
+        }
+        // RFC 3261 §18.1.1: a request over 1300 bytes (the configured bound) goes over TCP; our Via must
+        // name the transport used, so the request is rebuilt from the TCP listener of that side.
+        if case .address(let address, .udp, let side) = destination,
+           transport.transport(forMessageOf: decision.bytes.count, requested: .udp) == .tcp,
+           let tcp = listeners.first(where: { $0.side == side.proxySide && $0.transport == "TCP" }) {
+            outbound = tcp
+            switch process(request, entry: entry, outbound: outbound, edits: edits) {
+            case .forward(let d): decision = d
+            case .reject(let rejection): respondLocally(id, rejection); return
+            case .absorb: return
+            }
+            destination = .address(address, transport: .tcp, side: side)
+        }
+        guard let message = TransactionMessage<SIPMessage>.scanning(decision.bytes) else {
+            respondLocally(id, ProxyReject(status: 500, reason: "Server Internal Error")); return
+        }
+        guard entry.context.addBranch(decision) else {
+            respondLocally(id, ProxyReject(status: 500, reason: "Server Internal Error")); return
+        }
+        let (clientID, outputs): (TransactionID, [Output])
+        do {
+            (clientID, outputs) = try layer.sendRequest(message, to: destination, reliable: isReliable(destination), now: clock.now())
+        } catch {
+            servers[id] = entry
+            counters.transactionLimitRejects += 1
+            respondLocally(id, ProxyReject(status: error.sipStatus, reason: error.sipStatus == 503 ? "Service Unavailable" : "Server Internal Error"))
+            return
+        }
+        entry.forwarded = true
+        entry.liveClients += 1
+        entry.branchDestinations[decision.branch] = destination
+        servers[id] = entry
+        clients[clientID] = ClientEntry(server: id, branch: decision.branch, isCancel: false)
+        counters.requestsForwarded += 1
+        run(outputs, inbound: nil)
+    }
+
+    /// The core's decision with the driver's overrides (outbound listener, hook's Request-URI and
+    /// Record-Route choice) composed in front of the configured request policy.
+    private func process(_ request: SIPMessage, entry: ServerEntry, outbound: ProxyListener?, edits: ProxyRequestEdits?) -> RequestOutcome {
+        var c = core
+        c.requestPolicy = RuntimeRequestPolicy(base: core.requestPolicy, requestURI: edits?.requestURI, outbound: outbound,
+                                               recordRoute: edits?.recordRoute)
+        return c.processRequest(request, arrivedOn: entry.inboundListener, ids: &ids)
+    }
+
+    private func transportOf(_ t: Target) -> SIPTransportKind? {
+        if let f = t.flow { return f.transport }
+        if let u = t.destinationURI, let p = SIPURIParts(parsing: u) { return SIPTransportKind(rawValue: p.effectiveTransport) }
+        return nil
+    }
+
+    /// Transport of the core's next hop: first Route beyond us, else the Request-URI.
+    private func hopTransportFromRequest(_ request: SIPMessage) -> SIPTransportKind? {
+        for r in request.routes {
+            guard let p = SIPURIParts(parsing: r.uri) else { return nil }
+            if !core.configuration.isOurs(p) { return SIPTransportKind(rawValue: p.effectiveTransport) }
+        }
+        return request.requestURI.flatMap { SIPURIParts(parsing: $0) }.flatMap { SIPTransportKind(rawValue: $0.effectiveTransport) }
+    }
+
+    private func pickListener(side: SIPSide, transport kind: SIPTransportKind?) -> ProxyListener? {
+        let onSide = listeners.filter { $0.side == side.proxySide }
+        if let kind, let l = onSide.first(where: { $0.transport == kind.rawValue }) { return l }
+        return onSide.first
+    }
+
+    private func listener(for inbound: SIPInbound) -> ProxyListener {
+        listeners.first { $0.side == inbound.side.proxySide && $0.transport == inbound.transport.rawValue }
+            ?? listeners.first { $0.side == inbound.side.proxySide }
+            ?? ProxyListener(host: inbound.local.ipAddress ?? "0.0.0.0", port: inbound.local.port ?? 0,
+                             transport: inbound.transport.rawValue, side: inbound.side.proxySide)
+    }
+
+    private func destination(for decision: ForwardDecision, target t: Target) -> SIPDestination? {
+        if let flow = t.flow { return .flow(flow.token) }
+        let side = decision.outbound.side.sipSide
+        if let uri = t.destinationURI {
+            guard let p = SIPURIParts(parsing: uri), let kind = SIPTransportKind(rawValue: p.effectiveTransport),
+                  let address = resolve(p.host, p.effectivePort) else { return nil }
+            return .address(address, transport: kind, side: side)
+        }
+        guard let kind = SIPTransportKind(rawValue: decision.nextHop.transport),
+              let address = resolve(decision.nextHop.host, decision.nextHop.port) else { return nil }
+        return .address(address, transport: kind, side: side)
+    }
+
+    /// Address of a next hop (IP literals directly; names by the system resolver, cached and bounded).
+    /// RFC 3263 NAPTR/SRV selection is not done.
+    private func resolve(_ host: String, _ port: Int) -> SocketAddress? {
+        let h = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if let a = try? SocketAddress(ipAddress: h, port: port) { return a }
+        let key = "\(h):\(port)"
+        if let a = resolved[key] { return a }
+        guard let a = try? SocketAddress.makeAddressResolvingHost(h, port: port) else { return nil }
+        if resolved.count >= ProxyServerConfiguration.maxResolverCacheEntries { resolved.removeAll() }
+        resolved[key] = a
+        return a
+    }
+
+    /// True when `d` is one of our own listening addresses.
+    private func isSelf(_ d: SIPDestination) -> Bool {
+        let address: SocketAddress
+        switch d {
+        case .flow: return false
+        case .address(let a, _, _), .named(let a, _, _, _): address = a
+        }
+        return boundAddresses.contains { $0.ipAddress == address.ipAddress && $0.port == address.port }
+    }
+
+    private func isReliable(_ d: SIPDestination) -> Bool {
+        switch d {
+        case .flow(let f): return f.connectionID != nil
+        case .address(_, let kind, _), .named(_, _, let kind, _): return kind.isStream
+        }
+    }
+
+    // MARK: ACK for 2xx (stateless, RFC 3261 §16.11)
+
+    private func ack(_ request: SIPMessage, inbound: SIPInbound) {
+        counters.requestsReceived += 1
+        logRequest(request, inbound: inbound)
+        if let hooks {
+            let flow = ProxyFlow(inbound)
+            let context = ProxyRequestContext(id: ProxyRequestID(rawValue: 0), inbound: flow)
+            Task {
+                guard case .forward(var edits) = await hooks.processRequest(request, context: context) else { return }
+                self.applyPreloadedRoutes(&edits, request)
+                let bytes = edits.splice.bytes()
+                let message = bytes == request.bytes ? request : (try? SIPParser.parse(bytes, validateWithLibOSIP2: false))
+                guard let message else { return }
+                self.forwardStateless(message, inbound: inbound, edits: edits)
+            }
+        } else {
+            forwardStateless(request, inbound: inbound, edits: nil)
+        }
+    }
+
+    private func forwardStateless(_ request: SIPMessage, inbound: SIPInbound, edits: ProxyRequestEdits?) {
+        let t = target(for: request, inboundSide: inbound.side, edits: edits)
+        let outbound = pickListener(side: t.outboundSide, transport: transportOf(t) ?? hopTransportFromRequest(request))
+        var c = core
+        c.requestPolicy = RuntimeRequestPolicy(base: core.requestPolicy, requestURI: edits?.requestURI, outbound: outbound, recordRoute: false)
+        guard case .forward(let decision) = c.processRequest(request, arrivedOn: listener(for: inbound), ids: &ids),
+              let destination = destination(for: decision, target: t), !isSelf(destination) else { return }
+        counters.statelessForwards += 1
+        enqueueSend(decision.bytes, to: destination, transaction: nil)
+    }
+
+    // MARK: CANCEL (RFC 3261 §16.10)
+
+    private func cancelRequest(_ id: TransactionID, _ cancel: SIPMessage, invite: TransactionID?) {
+        counters.cancelsReceived += 1
+        guard let invite, var entry = servers[invite], entry.context.matches(cancel: cancel) else {
+            // §16.10: no matching transaction: 481 (a stateful proxy does not forward it blindly).
+            sendResponse(SIPResponseBuilder.response(to: cancel, status: 481, reason: "Call/Transaction Does Not Exist", toTag: ids.tag()), on: id)
+            return
+        }
+        logger.debug("CANCEL for \(entry.requestID) cid=\(cancel.callID ?? "")")
+        sendResponse(SIPProxyCore.okToCancel(cancel, toTag: entry.context.toTag), on: id)
+        if entry.finalSent { return }
+        if !entry.forwarded {
+            // Hooks still pending: nothing went downstream; answer the INVITE with 487 (RFC 3261 §9.2).
+            entry.cancelled = true
+            servers[invite] = entry
+            respondLocally(invite, ProxyReject(status: 487, reason: "Request Terminated"))
+            return
+        }
+        feed(invite, .cancelReceived)
+    }
+
+    // MARK: Responses
+
+    private func response(_ response: SIPMessage, on clientID: TransactionID, inbound: SIPInbound) {
+        guard let c = clients[clientID], !c.isCancel, var entry = servers[c.server] else { return }
+        let outcome = core.processResponse(response)
+        guard let hooks, case .forward(let bytes, let status) = outcome else {
+            if case .drop = outcome { counters.responsesDropped += 1 }
+            feed(c.server, .response(branch: c.branch, outcome: outcome))
+            return
+        }
+        let context = ProxyResponseContext(requestID: entry.requestID, request: entry.request, requestInbound: entry.inbound,
+                                           responseInbound: ProxyFlow(inbound), status: status)
+        let previous = entry.responseChain
+        let server = c.server, branch = c.branch
+        entry.responseChain = Task {
+            await previous?.value
+            let outcome = await Self.runResponseHooks(bytes, status: status, context: context, hooks: hooks)
+            self.feed(server, .response(branch: branch, outcome: outcome))
+        }
+        servers[c.server] = entry
+    }
+
+    private static func runResponseHooks(_ bytes: [UInt8], status: Int, context: ProxyResponseContext,
+                                         hooks: any ProxyRuntimeHooks) async -> ResponseOutcome {
+        guard let message = try? SIPParser.scan(bytes) else { return .forward(bytes: bytes, status: status) }
+        var splice: SIPSplice
+        switch await hooks.processResponse(message, context: context) {
+        case .replace(let rejection): return .replace(rejection)
+        case .forward(let s): splice = s
+        }
+        if !message.bodyRange.isEmpty, let ct = message.contentType {
+            let bodyContext = ProxyBodyContext(requestID: context.requestID, direction: .response, request: context.request,
+                                               requestInbound: context.requestInbound, status: status)
+            switch await hooks.rewriteBody(message.body, contentType: ct, message: message, context: bodyContext) {
+            case .unchanged: break
+            case .replaced(let body, let contentType): splice.replaceBody(body, contentType: contentType)
+            case .failed(let rejection): return .replace(rejection)
+            }
+        }
+        return .forward(bytes: splice.bytes(), status: status)
+    }
+
+    /// Feeds a response-context event and executes its actions.
+    private func feed(_ server: TransactionID, _ event: ResponseEvent) {
+        guard var entry = servers[server] else { return }
+        let actions = entry.context.handle(event)
+        servers[server] = entry
+        for action in actions {
+            switch action {
+            case .forwardProvisional(let bytes):
+                counters.responsesForwarded += 1
+                sendResponse(bytes, on: server)
+            case .forward2xx(let bytes):
+                counters.responsesForwarded += 1
+                sendResponse(bytes, on: server)
+            case .forwardFinal(_, let bytes):
+                counters.responsesForwarded += 1
+                sendResponse(bytes, on: server)
+            case .cancel(let branch, let bytes):
+                sendCancel(bytes, branch: branch, server: server)
+            }
+        }
+    }
+
+    private func sendCancel(_ bytes: [UInt8], branch: String, server: TransactionID) {
+        guard var entry = servers[server], let destination = entry.branchDestinations[branch],
+              let message = TransactionMessage<SIPMessage>.scanning(bytes) else { return }
+        guard let (id, outputs) = try? layer.sendRequest(message, to: destination, reliable: isReliable(destination), now: clock.now()) else {
+            logger.warning("could not start the CANCEL client transaction for branch \(branch)")
+            return
+        }
+        entry.liveClients += 1
+        servers[server] = entry
+        clients[id] = ClientEntry(server: server, branch: branch, isCancel: true)
+        run(outputs, inbound: nil)
+    }
+
+    /// Sends a response upstream on server transaction `id`: through the transaction while it lives;
+    /// a 2xx retransmission after it ended goes straight to the request's flow (RFC 6026 §8.1).
+    private func sendResponse(_ bytes: [UInt8], on id: TransactionID) {
+        guard let message = TransactionMessage<SIPMessage>.scanning(bytes), let status = message.statusCode else { return }
+        var outputs: [Output] = []
+        do {
+            outputs = try layer.sendResponse(message, on: id, now: clock.now())
+        } catch {
+            if (200..<300).contains(status), let entry = servers[id] {
+                enqueueSend(bytes, to: .flow(entry.inbound.token), transaction: nil)
+            }
+        }
+        if status >= 200, var entry = servers[id], !entry.finalSent {
+            entry.finalSent = true
+            servers[id] = entry
+            logFinal(status, entry)
+            if let hooks {
+                let context = ProxyRequestContext(id: entry.requestID, inbound: entry.inbound)
+                Task { await hooks.requestCompleted(context, status: status) }
+            }
+        }
+        run(outputs, inbound: nil)
+    }
+
+    private func respondLocally(_ id: TransactionID, _ answer: ProxyReject) {
+        guard let entry = servers[id], !entry.finalSent else { return }
+        counters.localResponses += 1
+        if entry.request.method == "ACK" { return }
+        sendResponse(answer.response(to: entry.request, toTag: entry.context.toTag), on: id)
+    }
+
+    private func terminated(_ id: TransactionID) {
+        if let c = clients.removeValue(forKey: id) {
+            if var entry = servers[c.server] {
+                entry.liveClients -= 1
+                servers[c.server] = entry
+                dropIfDone(c.server)
+            }
+        } else if var entry = servers[id] {
+            entry.serverAlive = false
+            servers[id] = entry
+            dropIfDone(id)
+        }
+    }
+
+    private func dropIfDone(_ id: TransactionID) {
+        guard let entry = servers[id], !entry.serverAlive, entry.liveClients <= 0 else { return }
+        servers[id] = nil
+    }
+
+    // MARK: Sending (ordered per destination, off the actor)
+
+    final class SendTail: @unchecked Sendable {
+        let task: Task<Void, Never>
+        private let lock = NSLock()
+        private var done = false
+        init(_ task: Task<Void, Never>) { self.task = task }
+        var isDone: Bool { lock.lock(); defer { lock.unlock() }; return done }
+        func markDone() { lock.lock(); done = true; lock.unlock() }
+    }
+
+    private final class DoneBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var tail: SendTail?
+        func set(_ t: SendTail) { lock.lock(); tail = t; lock.unlock() }
+        func finish() { lock.lock(); let t = tail; lock.unlock(); t?.markDone() }
+    }
+
+    private func enqueueSend(_ bytes: [UInt8], to destination: SIPDestination, transaction: TransactionID?) {
+        let key = Self.key(destination)
+        let previous = sendTails[key]?.task
+        let transport = self.transport
+        let box = DoneBox()
+        let task = Task.detached { [weak self] in
+            await previous?.value
+            do {
+                try await transport.send(bytes, to: destination)
+            } catch {
+                await self?.sendFailed(transaction, error: error)
+            }
+            box.finish()
+        }
+        let tail = SendTail(task)
+        box.set(tail)
+        sendTails[key] = tail
+    }
+
+    private static func key(_ d: SIPDestination) -> String {
+        switch d {
+        case .flow(let f): return f.description
+        case .address(let a, let k, let s), .named(let a, _, let k, let s): return "\(s)/\(k.rawValue)/\(a)"
+        }
+    }
+
+    private func sendFailed(_ transaction: TransactionID?, error: any Error) {
+        counters.sendFailures += 1
+        logger.warning("send failed: \(error)")
+        guard let transaction else { return }
+        run(layer.transportError(on: transaction, now: clock.now()), inbound: nil)
+    }
+
+    // MARK: Logging (Kamailio style: one line per request received and per final response sent)
+
+    private func logRequest(_ request: SIPMessage, inbound: SIPInbound) {
+        guard logger.logLevel <= .info else { return }
+        logger.info("\(request.method ?? "?") \(request.requestURI ?? "") ftag=\(request.from?.tag ?? "-") ttag=\(request.to?.tag ?? "-") src=\(inbound.side.rawValue)/\(inbound.transport.rawValue.lowercased()):\(Self.hostPort(inbound.remote)) cid=\(request.callID ?? "-")")
+        if logger.logLevel <= .debug {
+            logger.debug("identities from=\(request.from?.uri ?? "-") to=\(request.to?.uri ?? "-") cid=\(request.callID ?? "-")")
+        }
+    }
+
+    private func logFinal(_ status: Int, _ entry: ServerEntry) {
+        guard logger.logLevel <= .info else { return }
+        logger.info("\(status) for \(entry.request.method ?? "?") \(entry.request.requestURI ?? "") ftag=\(entry.request.from?.tag ?? "-") dst=\(entry.inbound.side.rawValue)/\(entry.inbound.transport.rawValue.lowercased()):\(Self.hostPort(entry.inbound.remote)) cid=\(entry.request.callID ?? "-")")
+    }
+
+    static func hostPort(_ a: SocketAddress) -> String {
+        guard let ip = a.ipAddress else { return "\(a)" }
+        return ip.contains(":") ? "[\(ip)]:\(a.port ?? 0)" : "\(ip):\(a.port ?? 0)"
+    }
+}
+
+/// The driver's overrides, applied after the configured policy (RFC 3261 §16.5 retarget, §16.6 step 4
+/// Record-Route choice, outbound listener).
+struct RuntimeRequestPolicy: RequestPolicy {
+    let base: any RequestPolicy
+    let requestURI: String?
+    let outbound: ProxyListener?
+    let recordRoute: Bool?
+
+    func process(_ request: SIPMessage, context: inout RequestContext, splice: inout SIPSplice) -> ProxyReject? {
+        if let rejection = base.process(request, context: &context, splice: &splice) { return rejection }
+        if let requestURI { context.requestURI = requestURI }
+        if let outbound { context.outbound = outbound }
+        if let recordRoute { context.recordRoute = recordRoute }
+        return nil
+    }
+}
