@@ -1,9 +1,26 @@
 #!/usr/bin/env bash
 # Runs the product on a fresh Debian 12 machine: installs what is missing, builds and starts
-# `pcscf-alg` with its default. Extra arguments go to pcscf-alg (e.g. `bash scripts/run.sh --help`).
-# The proxy server is not built yet: today the default is the SIP parse/forward demo.
+# `pcscf-alg` with its loopback lab default:
+#   - the P-CSCF / IMS-ALG: Gm (UEs) udp+tcp 127.0.0.1:5060, Mw (core) udp 127.0.0.1:5070,
+#     S-CSCF expected at sip:127.0.0.1:5080, Iq (H.248) on udp 127.0.0.1:2944;
+#   - a gateway on loopback: the Erlang/OTP megaco MG test peer (Tests/Peers/megaco_mg.escript)
+#     registers on Iq and answers the ALG's reserve/configure/release (it carries no media: the
+#     companion ims-agw is not built yet).
+# Point a UE (e.g. SIPp) at 127.0.0.1:5060 and an S-CSCF at 127.0.0.1:5080. Ctrl-C stops both.
+# With arguments, they go to pcscf-alg instead and no gateway is started
+# (e.g. `bash scripts/run.sh --help`, `bash scripts/run.sh sip-demo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build -c release --product pcscf-alg
-exec .build/release/pcscf-alg "$@"
+if [ $# -gt 0 ]; then
+    exec .build/release/pcscf-alg "$@"
+fi
+.build/release/pcscf-alg pcscf --iq-wait 30 &
+ALG=$!
+trap 'kill $ALG $MG 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+sleep 1
+escript Tests/Peers/megaco_mg.escript --mgc 127.0.0.1:2944 --transport udp --encoding compact \
+    --version 3 --local-port 2945 --media-ip 127.0.0.1 --port-base 40000 --duration 86400 &
+MG=$!
+wait $ALG

@@ -97,8 +97,10 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
         switch inbound.side {
         case .gm:
             if request.method == "REGISTER" { return register(request, context) }
+            if request.method == "BYE" { await alg?.bye(request) }   // ALG delegation (issue 9)
             return await originating(request, inbound)
         case .mw:
+            if request.method == "BYE" { await alg?.bye(request) }   // ALG delegation (issue 9)
             return await terminating(request)
         }
     }
@@ -198,6 +200,33 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
 
     public func requestCompleted(_ context: ProxyRequestContext, status: Int) async {
         pendingRegisters[context.id] = nil
+        await alg?.requestCompleted(context.id, status: status)   // ALG delegation (issue 9)
+    }
+
+    // MARK: IMS-ALG delegation (issue 9; Sources/ALGServer/ALGSessions.swift)
+
+    /// The IMS-ALG sessions; nil: no media gateway configured, SDP passes unchanged.
+    public private(set) var alg: ALGSessions?
+
+    public func attach(alg: ALGSessions?) { self.alg = alg }
+
+    /// SDP offers (INVITE/UPDATE) and answers (18x/2xx) go through the ALG session of their dialog.
+    public func rewriteBody(_ body: ArraySlice<UInt8>, contentType: String, message: SIPMessage,
+                            context: ProxyBodyContext) async -> BodyRewriteResult {
+        guard let alg, contentType.lowercased().hasPrefix("application/sdp") else { return .unchanged }
+        return await alg.rewrite(body, message: message, context: context, flags: await mediaSecurity(context))
+    }
+
+    /// The served UE's media-security flags (TS 33.328 §7.1): the binding of the UE's flow for a request
+    /// from Gm, the binding of the Request-URI (registered contact or identity) for one from Mw.
+    private func mediaSecurity(_ context: ProxyBodyContext) async -> MediaSecurityFlags {
+        if context.requestInbound.side == .gm {
+            let key = Self.sipFlow(context.requestInbound).key
+            return (try? await pcscf.store.binding(flow: key))?.mediaSecurity ?? MediaSecurityFlags()
+        }
+        guard let uri = context.request.requestURI else { return MediaSecurityFlags() }
+        if let b = try? await pcscf.store.binding(contact: uri) { return b.mediaSecurity }
+        return (try? await pcscf.store.bindings(identity: uri))?.first?.mediaSecurity ?? MediaSecurityFlags()
     }
 
     // MARK: Expiry, admin view

@@ -2,6 +2,8 @@
 // `PCSCFConfiguration` plus listener and next-hop settings; binding expiry on a timer; DNS refresh
 // of the core next hops. Used by `pcscf-alg pcscf` and by the SIPp tests.
 import Foundation
+import H248Client
+import H248Codec
 import IMSALG
 import Logging
 import ProxyRuntime
@@ -42,6 +44,8 @@ public struct PCSCFServiceConfiguration: Sendable {
     public var tlsClient: SIPTLSClientSettings
     /// Prefix of branch tokens and To tags (unique per run, RFC 3261 §8.1.1.7).
     public var idPrefix: String
+    /// The Iq interface to the IMS-AGW (TS 23.334 §8); nil: no ALG, SDP passes unchanged.
+    public var iq: PCSCFIqSettings?
 
     public init(pcscf: PCSCFConfiguration = .default, listeners: [SIPListenerConfiguration], coreNextHops: [String],
                 domain: String = "pcscf.ims.example", advertisedHost: String? = nil, deriveURIsFromListeners: Bool = true,
@@ -49,7 +53,9 @@ public struct PCSCFServiceConfiguration: Sendable {
                 sweepInterval: Duration = .seconds(1), dnsRefreshInterval: Duration = .seconds(60),
                 nextHopHoldDown: Duration = PCSCFNextHopLimits.defaultHoldDown,
                 transactions: TransactionLayerConfiguration = TransactionLayerConfiguration(),
-                tlsClient: SIPTLSClientSettings = .init(), idPrefix: String = PCSCFService.runPrefix()) {
+                tlsClient: SIPTLSClientSettings = .init(), idPrefix: String = PCSCFService.runPrefix(),
+                iq: PCSCFIqSettings? = nil) {
+        self.iq = iq
         self.pcscf = pcscf
         self.listeners = listeners
         self.coreNextHops = coreNextHops
@@ -66,6 +72,30 @@ public struct PCSCFServiceConfiguration: Sendable {
     }
 }
 
+/// The Iq (H.248) side of the P-CSCF: where the IMS-AGW registers and how the ALG sessions behave.
+public struct PCSCFIqSettings: Sendable {
+    /// Listen address `udp:host:port` (tcp: H.248.1 Annex D.2 TPKT); port 0 picks an ephemeral port.
+    public var listen: H248ListenAddress
+    /// Token form we send (TS 29.334 §5.9 NOTE 2).
+    public var form: H248TextForm
+    /// `start` waits this long for the gateway's ServiceChange registration; nil: does not wait (offers
+    /// are answered 503 until a gateway registers, `IqMGCClient.failure` 502 → SIP 503).
+    public var waitForGateway: Duration?
+    /// Iq LONG-TIMER (H.248.1 §F.3): how long an operation may take before the offer is refused 503.
+    public var longTimer: Duration
+    /// Session behaviour (policy, setup timeout [U]).
+    public var session: ALGSessionConfiguration
+
+    public init(listen: H248ListenAddress, form: H248TextForm = .compact, waitForGateway: Duration? = nil,
+                longTimer: Duration = .seconds(8), session: ALGSessionConfiguration = .init()) {
+        self.listen = listen
+        self.form = form
+        self.waitForGateway = waitForGateway
+        self.longTimer = longTimer
+        self.session = session
+    }
+}
+
 /// A started P-CSCF. `start` binds and runs; `shutdown` stops.
 public final class PCSCFService: Sendable {
     public let server: ProxyServer
@@ -73,12 +103,19 @@ public final class PCSCFService: Sendable {
     public let nextHops: PCSCFNextHops
     /// The P-CSCF configuration in force (with the derived Path / aliases).
     public let configuration: PCSCFConfiguration
+    /// The Iq client towards the IMS-AGW and the ALG sessions (nil without `iq` settings).
+    public let iq: IqClient?
+    public let alg: ALGSessions?
     private let timers: Task<Void, Never>
 
     private init(server: ProxyServer, hooks: PCSCFHooks, nextHops: PCSCFNextHops, configuration: PCSCFConfiguration,
-                 timers: Task<Void, Never>) {
+                 iq: IqClient?, alg: ALGSessions?, timers: Task<Void, Never>) {
         self.server = server; self.hooks = hooks; self.nextHops = nextHops; self.configuration = configuration; self.timers = timers
+        self.iq = iq; self.alg = alg
     }
+
+    /// The bound Iq port (tests: the gateway registers there).
+    public var iqPort: Int? { iq?.transport.localPort }
 
     /// Builds and starts the P-CSCF.
     public static func start(_ settings: PCSCFServiceConfiguration, logger: Logger = Logger(label: "pcscf-alg.pcscf"),
@@ -97,6 +134,35 @@ public final class PCSCFService: Sendable {
         let now: PCSCFNow = { clock.now() }
         let hooks = PCSCFHooks(pcscf: PCSCF(configuration: pcscfConfig, store: store, ids: ids), nextHops: nextHops,
                                now: now, logger: logger)
+        // Iq (issue 9): the MGC listens, the IMS-AGW registers; the ALG sessions drive it.
+        var iqClient: IqClient?
+        var alg: ALGSessions?
+        if let iq = settings.iq {
+            let h248 = try await openH248Transport(iq.listen)
+            let port = UInt16(clamping: h248.localPort ?? iq.listen.port)
+            var config = IqClientConfiguration(mid: .address(iq.listen.host, port: port), form: iq.form)
+            config.association.keepAliveInterval = nil
+            config.timers.longTimer = iq.longTimer
+            let client = IqClient(transport: h248, configuration: config)
+            await client.start()
+            var session = iq.session
+            session.warningAgent = settings.domain
+            let origin = clock.now()
+            let sessions = ALGSessions(mgc: IqMGCClient(client: client), configuration: session,
+                                       now: { clock.now() - origin }, logger: logger)
+            await hooks.attach(alg: sessions)
+            iqClient = client
+            alg = sessions
+            logger.info("Iq: listening on \(iq.listen.kind):\(iq.listen.host):\(port) (\(iq.form))")
+            if let wait = iq.waitForGateway {
+                do {
+                    let version = try await client.waitForRegistration(timeout: wait)
+                    logger.info("Iq: IMS-AGW registered (H.248 version \(version))")
+                } catch {
+                    logger.warning("Iq: no IMS-AGW registered within \(wait): offers get 503 until one does")
+                }
+            }
+        }
         let transport = SIPTransportConfiguration(listeners: settings.listeners, warningAgent: settings.domain,
                                                   tlsClient: settings.tlsClient)
         let serverConfig = ProxyServerConfiguration(
@@ -104,7 +170,10 @@ public final class PCSCFService: Sendable {
             supportedExtensions: settings.proxyRequireSupported, warningAgent: settings.domain,
             transactions: settings.transactions, idPrefix: settings.idPrefix)
         let server = ProxyServer(configuration: serverConfig, hooks: hooks, clock: clock, logger: logger)
-        try await server.start()
+        do { try await server.start() } catch {
+            await iqClient?.close()   // do not leave the Iq listener open when the SIP side cannot start
+            throw error
+        }
 
         if settings.deriveURIsFromListeners {
             pcscfConfig = Self.derive(pcscfConfig, bound: server.transport.listeners, advertisedHost: settings.advertisedHost,
@@ -115,11 +184,13 @@ public final class PCSCFService: Sendable {
 
         let sweep = settings.sweepInterval
         let refresh = settings.dnsRefreshInterval
+        let algSessions = alg
         let timers = Task {
             var sinceRefresh: Duration = .zero
             while !Task.isCancelled {
                 do { try await Task.sleep(for: sweep) } catch { return }
                 await hooks.sweep()
+                await algSessions?.tick()
                 sinceRefresh += sweep
                 if sinceRefresh >= refresh {
                     sinceRefresh = .zero
@@ -127,7 +198,8 @@ public final class PCSCFService: Sendable {
                 }
             }
         }
-        return PCSCFService(server: server, hooks: hooks, nextHops: nextHops, configuration: pcscfConfig, timers: timers)
+        return PCSCFService(server: server, hooks: hooks, nextHops: nextHops, configuration: pcscfConfig,
+                            iq: iqClient, alg: alg, timers: timers)
     }
 
     /// The stored bindings with their media-security flags (admin and test view).
@@ -141,6 +213,7 @@ public final class PCSCFService: Sendable {
     public func shutdown() async {
         timers.cancel()
         await server.shutdown()
+        await iq?.close()
     }
 
     /// Path / Record-Route marker URIs on the first Mw listener; every listener as a local alias.

@@ -175,3 +175,21 @@ public func eventually(timeout: Double = 5, _ condition: () async -> Bool) async
     }
     return true
 }
+
+extension LoopbackSocket {
+    public static func canBindUDP(port: Int) -> Bool { udp(port: port) != nil }
+    public static func canBindTCP(port: Int) -> Bool { tcpListener(port: port) != nil }
+
+    /// A loopback port free for both UDP and TCP at the time of the call, with the `span - 1` ports after it
+    /// free too (SIPp's `-mp` takes base..base+3 for audio and video RTP/RTCP). Taken below the kernel's
+    /// ephemeral range (32768-60999) so that listeners bound to port 0 later (the proxy's, SIPp's) cannot be
+    /// given it.
+    public static func freePort(span: Int = 1) -> Int {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let p = Int.random(in: 20_000..<(32_000 - span), using: &rng)
+            if (p..<(p + span)).allSatisfy({ canBindUDP(port: $0) && canBindTCP(port: $0) }) { return p }
+        }
+        return udp().localPort
+    }
+}

@@ -14,11 +14,12 @@ struct IqProbeCommand: AsyncParsableCommand {
         Example against the OTP megaco MG peer:
           pcscf-alg iq-probe --listen udp:127.0.0.1:2944 &
           escript Tests/Peers/megaco_mg.escript --mgc 127.0.0.1:2944 --transport udp --local-port 2945
-        Exit status 0 when every step succeeded and no context is left on the gateway.
+        Exit status 0 when every step succeeded and no context is left on the gateway; 3 when the
+        transport cannot be opened (e.g. sctp: on a kernel without SCTP).
         """
     )
 
-    @Option(help: "Address to listen on: [udp:|tcp:]host:port.")
+    @Option(help: "Address to listen on: [udp:|tcp:|sctp:]host:port (sctp: H.248.4, needs kernel SCTP).")
     var listen = "udp:127.0.0.1:2944"
 
     @Flag(help: "Use TCP with TPKT framing (H.248.1 Annex D.2) instead of the --listen scheme.")
@@ -42,7 +43,14 @@ struct IqProbeCommand: AsyncParsableCommand {
         var config = IqClientConfiguration(mid: .address(address.host, port: port), form: compact ? .compact : .pretty)
         config.association.keepAliveInterval = nil
         let traceFunction: (@Sendable (String) -> Void)? = trace ? { @Sendable line in print(line) } : nil
-        let client = try await IqClient.listen(address, configuration: config, trace: traceFunction)
+        let client: IqClient
+        do {
+            client = try await IqClient.listen(address, configuration: config, trace: traceFunction)
+        } catch let e as H248ClientError {
+            // E.g. sctp on a kernel without SCTP (platform-notes §6): fail at once, naming the cause.
+            print("iq-probe: cannot listen on \(address): \(e)")
+            throw ExitCode(3)
+        }
         print("iq-probe: listening on \(address) (\(compact ? "compact" : "pretty")); waiting \(wait) s for a gateway")
         let version: Int
         do {

@@ -5,6 +5,7 @@ import ALGServer
 import ArgumentParser
 import Dispatch
 import Foundation
+import H248Client
 import IMSALG
 import Logging
 import ProxyRuntime
@@ -20,17 +21,19 @@ struct PCSCFCommand: AsyncParsableCommand {
 
         SIGUSR1 logs every stored binding with its media-security flags (notice level); --log-level debug also logs each binding as it is stored, refreshed, removed or swept.
 
+        With --iq udp:127.0.0.1:2944 the IMS-ALG is on: an IMS-AGW (H.248 MG) registers there and INVITE/UPDATE offers and 18x/2xx answers are rewritten through it (e2ae MSRP/BFCP TLS on Gm, TCP on Mw).
+
         Example: pcscf-alg pcscf --gm tcp:127.0.0.1:5060 --mw udp:127.0.0.1:5070 --core-next-hop 'sip:127.0.0.1:6060;lr' --domain pcscf.ims.example --mediasec msrp-tls,bfcp-tls
         """
     )
 
-    @Option(name: .customLong("gm"), help: "Gm (UE side) listener transport:host:port, repeatable (udp, tcp, tls).")
+    @Option(name: .customLong("gm"), help: "Gm (UE side) listener transport:host:port, repeatable (udp, tcp, tls). Default: udp and tcp on 127.0.0.1:5060.")
     var gm: [String] = []
 
-    @Option(name: .customLong("mw"), help: "Mw (core side) listener transport:host:port, repeatable.")
+    @Option(name: .customLong("mw"), help: "Mw (core side) listener transport:host:port, repeatable. Default: udp:127.0.0.1:5070.")
     var mw: [String] = []
 
-    @Option(name: .customLong("core-next-hop"), help: "I-CSCF/S-CSCF URI for REGISTER, repeatable, failover order.")
+    @Option(name: .customLong("core-next-hop"), help: "I-CSCF/S-CSCF URI for REGISTER, repeatable, failover order. Default: sip:127.0.0.1:5080;lr.")
     var coreNextHop: [String] = []
 
     @Option(name: .customLong("domain"), help: "The P-CSCF's domain (icid host, Warning agent, local alias).")
@@ -54,12 +57,35 @@ struct PCSCFCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-verify"), help: "Outgoing TLS certificate check: full or none.")
     var tlsVerify = "full"
 
+    @Option(name: .customLong("iq"), help: "Iq (H.248) listen address for the IMS-AGW, udp:host:port or tcp:host:port; enables the IMS-ALG (SDP through the gateway). Default: udp:127.0.0.1:2944; --no-iq turns the ALG off.")
+    var iq: String?
+
+    @Flag(name: .customLong("iq-pretty"), help: "Send pretty H.248 tokens on Iq (default: compact).")
+    var iqPretty = false
+
+    @Option(name: .customLong("iq-wait"), help: "Seconds to wait at start for the IMS-AGW to register (offers get 503 until it does).")
+    var iqWait: Int = 30
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
+
+    static let labGm = ["udp:127.0.0.1:5060", "tcp:127.0.0.1:5060"]
+    static let labMw = ["udp:127.0.0.1:5070"]
+    static let labCore = "sip:127.0.0.1:5080;lr"
+    static let labIq = "udp:127.0.0.1:2944"
+
+    @Flag(name: .customLong("no-iq"), help: "Run without an IMS-AGW: SDP passes unchanged (no IMS-ALG).")
+    var noIq = false
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel.lowercased()) else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard let verify = SIPTLSClientSettings.Verify(rawValue: tlsVerify) else { throw ValidationError("--tls-verify is full or none") }
+        // The loopback lab default (README): UE side on 5060, core side on 5070, S-CSCF at 5080, IMS-AGW
+        // registering on Iq udp 2944. Each applies only when its flags are absent.
+        let gm = gm.isEmpty ? Self.labGm : gm
+        let mw = mw.isEmpty ? Self.labMw : mw
+        let coreNextHop = coreNextHop.isEmpty ? [Self.labCore] : coreNextHop
+        let iq = noIq ? nil : (iq ?? Self.labIq)
         var listeners: [SIPListenerConfiguration] = []
         for (side, specs) in [(SIPSide.gm, gm), (SIPSide.mw, mw)] {
             for text in specs {
@@ -91,7 +117,12 @@ struct PCSCFCommand: AsyncParsableCommand {
 
         let settings = PCSCFServiceConfiguration(
             pcscf: pcscf, listeners: listeners, coreNextHops: coreNextHop, domain: domain, advertisedHost: advertise,
-            tlsClient: SIPTLSClientSettings(verify: verify))
+            tlsClient: SIPTLSClientSettings(verify: verify),
+            iq: try iq.map { text in
+                let address: H248ListenAddress
+                do { address = try H248ListenAddress(parsing: text) } catch { throw ValidationError("--iq \(text): \(error)") }
+                return PCSCFIqSettings(listen: address, form: iqPretty ? .pretty : .compact, waitForGateway: .seconds(max(0, iqWait)))
+            })
         let service: PCSCFService
         do { service = try await PCSCFService.start(settings, logger: logger) } catch let e as PCSCFServiceError {
             throw ValidationError(e.description)

@@ -47,6 +47,18 @@ public actor ProxyServer {
     private var servers: [TransactionID: ServerEntry] = [:]
     private var clients: [TransactionID: ClientEntry] = [:]
     private var sendTails: [String: SendTail] = [:]
+    /// Sends over existing flows and UDP: one ordered queue drained by one task (no task per message).
+    private let sendQueue: AsyncStream<PendingSend>
+    private let sendContinuation: AsyncStream<PendingSend>.Continuation
+    /// Bound of the send queue; beyond it new sends are dropped like a full socket buffer would (the
+    /// transactions retransmit over UDP). Far above what `maximumTransactions` produce per burst.
+    public static let sendQueueLimit = 50_000
+
+    struct PendingSend: Sendable {
+        let bytes: [UInt8]
+        let destination: SIPDestination
+        let transaction: TransactionID?
+    }
     private var resolved: [String: SocketAddress] = [:]
     private var tasks: [Task<Void, Never>] = []
     private var started = false
@@ -56,6 +68,8 @@ public actor ProxyServer {
     struct ServerEntry {
         let requestID: ProxyRequestID
         let request: SIPMessage
+        /// The request's matching fields, reused for the messages the driver sends for it (no re-parse).
+        let headers: TransactionHeaderFields
         let inbound: ProxyFlow
         let inboundListener: ProxyListener
         var context: ResponseContext
@@ -91,6 +105,7 @@ public actor ProxyServer {
         self.layer = Layer(configuration: configuration.transactions, start: clock.now(), makeACK: ProxyACKBuilder.factory)
         self.core = SIPProxyCore(configuration: ProxyConfiguration(listeners: []))
         self.ids = CountingIDGenerator(prefix: configuration.idPrefix)
+        (sendQueue, sendContinuation) = AsyncStream.makeStream(of: PendingSend.self, bufferingPolicy: .bufferingOldest(Self.sendQueueLimit))
     }
 
     // MARK: Lifecycle
@@ -112,6 +127,12 @@ public actor ProxyServer {
             listeners: listeners, recordRoute: configuration.recordRoute,
             supportedExtensions: configuration.supportedExtensions, warningAgent: configuration.warningAgent))
         tasks.append(Task { await self.consume() })
+        let transport = self.transport, queue = sendQueue
+        tasks.append(Task.detached { [weak self] in
+            for await item in queue {
+                do { try await transport.send(item.bytes, to: item.destination) } catch { await self?.sendFailed(item.transaction, error: error) }
+            }
+        })
         if configuration.runsTimerTask { tasks.append(Task { await self.timerLoop() }) }
     }
 
@@ -119,6 +140,7 @@ public actor ProxyServer {
     public func shutdown() async {
         for t in tasks { t.cancel() }
         tasks = []
+        sendContinuation.finish()
         try? await transport.shutdown()
     }
 
@@ -171,7 +193,7 @@ public actor ProxyServer {
             case .transmit(let message, let peer, _, let txn):
                 enqueueSend(message.payload.bytes, to: peer, transaction: txn)
             case .newRequest(let id, let message, _):
-                if let inbound { newRequest(id, message.payload, inbound: inbound) }
+                if let inbound { newRequest(id, message.payload, headers: message.headers, inbound: inbound) }
             case .cancelRequest(let id, let message, _, let invite):
                 cancelRequest(id, message.payload, invite: invite)
             case .response(let id, let message):
@@ -208,11 +230,11 @@ public actor ProxyServer {
 
     // MARK: Requests
 
-    private func newRequest(_ id: TransactionID, _ request: SIPMessage, inbound: SIPInbound) {
+    private func newRequest(_ id: TransactionID, _ request: SIPMessage, headers: TransactionHeaderFields, inbound: SIPInbound) {
         counters.requestsReceived += 1
         logRequest(request, inbound: inbound)
         let flow = ProxyFlow(inbound)
-        let entry = ServerEntry(requestID: ProxyRequestID(rawValue: id.rawValue), request: request, inbound: flow,
+        let entry = ServerEntry(requestID: ProxyRequestID(rawValue: id.rawValue), request: request, headers: headers, inbound: flow,
                                 inboundListener: listener(for: inbound), context: ResponseContext(request: request, toTag: ids.tag()))
         servers[id] = entry
         if request.method == "INVITE" {
@@ -341,9 +363,19 @@ public actor ProxyServer {
             }
             destination = .address(address, transport: .tcp, side: side)
         }
-        guard let message = TransactionMessage<SIPMessage>.scanning(decision.bytes) else {
+        // The client transaction's view: our Via's branch and the request's Call-ID/CSeq/tags (the
+        // forwarded bytes are only scanned, not parsed into views again).
+        guard let scanned = try? SIPParser.scan(decision.bytes), let method = scanned.method else {
             respondLocally(id, ProxyReject(status: 500, reason: "Server Internal Error")); return
         }
+        let message = TransactionMessage(
+            startLine: .request(method: TransactionMethod(method), requestURI: scanned.requestURI ?? ""),
+            headers: TransactionHeaderFields(
+                topVia: TopVia(transport: decision.outbound.transport,
+                               sentBy: ViaSentBy(host: decision.outbound.host, port: UInt16(exactly: decision.outbound.port)),
+                               branch: decision.branch),
+                callID: entry.headers.callID, cseq: entry.headers.cseq, fromTag: entry.headers.fromTag, toTag: entry.headers.toTag),
+            payload: scanned)
         guard entry.context.addBranch(decision) else {
             respondLocally(id, ProxyReject(status: 500, reason: "Server Internal Error")); return
         }
@@ -579,7 +611,19 @@ public actor ProxyServer {
     /// Sends a response upstream on server transaction `id`: through the transaction while it lives;
     /// a 2xx retransmission after it ended goes straight to the request's flow (RFC 6026 §8.1).
     private func sendResponse(_ bytes: [UInt8], on id: TransactionID) {
-        guard let message = TransactionMessage<SIPMessage>.scanning(bytes), let status = message.statusCode else { return }
+        let message: TransactionMessage<SIPMessage>
+        if let entry = servers[id] {
+            // Responses to a request we hold: its matching fields; the To tag only matters for RFC 2543
+            // ACK matching (§17.2.3), so it is read only for requests without the magic cookie.
+            guard let scanned = try? SIPParser.scan(bytes), let code = scanned.statusCode else { return }
+            var headers = entry.headers
+            headers.toTag = headers.topVia.hasMagicCookie ? nil : scanned.to?.tag
+            message = TransactionMessage(startLine: .response(statusCode: code), headers: headers, payload: scanned)
+        } else {
+            guard let m = TransactionMessage<SIPMessage>.scanning(bytes) else { return }
+            message = m
+        }
+        guard let status = message.statusCode else { return }
         var outputs: [Output] = []
         do {
             outputs = try layer.sendResponse(message, on: id, now: clock.now())
@@ -645,6 +689,15 @@ public actor ProxyServer {
     }
 
     private func enqueueSend(_ bytes: [UInt8], to destination: SIPDestination, transaction: TransactionID?) {
+        switch destination {
+        case .address(_, let kind, _) where kind.isStream, .named(_, _, let kind, _) where kind.isStream:
+            break   // may have to connect first: its own chain, so it holds up no other destination
+        default:
+            if case .dropped = sendContinuation.yield(PendingSend(bytes: bytes, destination: destination, transaction: transaction)) {
+                counters.sendFailures += 1
+            }
+            return
+        }
         let key = Self.key(destination)
         let previous = sendTails[key]?.task
         let transport = self.transport

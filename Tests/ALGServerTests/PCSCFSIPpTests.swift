@@ -41,27 +41,9 @@ enum PCSCFLive {
         return nil
     }
 
-    /// A loopback port free for both TCP and UDP at the time of the call (SIPp binds its own).
-    static func freePort() -> Int {
-        for _ in 0..<20 {
-            let tcp = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(tcp) }
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET)
-            a.sin_port = 0
-            a.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let bound = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(tcp, $0, len) } }
-            guard bound == 0 else { continue }
-            _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(tcp, $0, &len) } }
-            let port = Int(UInt16(bigEndian: a.sin_port))
-            let udp = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-            defer { close(udp) }
-            let udpBound = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(udp, $0, len) } }
-            if udpBound == 0 { return port }
-        }
-        return 0
-    }
+    /// A loopback port free for both TCP and UDP (with `span - 1` more after it: SIPp's `-mp` takes four),
+    /// below the ephemeral range (`LoopbackSocket.freePort`).
+    static func freePort(span: Int = 1) -> Int { LoopbackSocket.freePort(span: span) }
 
     /// Starts a P-CSCF with a Gm TCP listener, an Mw UDP listener and `corePort` as the S-CSCF.
     static func startPCSCF(corePort: Int, sweep: Duration = .milliseconds(200)) async throws -> PCSCFService {
@@ -84,7 +66,7 @@ enum PCSCFLive {
         p.executableURL = URL(fileURLWithPath: sipp)
         p.currentDirectoryURL = dir
         var args = ["-sf", scenarios.appendingPathComponent(scenario).path, "-t", transport, "-i", "127.0.0.1",
-                    "-p", "\(port)", "-mp", "\(freePort())", "-m", "1", "-timeout", "\(timeout)", "-timeout_error",
+                    "-p", "\(port)", "-mp", "\(freePort(span: 4))", "-m", "1", "-timeout", "\(timeout)", "-timeout_error",
                     "-nostdin", "-trace_err", "-trace_msg"]
         for (k, v) in keys.sorted(by: { $0.key < $1.key }) { args += ["-key", k, v] }
         args += extra

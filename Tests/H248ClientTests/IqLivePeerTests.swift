@@ -374,11 +374,4 @@ struct IqClientScriptedGatewayTests {
     func badListenAddress(text: String) {
         #expect(throws: H248ClientError.self) { try H248ListenAddress(parsing: text) }
     }
-
-    @Test("SCTP has no live driver yet: opening it fails at once with a message naming the cause (platform-notes §6)")
-    func sctpFailsClearly() async {
-        await #expect(throws: H248ClientError.self) {
-            _ = try await openH248Transport(H248ListenAddress(kind: .sctp, host: "127.0.0.1", port: 0))
-        }
-    }
 }

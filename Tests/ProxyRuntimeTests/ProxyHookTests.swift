@@ -101,3 +101,31 @@ struct ProxyHookTests {
         #expect(done, "\(completed)")
     }
 }
+
+/// A hook that takes its time (a slow registration store or gateway).
+struct SlowHooks: ProxyRuntimeHooks {
+    func processRequest(_ request: SIPMessage, context: ProxyRequestContext) async -> ProxyRequestDecision {
+        try? await Task.sleep(nanoseconds: 300_000_000)
+        return .forward(ProxyRequestEdits(request))
+    }
+}
+
+@Suite("Proxy runtime: CANCEL while a hook is pending")
+struct ProxyHookCancelTests {
+    @Test("CANCEL before the hook decided: 200 to the CANCEL, 487 to the INVITE, nothing forwarded (RFC 3261 §16.10, §9.2)")
+    func cancelDuringHook() async throws {
+        let ue = LoopbackSocket.udp(), uas = LoopbackSocket.udp()
+        let server = try await startProxy(gm: [.udp], mw: [.udp], nextHopURI: "sip:127.0.0.1:\(uas.localPort)", hooks: SlowHooks())
+        defer { Task { await server.shutdown() } }
+        let gm = server.port(.gm, .udp)
+        ue.sendTo(port: gm, ProxyHookTests.request("INVITE", from: ue, branch: "z9hG4bKslow"))
+        #expect(await receive(ue) { $0.hasPrefix("SIP/2.0 100") } != nil)
+        let cancel = String(decoding: ProxyHookTests.request("CANCEL", from: ue, branch: "z9hG4bKslow"), as: UTF8.self)
+        ue.sendTo(port: gm, Array(cancel.utf8))
+        let replies = [await receive(ue) { $0.hasPrefix("SIP/2.0 2") || $0.hasPrefix("SIP/2.0 4") },
+                       await receive(ue) { $0.hasPrefix("SIP/2.0 2") || $0.hasPrefix("SIP/2.0 4") }].compactMap { $0 }
+        #expect(replies.contains { $0.hasPrefix("SIP/2.0 200") && $0.contains("CSeq: 1 CANCEL") }, "\(replies)")
+        #expect(replies.contains { $0.hasPrefix("SIP/2.0 487") && $0.contains("CSeq: 1 INVITE") }, "\(replies)")
+        #expect(await uas.receive(timeout: 0.6) == nil, "the INVITE must not be forwarded after the CANCEL")
+    }
+}

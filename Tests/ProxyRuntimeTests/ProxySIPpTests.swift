@@ -4,6 +4,7 @@ import NIOCore
 @testable import ProxyRuntime
 import SIPCore
 import SIPTransport
+import SIPTransaction
 import Testing
 
 /// SIPp UAC → proxy Gm → proxy Mw → SIPp UAS (the next hop), over real loopback sockets.
@@ -17,6 +18,11 @@ struct ProxySIPpTests {
         var testDescription: String { "\(name) over \(kind.rawValue)" }
     }
 
+    /// T1 of 2 s: on a loaded CI machine a SIPp peer may answer after 500 ms; a retransmitted INVITE then
+    /// reaches a SIPp UAS that already moved on and it aborts the call. Retransmission timing itself is
+    /// covered with the manual clock (ProxyTimerTests).
+    static let t1: Duration = .seconds(2)
+
     static let cases: [Case] = [SIPTransportKind.udp, .tcp].flatMap { k in [
         Case(name: "call INVITE/180/200/ACK/BYE, in-dialog by Record-Route (§16.6 step 4, §16.4, §16.12)", uas: "uas_call.xml", uac: "uac_call.xml", kind: k),
         Case(name: "CANCEL after 180: 200 by the proxy, CANCEL down the branch, 487 up (§16.10, §9.1)", uas: "uas_cancel.xml", uac: "uac_cancel.xml", kind: k),
@@ -29,7 +35,7 @@ struct ProxySIPpTests {
         guard let tools = liveTools(["sipp"], for: "proxy SIPp \(c.uas)") else { return }
         let uasPort = freePort()
         let t = c.kind.rawValue.lowercased()
-        let server = try await startProxy(gm: [c.kind], mw: [c.kind], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=\(t)")
+        let server = try await startProxy(gm: [c.kind], mw: [c.kind], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=\(t)", t1: Self.t1)
         let calls = 5
         let result = try await SIPpPair.run(sipp: tools["sipp"]!, uas: c.uas, uac: c.uac, mode: c.kind == .udp ? "u1" : "t1",
                                              uasPort: uasPort, proxyPort: server.port(.gm, c.kind), calls: calls)
@@ -41,14 +47,16 @@ struct ProxySIPpTests {
             // The UAC's ACK for the 486 ends at the proxy (RFC 3261 §17.2.1): nothing stateless forwarded.
             #expect(counters.statelessForwards == 0)
         case "uas_call_2xx_twice.xml":
-            // 180, 200, 200 again (the retransmission) and the BYE's 200, per call.
-            #expect(counters.responsesForwarded == 4 * calls, "\(counters)")
+            // 180, 200, 200 again (the retransmission) and the BYE's 200, per call; over UDP SIPp answers a
+            // re-sent ACK by re-sending its 200, so there may be more laps (each forwarded).
+            #expect(counters.responsesForwarded >= 4 * calls, "\(counters)")
             #expect(counters.statelessForwards >= calls)   // ACK for 2xx (§16.11)
         case "uas_cancel.xml":
             #expect(counters.cancelsReceived == calls)
         default:
-            #expect(counters.responsesForwarded == 3 * calls, "\(counters)")
-            #expect(counters.statelessForwards == calls)
+            // 180, 200 and the BYE's 200 per call (more if SIPp retransmitted a 200 under load).
+            #expect(counters.responsesForwarded >= 3 * calls, "\(counters)")
+            #expect(counters.statelessForwards >= calls)
         }
     }
 
@@ -57,7 +65,7 @@ struct ProxySIPpTests {
         guard let tools = liveTools(["sipp"], for: "proxy UDP->TCP switch") else { return }
         let uasPort = freePort()
         // The next hop says UDP; the UAS listens on TCP only: only the size rule makes the call work.
-        let server = try await startProxy(gm: [.udp], mw: [.udp, .tcp], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=udp")
+        let server = try await startProxy(gm: [.udp], mw: [.udp, .tcp], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=udp", t1: Self.t1)
         let pad = String(repeating: "p", count: 1400)
         // UAC over UDP, UAS over TCP: run them separately (SIPpPair uses one mode).
         let result = try await runMixed(tools["sipp"]!, uasMode: "t1", uacMode: "u1", uasPort: uasPort,
@@ -77,10 +85,10 @@ struct ProxySIPpTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let sc = SIPpPair.scenarios
         let common = ["-i", "127.0.0.1", "-m", "\(calls)", "-timeout", "15", "-timeout_error", "-nostdin", "-trace_err", "-mi", "127.0.0.1"]
-        let uas = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uas_call.xml").path, "-t", uasMode, "-p", "\(uasPort)", "-mp", "\(freePort())"] + common, directory: dir)
+        let uas = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uas_call.xml").path, "-t", uasMode, "-p", "\(uasPort)", "-mp", "\(freePort(span: 4))"] + common, directory: dir)
         try uas.start()
         _ = await eventually(timeout: 5) { !LoopbackSocket.canBindTCP(port: uasPort) }
-        let uac = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uac_call.xml").path, "-t", uacMode, "-p", "\(freePort())", "-mp", "\(freePort())",
+        let uac = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uac_call.xml").path, "-t", uacMode, "-p", "\(freePort())", "-mp", "\(freePort(span: 4))",
                                      "-r", "10", "-key", "pad", pad] + common + ["127.0.0.1:\(proxyPort)"], directory: dir)
         try uac.start()
         let uacStatus = await uac.wait(timeout: 25)
@@ -92,7 +100,7 @@ struct ProxySIPpTests {
     func garbageWhileCalling() async throws {
         guard let tools = liveTools(["sipp"], for: "proxy garbage") else { return }
         let uasPort = freePort()
-        let server = try await startProxy(gm: [.udp, .tcp], mw: [.udp], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=udp")
+        let server = try await startProxy(gm: [.udp, .tcp], mw: [.udp], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=udp", t1: Self.t1)
         let gmUDP = server.port(.gm, .udp), gmTCP = server.port(.gm, .tcp)
         let junk = Task.detached { await sendGarbage(udpPort: gmUDP, tcpPort: gmTCP, rounds: 30) }
         let result = try await SIPpPair.run(sipp: tools["sipp"]!, uas: "uas_call.xml", uac: "uac_call.xml", mode: "u1",
@@ -104,14 +112,14 @@ struct ProxySIPpTests {
         #expect(result.succeeded, "\(result.description)")
         #expect(sent > 0)
         #expect(t.malformedAnswered + t.malformedDropped + t.framingErrors > 0, "\(t)")
-        #expect(counters.responsesForwarded == 3 * 20)
+        #expect(counters.responsesForwarded >= 3 * 20)
     }
 
     @Test("TLS on Gm through a socat shim (SIPp has no TLS): calls succeed (RFC 3261 §26.3.1, §18.2.2)")
     func tlsShim() async throws {
         guard let tools = liveTools(["sipp", "socat"], for: "proxy TLS shim") else { return }
         let uasPort = freePort()
-        let server = try await startProxy(gm: [.tls], mw: [.udp], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=udp")
+        let server = try await startProxy(gm: [.tls], mw: [.udp], nextHopURI: "sip:127.0.0.1:\(uasPort);transport=udp", t1: Self.t1)
         let shimPort = freePort()
         let shim = LiveProcess(tools["socat"]!, ["TCP-LISTEN:\(shimPort),reuseaddr,bind=127.0.0.1",
                                                  "OPENSSL:127.0.0.1:\(server.port(.gm, .tls)),verify=0"])
@@ -124,10 +132,10 @@ struct ProxySIPpTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let sc = SIPpPair.scenarios, sipp = tools["sipp"]!
         let common = ["-i", "127.0.0.1", "-m", "5", "-timeout", "15", "-timeout_error", "-nostdin", "-trace_err", "-mi", "127.0.0.1"]
-        let uas = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uas_call.xml").path, "-t", "u1", "-p", "\(uasPort)", "-mp", "\(freePort())"] + common, directory: dir)
+        let uas = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uas_call.xml").path, "-t", "u1", "-p", "\(uasPort)", "-mp", "\(freePort(span: 4))"] + common, directory: dir)
         try uas.start()
         _ = await eventually(timeout: 5) { !LoopbackSocket.canBindUDP(port: uasPort) }
-        let uac = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uac_call.xml").path, "-t", "t1", "-p", "\(freePort())", "-mp", "\(freePort())",
+        let uac = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("uac_call.xml").path, "-t", "t1", "-p", "\(freePort())", "-mp", "\(freePort(span: 4))",
                                      "-r", "10", "-key", "pad", "x"] + common + ["127.0.0.1:\(shimPort)"], directory: dir)
         try uac.start()
         let uacStatus = await uac.wait(timeout: 25)

@@ -85,7 +85,7 @@ struct ProxyTimerTests {
         #expect(await server.transactionCount <= 3)
     }
 
-    @Test("Requests the proxy cannot forward get an error response: Max-Forwards 0 -> 483, tel: Request-URI from Mw -> 416 (RFC 3261 §16.3 step 3, §16.6)")
+    @Test("Requests the proxy cannot forward get an error response: Max-Forwards 0 -> 483, tel: Request-URI from Mw -> 416, unmatched CANCEL -> 481, next hop = self -> 482 (RFC 3261 §16.3, §16.6, §16.10)")
     func unforwardable() async throws {
         let uac = LoopbackSocket.udp(), core = LoopbackSocket.udp()
         let server = try await startProxy(gm: [.udp], mw: [.udp], nextHopURI: "sip:127.0.0.1:9", clock: ManualProxyClock())
@@ -95,6 +95,11 @@ struct ProxyTimerTests {
         #expect(await receive(uac) { $0.hasPrefix("SIP/2.0 483") } != nil)
         core.sendTo(port: mw, Self.invite(core, gm: mw, branch: "z9hG4bKtel", ruri: "tel:+15551234"))
         #expect(await receive(core) { $0.hasPrefix("SIP/2.0 416") } != nil)
+        // §16.10: a CANCEL that matches no INVITE server transaction gets 481.
+        let stray = Array(("CANCEL sip:bob@example.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:\(uac.localPort);branch=z9hG4bKnone\r\n"
+            + "Max-Forwards: 70\r\nFrom: <sip:a@example.test>;tag=x\r\nTo: <sip:bob@example.test>\r\nCall-ID: none@t\r\nCSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n").utf8)
+        uac.sendTo(port: gm, stray)
+        #expect(await receive(uac) { $0.hasPrefix("SIP/2.0 481") } != nil)
         // The proxy answered and keeps working: a request to itself with no next hop beyond it is a loop.
         core.sendTo(port: mw, Self.invite(core, gm: mw, branch: "z9hG4bKself", ruri: "sip:x@127.0.0.1:\(gm)"))
         #expect(await receive(core) { $0.hasPrefix("SIP/2.0 482") } != nil)

@@ -12,14 +12,16 @@ import Testing
 /// Starts an in-process proxy on loopback ephemeral ports.
 func startProxy(gm: [SIPTransportKind], mw: [SIPTransportKind], nextHop: ((ProxyServer) -> String?)? = nil,
                 nextHopURI: String? = nil, maxTransactions: Int = TransactionLayerConfiguration.defaultMaximumTransactions,
-                clock: (any ProxyClock)? = nil, hooks: (any ProxyRuntimeHooks)? = nil) async throws -> ProxyServer {
+                clock: (any ProxyClock)? = nil, hooks: (any ProxyRuntimeHooks)? = nil,
+                t1: Duration = TransactionTimers.defaultT1) async throws -> ProxyServer {
     var listeners: [SIPListenerConfiguration] = []
     for k in gm { listeners.append(.init(side: .gm, transport: k, host: "127.0.0.1", port: 0, tls: k == .tls ? TLSFixture.settings : nil)) }
     for k in mw { listeners.append(.init(side: .mw, transport: k, host: "127.0.0.1", port: 0, tls: k == .tls ? TLSFixture.settings : nil)) }
     let config = ProxyServerConfiguration(
         transport: SIPTransportConfiguration(listeners: listeners, tlsClient: .init(verify: .none)),
         nextHop: nextHopURI,
-        transactions: TransactionLayerConfiguration(maximumTransactions: maxTransactions),
+        transactions: TransactionLayerConfiguration(timers: TransactionTimers(t1: t1, t2: max(t1, TransactionTimers.defaultT2)),
+                                                    maximumTransactions: maxTransactions),
         runsTimerTask: clock == nil, idPrefix: "t")
     var logger = Logger(label: "proxy-test")
     logger.logLevel = .warning
@@ -40,22 +42,8 @@ extension ProxyServer {
     }
 }
 
-/// A loopback port free for both UDP and TCP at the time of the call (bound and released).
-func freePort() -> Int {
-    for _ in 0..<20 {
-        let u = LoopbackSocket.udp()
-        let p = u.localPort
-        if LoopbackSocket.canBindTCP(port: p) { return p }
-    }
-    return LoopbackSocket.udp().localPort
-}
-
-extension LoopbackSocket {
-    static func canBindTCP(port: Int) -> Bool {
-        let s = tcpListener(port: port)
-        return s != nil
-    }
-}
+/// A free loopback port below the ephemeral range (see `LoopbackSocket.freePort`).
+func freePort(span: Int = 1) -> Int { LoopbackSocket.freePort(span: span) }
 
 /// Live-tool gate: nil (and a recorded issue under CI=true) when a tool is missing.
 func liveTools(_ names: [String], for test: String) -> [String: String]? {
@@ -95,11 +83,11 @@ struct SIPpPair {
         }
         let common = ["-t", mode, "-i", "127.0.0.1", "-m", "\(calls)", "-timeout", "\(timeout)", "-timeout_error", "-nostdin",
                       "-trace_err", "-mi", "127.0.0.1"]
-        let uasProc = LiveProcess(sipp, scenario(uas) + common + ["-p", "\(uasPort)", "-mp", "\(freePort())"], directory: dir)
+        let uasProc = LiveProcess(sipp, scenario(uas) + common + ["-p", "\(uasPort)", "-mp", "\(freePort(span: 4))"], directory: dir)
         try uasProc.start()
         // Wait until the UAS listens.
         _ = await eventually(timeout: 5) { mode == "u1" ? !LoopbackSocket.canBindUDP(port: uasPort) : !LoopbackSocket.canBindTCP(port: uasPort) }
-        let uacProc = LiveProcess(sipp, scenario(uac) + common + ["-p", "\(freePort())", "-mp", "\(freePort())", "-r", "\(rate)",
+        let uacProc = LiveProcess(sipp, scenario(uac) + common + ["-p", "\(freePort())", "-mp", "\(freePort(span: 4))", "-r", "\(rate)",
                                                                    "-key", "pad", "x"] + extra + ["127.0.0.1:\(proxyPort)"], directory: dir)
         try uacProc.start()
         let uacStatus = await uacProc.wait(timeout: Double(timeout + 10))
@@ -117,10 +105,6 @@ struct SIPpPair {
         let (a, b) = errors()
         return SIPpPair(uasStatus: uasStatus, uacStatus: uacStatus, uasLog: a, uacLog: b)
     }
-}
-
-extension LoopbackSocket {
-    static func canBindUDP(port: Int) -> Bool { udp(port: port) != nil }
 }
 
 /// Builds a response to a request received on a raw socket (tests acting as UAS).

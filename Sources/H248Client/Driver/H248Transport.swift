@@ -51,7 +51,7 @@ public struct H248ListenAddress: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `[udp:|tcp:]host:port`; IPv6 hosts in brackets (`udp:[::1]:2944`).
+    /// Parses `[udp:|tcp:|sctp:]host:port`; IPv6 hosts in brackets (`udp:[::1]:2944`).
     public init(parsing text: String) throws(H248ClientError) {
         var rest = Substring(text)
         var kind = H248TransportKind.udp
@@ -61,7 +61,7 @@ public struct H248ListenAddress: Sendable, Hashable, CustomStringConvertible {
         }
         guard let lastColon = rest.lastIndex(of: ":"),
               let port = Int(rest[rest.index(after: lastColon)...]), (0...65_535).contains(port) else {
-            throw H248ClientError(.invalidConfiguration, "listen address '\(text)': expected [udp:|tcp:]host:port")
+            throw H248ClientError(.invalidConfiguration, "listen address '\(text)': expected [udp:|tcp:|sctp:]host:port")
         }
         var host = String(rest[..<lastColon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
@@ -77,18 +77,15 @@ extension H248ClientError.Code {
     public static let transportBindFailed = H248ClientError.Code("transport.bindFailed")
 }
 
-/// Opens the transport of `address.kind`. SCTP fails at once with a message naming the cause
-/// (this project's kernels often lack it, platform-notes §6).
+/// Opens the transport of `address.kind`. SCTP (H.248.4, libsctp) fails at once with
+/// `.sctpUnavailable` and a message naming the cause where the kernel lacks it (platform-notes §6).
 public func openH248Transport(
     _ address: H248ListenAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, datagramPolicy: H248DatagramPolicy = .init()
 ) async throws -> any H248Transport {
     switch address.kind {
     case .udp: return try await H248UDPTransport.bind(host: address.host, port: address.port, group: group, policy: datagramPolicy)
     case .tcp: return try await H248TCPTransport.listen(host: address.host, port: address.port, group: group)
-    default:
-        throw H248ClientError(
-            .sctpUnavailable,
-            "transport \(address.kind.rawValue) has no live driver yet (SCTP needs kernel support, platform-notes §6); use udp or tcp")
+    case .sctp: return try H248SCTPTransport.listen(host: address.host, port: address.port, group: group)
     }
 }
 

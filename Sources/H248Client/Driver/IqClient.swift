@@ -17,6 +17,9 @@ public struct IqClientConfiguration: Sendable {
     public var timers = H248TransactionTimers()
     public var association = AssociationConfiguration()
     public var datagramPolicy = H248DatagramPolicy()
+    /// How long a batched TransactionResponseAck waits for a message to ride on or for more acks
+    /// (H.248.1 §8.2.3; `h248.timers.responseAckDelay`).
+    public var responseAckFlushDelay: Duration = ResponseAckBatcher.defaultFlushDelay
 
     public init(mid: MID, form: H248TextForm = .pretty) {
         self.mid = mid
@@ -41,6 +44,13 @@ extension H248ErrorCodes {
     public static let notImplemented: UInt16 = 501
 }
 
+/// Bounds of the client (house rule: nothing unbounded).
+public enum IqClientLimits {
+    /// Transactions we put in one outgoing message. H.248.1 §8 sets no number; 64 keeps a UDP
+    /// message of ordinary requests well under the path MTU check (533 otherwise).
+    public static let maximumTransactionsPerMessage = 64
+}
+
 /// MGC side of Iq towards one gateway, as a typed async API (TS 23.334 §8 procedures).
 public actor IqClient {
     public nonisolated let events: AsyncStream<IqEvent>
@@ -57,15 +67,19 @@ public actor IqClient {
     private var association: AssociationStateMachine
 
     private struct Waiting {
+        /// This transaction alone (retransmissions repeat only it, Annex D.1.2).
         var bytes: [UInt8]
         var peer: SocketAddress
-        var continuation: CheckedContinuation<TransactionReply, any Error>
+        /// Set once the caller waits; a result that comes first is parked in `finished`.
+        var continuation: CheckedContinuation<TransactionReply, any Error>?
         var reply: TransactionReply?
         /// Record the reserved terminations when the reply completes, before the caller resumes,
         /// so a Notify that overtakes the caller's continuation still finds them.
         var recordsReservations = false
     }
     private var waiting: [UInt32: Waiting] = [:]
+    /// Results of transactions that completed before their caller started waiting (batched sends).
+    private var finished: [UInt32: Result<TransactionReply, any Error>] = [:]
     private var gateway: SocketAddress?
     private var registrationWaiters: [Int: CheckedContinuation<Int, any Error>] = [:]
     private var nextWaiterID = 0
@@ -89,7 +103,9 @@ public actor IqClient {
         }
         self.trace = trace
         self.encoder = H248TextEncoder(form: configuration.form)
-        self.outgoing = OutgoingTransactionTable(transport: transport.kind, timers: configuration.timers)
+        self.outgoing = OutgoingTransactionTable(
+            transport: transport.kind, timers: configuration.timers,
+            ackBatcher: ResponseAckBatcher(flushDelay: configuration.responseAckFlushDelay))
         self.incoming = IncomingTransactionTable(timers: configuration.timers)
         self.association = AssociationStateMachine(configuration: configuration.association)
         (events, eventContinuation) = AsyncStream<IqEvent>.makeStream(bufferingPolicy: .bufferingNewest(1_024))
@@ -208,21 +224,116 @@ public actor IqClient {
         try await transact(actions, recordsReservations: false)
     }
 
-    private func transact(_ actions: [ActionRequest], recordsReservations: Bool) async throws -> TransactionReply {
-        guard association.isRegistered, let peer = gateway else { throw IqError.notRegistered }
-        let begun: (transactionID: UInt32, actions: [OutgoingTransactionTable.Action])
-        do throws(H248ClientError) {
-            begun = try outgoing.begin(now: clock())
-        } catch {
-            throw IqError.transaction(error)
+    /// As `transact(_:)`; with `recordsReservations` the terminations of a successful Add reply
+    /// are remembered (so the gateway's Notify for them is accepted) before the caller resumes.
+    public func transact(_ actions: [ActionRequest], recordsReservations: Bool) async throws -> TransactionReply {
+        let ids = try begin([actions], recordsReservations: recordsReservations)
+        return try await result(of: ids[0])
+    }
+
+    /// Several transactions in one message (H.248.1 §8: a message carries one or more
+    /// transactions; Annex D.1/D.2). Each request gets its own id, timers and result, in the order
+    /// given. Over UDP a retransmission repeats only the transaction concerned. Pending
+    /// TransactionResponseAcks are piggy-backed on the message (§8.2.3).
+    public func send(_ requests: [[ActionRequest]]) async throws -> [Result<TransactionReply, IqError>] {
+        guard !requests.isEmpty else { return [] }
+        let ids = try begin(requests, recordsReservations: false)
+        var results: [Result<TransactionReply, IqError>] = []
+        for id in ids {
+            do {
+                results.append(.success(try await result(of: id)))
+            } catch let e as IqError {
+                results.append(.failure(e))
+            } catch {
+                results.append(.failure(.unexpectedReply("\(error)")))
+            }
         }
-        let request = TransactionRequest(id: begun.transactionID, actions: actions)
-        let bytes = encode([.request(request)])
-        return try await withCheckedThrowingContinuation { continuation in
-            waiting[begun.transactionID] = Waiting(bytes: bytes, peer: peer, continuation: continuation,
+        return results
+    }
+
+    /// Allocates one transaction per request, encodes them (with any batched acks piggy-backed)
+    /// into one message and sends it; the ids are returned in request order.
+    private func begin(_ requests: [[ActionRequest]], recordsReservations: Bool) throws -> [UInt32] {
+        guard association.isRegistered, let peer = gateway else { throw IqError.notRegistered }
+        guard requests.count <= IqClientLimits.maximumTransactionsPerMessage else {
+            throw IqError.transaction(H248ClientError(
+                .invalidConfiguration, "\(requests.count) transactions in one message (bound \(IqClientLimits.maximumTransactionsPerMessage))"))
+        }
+        // All or nothing: room for every transaction of the batch (510 otherwise), so that no
+        // transaction is started and then left unsent.
+        guard outgoing.trackedCount + requests.count <= outgoing.maximumInFlight else {
+            throw IqError.transaction(H248ClientError(
+                .transactionTableFull, h248ErrorCode: H248ErrorCodes.insufficientResources,
+                "\(outgoing.trackedCount) outgoing transactions tracked, \(requests.count) more asked (bound \(outgoing.maximumInFlight))"))
+        }
+        let now = clock()
+        var ids: [UInt32] = []
+        var transactions: [Transaction] = []
+        var deferred: [OutgoingTransactionTable.Action] = []
+        for actions in requests {
+            let begun: (transactionID: UInt32, actions: [OutgoingTransactionTable.Action])
+            do throws(H248ClientError) {
+                begun = try outgoing.begin(now: now)
+            } catch {
+                // Only id exhaustion gets here (room was checked): the ones already started are
+                // dropped from `waiting` and expire in the table at LONG-TIMER.
+                for id in ids { waiting[id] = nil }
+                throw IqError.transaction(error)
+            }
+            let request = Transaction.request(TransactionRequest(id: begun.transactionID, actions: actions))
+            ids.append(begun.transactionID)
+            transactions.append(request)
+            waiting[begun.transactionID] = Waiting(bytes: encode([request]), peer: peer, continuation: nil,
                                                    recordsReservations: recordsReservations)
-            run(begun.actions)
-            rearmTimer()
+            // The first `.send` of every transaction is this one combined message.
+            deferred.append(contentsOf: begun.actions.filter { if case .send = $0 { return false }; return true })
+        }
+        let acks = outgoing.takeAcksForPiggyback()
+        if !acks.isEmpty { transactions.insert(.responseAck(acks.map { AckRange($0.first, $0.last) }), at: 0) }
+        let bytes = (transactions.count == 1) ? (waiting[ids[0]]?.bytes ?? encode(transactions)) : encode(transactions)
+        do throws(H248ClientError) {
+            try transport.send(bytes, to: peer)
+            trace?("-> \(peer)\n\(String(decoding: bytes, as: UTF8.self))")
+        } catch where error.code == .messageTooLarge && ids.count > 1 {
+            // Together above the path MTU (Annex D.1, 533): send each transaction in its own
+            // message instead; one that is too large alone fails alone. The acks go on their own.
+            if !acks.isEmpty { transmit(encode([.responseAck(acks.map { AckRange($0.first, $0.last) })]), to: peer) }
+            for id in ids {
+                guard let w = waiting[id] else { continue }
+                do throws(H248ClientError) {
+                    try transport.send(w.bytes, to: peer)
+                    trace?("-> \(peer)\n\(String(decoding: w.bytes, as: UTF8.self))")
+                } catch {
+                    waiting[id] = nil
+                    finished[id] = .failure(IqError.transport(error))
+                }
+            }
+        } catch {
+            for id in ids {
+                waiting[id] = nil
+                finished[id] = .failure(IqError.transport(error))
+            }
+        }
+        run(deferred)
+        rearmTimer()
+        return ids
+    }
+
+    /// Waits for the result of transaction `id` (parked already, or delivered later by `run`).
+    private func result(of id: UInt32) async throws -> TransactionReply {
+        if let done = finished.removeValue(forKey: id) { return try done.get() }
+        guard waiting[id] != nil else { throw IqError.unexpectedReply("transaction \(id) is unknown") }
+        return try await withCheckedThrowingContinuation { continuation in
+            waiting[id]?.continuation = continuation
+        }
+    }
+
+    /// Hands a result to the waiting caller, or parks it until the caller waits.
+    private func resolve(_ id: UInt32, _ w: Waiting, _ result: Result<TransactionReply, any Error>) {
+        if let c = w.continuation {
+            c.resume(with: result)
+        } else {
+            finished[id] = result
         }
     }
 
@@ -282,9 +393,10 @@ public actor IqClient {
         switch incoming.requestReceived(transactionID: request.id, now: now) {
         case .execute:
             let reply = execute(request, version: version, from: peer)
-            let bytes = encode([.reply(reply)], version: messageVersion(fallback: version))
+            let v = messageVersion(fallback: version)
+            let bytes = encode([.reply(reply)], version: v)
             if incoming.replyReady(transactionID: request.id, reply: bytes, now: now) == .send {
-                transmit(bytes, to: peer)
+                transmitReply(bytes, reply, version: v, to: peer)
             }
             let requests = deferredRequests
             deferredRequests = []
@@ -413,7 +525,7 @@ public actor IqClient {
                     if case .send = action { trace?("-> \(w.peer)\n\(String(decoding: w.bytes, as: UTF8.self))") }
                 } catch {
                     waiting[id] = nil
-                    w.continuation.resume(throwing: IqError.transport(error))
+                    resolve(id, w, .failure(IqError.transport(error)))
                 }
             case .completed(let id, _):
                 guard let w = waiting.removeValue(forKey: id) else { continue }
@@ -422,12 +534,12 @@ public actor IqClient {
                        let terms = try? IqProcedures.reservedTerminations(actions) {
                         for t in terms { knownTerminations.insert(Self.key(.id(t.contextID), t.terminationID)) }
                     }
-                    w.continuation.resume(returning: reply)
+                    resolve(id, w, .success(reply))
                 } else {
-                    w.continuation.resume(throwing: IqError.unexpectedReply("transaction \(id) completed without a reply"))
+                    resolve(id, w, .failure(IqError.unexpectedReply("transaction \(id) completed without a reply")))
                 }
             case .failed(let id, let e):
-                waiting.removeValue(forKey: id)?.continuation.resume(throwing: IqError.transaction(e))
+                if let w = waiting.removeValue(forKey: id) { resolve(id, w, .failure(IqError.transaction(e))) }
             case .sendResponseAck(let ranges):
                 guard let peer = gateway else { continue }
                 transmit(encode([.responseAck(ranges.map { AckRange($0.first, $0.last) })]), to: peer)
@@ -538,6 +650,24 @@ public actor IqClient {
     private func encode(body: MessageBody, version: Int? = nil) -> [UInt8] {
         let v = version ?? messageVersion(fallback: configuration.association.supportedVersions.upperBound)
         return encoder.encodeBytes(H248Message(version: v, mid: configuration.mid, body: body))
+    }
+
+    /// Sends a reply with the batched TransactionResponseAcks of that gateway piggy-backed
+    /// (§8.2.3); the reply cache keeps the bare reply. If the two together cannot be sent (e.g.
+    /// above the path MTU), each goes on its own.
+    private func transmitReply(_ bytes: [UInt8], _ reply: TransactionReply, version: Int, to peer: SocketAddress) {
+        guard peer == gateway else { return transmit(bytes, to: peer) }
+        let acks = outgoing.takeAcksForPiggyback()
+        guard !acks.isEmpty else { return transmit(bytes, to: peer) }
+        let ack = Transaction.responseAck(acks.map { AckRange($0.first, $0.last) })
+        let combined = encode([ack, .reply(reply)], version: version)
+        do throws(H248ClientError) {
+            try transport.send(combined, to: peer)
+            trace?("-> \(peer)\n\(String(decoding: combined, as: UTF8.self))")
+        } catch {
+            transmit(encode([ack], version: version), to: peer)
+            transmit(bytes, to: peer)
+        }
     }
 
     private func transmit(_ bytes: [UInt8], to peer: SocketAddress) {

@@ -129,6 +129,12 @@ public struct IqNotification: Sendable, Equatable {
     public var contextID: ContextID
     public var terminationID: TerminationID
     public var observed: ObservedEventsDescriptor
+
+    public init(contextID: ContextID, terminationID: TerminationID, observed: ObservedEventsDescriptor) {
+        self.contextID = contextID
+        self.terminationID = terminationID
+        self.observed = observed
+    }
 }
 
 /// What the client delivers on `IqClient.events`.

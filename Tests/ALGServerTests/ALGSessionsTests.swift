@@ -1,0 +1,240 @@
+// ALGSessions (the shell around ALGSessionStateMachine on the proxy) with a scripted MGC: no sockets.
+import ALGTestSupport
+import Foundation
+import IMSALG
+import NIOCore
+import ProxyRuntime
+import SDPCore
+import SDPRewrite
+import SIPCore
+import SIPProxy
+import Testing
+@testable import ALGServer
+
+/// Records operations; reserve/configure succeed with AGW addresses unless scripted to fail; a reserve
+/// can be held until `open()` (to end the session while the gateway works).
+actor ScriptedMGC: MGCClient {
+    var operations: [MGCOperation] = []
+    var failAdd: MGCFailure?
+    var holdReserve = false
+    private var held: CheckedContinuation<Void, Never>?
+
+    func setFailAdd(_ f: MGCFailure?) { failAdd = f }
+    func setHold(_ h: Bool) { holdReserve = h }
+    func open() { held?.resume(); held = nil }
+    var isHolding: Bool { held != nil }
+    var releases: [MGCReleaseTarget] { operations.compactMap { if case .release(let t) = $0 { t } else { nil } } }
+
+    nonisolated func perform(_ operation: MGCOperation, id: MGCOperationID) async -> MGCResult {
+        await run(operation)
+    }
+
+    private func run(_ op: MGCOperation) async -> MGCResult {
+        operations.append(op)
+        switch op {
+        case .reserve(_, let request, _):
+            if let f = failAdd { return .failure(f) }
+            if holdReserve { await withCheckedContinuation { held = $0 } }
+            var reply = MGCReply(contextID: "7")
+            for s in request.streams where s.action == .reserve {
+                reply.terminations.append(MGCStreamTerminations(index: s.index, access: "ip/\(2 * s.index + 1)", core: "ip/\(2 * s.index + 2)"))
+                reply.answer.streams.append(StreamAnswer(index: s.index, access: LocalEndpoint(address: "192.0.2.1", port: 41000),
+                                                         core: LocalEndpoint(address: "198.51.100.1", port: 41002),
+                                                         fingerprint: s.access?.requestLocalFingerprint == true ? ALGFx.fingerprint : nil))
+            }
+            return .success(reply)
+        case .configure(let c, _, _):
+            return .success(MGCReply(contextID: c))
+        case .release:
+            return .success(MGCReply(contextID: "7"))
+        }
+    }
+}
+
+enum ALGFx {
+    static let fingerprint = try! Fingerprint(parsing:
+        "sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:EF")
+    static let flags = MediaSecurityFlags(ue: [.msrpTLS, .bfcpTLS], network: [.msrpTLS, .bfcpTLS])
+    static let offer = """
+        v=0
+        o=alice 1 1 IN IP4 10.1.1.10
+        s=-
+        c=IN IP4 10.1.1.10
+        t=0 0
+        m=message 50000 TCP/TLS/MSRP *
+        a=accept-types:message/cpim
+        a=path:msrps://10.1.1.10:50000/u8kd2;tcp
+        a=setup:actpass
+        a=connection:new
+        a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF
+        a=3ge2ae:requested
+        a=sendrecv
+
+        """.replacingOccurrences(of: "\n", with: "\r\n")
+    static let answer = """
+        v=0
+        o=bob 2 2 IN IP4 203.0.113.5
+        s=-
+        c=IN IP4 203.0.113.5
+        t=0 0
+        m=message 7654 TCP/MSRP *
+        a=accept-types:message/cpim
+        a=path:msrp://203.0.113.5:7654/kjh34;tcp
+        a=setup:active
+        a=connection:new
+
+        """.replacingOccurrences(of: "\n", with: "\r\n")
+
+    static func invite() throws -> SIPMessage {
+        try HookFx.parse("""
+            INVITE sip:bob@ims.test SIP/2.0
+            Via: SIP/2.0/TCP 127.0.0.1:40123;branch=z9hG4bK-i1
+            Max-Forwards: 70
+            From: <sip:alice@ims.test>;tag=a1
+            To: <sip:bob@ims.test>
+            Call-ID: call-1
+            CSeq: 1 INVITE
+            Content-Type: application/sdp
+            Content-Length: 0
+
+
+            """)
+    }
+
+    static func response(_ status: Int) throws -> SIPMessage {
+        try HookFx.parse("""
+            SIP/2.0 \(status) OK
+            Via: SIP/2.0/TCP 127.0.0.1:40123;branch=z9hG4bK-i1
+            From: <sip:alice@ims.test>;tag=a1
+            To: <sip:bob@ims.test>;tag=b1
+            Call-ID: call-1
+            CSeq: 1 INVITE
+            Content-Length: 0
+
+
+            """)
+    }
+
+    static func bye() throws -> SIPMessage {
+        try HookFx.parse("""
+            BYE sip:bob@203.0.113.5 SIP/2.0
+            Via: SIP/2.0/TCP 127.0.0.1:40123;branch=z9hG4bK-b1
+            Max-Forwards: 70
+            From: <sip:alice@ims.test>;tag=a1
+            To: <sip:bob@ims.test>;tag=b1
+            Call-ID: call-1
+            CSeq: 2 BYE
+            Content-Length: 0
+
+
+            """)
+    }
+
+    static let id = ProxyRequestID(rawValue: 1)
+    static func offerContext(_ invite: SIPMessage) -> ProxyBodyContext {
+        ProxyBodyContext(requestID: id, direction: .request(from: .access, to: .core), request: invite,
+                         requestInbound: HookFx.ueFlow, status: nil)
+    }
+    static func answerContext(_ invite: SIPMessage, _ status: Int) -> ProxyBodyContext {
+        ProxyBodyContext(requestID: id, direction: .response, request: invite, requestInbound: HookFx.ueFlow, status: status)
+    }
+
+    static func text(_ r: BodyRewriteResult) -> String? {
+        if case .replaced(let body, _) = r { return String(decoding: body, as: UTF8.self) }
+        return nil
+    }
+
+    static func sessions(_ mgc: ScriptedMGC) -> ALGSessions {
+        var policy = RewritePolicy.default
+        policy.indicateAppliedInAnswer = true
+        return ALGSessions(mgc: mgc, configuration: ALGSessionConfiguration(policy: policy, warningAgent: "pcscf.test"),
+                           now: { .seconds(1) })
+    }
+}
+
+@Suite("ALGSessions: SDP of a dialog through the session state machine and an MGC (TS 23.334 §8, TS 33.328 §7.2.1)")
+struct ALGSessionsTests {
+    @Test("No MGC configured: PCSCFHooks passes SDP unchanged (the ALG is optional)")
+    func noALGPassesThrough() async throws {
+        let hooks = try HookFx.hooks(TestNow())
+        let invite = try ALGFx.invite()
+        let r = await hooks.rewriteBody(Array(ALGFx.offer.utf8)[...], contentType: "application/sdp", message: invite,
+                                        context: ALGFx.offerContext(invite))
+        #expect(r == .unchanged)
+        #expect(await hooks.alg == nil)
+    }
+
+    @Test("Offer → Reserve, TCP/MSRP on the AGW core address to the core; 200 answer → Configure, TCP/TLS/MSRP + AGW fingerprint + a=3ge2ae:applied to the UE; 2xx retransmission gets the same; BYE → Release of the context")
+    func offerAnswerBye() async throws {
+        let mgc = ScriptedMGC()
+        let alg = ALGFx.sessions(mgc)
+        let invite = try ALGFx.invite()
+        let offered = try #require(ALGFx.text(await alg.rewrite(Array(ALGFx.offer.utf8)[...], message: invite,
+                                                               context: ALGFx.offerContext(invite), flags: ALGFx.flags)))
+        #expect(offered.contains("m=message 41002 TCP/MSRP "))
+        #expect(offered.contains("c=IN IP4 198.51.100.1"))
+        #expect(!offered.contains("fingerprint") && !offered.contains("3ge2ae") && !offered.contains("TLS"))
+        let ok = try ALGFx.response(200)
+        let answered = try #require(ALGFx.text(await alg.rewrite(Array(ALGFx.answer.utf8)[...], message: ok,
+                                                                context: ALGFx.answerContext(invite, 200), flags: ALGFx.flags)))
+        #expect(answered.contains("m=message 41000 TCP/TLS/MSRP "))
+        #expect(answered.contains("a=fingerprint:sha-256 AB:CD:EF:01"))
+        #expect(answered.contains("a=3ge2ae:applied"))
+        #expect(!answered.contains("7654 "))
+        let again = ALGFx.text(await alg.rewrite(Array(ALGFx.answer.utf8)[...], message: ok,
+                                                 context: ALGFx.answerContext(invite, 200), flags: ALGFx.flags))
+        #expect(again == answered, "a retransmitted 2xx gets the same rewritten answer, no new AGW operation")
+        await alg.requestCompleted(ALGFx.id, status: 200)
+        #expect(await alg.count == 1, "a 2xx keeps the session")
+        await alg.bye(try ALGFx.bye())
+        #expect(await alg.count == 0)
+        let ops = await mgc.operations
+        #expect(ops.count == 3, "reserve, configure, release: \(ops)")
+        #expect(await mgc.releases == [.context("7")])
+    }
+
+    @Test("The AGW refuses the Add (H.248.8 510): the offer is refused 503 with Warning 399 \"IMS-AGW error 510\"; the session is gone (GatewayErrorMapping)")
+    func gatewayError() async throws {
+        let mgc = ScriptedMGC()
+        await mgc.setFailAdd(.error(code: 510, text: "Insufficient resources"))
+        let alg = ALGFx.sessions(mgc)
+        let invite = try ALGFx.invite()
+        let r = await alg.rewrite(Array(ALGFx.offer.utf8)[...], message: invite, context: ALGFx.offerContext(invite), flags: ALGFx.flags)
+        guard case .failed(let reject) = r else { Issue.record("expected a rejection, got \(r)"); return }
+        #expect(reject.status == 503)
+        #expect(reject.extraHeaders.first { $0.name == "Warning" }?.value.hasPrefix("399 pcscf.test \"IMS-AGW error 510") == true)
+        #expect(await alg.count == 0)
+        await alg.requestCompleted(ALGFx.id, status: 503)
+        #expect(await mgc.releases.isEmpty, "nothing was created, nothing to release")
+    }
+
+    @Test("CANCEL (487) while the Add is outstanding: the session ends and the context the Add then creates is released (no context left behind, TS 23.334 §8)")
+    func cancelDuringReserve() async throws {
+        let mgc = ScriptedMGC()
+        await mgc.setHold(true)
+        let alg = ALGFx.sessions(mgc)
+        let invite = try ALGFx.invite()
+        let offer = Task { await alg.rewrite(Array(ALGFx.offer.utf8)[...], message: invite, context: ALGFx.offerContext(invite), flags: ALGFx.flags) }
+        for _ in 0..<200 where !(await mgc.isHolding) { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(await mgc.isHolding)
+        await alg.requestCompleted(ALGFx.id, status: 487)
+        #expect(await alg.count == 0)
+        await mgc.open()
+        _ = await offer.value
+        let releases = await mgc.releases
+        #expect(releases.contains(.context("7")), "releases: \(releases)")
+        #expect(await alg.count == 0)
+    }
+
+    @Test("An SDP body above the bound is refused 488 before any AGW operation (ALGSessions.maximumSDPBytes)")
+    func oversizeRefused() async throws {
+        let mgc = ScriptedMGC()
+        let alg = ALGFx.sessions(mgc)
+        let invite = try ALGFx.invite()
+        let big = [UInt8](repeating: 0x61, count: ALGSessions.maximumSDPBytes + 1)
+        let r = await alg.rewrite(big[...], message: invite, context: ALGFx.offerContext(invite), flags: ALGFx.flags)
+        guard case .failed(let reject) = r else { Issue.record("expected 488, got \(r)"); return }
+        #expect(reject.status == 488)
+        #expect(await mgc.operations.isEmpty)
+    }
+}
