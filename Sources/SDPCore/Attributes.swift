@@ -115,20 +115,7 @@ public struct CryptoAttribute: Sendable, Equatable {
 extension SDPSection {
     /// a=setup (RFC 4145 §4); nil when absent; throws 488 for an unknown role.
     @inlinable
-    public func setupRole() throws(SDPError) -> SetupRole? {
-        let ls = lines
-        guard let i = ls.firstIndex(where: { $0.key == .setup }) else { return nil }
-        let line = ls[i]
-        let role = line.withAttributeValueBytes { buf -> SetupRole? in
-            if SDPText.equalsIgnoringCase(buf, "actpass") { return .actpass }
-            if SDPText.equalsIgnoringCase(buf, "active") { return .active }
-            if SDPText.equalsIgnoringCase(buf, "passive") { return .passive }
-            if SDPText.equalsIgnoringCase(buf, "holdconn") { return .holdconn }
-            return nil
-        }
-        guard let role, let role else { throw SDPError(.malformedSetup, detail: "a=\(line.value)") }
-        return role
-    }
+    public func setupRole() throws(SDPError) -> SetupRole? { try table.setupRole() }
 
     public mutating func setSetupRole(_ role: SetupRole?) {
         if let role { setAttribute("setup", role.rawValue) } else { removeAttributes(.setup) }
@@ -136,36 +123,11 @@ extension SDPSection {
 
     /// a=connection (RFC 4145 §5); nil when absent (the default is `new`).
     @inlinable
-    public func connectionAttribute() throws(SDPError) -> ConnectionAttribute? {
-        let ls = lines
-        guard let i = ls.firstIndex(where: { $0.key == .connection }) else { return nil }
-        let line = ls[i]
-        let value = line.withAttributeValueBytes { buf -> ConnectionAttribute? in
-            if SDPText.equalsIgnoringCase(buf, "new") { return .new }
-            if SDPText.equalsIgnoringCase(buf, "existing") { return .existing }
-            return nil
-        }
-        guard let value, let value else { throw SDPError(.malformedConnectionAttribute, detail: "a=\(line.value)") }
-        return value
-    }
+    public func connectionAttribute() throws(SDPError) -> ConnectionAttribute? { try table.connectionAttribute() }
 
     /// Every a=fingerprint of this section, validated (RFC 8122 §5).
     @inlinable
-    public func fingerprints() throws(SDPError) -> [Fingerprint] {
-        var out: [Fingerprint] = []
-        let ls = lines
-        for i in ls.indices where ls[i].key == .fingerprint {
-            let parsed = ls[i].withAttributeValueBytes { buf -> Result<Fingerprint, SDPError> in
-                Result(catching: { () throws(SDPError) -> Fingerprint in try Fingerprint(bytes: buf) })
-            }
-            switch parsed {
-            case .success(let fp)?: out.append(fp)
-            case .failure(let e)?: throw e
-            case nil: throw SDPError(.malformedFingerprint, detail: "a=fingerprint without value")
-            }
-        }
-        return out
-    }
+    public func fingerprints() throws(SDPError) -> [Fingerprint] { try table.fingerprints() }
 
     /// Removes every a=fingerprint; returns how many.
     @discardableResult
@@ -175,20 +137,7 @@ extension SDPSection {
 
     /// a=3ge2ae (TS 24.229 §7.5.2).
     @inlinable
-    public var e2aeIndicator: E2AEIndicator? {
-        let ls = lines
-        guard let i = ls.firstIndex(where: { $0.key == .e2ae }) else { return nil }
-        let line = ls[i]
-        // 0 = other, 1 = requested, 2 = applied (a trivial result type keeps the closure cheap).
-        let known = line.withAttributeValueBytes { buf -> UInt8 in
-            if SDPText.equalsIgnoringCase(buf, "requested") { return 1 }
-            if SDPText.equalsIgnoringCase(buf, "applied") { return 2 }
-            return 0
-        }
-        if known == 1 { return .requested }
-        if known == 2 { return .applied }
-        return .other(String(line.attributeValue ?? ""))
-    }
+    public var e2aeIndicator: E2AEIndicator? { table.e2aeIndicator }
 
     /// a=path URIs (RFC 4975 §8.1): space-separated MSRP URIs, the last one identifies this endpoint.
     public var msrpPath: [Substring]? {
@@ -197,7 +146,7 @@ extension SDPSection {
 
     /// a=msrp-cema (RFC 6714 §4) present.
     @inlinable
-    public var hasMSRPCEMA: Bool { hasAttribute(.msrpCEMA) }
+    public var hasMSRPCEMA: Bool { table.contains(.msrpCEMA) }
 
     /// a=accept-types (RFC 4975 §8.6).
     public var acceptTypes: [Substring]? { attributeValue(.acceptTypes).map { SDPText.fields($0) } }
@@ -240,10 +189,8 @@ extension SDPSection {
     }
 
     /// a=rtcp (RFC 3605 §2.1).
-    public func rtcp() throws(SDPError) -> RTCPAttribute? {
-        guard let v = attributeValue(.rtcp) else { return nil }
-        return try RTCPAttribute(parsing: v)
-    }
+    @inlinable
+    public func rtcp() throws(SDPError) -> RTCPAttribute? { try table.rtcp() }
 
     public mutating func setRTCP(_ rtcp: RTCPAttribute?) {
         if let rtcp { setAttribute("rtcp", rtcp.value) } else { removeAttributes(.rtcp) }
@@ -258,10 +205,104 @@ extension SDPSection {
 
     /// The explicit direction attribute of this section, if any (RFC 8866 §6.7).
     @inlinable
+    public var direction: MediaDirection? { table.direction }
+
+    /// Replaces any direction attribute by `direction` (nil removes them).
+    public mutating func setDirection(_ direction: MediaDirection?) {
+        func isDirection(_ k: SDPAttributeKey) -> Bool {
+            k == .sendrecv || k == .sendonly || k == .recvonly || k == .inactive
+        }
+        var existing: Int? = nil
+        for i in 0..<table.count where isDirection(table.key(i)) { existing = i; break }
+        table.records.removeAll { isDirection($0.key) }
+        guard let direction else { return }
+        if let existing, existing <= table.count {
+            table.insert(type: ASCII.a, value: direction.rawValue, ending: table.preferredEnding, at: existing)
+        } else {
+            insertLine(type: ASCII.a, value: direction.rawValue)
+        }
+    }
+}
+
+extension SDPLineTable {
+    @inlinable
+    public func setupRole() throws(SDPError) -> SetupRole? {
+        guard let i = firstIndex(of: .setup) else { return nil }
+        return try setupRole(at: i)
+    }
+
+    /// a=setup of line `i` (an a=setup line).
+    @inlinable
+    public func setupRole(at i: Int) throws(SDPError) -> SetupRole {
+        let role = withAttributeValue(i) { buf -> SetupRole? in
+            if SDPText.equalsIgnoringCase(buf, "actpass") { return .actpass }
+            if SDPText.equalsIgnoringCase(buf, "active") { return .active }
+            if SDPText.equalsIgnoringCase(buf, "passive") { return .passive }
+            if SDPText.equalsIgnoringCase(buf, "holdconn") { return .holdconn }
+            return nil
+        }
+        guard let role, let role else { throw SDPError(.malformedSetup, detail: "a=\(value(i))") }
+        return role
+    }
+
+    @inlinable
+    public func connectionAttribute() throws(SDPError) -> ConnectionAttribute? {
+        guard let i = firstIndex(of: .connection) else { return nil }
+        return try connectionAttribute(at: i)
+    }
+
+    /// a=connection of line `i` (an a=connection line).
+    @inlinable
+    public func connectionAttribute(at i: Int) throws(SDPError) -> ConnectionAttribute {
+        let v = withAttributeValue(i) { buf -> ConnectionAttribute? in
+            if SDPText.equalsIgnoringCase(buf, "new") { return .new }
+            if SDPText.equalsIgnoringCase(buf, "existing") { return .existing }
+            return nil
+        }
+        guard let v, let v else { throw SDPError(.malformedConnectionAttribute, detail: "a=\(value(i))") }
+        return v
+    }
+
+    @inlinable
+    public func fingerprints() throws(SDPError) -> [Fingerprint] {
+        var out: [Fingerprint] = []
+        for i in records.indices where records[i].key == .fingerprint {
+            let parsed = withAttributeValue(i) { buf -> Result<Fingerprint, SDPError> in
+                Result(catching: { () throws(SDPError) -> Fingerprint in try Fingerprint(bytes: buf) })
+            }
+            switch parsed {
+            case .success(let fp)?: out.append(fp)
+            case .failure(let e)?: throw e
+            case nil: throw SDPError(.malformedFingerprint, detail: "a=fingerprint without value")
+            }
+        }
+        return out
+    }
+
+    @inlinable
+    public var e2aeIndicator: E2AEIndicator? {
+        guard let i = firstIndex(of: .e2ae) else { return nil }
+        return e2aeIndicator(at: i)
+    }
+
+    /// a=3ge2ae of line `i` (an a=3ge2ae line).
+    @inlinable
+    public func e2aeIndicator(at i: Int) -> E2AEIndicator {
+        // 0 = other, 1 = requested, 2 = applied.
+        let known = withAttributeValue(i) { buf -> UInt8 in
+            if SDPText.equalsIgnoringCase(buf, "requested") { return 1 }
+            if SDPText.equalsIgnoringCase(buf, "applied") { return 2 }
+            return 0
+        }
+        if known == 1 { return .requested }
+        if known == 2 { return .applied }
+        return .other(String(attributeValue(i) ?? ""))
+    }
+
+    @inlinable
     public var direction: MediaDirection? {
-        let ls = lines
-        for i in ls.indices {
-            switch ls[i].key {
+        for i in records.indices {
+            switch records[i].key {
             case .sendrecv: return .sendrecv
             case .sendonly: return .sendonly
             case .recvonly: return .recvonly
@@ -272,16 +313,20 @@ extension SDPSection {
         return nil
     }
 
-    /// Replaces any direction attribute by `direction` (nil removes them).
-    public mutating func setDirection(_ direction: MediaDirection?) {
-        func isDirection(_ l: SDPLine) -> Bool {
-            l.key == .sendrecv || l.key == .sendonly || l.key == .recvonly || l.key == .inactive
+    public func rtcp() throws(SDPError) -> RTCPAttribute? {
+        guard let i = firstIndex(of: .rtcp) else { return nil }
+        return try rtcp(at: i)
+    }
+
+    /// a=rtcp of line `i` (an a=rtcp line).
+    public func rtcp(at i: Int) throws(SDPError) -> RTCPAttribute {
+        // Common case `a=rtcp:<port>`: read the digits in place.
+        let fast = withAttributeValue(i) { buf -> UInt64? in
+            for k in 0..<buf.count where buf[k] == ASCII.space { return nil }
+            return SDPText.number(buf, 0, buf.count)
         }
-        let existing = lines.firstIndex(where: isDirection)
-        lines.removeAll(where: isDirection)
-        guard let direction else { return }
-        let line = SDPLine(type: ASCII.a, value: Substring(direction.rawValue), ending: preferredEnding)
-        if let existing, existing <= lines.count { lines.insert(line, at: existing) } else { insertLine(line) }
+        if let fast, let p = fast, p <= 65_535 { return RTCPAttribute(port: UInt16(p)) }
+        return try RTCPAttribute(parsing: attributeValueOrEmpty(i))
     }
 }
 

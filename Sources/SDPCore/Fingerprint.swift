@@ -88,15 +88,13 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         // the result. Anything else (or a bad digit) goes through the general loop below for its error.
         let expected = hash.byteCount
         if to - from == expected * 3 - 1 {
-            let fast = [UInt8](unsafeUninitializedCapacity: expected) { out, count in
-                var ok = true
-                for j in 0..<expected {
-                    let at = from + j * 3
-                    if j > 0, buf[at - 1] != ASCII.colon { ok = false; break }
-                    guard let hi = Fingerprint.hexValue(buf[at]), let lo = Fingerprint.hexValue(buf[at + 1]) else { ok = false; break }
-                    out[j] = hi << 4 | lo
-                }
-                count = ok ? expected : 0
+            var fast = [UInt8]()
+            fast.reserveCapacity(expected)
+            for j in 0..<expected {
+                let at = from + j * 3
+                if j > 0, buf[at - 1] != ASCII.colon { break }
+                guard let hi = Fingerprint.hexValue(buf[at]), let lo = Fingerprint.hexValue(buf[at + 1]) else { break }
+                fast.append(hi << 4 | lo)
             }
             if fast.count == expected {
                 self.hash = hash
@@ -170,6 +168,29 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
 
     /// The whole attribute text, `fingerprint:sha-256 AB:...` (one allocation).
     public var attributeText: String { text(prefix: "fingerprint:") }
+
+    /// Number of bytes of `text(prefix:)`.
+    func textCount(prefix: StaticString) -> Int {
+        prefix.utf8CodeUnitCount + hash.staticName.utf8CodeUnitCount + 1 + (bytes.isEmpty ? 0 : bytes.count * 3 - 1)
+    }
+
+    /// Writes `text(prefix:)` at `d` (textCount(prefix:) bytes).
+    func write(prefix: StaticString, to d: UnsafeMutablePointer<UInt8>) {
+        let name = hash.staticName
+        var p = 0
+        d.initialize(from: prefix.utf8Start, count: prefix.utf8CodeUnitCount); p += prefix.utf8CodeUnitCount
+        (d + p).initialize(from: name.utf8Start, count: name.utf8CodeUnitCount); p += name.utf8CodeUnitCount
+        d[p] = ASCII.space; p += 1
+        let digits: StaticString = "0123456789ABCDEF"
+        let h = digits.utf8Start
+        bytes.withUnsafeBufferPointer { bs in
+            for k in 0..<bs.count {
+                if k > 0 { d[p] = ASCII.colon; p += 1 }
+                let b = bs[k]
+                d[p] = h[Int(b >> 4)]; d[p + 1] = h[Int(b & 0x0F)]; p += 2
+            }
+        }
+    }
 
     func text(prefix: StaticString) -> String {
         let name = hash.staticName

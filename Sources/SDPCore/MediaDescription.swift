@@ -1,8 +1,8 @@
 // One media description: the m= line and every line up to the next m= (RFC 8866 §5.14).
 
 public struct MediaDescription: Sendable, Equatable, SDPSection {
-    /// lines[0] is the m= line; order and unknown lines are kept as received.
-    public var lines: [SDPLine]
+    /// Line 0 is the m= line; order and unknown lines are kept as received.
+    public var table: SDPLineTable
 
     /// RFC 8866 §5 media-level order: m= i= c= b= k= a=; blank trailing lines last.
     public static func rank(of type: UInt8) -> Int {
@@ -18,55 +18,67 @@ public struct MediaDescription: Sendable, Equatable, SDPSection {
         }
     }
 
+    public static func == (a: MediaDescription, b: MediaDescription) -> Bool { a.table == b.table }
+
     /// Wraps already-validated lines (lines[0] must be an m= line).
     public init(lines: [SDPLine]) {
-        self.lines = lines
+        table = SDPLineTable(lines: lines)
+    }
+
+    public init(table: SDPLineTable) {
+        self.table = table
     }
 
     /// A new media description with just an m= line.
     public init(_ mediaLine: MediaLine, ending: SDPLineEnding = .crlf) {
-        lines = [SDPLine(type: ASCII.m, value: Substring(mediaLine.value), ending: ending)]
+        self.init(lines: [SDPLine(type: ASCII.m, value: Substring(mediaLine.value), ending: ending)])
     }
 
     /// The m= line, parsed (allocates Strings; use the field accessors on hot paths).
     public var mediaLine: MediaLine {
         get {
-            (try? MediaLine(parsing: lines[0].value, allowWildcards: true))
+            (try? MediaLine(parsing: table.value(0), allowWildcards: true))
                 ?? MediaLine(media: String(mediaType), port: .number(0), proto: String(proto), formats: [])
         }
-        set { lines[0].value = Substring(newValue.value) }
+        set { table.setValue(0, newValue.value) }
     }
 
-    /// m= field n (0 media, 1 port[/count], 2 proto, 3... formats), without allocating.
+    /// Byte range of m= field n (0 media, 1 port[/count], 2 proto, 3... formats).
+    @inlinable
+    public func fieldRange(_ n: Int) -> (Int, Int)? {
+        table.withValue(0) { SDPText.fieldRange($0, n) }
+    }
+
+    /// Runs `body` over the bytes of m= field n (empty when absent).
+    @inlinable
+    public func withField<R>(_ n: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try table.withValue(0) { buf in
+            guard let (a, b) = SDPText.fieldRange(buf, n) else { return try body(UnsafeBufferPointer(rebasing: buf[0..<0])) }
+            return try body(UnsafeBufferPointer(rebasing: buf[a..<b]))
+        }
+    }
+
+    /// m= field n (0 media, 1 port[/count], 2 proto, 3... formats).
     public func field(_ n: Int) -> Substring {
-        SDPText.field(lines[0].value, n)
+        withField(n) { Substring(String(decoding: $0, as: UTF8.self)) }
     }
 
     /// Replaces m= field n (keeps every other byte of the line).
     public mutating func setField(_ n: Int, _ text: String) {
-        let v = lines[0].value
-        guard let (a, b) = SDPText.fieldRange(v, n) else { return }
-        lines[0].value = Substring(SDPText.replacing(v, a, b, with: text))
+        guard let (a, b) = fieldRange(n) else { return }
+        table.replace(in: 0, from: a, to: b, with: text)
     }
 
     public var mediaType: Substring { field(0) }
 
-    /// The media type as a String, built straight from the bytes (no Substring slicing).
-    public var mediaTypeString: String {
-        let v = lines[0].value
-        return SDPText.withBytes(v) { buf -> String in
-            var end = 0
-            while end < buf.count, buf[end] != ASCII.space { end += 1 }
-            return String(decoding: UnsafeBufferPointer(rebasing: buf[0..<end]), as: UTF8.self)
-        }
-    }
+    /// The media type as a String, built straight from the bytes.
+    public var mediaTypeString: String { withField(0) { String(decoding: $0, as: UTF8.self) } }
     public var proto: Substring { field(2) }
 
     /// The m= port (without port count); nil for a wildcard.
     public var port: SDPPort {
-        let v = lines[0].value
-        guard let (a, b) = SDPText.fieldRange(v, 1) else { return .number(0) }
-        return SDPText.withBytes(v) { buf -> SDPPort in
+        table.withValue(0) { buf -> SDPPort in
+            guard let (a, b) = SDPText.fieldRange(buf, 1) else { return .number(0) }
             var end = b
             for k in a..<b where buf[k] == ASCII.slash { end = k; break }
             if end - a == 1, buf[a] == ASCII.dollar { return .wildcard(.choose) }
@@ -77,13 +89,21 @@ public struct MediaDescription: Sendable, Equatable, SDPSection {
 
     /// Sets the port and keeps a `/count` suffix.
     public mutating func setPort(_ port: SDPPort) {
-        let v = lines[0].value
-        guard let (a, b) = SDPText.fieldRange(v, 1) else { return }
-        let end = SDPText.withBytes(v) { buf -> Int in
-            for k in a..<b where buf[k] == ASCII.slash { return k }
-            return b
+        guard let (a, end) = table.withValue(0, { buf -> (Int, Int)? in
+            guard let (a, b) = SDPText.fieldRange(buf, 1) else { return nil }
+            for k in a..<b where buf[k] == ASCII.slash { return (a, k) }
+            return (a, b)
+        }) else { return }
+        switch port {
+        case .number(let n):
+            let len = SDPText.decimalLength(UInt64(n))
+            table.replace(in: 0, from: a, to: end, count: len) { d in
+                var v = UInt64(n), k = len - 1
+                repeat { d[k] = UInt8(truncatingIfNeeded: v % 10) &+ ASCII.zero; v /= 10; k -= 1 } while v > 0
+            }
+        case .wildcard(let w):
+            table.replace(in: 0, from: a, to: end, count: 1) { d in d[0] = w == .choose ? ASCII.dollar : ASCII.dash }
         }
-        lines[0].value = Substring(SDPText.replacing(v, a, end, withPort: port))
     }
 
     public mutating func setProto(_ proto: String) { setField(2, proto) }
@@ -91,7 +111,7 @@ public struct MediaDescription: Sendable, Equatable, SDPSection {
     /// RFC 3264 §6 / §8.2: a port of zero rejects or removes the stream.
     /// (Same result as `port == .number(0)`, read in one pass over the m= bytes.)
     public var isDisabled: Bool {
-        SDPText.withBytes(lines[0].value) { buf -> Bool in
+        table.withValue(0) { buf -> Bool in
             let n = buf.count
             var k = 0
             while k < n, buf[k] == ASCII.space { k += 1 }

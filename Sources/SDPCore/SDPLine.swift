@@ -108,14 +108,29 @@ public struct SDPLine: Sendable, Equatable {
 
 /// ASCII byte constants used by the scanners.
 public enum ASCII {
-    public static let a = UInt8(ascii: "a"), b = UInt8(ascii: "b"), c = UInt8(ascii: "c")
-    public static let i = UInt8(ascii: "i"), k = UInt8(ascii: "k"), m = UInt8(ascii: "m")
-    public static let o = UInt8(ascii: "o"), s = UInt8(ascii: "s"), t = UInt8(ascii: "t")
-    public static let v = UInt8(ascii: "v")
-    public static let cr: UInt8 = 0x0D, lf: UInt8 = 0x0A, space: UInt8 = 0x20, tab: UInt8 = 0x09
-    public static let colon = UInt8(ascii: ":"), equals = UInt8(ascii: "="), slash = UInt8(ascii: "/")
-    public static let dollar = UInt8(ascii: "$"), dash = UInt8(ascii: "-"), zero = UInt8(ascii: "0")
-    public static let nine = UInt8(ascii: "9")
+    // Computed and inlinable, so each use is a constant (a `static let` is a global reached through
+    // an addressor call from other modules).
+    @inlinable public static var a: UInt8 { 0x61 }
+    @inlinable public static var b: UInt8 { 0x62 }
+    @inlinable public static var c: UInt8 { 0x63 }
+    @inlinable public static var i: UInt8 { 0x69 }
+    @inlinable public static var k: UInt8 { 0x6B }
+    @inlinable public static var m: UInt8 { 0x6D }
+    @inlinable public static var o: UInt8 { 0x6F }
+    @inlinable public static var s: UInt8 { 0x73 }
+    @inlinable public static var t: UInt8 { 0x74 }
+    @inlinable public static var v: UInt8 { 0x76 }
+    @inlinable public static var cr: UInt8 { 0x0D }
+    @inlinable public static var lf: UInt8 { 0x0A }
+    @inlinable public static var space: UInt8 { 0x20 }
+    @inlinable public static var tab: UInt8 { 0x09 }
+    @inlinable public static var colon: UInt8 { 0x3A }
+    @inlinable public static var equals: UInt8 { 0x3D }
+    @inlinable public static var slash: UInt8 { 0x2F }
+    @inlinable public static var dollar: UInt8 { 0x24 }
+    @inlinable public static var dash: UInt8 { 0x2D }
+    @inlinable public static var zero: UInt8 { 0x30 }
+    @inlinable public static var nine: UInt8 { 0x39 }
 }
 
 /// Small allocation-free text helpers. Hot paths read the UTF-8 bytes through a contiguous buffer
@@ -226,6 +241,22 @@ public enum SDPText {
             }
             return nil
         }
+    }
+
+    /// Byte range of field `n` (0-based, space separated) of `buf`, or nil.
+    @inlinable
+    public static func fieldRange(_ buf: UnsafeBufferPointer<UInt8>, _ n: Int) -> (Int, Int)? {
+        var start = 0, field = 0
+        for k in 0...buf.count {
+            if k == buf.count || buf[k] == ASCII.space {
+                if k > start {
+                    if field == n { return (start, k) }
+                    field += 1
+                }
+                start = k + 1
+            }
+        }
+        return nil
     }
 
     /// Field `n` (0-based, space separated), or an empty Substring.

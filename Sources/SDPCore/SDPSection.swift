@@ -1,44 +1,40 @@
 // Shared line-level access for the session part and each media part of an SDP (RFC 8866 §5: both
 // are ordered lists of `<type>=<value>` lines; c=, b=, k= and a= may appear at either level).
 
-/// A list of SDP lines with RFC 8866 §5 ordering rules for inserted lines.
+/// A list of SDP lines with RFC 8866 §5 ordering rules for inserted lines. The lines are stored in an
+/// `SDPLineTable` (one byte buffer, plain line records); `lines` materialises them.
 public protocol SDPSection: Sendable {
-    var lines: [SDPLine] { get set }
+    var table: SDPLineTable { get set }
     /// RFC 8866 §5 position rank of a line type inside this section (for insertion).
     static func rank(of type: UInt8) -> Int
 }
 
 extension SDPSection {
+    /// The lines, materialised (each value is a new String; use the table on hot paths).
+    public var lines: [SDPLine] {
+        get { table.lines }
+        set { table = SDPLineTable(lines: newValue) }
+    }
+
     /// The terminator to use for inserted lines: the first terminated line's; `.none` when the section
     /// has none (the serialiser then uses the document's terminator, else CRLF per RFC 8866 §5).
     @inlinable
-    public var preferredEnding: SDPLineEnding {
-        let ls = lines   // one getter call (these extension methods are not specialised across modules)
-        for i in ls.indices where ls[i].ending != .none { return ls[i].ending }
-        return .none
-    }
+    public var preferredEnding: SDPLineEnding { table.preferredEnding }
 
     // MARK: generic lines
 
     @inlinable
-    public func firstIndex(ofType type: UInt8) -> Int? {
-        lines.firstIndex { $0.type == type }
-    }
+    public func firstIndex(ofType type: UInt8) -> Int? { table.firstIndex(ofType: type) }
 
     /// Inserts `line` after the last line whose RFC 8866 §5 rank is not greater than its own.
-    @inlinable
     public mutating func insertLine(_ line: SDPLine) {
-        var line = line
-        if line.ending == .none { line.ending = preferredEnding }
-        let r = Self.rank(of: line.type)
-        var index = lines.count
-        while index > 0, Self.rank(of: lines[index - 1].type) > r { index -= 1 }
-        if index == lines.count, index > 0, lines[index - 1].ending == .none {
-            // Keep the original final-terminator choice: the new line takes the "no terminator" role.
-            lines[index - 1].ending = line.ending
-            line.ending = .none
-        }
-        lines.insert(line, at: index)
+        table.insertLine(type: line.type, value: String(line.value), ending: line.ending, rank: Self.rank)
+    }
+
+    /// Inserts a `type=value` line in RFC 8866 §5 order with the section's terminator.
+    @inlinable
+    public mutating func insertLine(type: UInt8, value: String) {
+        table.insertLine(type: type, value: value, ending: .none, rank: Self.rank)
     }
 
     // MARK: c= (RFC 8866 §5.7)
@@ -46,68 +42,72 @@ extension SDPSection {
     /// The first c= line of this section.
     public var connection: ConnectionData? {
         get {
-            guard let i = firstIndex(ofType: ASCII.c) else { return nil }
-            return try? ConnectionData(parsing: lines[i].value, allowWildcards: true)
+            guard let i = table.firstIndex(ofType: ASCII.c) else { return nil }
+            return try? ConnectionData(parsing: table.value(i), allowWildcards: true)
         }
         set {
             if let newValue {
-                let text = Substring(newValue.value)
-                if let i = firstIndex(ofType: ASCII.c) {
-                    lines[i].value = text
+                let text = newValue.value
+                if let i = table.firstIndex(ofType: ASCII.c) {
+                    table.setValue(i, text)
                 } else {
-                    insertLine(SDPLine(type: ASCII.c, value: text, ending: preferredEnding))
+                    insertLine(type: ASCII.c, value: text)
                 }
             } else {
-                lines.removeAll { $0.type == ASCII.c }
+                table.records.removeAll { $0.type == ASCII.c }
             }
         }
     }
 
-    /// The address of the first c= line, without parsing the whole line into Strings.
-    @inlinable
-    public var connectionAddress: Substring? {
-        let ls = lines
-        guard let i = ls.firstIndex(where: { $0.type == ASCII.c }) else { return nil }
-        let v = ls[i].value
-        guard let (a, b) = SDPText.fieldRange(v, 2) else { return nil }
-        let end = SDPText.withBytes(v) { buf -> Int in
-            for k in a..<b where buf[k] == ASCII.slash { return k }
-            return b
-        }
-        return SDPText.slice(v, a, end)
+    /// Inserts `a=fingerprint:<fp>` before the first line with attribute key `before`, else after
+    /// the last attribute.
+    public mutating func insertFingerprint(_ fp: Fingerprint, before k: SDPAttributeKey) {
+        table.insertFingerprint(fp, before: k, ending: table.preferredEnding, rank: Self.rank)
     }
+
+    /// Sets the connection address (c=IN IP4|IP6 address) without building a `ConnectionData`.
+    @inlinable
+    public mutating func setConnectionAddress(_ address: String) {
+        table.setConnectionAddress(address, rank: Self.rank)
+    }
+
+    /// The address of the first c= line.
+    @inlinable
+    public var connectionAddress: Substring? { table.connectionAddress }
+
+    /// Byte range of the first c= address (line index, from, to), or nil.
+    @inlinable
+    public var connectionAddressRange: (line: Int, from: Int, to: Int)? { table.connectionAddressRange }
 
     // MARK: b= (RFC 8866 §5.8, RFC 3890, RFC 3556)
 
     public var bandwidths: [Bandwidth] {
-        lines.compactMap { $0.type == ASCII.b ? try? Bandwidth(parsing: $0.value) : nil }
+        var out: [Bandwidth] = []
+        for i in 0..<table.count where table.type(i) == ASCII.b {
+            if let b = try? Bandwidth(parsing: table.value(i)) { out.append(b) }
+        }
+        return out
     }
 
     /// Value of the first b= line of `kind`.
     @inlinable
-    public func bandwidth(_ kind: Bandwidth.Kind) -> UInt64? {
-        let ls = lines
-        for i in ls.indices where ls[i].type == ASCII.b {
-            if let v = SDPText.withBytes(ls[i].value, { Bandwidth.value(ofKind: kind, in: $0) }) { return v }
-        }
-        return nil
-    }
+    public func bandwidth(_ kind: Bandwidth.Kind) -> UInt64? { table.bandwidth(kind) }
 
     /// Replaces the first b= of `kind` (or inserts one, RFC 8866 §5 order) ; nil removes all of that kind.
     public mutating func setBandwidth(_ kind: Bandwidth.Kind, _ value: UInt64?) {
-        let ls = lines
-        let matching = ls.indices.filter {
-            ls[$0].type == ASCII.b && SDPText.withBytes(ls[$0].value, { Bandwidth.value(ofKind: kind, in: $0) }) != nil
+        var matching: [Int] = []
+        for i in 0..<table.count where table.type(i) == ASCII.b {
+            if table.withValue(i, { Bandwidth.value(ofKind: kind, in: $0) }) != nil { matching.append(i) }
         }
         guard let value else {
-            for i in matching.reversed() { lines.remove(at: i) }
+            for i in matching.reversed() { table.remove(at: i) }
             return
         }
-        let text = Substring(Bandwidth(kind: kind, value: value).text)
+        let text = Bandwidth(kind: kind, value: value).text
         if let first = matching.first {
-            lines[first].value = text
+            table.setValue(first, text)
         } else {
-            insertLine(SDPLine(type: ASCII.b, value: text, ending: preferredEnding))
+            insertLine(type: ASCII.b, value: text)
         }
     }
 
@@ -115,86 +115,180 @@ extension SDPSection {
 
     /// All attributes in order as (name, value) pairs.
     public var attributes: [(name: Substring, value: Substring?)] {
-        lines.compactMap { $0.type == ASCII.a ? ($0.attributeName, $0.attributeValue) : nil }
+        var out: [(name: Substring, value: Substring?)] = []
+        for i in 0..<table.count where table.type(i) == ASCII.a {
+            let l = table.line(i)
+            out.append((l.attributeName, l.attributeValue))
+        }
+        return out
     }
 
     // Key-based lookups (no text comparison).
 
     @inlinable
-    public func hasAttribute(_ k: SDPAttributeKey) -> Bool { lines.contains { $0.key == k } }
+    public func hasAttribute(_ k: SDPAttributeKey) -> Bool { table.contains(k) }
 
-    @inlinable
     public func attributeValue(_ k: SDPAttributeKey) -> Substring? {
-        let ls = lines
-        for i in ls.indices where ls[i].key == k {
-            return ls[i].attributeValue ?? ls[i].value[ls[i].value.endIndex...]
-        }
-        return nil
+        guard let i = table.firstIndex(of: k) else { return nil }
+        return table.attributeValueOrEmpty(i)
     }
 
     public func attributeValues(_ k: SDPAttributeKey) -> [Substring] {
-        lines.compactMap { $0.key == k ? ($0.attributeValue ?? $0.value[$0.value.endIndex...]) : nil }
+        var out: [Substring] = []
+        for i in 0..<table.count where table.key(i) == k { out.append(table.attributeValueOrEmpty(i)) }
+        return out
     }
 
     @discardableResult
     @inlinable
-    public mutating func removeAttributes(_ k: SDPAttributeKey) -> Int {
-        guard lines.contains(where: { $0.key == k }) else { return 0 }
-        let before = lines.count
-        lines.removeAll { $0.key == k }
-        return before - lines.count
-    }
+    public mutating func removeAttributes(_ k: SDPAttributeKey) -> Int { table.removeAll(k) }
 
     public func hasAttribute(_ name: StaticString) -> Bool {
         let k = SDPAttributeKey.classify(name)
-        return lines.contains { $0.matches(k, name) }
+        for i in 0..<table.count where table.matches(i, k, name) { return true }
+        return false
     }
 
     /// Value of the first attribute `name` (empty Substring for a property attribute).
     public func attributeValue(_ name: StaticString) -> Substring? {
         let k = SDPAttributeKey.classify(name)
-        for line in lines where line.matches(k, name) {
-            return line.attributeValue ?? line.value[line.value.endIndex...]
-        }
+        for i in 0..<table.count where table.matches(i, k, name) { return table.attributeValueOrEmpty(i) }
         return nil
     }
 
     /// Values of every attribute `name`, in order.
     public func attributeValues(_ name: StaticString) -> [Substring] {
         let k = SDPAttributeKey.classify(name)
-        return lines.compactMap { $0.matches(k, name) ? ($0.attributeValue ?? $0.value[$0.value.endIndex...]) : nil }
+        var out: [Substring] = []
+        for i in 0..<table.count where table.matches(i, k, name) { out.append(table.attributeValueOrEmpty(i)) }
+        return out
     }
 
     /// Removes every attribute `name`; returns how many were removed.
     @discardableResult
     public mutating func removeAttributes(_ name: StaticString) -> Int {
         let k = SDPAttributeKey.classify(name)
-        guard lines.contains(where: { $0.matches(k, name) }) else { return 0 }
-        let before = lines.count
-        lines.removeAll { $0.matches(k, name) }
-        return before - lines.count
+        var removed = 0
+        var i = table.count - 1
+        while i >= 0 {
+            if table.matches(i, k, name) { table.remove(at: i); removed += 1 }
+            i -= 1
+        }
+        return removed
     }
 
     /// Appends `a=name[:value]` after the last attribute of this section.
     public mutating func appendAttribute(_ name: String, _ value: String? = nil) {
-        let text = value.map { name + ":" + $0 } ?? name
-        insertLine(SDPLine(type: ASCII.a, value: Substring(text), ending: preferredEnding))
+        insertLine(type: ASCII.a, value: value.map { name + ":" + $0 } ?? name)
     }
 
     /// Sets the first attribute `name` to `value` (removing further ones), or appends it.
     public mutating func setAttribute(_ name: StaticString, _ value: String?) {
-        let nameText = name.description
-        let text = Substring(value.map { nameText + ":" + $0 } ?? nameText)
-        let k = SDPAttributeKey.classify(name)
-        if let first = lines.firstIndex(where: { $0.matches(k, name) }) {
-            lines[first].value = text
-            var i = lines.count - 1
-            while i > first {
-                if lines[i].matches(k, name) { lines.remove(at: i) }
-                i -= 1
-            }
-        } else {
-            insertLine(SDPLine(type: ASCII.a, value: text, ending: preferredEnding))
+        table.setAttribute(name, SDPAttributeKey.classify(name), value, rank: Self.rank)
+    }
+}
+
+extension SDPLineTable {
+    @inlinable
+    public var preferredEnding: SDPLineEnding {
+        for i in records.indices where records[i].ending != .none { return records[i].ending }
+        return .none
+    }
+
+    /// Inserts a line after the last line whose rank is not greater than its own (RFC 8866 §5 order).
+    /// `.none` as `ending` means "the section's terminator".
+    public mutating func insertLine(type: UInt8, value: String, ending: SDPLineEnding, rank: (UInt8) -> Int) {
+        let (a, b) = appendBytes(of: value)
+        insertLine(type: type, range: (a, b), ending: ending, rank: rank)
+    }
+
+    /// `insertLine` for a value already appended to the buffer at `range`.
+    @usableFromInline
+    mutating func insertLine(type: UInt8, range: (Int, Int), ending: SDPLineEnding, rank: (UInt8) -> Int) {
+        var ending = ending
+        if ending == .none { ending = preferredEnding }
+        let r = rank(type)
+        var index = records.count
+        while index > 0, rank(records[index - 1].type) > r { index -= 1 }
+        if index == records.count, index > 0, records[index - 1].ending == .none {
+            // Keep the original final-terminator choice: the new line takes the "no terminator" role.
+            records[index - 1].ending = ending
+            ending = .none
         }
+        insertRecord(type: type, range.0, range.1, ending: ending, at: index)
+    }
+
+    /// (line, from, to) of the address of the first c= line (without a `/ttl` suffix).
+    @inlinable
+    public var connectionAddressRange: (line: Int, from: Int, to: Int)? {
+        guard let i = firstIndex(ofType: ASCII.c) else { return nil }
+        return withValue(i) { buf -> (line: Int, from: Int, to: Int)? in
+            guard let (a, b) = SDPText.fieldRange(buf, 2) else { return nil }
+            var end = b
+            for k in a..<b where buf[k] == ASCII.slash { end = k; break }
+            return (i, a, end)
+        }
+    }
+
+    public var connectionAddress: Substring? {
+        guard let (i, a, b) = connectionAddressRange else { return nil }
+        return withValue(i) { Substring(String(decoding: UnsafeBufferPointer(rebasing: $0[a..<b]), as: UTF8.self)) }
+    }
+
+    /// The address of the first c= line as a String (no Substring).
+    public var connectionAddressString: String? {
+        guard let (i, a, b) = connectionAddressRange else { return nil }
+        return withValue(i) { String(decoding: UnsafeBufferPointer(rebasing: $0[a..<b]), as: UTF8.self) }
+    }
+
+    /// True when the first c= address equals `literal` byte for byte.
+    @inlinable
+    public func connectionAddressEquals(_ literal: StaticString) -> Bool {
+        guard let (i, a, b) = connectionAddressRange else { return false }
+        let n = literal.utf8CodeUnitCount
+        guard b - a == n else { return false }
+        return withValue(i) { buf -> Bool in
+            let p = literal.utf8Start
+            for k in 0..<n where buf[a + k] != p[k] { return false }
+            return true
+        }
+    }
+
+    /// Writes `c=IN IP4|IP6 <address>` into the first c= line, or inserts one.
+    public mutating func setConnectionAddress(_ address: String, rank: (UInt8) -> Int) {
+        let range = SDPText.withBytes(of: address) { ad -> (Int, Int) in
+            var ip6 = false
+            for k in 0..<ad.count where ad[k] == ASCII.colon { ip6 = true; break }
+            let prefix: StaticString = ip6 ? "IN IP6 " : "IN IP4 "
+            return appendValue(count: 7 + ad.count) { _, d in
+                d.initialize(from: prefix.utf8Start, count: 7)
+                if let p = ad.baseAddress, ad.count > 0 { (d + 7).initialize(from: p, count: ad.count) }
+            }
+        }
+        if let i = firstIndex(ofType: ASCII.c) {
+            repoint(i, range.0, range.1)
+        } else {
+            insertLine(type: ASCII.c, range: range, ending: .none, rank: rank)
+        }
+    }
+
+    /// Inserts `a=fingerprint:<fp>` (RFC 8122 §5) before the first line with attribute key `before`
+    /// (with `ending`), or else after the last attribute (RFC 8866 §5 order given by `rank`).
+    public mutating func insertFingerprint(_ fp: Fingerprint, before k: SDPAttributeKey, ending: SDPLineEnding,
+                                           rank: (UInt8) -> Int) {
+        let range = appendValue(count: fp.textCount(prefix: "fingerprint:")) { _, d in fp.write(prefix: "fingerprint:", to: d) }
+        if let at = firstIndex(of: k) {
+            insertRecord(type: ASCII.a, range.0, range.1, ending: ending, at: at)
+        } else {
+            insertLine(type: ASCII.a, range: range, ending: .none, rank: rank)
+        }
+    }
+
+    @inlinable
+    public func bandwidth(_ kind: Bandwidth.Kind) -> UInt64? {
+        for i in records.indices where records[i].type == ASCII.b {
+            if let v = withValue(i, { Bandwidth.value(ofKind: kind, in: $0) }) { return v }
+        }
+        return nil
     }
 }

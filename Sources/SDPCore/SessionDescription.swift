@@ -23,9 +23,13 @@ public struct SDPParseOptions: Sendable, Equatable {
 /// A whole SDP: session-level lines, then one `MediaDescription` per m= line.
 public struct SessionDescription: Sendable, Equatable, SDPSection {
     /// Session-level lines (everything before the first m=), in input order.
-    public var lines: [SDPLine]
+    public var table: SDPLineTable
     /// Media descriptions in input order (their index is the RFC 3264 stream index).
     public var media: [MediaDescription]
+
+    public static func == (a: SessionDescription, b: SessionDescription) -> Bool {
+        a.table == b.table && a.media == b.media
+    }
 
     /// RFC 8866 §5 session-level order: v o s i u e p c b t r z k a; blank trailing lines last.
     public static func rank(of type: UInt8) -> Int {
@@ -49,7 +53,12 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
     }
 
     public init(lines: [SDPLine], media: [MediaDescription]) {
-        self.lines = lines
+        self.table = SDPLineTable(lines: lines)
+        self.media = media
+    }
+
+    public init(table: SDPLineTable, media: [MediaDescription]) {
+        self.table = table
         self.media = media
     }
 
@@ -72,52 +81,59 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
         }
         guard byteCount > 0 else { throw SDPError(.emptyInput) }
 
-        // Pass 1 over the contiguous UTF-8 bytes: split, bound and validate every line (no allocation
-        // besides the record array). Pass 2 turns the records into Substring-backed lines.
-        var records: [LineRecord] = []
-        records.reserveCapacity(byteCount / 20 + 4)
-        let failure: SDPError? = text.withUTF8 { buf in
-            SessionDescription.scan(buf, options: options, into: &records)
+        // One pass over the contiguous UTF-8 bytes splits, bounds and validates every line into plain
+        // records; then each section's bytes are copied into its own buffer (records rebased).
+        var records: [SDPLineRecord] = []
+        records.reserveCapacity(byteCount / 24 + 4)
+        var sessionTable = SDPLineTable()
+        var media: [MediaDescription] = []
+        let failure: SDPError? = text.withUTF8 { buf -> SDPError? in
+            if let e = SessionDescription.scan(buf, options: options, into: &records) { return e }
+            // Section boundaries: the session part, then one part per m= line.
+            var first = 0
+            var k = 0
+            let n = records.count
+            var sessionDone = false
+            while first < n {
+                k = first + 1
+                while k < n, records[k].type != ASCII.m { k += 1 }
+                if !sessionDone, records[first].type != ASCII.m {
+                    sessionTable = SessionDescription.section(buf, records, first, k)
+                    sessionDone = true
+                } else {
+                    if media.isEmpty { media.reserveCapacity(4) }
+                    media.append(MediaDescription(table: SessionDescription.section(buf, records, first, k)))
+                }
+                sessionDone = true
+                first = k
+            }
+            return nil
         }
         if let failure { throw failure }
-
-        var session: [SDPLine] = []
-        session.reserveCapacity(8)
-        var media: [MediaDescription] = []
-        media.reserveCapacity(4)
-        var current: [SDPLine] = []
-        let utf8 = text.utf8
-        let base = utf8.startIndex
-        for r in records {
-            let from = utf8.index(base, offsetBy: r.valueStart)
-            let to = utf8.index(base, offsetBy: r.end)
-            let line = SDPLine(type: r.type, value: text[from..<to], ending: r.ending, key: r.key)
-            if r.type == ASCII.m {
-                if !current.isEmpty { media.append(MediaDescription(lines: current)) }
-                current = []
-                current.reserveCapacity(16)
-                current.append(line)
-            } else if current.isEmpty {
-                session.append(line)
-            } else {
-                current.append(line)
-            }
-        }
-        if !current.isEmpty { media.append(MediaDescription(lines: current)) }
-        self.lines = session
+        self.table = sessionTable
         self.media = media
     }
 
-    struct LineRecord {
-        var type: UInt8
-        var valueStart: Int
-        var end: Int
-        var ending: SDPLineEnding
-        var key: SDPAttributeKey = .notAttribute
+    /// The table of records[from..<to]: their bytes (from the first value's line start to the last
+    /// terminator) copied into one buffer, offsets rebased.
+    static func section(_ buf: UnsafeBufferPointer<UInt8>, _ records: [SDPLineRecord], _ from: Int, _ to: Int) -> SDPLineTable {
+        let first = records[from]
+        let base = first.type == 0 ? first.start : first.start - 2
+        let end = records[to - 1].end
+        let bytes = SDPBytes(copying: UnsafeBufferPointer(rebasing: buf[base..<end]), spare: 128)
+        var out = [SDPLineRecord]()
+        out.reserveCapacity(to - from + 4)
+        for i in from..<to {
+            var r = records[i]
+            r.start -= base
+            r.end -= base
+            out.append(r)
+        }
+        return SDPLineTable(bytes: bytes, records: out)
     }
 
     /// Splits and validates (RFC 8866 §5 grammar, `SDPLimits` bounds). Returns the first error.
-    static func scan(_ buf: UnsafeBufferPointer<UInt8>, options: SDPParseOptions, into records: inout [LineRecord]) -> SDPError? {
+    static func scan(_ buf: UnsafeBufferPointer<UInt8>, options: SDPParseOptions, into records: inout [SDPLineRecord]) -> SDPError? {
         let n = buf.count
         var pos = 0
         var lineNumber = 0
@@ -169,7 +185,7 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
             if length == 0 {
                 // Blank lines are not SDP (RFC 8866 §5) but trail many real bodies: keep them at the end only.
                 sawBlank = true
-                records.append(LineRecord(type: 0, valueStart: start, end: start, ending: ending))
+                records.append(SDPLineRecord(start: start, end: start, type: 0, ending: ending, key: .notAttribute))
                 continue
             }
             guard !sawBlank else { return SDPError(.malformedLine, line: lineNumber, detail: "line after a blank line") }
@@ -218,7 +234,7 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
             default:
                 break   // other and unknown types are kept as-is
             }
-            records.append(LineRecord(type: type, valueStart: v, end: end, ending: ending, key: key))
+            records.append(SDPLineRecord(start: v, end: end, type: type, ending: ending, key: key))
         }
         if options.requireMandatoryLines {
             guard seenO else { return SDPError(.missingMandatoryLine, detail: "o= missing (RFC 8866 §5.2)") }
@@ -345,60 +361,60 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
 
     /// The SDP text. Unchanged descriptions reproduce their input exactly.
     public func serialized() -> String {
-        var fallback = preferredEnding
+        var fallback = table.preferredEnding
         if fallback == .none {
-            for m in media where m.preferredEnding != .none { fallback = m.preferredEnding; break }
+            for m in media where m.table.preferredEnding != .none { fallback = m.table.preferredEnding; break }
         }
         if fallback == .none { fallback = .crlf }
-        // Exact size first, then one allocation written in place. (Static helpers rather than nested
-        // functions: a closure that captures a mutable local costs a dynamic exclusivity check per line.)
+        // Exact size first, then one allocation written in place.
         let lastMedia = media.count - 1
-        var size = SessionDescription.measure(lines, last: media.isEmpty, fallback: fallback)
-        for k in media.indices { size += SessionDescription.measure(media[k].lines, last: k == lastMedia, fallback: fallback) }
+        var size = SessionDescription.measure(table, last: media.isEmpty, fallback: fallback)
+        for k in media.indices { size += SessionDescription.measure(media[k].table, last: k == lastMedia, fallback: fallback) }
         return String(unsafeUninitializedCapacity: size) { out -> Int in
-            var p = SessionDescription.write(lines, last: media.isEmpty, fallback: fallback, into: out, at: 0)
+            var p = SessionDescription.write(table, last: media.isEmpty, fallback: fallback, into: out, at: 0)
             for k in media.indices {
-                p = SessionDescription.write(media[k].lines, last: k == lastMedia, fallback: fallback, into: out, at: p)
+                p = SessionDescription.write(media[k].table, last: k == lastMedia, fallback: fallback, into: out, at: p)
             }
             return p
         }
     }
 
-    private static func measure(_ lines: [SDPLine], last: Bool, fallback: SDPLineEnding) -> Int {
+    private static func measure(_ t: SDPLineTable, last: Bool, fallback: SDPLineEnding) -> Int {
         var size = 0
-        for k in lines.indices {
-            size += (lines[k].type == 0 ? 0 : 2) + lines[k].value.utf8.count
-            var e = lines[k].ending
-            if e == .none, !(last && k == lines.count - 1) { e = fallback }
+        let rs = t.records
+        for k in rs.indices {
+            size += (rs[k].type == 0 ? 0 : 2) + rs[k].end - rs[k].start
+            var e = rs[k].ending
+            if e == .none, !(last && k == rs.count - 1) { e = fallback }
             size += e == .crlf ? 2 : (e == .lf ? 1 : 0)
         }
         return size
     }
 
-    private static func write(_ lines: [SDPLine], last: Bool, fallback: SDPLineEnding,
+    private static func write(_ t: SDPLineTable, last: Bool, fallback: SDPLineEnding,
                               into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
-        var p = start
-        for k in lines.indices {
-            let type = lines[k].type
-            if type != 0 {
-                out[p] = type; out[p + 1] = ASCII.equals; p += 2
-            }
-            let at = p
-            p += SDPText.withBytes(lines[k].value) { b -> Int in
-                if let src = b.baseAddress, let dst = out.baseAddress, b.count > 0 {
-                    (dst + at).update(from: src, count: b.count)
+        let rs = t.records
+        return t.bytes.withUnsafeBufferPointer { src -> Int in
+            var p = start
+            guard let dst = out.baseAddress else { return p }
+            for k in rs.indices {
+                let r = rs[k]
+                if r.type != 0 {
+                    out[p] = r.type; out[p + 1] = ASCII.equals; p += 2
                 }
-                return b.count
+                let n = r.end - r.start
+                if n > 0, let s = src.baseAddress { (dst + p).update(from: s + r.start, count: n) }
+                p += n
+                var e = r.ending
+                if e == .none, !(last && k == rs.count - 1) { e = fallback }
+                switch e {
+                case .crlf: out[p] = ASCII.cr; out[p + 1] = ASCII.lf; p += 2
+                case .lf: out[p] = ASCII.lf; p += 1
+                case .none: break
+                }
             }
-            var e = lines[k].ending
-            if e == .none, !(last && k == lines.count - 1) { e = fallback }
-            switch e {
-            case .crlf: out[p] = ASCII.cr; out[p + 1] = ASCII.lf; p += 2
-            case .lf: out[p] = ASCII.lf; p += 1
-            case .none: break
-            }
+            return p
         }
-        return p
     }
 
     // MARK: typed session-level fields
@@ -406,38 +422,32 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
     /// o= (RFC 8866 §5.2).
     public var origin: Origin? {
         get {
-            guard let i = firstIndex(ofType: ASCII.o) else { return nil }
-            return try? Origin(parsing: lines[i].value, allowWildcards: true)
+            guard let i = table.firstIndex(ofType: ASCII.o) else { return nil }
+            return try? Origin(parsing: table.value(i), allowWildcards: true)
         }
         set {
-            guard let newValue else { lines.removeAll { $0.type == ASCII.o }; return }
-            if let i = firstIndex(ofType: ASCII.o) {
-                lines[i].value = Substring(newValue.value)
+            guard let newValue else { table.records.removeAll { $0.type == ASCII.o }; return }
+            if let i = table.firstIndex(ofType: ASCII.o) {
+                table.setValue(i, newValue.value)
             } else {
-                insertLine(SDPLine(type: ASCII.o, value: Substring(newValue.value), ending: preferredEnding))
+                insertLine(type: ASCII.o, value: newValue.value)
             }
         }
     }
 
     /// Replaces the o= addrtype and unicast-address fields in place (other fields kept byte for byte).
     public mutating func setOriginAddress(_ address: String) {
-        guard let i = firstIndex(ofType: ASCII.o) else { return }
-        let v = lines[i].value
-        guard let (a, _) = SDPText.fieldRange(v, 4) else { return }
+        guard let i = table.firstIndex(ofType: ASCII.o) else { return }
+        guard let (a, _) = table.withValue(i, { SDPText.fieldRange($0, 4) }) else { return }
         let type: StaticString = address.utf8.contains(ASCII.colon) ? "IP6" : "IP4"
-        let text = SDPText.withBytes(v) { buf in
-            SDPText.withBytes(of: address) { ad in
-                String(unsafeUninitializedCapacity: a + 4 + ad.count) { out in
-                    var p = 0
-                    SDPText.write(UnsafeBufferPointer(rebasing: buf[0..<a]), out, &p)
-                    SDPText.write(UnsafeBufferPointer(start: type.utf8Start, count: 3), out, &p)
-                    out[p] = ASCII.space; p += 1
-                    SDPText.write(ad, out, &p)
-                    return p
-                }
+        let len = table.valueLength(i)
+        SDPText.withBytes(of: address) { ad in
+            table.replace(in: i, from: a, to: len, count: 4 + ad.count) { d in
+                d.initialize(from: type.utf8Start, count: 3)
+                d[3] = ASCII.space
+                if let p = ad.baseAddress, ad.count > 0 { (d + 4).initialize(from: p, count: ad.count) }
             }
         }
-        lines[i].value = Substring(text)
     }
 
     /// The effective c= address of media `index`: its own c= else the session-level one (RFC 8866 §5.7).

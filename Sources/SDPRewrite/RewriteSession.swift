@@ -83,15 +83,17 @@ public struct RewriteSession: Sendable {
 
     /// Processes one SDP crossing the ALG and returns what the AGW must be asked. The SDP to forward
     /// comes from `applyGatewayAnswer` (it needs the AGW's addresses and fingerprint).
-    public mutating func receive(_ sdp: SessionDescription, kind: SDPKind, direction: CallDirection) throws(RewriteError) -> GatewayRequest {
+    /// The SDP is consumed: the SDP to forward is edited from it in place (no copy when the caller
+    /// does not use it afterwards).
+    public mutating func receive(_ sdp: consuming SessionDescription, kind: SDPKind, direction: CallDirection) throws(RewriteError) -> GatewayRequest {
         switch (kind, phase) {
         case (.offer, .idle):
-            return try receiveOffer(sdp, direction: direction)
+            return try receiveOffer(sdp: sdp, direction: direction)
         case (.answer, .awaitingAnswer(let info)):
             guard info.direction == direction else {
                 throw RewriteError(.unexpectedEvent, detail: "answer direction \(direction.rawValue) differs from its offer's")
             }
-            return try receiveAnswer(sdp, info: info)
+            return try receiveAnswer(sdp: sdp, info: info)
         default:
             throw RewriteError(.unexpectedEvent, detail: "\(kind.rawValue) not expected now")
         }
@@ -113,7 +115,9 @@ public struct RewriteSession: Sendable {
             var path: String?
         }
         var updated = streams
-        var endpoints = [LocalEndpoint?](repeating: nil, count: pending.draft.media.count)
+        var endpoints: [LocalEndpoint?] = []
+        endpoints.reserveCapacity(pending.draft.media.count)
+        for _ in 0..<pending.draft.media.count { endpoints.append(nil) }
         var edits: [Edit] = []
         edits.reserveCapacity(pending.plans.count)
         for plan in pending.plans {
@@ -151,7 +155,7 @@ public struct RewriteSession: Sendable {
         // Pass 2 cannot fail. The phase no longer holds the draft, so editing it does not copy it.
         phase = pending.kind == .offer ? .awaitingAnswer(pending.offer) : .idle
         var sdp = pending.draft
-        pending.draft = SessionDescription(lines: [], media: [])
+        pending.draft = SessionDescription(table: SDPLineTable(), media: [])
         for edit in edits {
             let i = edit.index
             if let fp = edit.fingerprint { FingerprintRule.insert(fp, into: &sdp.media[i]) }
@@ -187,36 +191,42 @@ public struct RewriteSession: Sendable {
 
     // MARK: offer
 
-    private mutating func receiveOffer(_ sdp: SessionDescription, direction: CallDirection) throws(RewriteError) -> GatewayRequest {
+    private mutating func receiveOffer(sdp: consuming SessionDescription, direction: CallDirection) throws(RewriteError) -> GatewayRequest {
         let source = direction.offererSide
         let target = source.other
-        guard sdp.media.count >= streams.count else {
+        // The draft is the received SDP itself: every read of an m-line happens before its first edit,
+        // and no copy of it is kept, so the edits do not copy its storage.
+        var draft = sdp
+        guard draft.media.count >= streams.count else {
             // RFC 3264 §8: a re-offer keeps every m-line (removed streams get port 0).
             throw RewriteError(.answerMismatch, detail: "re-offer has fewer m-lines than the session")
         }
-        var draft = sdp
+        let count = draft.media.count
         var newStreams = streams
+        newStreams.reserveCapacity(count)
         var requests: [StreamRequest] = []
+        requests.reserveCapacity(count)
         var plans: [StreamPlan] = []
+        plans.reserveCapacity(count)
         var replacedFingerprints: [Int] = []
+        replacedFingerprints.reserveCapacity(count)
         var info = OfferInfo(direction: direction, offerRoles: [], cema: [], reserved: [], priorStreams: streams)
+        info.offerRoles.reserveCapacity(count)
+        info.cema.reserveCapacity(count)
+        info.reserved.reserveCapacity(count)
         let merge = policy.tcpHandling == .merge
+        let sessionDirection = draft.direction
+        let sessionSetup = SessionSetup(draft)
 
-        for i in sdp.media.indices {
-            let m = sdp.media[i]
+        for i in 0..<count {
+            let m = try MediaFacts(draft.media[i], index: i, session: sessionSetup)
             let prior: StreamState? = i < streams.count ? streams[i] : nil
-            let role: SetupRole?
-            let connAttr: ConnectionAttribute?
-            do {
-                role = try m.setupRole()
-                connAttr = try m.connectionAttribute()
-            } catch {
-                throw RewriteError(error, stream: i)
-            }
+            let role = m.role
+            let connAttr = m.connection
             info.offerRoles.append(role)
-            info.cema.append(m.hasMSRPCEMA)
+            info.cema.append(m.cema)
 
-            if m.isDisabled {
+            if m.disabled {
                 // RFC 3264 §8.2: port 0 removes the stream; release its AGW resources.
                 if let prior, prior.treatment.isAnchored {
                     requests.append(StreamRequest(index: i, media: prior.media, protocol: prior.family,
@@ -227,7 +237,7 @@ public struct RewriteSession: Sendable {
                     replacedFingerprints.append(i)
                 }
                 if target == .core { draft.media[i].removeAttributes(.e2ae) }
-                var st = prior ?? StreamState(media: m.mediaTypeString, family: DecisionRule.classify(proto: m.proto).0,
+                var st = prior ?? StreamState(media: m.mediaType, family: m.family,
                                               treatment: .released, applicationAware: false,
                                               accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
                 st.treatment = .released
@@ -236,19 +246,18 @@ public struct RewriteSession: Sendable {
                 continue
             }
 
-            let proto = m.proto
-            let (family, treatment) = try DecisionRule.decide(source: source, proto: proto, indicator: m.e2aeIndicator,
-                                                              flags: flags, policy: policy, index: i)
-            let cema = m.hasMSRPCEMA
+            let (family, treatment) = try DecisionRule.decide(source: source, family: m.family, tls: m.tls, proto: m.proto,
+                                                              indicator: m.indicator, flags: flags, policy: policy, index: i)
+            let cema = m.cema
             let appAware: Bool
             switch family {
             case .msrp: appAware = treatment != .e2e && !cema && policy.cemaAbsent == .rewritePath   // TS 23.334 §5.19
             case .bfcp: appAware = policy.bfcpApplicationAware
             default: appAware = false
             }
-            let (accessT, coreT) = DecisionRule.transports(family, treatment, applicationAware: appAware, rtpProto: proto,
+            let (accessT, coreT) = DecisionRule.transports(family, treatment, applicationAware: appAware, rtpProto: m.proto,
                                                          msrpAgnosticAccess: policy.msrpAgnosticAccessTransport)
-            var st = StreamState(media: m.mediaTypeString, family: family, treatment: treatment, applicationAware: appAware,
+            var st = StreamState(media: m.mediaType, family: family, treatment: treatment, applicationAware: appAware,
                                  accessTransport: accessT, coreTransport: coreT,
                                  access: prior?.access, core: prior?.core, gatewayFingerprint: prior?.gatewayFingerprint,
                                  ueFingerprints: [])
@@ -275,7 +284,7 @@ public struct RewriteSession: Sendable {
                 draft.media[i].removeAttributes(.e2ae)
             }
             var plan = StreamPlan(index: i, target: target, anchored: treatment.isAnchored)
-            let direction = sdp.effectiveDirection(ofMedia: i)
+            let direction = m.direction ?? sessionDirection ?? .sendrecv
 
             switch treatment {
             case .e2ae:
@@ -294,7 +303,7 @@ public struct RewriteSession: Sendable {
                                                                   reuseConnection: action == .configure))
                 if source == .access {
                     // Originating (TS 33.328 §7.2.1; seed 004 originating steps 5-8).
-                    st.ueFingerprints = try Self.takeUEMedia(sdp, media: i, into: &access,
+                    st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &access,
                                                              missing: "e2ae requested without a=fingerprint")
                     replacedFingerprints.append(i)
                     if let p = DecisionRule.proto(family, tls: false) { draft.media[i].setProto(p) }
@@ -306,9 +315,9 @@ public struct RewriteSession: Sendable {
                 } else {
                     // Terminating (TS 33.328 §7.3.1 step 4; seed 004 terminating steps 2-8).
                     replacedFingerprints.append(i)
-                    core.remote = try AddressRule.remote(of: sdp, media: i)
-                    core.bandwidthAS = m.bandwidth(.applicationSpecific)
-                    core.bandwidthTIAS = m.bandwidth(.transportIndependent)
+                    core.remote = try m.remote(draft)
+                    core.bandwidthAS = m.bandwidthAS
+                    core.bandwidthTIAS = m.bandwidthTIAS
                     if let p = DecisionRule.proto(family, tls: true) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: true, model: policy.bandwidth)
                     access.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
@@ -324,10 +333,10 @@ public struct RewriteSession: Sendable {
             case .e2e, .plain, .rtp:
                 // TI-23334-v: e2e gets transport TCP, no TLS data; plain/RTP: ordinary anchoring. a=crypto,
                 // a=fingerprint and a=setup pass unchanged; only addresses (and path if app-aware) change.
-                let remote = try AddressRule.remote(of: sdp, media: i)
+                let remote = try m.remote(draft)
                 var access = TerminationRequest(transport: accessT)
                 var core = TerminationRequest(transport: coreT)
-                let asValue = m.bandwidth(.applicationSpecific), tias = m.bandwidth(.transportIndependent)
+                let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
                 access.bandwidthAS = asValue; access.bandwidthTIAS = tias
                 core.bandwidthAS = asValue; core.bandwidthTIAS = tias
                 if source == .access { access.remote = remote } else { core.remote = remote }
@@ -362,31 +371,38 @@ public struct RewriteSession: Sendable {
 
     // MARK: answer
 
-    private mutating func receiveAnswer(_ sdp: SessionDescription, info: OfferInfo) throws(RewriteError) -> GatewayRequest {
+    private mutating func receiveAnswer(sdp: consuming SessionDescription, info: OfferInfo) throws(RewriteError) -> GatewayRequest {
         let offerer = info.direction.offererSide
         let source = offerer.other
         let target = offerer
-        guard sdp.media.count == streams.count else {
-            throw RewriteError(.answerMismatch, detail: "answer has \(sdp.media.count) m-lines, offer had \(streams.count)")
-        }
+        // Edited in place, as in receiveOffer.
         var draft = sdp
+        let count = draft.media.count
+        guard count == streams.count else {
+            throw RewriteError(.answerMismatch, detail: "answer has \(count) m-lines, offer had \(streams.count)")
+        }
         var newStreams = streams
         var requests: [StreamRequest] = []
+        requests.reserveCapacity(count)
         var plans: [StreamPlan] = []
+        plans.reserveCapacity(count)
         var replacedFingerprints: [Int] = []
+        replacedFingerprints.reserveCapacity(count)
         let merge = policy.tcpHandling == .merge
         let interlink = policy.tcpHandling == .proxyInterlinkage
         let explicit = policy.tcpHandling == .proxyExplicitConnect
+        let sessionDirection = draft.direction
+        let sessionSetup = SessionSetup(draft)
 
-        for i in sdp.media.indices {
-            let m = sdp.media[i]
+        for i in 0..<count {
             var st = streams[i]
             if target == .core { draft.media[i].removeAttributes(.e2ae) }
             guard st.treatment.isAnchored else {
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
-            if m.isDisabled {
+            let m = try MediaFacts(draft.media[i], index: i, session: sessionSetup, answer: true)
+            if m.disabled {
                 // RFC 3264 §6: the answerer rejected the stream: release it.
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment, action: .release))
                 if st.treatment == .e2ae, let p = DecisionRule.proto(st.family, tls: target == .access) {
@@ -398,12 +414,11 @@ public struct RewriteSession: Sendable {
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
-            let answerRole: SetupRole?
-            do { answerRole = try m.setupRole() } catch { throw RewriteError(error, stream: i) }
+            let answerRole = try m.answerRole()
             let offerRole = i < info.offerRoles.count ? info.offerRoles[i] : nil
-            let direction = sdp.effectiveDirection(ofMedia: i)
+            let direction = m.direction ?? sessionDirection ?? .sendrecv
             var plan = StreamPlan(index: i, target: target, anchored: true)
-            let (family, tls) = DecisionRule.classify(proto: m.proto)
+            let family = m.family, tls = m.tls
 
             switch st.treatment {
             case .e2ae:
@@ -423,9 +438,9 @@ public struct RewriteSession: Sendable {
                 var core = TerminationRequest(transport: st.coreTransport)
                 if source == .core {
                     // Originating answer (TS 33.328 §7.2.1 step 8; seed 004 steps 14-17).
-                    core.remote = try AddressRule.remote(of: sdp, media: i)
-                    core.bandwidthAS = m.bandwidth(.applicationSpecific)
-                    core.bandwidthTIAS = m.bandwidth(.transportIndependent)
+                    core.remote = try m.remote(draft)
+                    core.bandwidthAS = m.bandwidthAS
+                    core.bandwidthTIAS = m.bandwidthTIAS
                     replacedFingerprints.append(i)
                     if let p = DecisionRule.proto(st.family, tls: true) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: true, model: policy.bandwidth)
@@ -445,7 +460,7 @@ public struct RewriteSession: Sendable {
                                          cema: i < info.cema.count && info.cema[i], towards: .access)
                 } else {
                     // Terminating answer (TS 33.328 §7.3.1 step 7; seed 004 terminating steps 13-17).
-                    st.ueFingerprints = try Self.takeUEMedia(sdp, media: i, into: &access,
+                    st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &access,
                                                              missing: "UE answer without a=fingerprint")
                     replacedFingerprints.append(i)
                     draft.media[i].removeAttributes(.e2ae)
@@ -468,10 +483,10 @@ public struct RewriteSession: Sendable {
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: .e2ae,
                                               action: .configure, direction: direction, access: access, core: core))
             case .e2e, .plain, .rtp:
-                let remote = try AddressRule.remote(of: sdp, media: i)
+                let remote = try m.remote(draft)
                 var access = TerminationRequest(transport: st.accessTransport)
                 var core = TerminationRequest(transport: st.coreTransport)
-                let asValue = m.bandwidth(.applicationSpecific), tias = m.bandwidth(.transportIndependent)
+                let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
                 access.bandwidthAS = asValue; access.bandwidthTIAS = tias
                 core.bandwidthAS = asValue; core.bandwidthTIAS = tias
                 if source == .access { access.remote = remote } else { core.remote = remote }
@@ -506,15 +521,231 @@ extension RewriteSession {
     /// (its offer, or its answer) gives the access termination's Remote: the UE's fingerprints,
     /// address, port and bandwidth. Returns the fingerprints, which the session keeps; an e2ae stream
     /// without one is rejected (488).
-    static func takeUEMedia(_ sdp: SessionDescription, media i: Int, into access: inout TerminationRequest,
+    static func takeUEMedia(_ sdp: SessionDescription, media i: Int, facts m: MediaFacts, into access: inout TerminationRequest,
                             missing detail: String) throws(RewriteError) -> [Fingerprint] {
         let ueFps = try FingerprintRule.applicable(sdp, media: i)
         guard !ueFps.isEmpty else { throw RewriteError(.missingFingerprint, stream: i, detail: detail) }
-        let m = sdp.media[i]
-        access.remote = try AddressRule.remote(of: sdp, media: i)
+        access.remote = try m.remote(sdp)
         access.remoteFingerprints = ueFps
-        access.bandwidthAS = m.bandwidth(.applicationSpecific)
-        access.bandwidthTIAS = m.bandwidth(.transportIndependent)
+        access.bandwidthAS = m.bandwidthAS
+        access.bandwidthTIAS = m.bandwidthTIAS
         return ueFps
+    }
+}
+
+/// What the rules read from one m-line, collected before the line is edited (RFC 4145 §4/§5
+/// a=setup and a=connection, RFC 6714 a=msrp-cema, TS 24.229 §7.5.2 a=3ge2ae, RFC 8866 §6.7 direction,
+/// §5.8 b=, §5.14 m= port and proto; RFC 3605 a=rtcp).
+struct MediaFacts {
+    var index: Int
+    var role: SetupRole?
+    var roleError: SDPError?
+    var connection: ConnectionAttribute?
+    var cema: Bool
+    var disabled: Bool
+    var family: StreamProtocol
+    var tls: Bool
+    /// The proto text (small: stored inline in the String).
+    var proto: Substring
+    var mediaType: String
+    var indicator: E2AEIndicator?
+    var direction: MediaDirection?
+    var bandwidthAS: UInt64?
+    var bandwidthTIAS: UInt64?
+    var port: UInt16
+    /// a=rtcp port and address (RFC 3605 §2.1), when signalled.
+    var rtcpPort: UInt16?
+    var rtcpAddress: String?
+    var rtcpError: SDPError?
+    /// The m-line's own c= address, if any.
+    var ownAddress: String?
+
+    /// Offers read a=setup and a=connection first (a bad one rejects the offer); answers read the
+    /// m-line's a=setup only when the stream is anchored and not rejected (`answerRole()`).
+    init(_ m: borrowing MediaDescription, index: Int, session: SessionSetup, answer: Bool = false) throws(RewriteError) {
+        self.index = index
+        let t = m.table
+        // One pass over the line records: where each attribute the rules need is.
+        var setupAt = -1, connectionAt = -1, e2aeAt = -1, rtcpAt = -1, cAt = -1
+        var cema = false
+        var direction: MediaDirection? = nil
+        var bandwidthAS: UInt64? = nil, bandwidthTIAS: UInt64? = nil
+        for i in 0..<t.count {
+            switch t.type(i) {
+            case ASCII.a:
+                switch t.key(i) {
+                case .setup: if setupAt < 0 { setupAt = i }
+                case .connection: if connectionAt < 0 { connectionAt = i }
+                case .e2ae: if e2aeAt < 0 { e2aeAt = i }
+                case .rtcp: if rtcpAt < 0 { rtcpAt = i }
+                case .msrpCEMA: cema = true
+                case .sendrecv: if direction == nil { direction = .sendrecv }
+                case .sendonly: if direction == nil { direction = .sendonly }
+                case .recvonly: if direction == nil { direction = .recvonly }
+                case .inactive: if direction == nil { direction = .inactive }
+                default: break
+                }
+            case ASCII.c:
+                if cAt < 0 { cAt = i }
+            case ASCII.b:
+                // RFC 8866 §5.8: the first b= of each kind.
+                if bandwidthAS == nil { bandwidthAS = t.withValue(i) { Bandwidth.value(ofKind: .applicationSpecific, in: $0) } }
+                if bandwidthTIAS == nil { bandwidthTIAS = t.withValue(i) { Bandwidth.value(ofKind: .transportIndependent, in: $0) } }
+            default:
+                break
+            }
+        }
+        // RFC 4145 §4/§5: a=setup and a=connection may be session-level attributes; a media-level one
+        // overrides them for its m-line.
+        if answer {
+            do { role = setupAt < 0 ? try session.role() : try t.setupRole(at: setupAt) } catch { role = nil; roleError = error }
+            connection = nil
+        } else {
+            do {
+                role = setupAt < 0 ? try session.role() : try t.setupRole(at: setupAt)
+                connection = connectionAt < 0 ? try session.connectionAttribute() : try t.connectionAttribute(at: connectionAt)
+            } catch {
+                throw RewriteError(error, stream: index)
+            }
+        }
+        self.cema = cema
+        self.direction = direction
+        self.bandwidthAS = bandwidthAS
+        self.bandwidthTIAS = bandwidthTIAS
+        indicator = e2aeAt < 0 ? nil : t.e2aeIndicator(at: e2aeAt)
+        if rtcpAt >= 0 {
+            do {
+                let rtcp = try t.rtcp(at: rtcpAt)
+                rtcpPort = rtcp.port
+                rtcpAddress = rtcp.connection?.address.literal
+            } catch { rtcpError = error }
+        }
+        ownAddress = cAt < 0 ? nil : t.withValue(cAt) { buf -> String? in
+            guard let (a, b) = SDPText.fieldRange(buf, 2) else { return nil }
+            var end = b
+            for k in a..<b where buf[k] == ASCII.slash { end = k; break }
+            return String(decoding: UnsafeBufferPointer(rebasing: buf[a..<end]), as: UTF8.self)
+        }
+        // One pass over the m= line (RFC 8866 §5.14): media, port, proto; same results as
+        // `mediaTypeString`, `isDisabled`, `port` and `proto`.
+        struct MLine {
+            var typeEnd = 0
+            var portFrom = -1, portTo = -1
+            var protoFrom = -1, protoTo = -1
+            var family = StreamProtocol.other
+            var tls = false
+            var disabled = true
+            var port: UInt16 = 0
+        }
+        let ml = t.withValue(0) { buf -> MLine in
+            var r = MLine()
+            let n = buf.count
+            while r.typeEnd < n, buf[r.typeEnd] != ASCII.space { r.typeEnd += 1 }
+            var field = 0, k = 0
+            while k < n, field < 3 {
+                while k < n, buf[k] == ASCII.space { k += 1 }
+                guard k < n else { break }
+                let s = k
+                while k < n, buf[k] != ASCII.space { k += 1 }
+                if field == 1 { r.portFrom = s; r.portTo = k } else if field == 2 { r.protoFrom = s; r.protoTo = k }
+                field += 1
+            }
+            if r.portFrom >= 0 {
+                var end = r.portFrom
+                while end < r.portTo, buf[end] != ASCII.slash { end += 1 }
+                if end - r.portFrom == 1, buf[r.portFrom] == ASCII.dollar || buf[r.portFrom] == ASCII.dash {
+                    r.disabled = false   // an H.248 wildcard: port.number is nil
+                } else {
+                    let v = SDPText.number(buf, r.portFrom, end) ?? 0
+                    r.disabled = v == 0
+                    r.port = UInt16(clamping: v)
+                }
+            }
+            if r.protoFrom >= 0 {
+                (r.family, r.tls) = DecisionRule.classify(protoBytes: UnsafeBufferPointer(rebasing: buf[r.protoFrom..<r.protoTo]))
+            }
+            return r
+        }
+        disabled = ml.disabled
+        port = ml.port
+        family = ml.family
+        tls = ml.tls
+        (mediaType, proto) = t.withValue(0) { buf -> (String, Substring) in
+            // The usual media types and protos are taken from literals (no String decoding).
+            let type = UnsafeBufferPointer(rebasing: buf[0..<ml.typeEnd])
+            let mediaType = MediaFacts.text(type)
+            guard ml.protoFrom >= 0 else { return (mediaType, "") }
+            let proto = MediaFacts.text(UnsafeBufferPointer(rebasing: buf[ml.protoFrom..<ml.protoTo]))
+            return (mediaType, Substring(proto))
+        }
+    }
+
+    /// `bytes` as a String: an immortal literal for the usual media types and protos (no decoding).
+    static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        @inline(__always) func eq(_ lit: StaticString) -> Bool {
+            guard lit.utf8CodeUnitCount == bytes.count else { return false }
+            let p = lit.utf8Start
+            for k in 0..<bytes.count where bytes[k] != p[k] { return false }
+            return true
+        }
+        switch bytes.count {
+        case 5: if eq("audio") { return "audio" }; if eq("video") { return "video" }
+        case 7:
+            if eq("message") { return "message" }
+            if eq("RTP/AVP") { return "RTP/AVP" }
+        case 8:
+            if eq("TCP/MSRP") { return "TCP/MSRP" }
+            if eq("TCP/BFCP") { return "TCP/BFCP" }
+            if eq("RTP/SAVP") { return "RTP/SAVP" }
+        case 11: if eq("application") { return "application" }
+        case 12:
+            if eq("TCP/TLS/MSRP") { return "TCP/TLS/MSRP" }
+            if eq("TCP/TLS/BFCP") { return "TCP/TLS/BFCP" }
+        default: break
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    func answerRole() throws(RewriteError) -> SetupRole? {
+        if let roleError { throw RewriteError(roleError, stream: index) }
+        return role
+    }
+
+    /// The remote endpoint signalled for this m-line (effective c= address, m= port, a=rtcp).
+    func remote(_ sdp: SessionDescription) throws(RewriteError) -> RemoteEndpoint {
+        guard let address = ownAddress ?? sdp.table.connectionAddressString else {
+            throw RewriteError(.missingConnectionAddress, stream: index, detail: "no c= applies")
+        }
+        var ep = RemoteEndpoint(address: address, port: port)
+        if let rtcpError { throw RewriteError(rtcpError, stream: index) }
+        ep.rtcpPort = rtcpPort
+        ep.rtcpAddress = rtcpAddress
+        return ep
+    }
+}
+
+/// Session-level a=setup and a=connection (RFC 4145 §4, §5: either may be a session-level
+/// attribute), read once per SDP; they apply to every m-line without its own.
+struct SessionSetup {
+    var setup: Result<SetupRole?, SDPError>
+    var connection: Result<ConnectionAttribute?, SDPError>
+
+    init(_ sdp: SessionDescription) {
+        do { setup = .success(try sdp.table.setupRole()) } catch { setup = .failure(error) }
+        do { connection = .success(try sdp.table.connectionAttribute()) } catch { connection = .failure(error) }
+    }
+
+    func role() throws(SDPError) -> SetupRole? {
+        switch setup {
+        case .success(let r): return r
+        case .failure(let e): throw e
+        }
+    }
+
+    func connectionAttribute() throws(SDPError) -> ConnectionAttribute? {
+        switch connection {
+        case .success(let c): return c
+        case .failure(let e): throw e
+        }
     }
 }

@@ -78,6 +78,33 @@ struct TLSRoleTests {
         #expect(try fwd.media[0].setupRole() == nil)                          // defaults kept end to end
     }
 
+    @Test("RFC 4145 §4: a session-level a=setup applies to every m-line without its own, in the offer and in the answer")
+    func sessionLevelSetup() throws {
+        let ueHead = T.head("10.1.1.10"), coreHead = T.head("203.0.113.5")
+        let ueMedia = ["m=message 50000 TCP/TLS/MSRP *", "a=accept-types:message/cpim", "a=path:msrps://10.1.1.10:50000/a1;tcp",
+                       "a=fingerprint:\(T.ueFP)", "a=msrp-cema", "a=3ge2ae:requested"]
+        let coreMedia = ["m=message 7654 TCP/MSRP *", "a=accept-types:message/cpim", "a=path:msrp://203.0.113.5:7654/b1;tcp", "a=msrp-cema"]
+        // The same roles, once on the m-line and once at session level only.
+        var onMedia = RewriteSession(flags: .all)
+        let mediaOffer = try T.exchange(&onMedia, offer: T.sdp(ueHead + [ueMedia[0], "a=setup:passive"] + ueMedia.dropFirst()),
+                                        direction: .originating).0
+        let mediaAnswer = try onMedia.receive(T.sdp(coreHead + [coreMedia[0], "a=setup:passive"] + coreMedia.dropFirst()),
+                                              kind: .answer, direction: .originating)
+        var onSession = RewriteSession(flags: .all)
+        let sessionOffer = try T.exchange(&onSession, offer: T.sdp(ueHead + ["a=setup:passive"] + ueMedia), direction: .originating).0
+        let sessionAnswer = try onSession.receive(T.sdp(coreHead + ["a=setup:passive"] + coreMedia), kind: .answer, direction: .originating)
+        #expect(sessionOffer == mediaOffer)
+        #expect(sessionAnswer == mediaAnswer)
+        // A passive offerer: the answerer's side connects first (not the RFC 4145 default of an active offerer).
+        #expect(sessionOffer.streams[0].core?.tcp?.synTriggersPeer == true)
+        #expect(sessionOffer.streams[0].access?.tcp?.synTriggersPeer == false)
+        // A media-level a=setup overrides the session-level one.
+        var both = RewriteSession(flags: .all)
+        let overridden = try T.exchange(&both, offer: T.sdp(ueHead + ["a=setup:active", ueMedia[0], "a=setup:passive"] + ueMedia.dropFirst()),
+                                        direction: .originating).0
+        #expect(overridden == mediaOffer)
+    }
+
     @Test("Seed 000 b) / seed 004 steps 2-4: SYN-trigger interlinkage on the answerer side for actpass, corrected by the answer")
     func interlinkage() {
         #expect(TCPRoleRule.synTriggerSide(offererSide: .access, offerRole: .actpass, answerRole: nil) == .core)

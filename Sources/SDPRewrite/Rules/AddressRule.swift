@@ -9,45 +9,51 @@ public enum AddressRule {
     /// Streams on hold with c=0.0.0.0 (RFC 3264 §8.4) keep that address.
     public static func apply(_ endpoints: [LocalEndpoint?], to sdp: inout SessionDescription, rewriteOrigin: Bool) {
         guard endpoints.contains(where: { $0 != nil }) else { return }
-        let sessionAddress = sdp.connectionAddress
-        let sessionIsHold = sessionAddress == "0.0.0.0"
+        let sessionHasAddress = sdp.table.connectionAddressRange != nil
+        let sessionIsHold = sdp.table.connectionAddressEquals("0.0.0.0")
         var sessionTarget: String? = nil
-        var sessionUsable = sessionAddress != nil && !sessionIsHold
-        // Per media: own c= address (nil when none) and disabled flag, read once.
-        var own: [Substring?] = []
+        var sessionUsable = sessionHasAddress && !sessionIsHold
+        // The media array is taken out of the SDP and edited as a local (unique) array.
+        var media: [MediaDescription] = []
+        swap(&media, &sdp.media)
+        defer { swap(&media, &sdp.media) }
+        // Per media: own c= (0 none, 1 an address, 2 the hold address 0.0.0.0) and disabled flag, read
+        // once (RFC 8866 §5.7 c= at either level; RFC 3264 §8.4 hold; §8.2 port 0).
+        var own: [UInt8] = []
         var disabled: [Bool] = []
-        own.reserveCapacity(sdp.media.count)
-        disabled.reserveCapacity(sdp.media.count)
-        for k in sdp.media.indices {
-            let m = sdp.media[k]
-            let o = m.connectionAddress
-            let d = m.isDisabled
+        own.reserveCapacity(media.count)
+        disabled.reserveCapacity(media.count)
+        for k in media.indices {
+            let o: UInt8 = media[k].table.connectionAddressRange == nil ? 0
+                : (media[k].table.connectionAddressEquals("0.0.0.0") ? 2 : 1)
+            let d = media[k].isDisabled
             own.append(o)
             disabled.append(d)
-            guard o == nil, !d else { continue }
+            guard o == 0, !d else { continue }
             guard k < endpoints.count, let ep = endpoints[k] else { sessionUsable = false; continue }
             if let t = sessionTarget, t != ep.address { sessionUsable = false }
             sessionTarget = ep.address
         }
         if sessionUsable, let target = sessionTarget {
-            sdp.connection = ConnectionData(address: target)
+            sdp.setConnectionAddress(target)
         }
-        for k in sdp.media.indices where k < endpoints.count {
+        for k in media.indices where k < endpoints.count {
             guard let ep = endpoints[k], !disabled[k] else { continue }
-            // Mutated in place (a copy-and-write-back would copy the line array).
-            sdp.media[k].setPort(.number(ep.port))
-            if let o = own[k] {
-                if o != "0.0.0.0" { sdp.media[k].connection = ConnectionData(address: ep.address) }
-            } else if !sessionUsable, !sessionIsHold {
-                sdp.media[k].connection = ConnectionData(address: ep.address)
-            }
-            if sdp.media[k].hasAttribute(.rtcp), let rtcp = try? sdp.media[k].rtcp() {
-                let rtcpPort = ep.rtcpPort ?? (ep.port == UInt16.max ? ep.port : ep.port + 1)
-                sdp.media[k].setRTCP(RTCPAttribute(port: rtcpPort, connection: rtcp.connection == nil ? nil : ConnectionData(address: ep.address)))
-            }
+            let setC = own[k] == 1 || (own[k] == 0 && !sessionUsable && !sessionIsHold)
+            anchor(&media[k], ep, setConnection: setC)
         }
         if rewriteOrigin, let first = endpoints.first(where: { $0 != nil }) ?? nil {
             sdp.setOriginAddress(first.address)
+        }
+    }
+
+    /// The edits of one anchored media section: m= port, c= (when `setConnection`) and a=rtcp.
+    static func anchor(_ m: inout MediaDescription, _ ep: LocalEndpoint, setConnection: Bool) {
+        m.setPort(.number(ep.port))
+        if setConnection { m.setConnectionAddress(ep.address) }
+        if let i = m.table.firstIndex(of: .rtcp), let rtcp = try? m.table.rtcp(at: i) {
+            let rtcpPort = ep.rtcpPort ?? (ep.port == UInt16.max ? ep.port : ep.port + 1)
+            m.setRTCP(RTCPAttribute(port: rtcpPort, connection: rtcp.connection == nil ? nil : ConnectionData(address: ep.address)))
         }
     }
 

@@ -6,8 +6,12 @@ public enum DecisionRule {
     /// Protocol family and whether the proto carries TLS (RFC 4975 §8.1 TCP/TLS/MSRP; RFC 8856 §4
     /// TCP/TLS/BFCP; RFC 3550/3711 RTP profiles).
     public static func classify(proto: Substring) -> (StreamProtocol, tls: Bool) {
-        // One pass over the bytes (a byte-level copy of the Substring checks below).
-        SDPText.withBytes(proto) { b -> (StreamProtocol, tls: Bool) in
+        SDPText.withBytes(proto) { classify(protoBytes: $0) }
+    }
+
+    /// `classify(proto:)` over the proto's bytes.
+    public static func classify(protoBytes b: UnsafeBufferPointer<UInt8>) -> (StreamProtocol, tls: Bool) {
+        do {
             if SDPText.equalsIgnoringCase(b, "TCP/MSRP") { return (.msrp, false) }
             if SDPText.equalsIgnoringCase(b, "TCP/TLS/MSRP") { return (.msrp, true) }
             if SDPText.equalsIgnoringCase(b, "TCP/BFCP") { return (.bfcp, false) }
@@ -56,6 +60,13 @@ public enum DecisionRule {
     public static func decide(source: Side, proto: Substring, indicator: E2AEIndicator?, flags: MediaSecurityFlags,
                               policy: RewritePolicy, index: Int) throws(RewriteError) -> (StreamProtocol, StreamTreatment) {
         let (family, tls) = classify(proto: proto)
+        return try decide(source: source, family: family, tls: tls, proto: proto, indicator: indicator, flags: flags,
+                          policy: policy, index: index)
+    }
+
+    /// `decide` with the proto already classified.
+    static func decide(source: Side, family: StreamProtocol, tls: Bool, proto: Substring, indicator: E2AEIndicator?,
+                       flags: MediaSecurityFlags, policy: RewritePolicy, index: Int) throws(RewriteError) -> (StreamProtocol, StreamTreatment) {
         switch family {
         case .other:
             if policy.unknownProtocol == .reject {

@@ -23,8 +23,15 @@ public enum FingerprintRule {
         let sessionValues = sdp.attributeValues(.fingerprint)
         guard !sessionValues.isEmpty, !indices.isEmpty else { return }
         for k in sdp.media.indices where !indices.contains(k) {
-            let (_, tls) = DecisionRule.classify(proto: sdp.media[k].proto)
-            let usesTLS = tls || SDPText.containsIgnoringCase(sdp.media[k].proto, "TLS")
+            let usesTLS = sdp.media[k].withField(2) { b -> Bool in
+                if DecisionRule.classify(protoBytes: b).tls { return true }
+                var i = 0
+                while i + 3 <= b.count {
+                    if SDPText.equalsIgnoringCase(UnsafeBufferPointer(rebasing: b[i..<(i + 3)]), "TLS") { return true }
+                    i += 1
+                }
+                return false
+            }
             if usesTLS, !sdp.media[k].hasAttribute(.fingerprint) {
                 for v in sessionValues { sdp.media[k].appendAttribute("fingerprint", String(v)) }
             }
@@ -35,12 +42,7 @@ public enum FingerprintRule {
     /// Inserts the AGW fingerprint into a media section: before a=msrp-cema when present (the
     /// position used in specs.md §9.2/§9.3), else after the last attribute.
     public static func insert(_ fp: Fingerprint, into media: inout MediaDescription) {
-        let line = SDPLine(type: ASCII.a, value: Substring(fp.attributeText), ending: media.preferredEnding)
-        if let cema = media.lines.firstIndex(where: { $0.key == .msrpCEMA }) {
-            // A `.none` ending in the middle is rendered with the document's terminator.
-            media.lines.insert(line, at: cema)
-        } else {
-            media.insertLine(line)
-        }
+        // A `.none` ending in the middle is rendered with the document's terminator.
+        media.insertFingerprint(fp, before: .msrpCEMA)
     }
 }

@@ -1,0 +1,305 @@
+// Storage of one SDP section (session level or one media description, RFC 8866 §5): the section's
+// bytes in one `[UInt8]` buffer and a table of plain line records (byte offsets, type, terminator,
+// attribute key). Nothing in a record is reference counted, so copying or scanning the table costs no
+// retain/release, and reading a line's value is a pointer into the buffer. An edited line gets its new
+// value appended to the buffer and its record repointed (the old bytes stay unused until the section
+// is dropped; edits are made by the ALG, not by the network, and are few per SDP).
+
+/// One line of a section: its value is `bytes[start..<end]` of the section's buffer.
+public struct SDPLineRecord: Sendable, Equatable {
+    public var start: Int
+    public var end: Int
+    /// ASCII type letter; 0 for a trailing blank line.
+    public var type: UInt8
+    public var ending: SDPLineEnding
+    public var key: SDPAttributeKey
+
+    @inlinable
+    public init(start: Int, end: Int, type: UInt8, ending: SDPLineEnding, key: SDPAttributeKey) {
+        self.start = start
+        self.end = end
+        self.type = type
+        self.ending = ending
+        self.key = key
+    }
+}
+
+/// The lines of one section over one byte buffer.
+public struct SDPLineTable: Sendable {
+    @usableFromInline var bytes: SDPBytes
+    @usableFromInline var records: [SDPLineRecord]
+
+    @inlinable
+    public init() {
+        bytes = SDPBytes()
+        records = []
+    }
+
+    @usableFromInline
+    init(bytes: SDPBytes, records: [SDPLineRecord]) {
+        self.bytes = bytes
+        self.records = records
+    }
+
+    /// Builds a table from materialised lines.
+    public init(lines: [SDPLine]) {
+        self.init()
+        records.reserveCapacity(lines.count)
+        for l in lines {
+            let (a, b) = appendBytes(of: l.value)
+            records.append(SDPLineRecord(start: a, end: b, type: l.type, ending: l.ending, key: l.key))
+        }
+    }
+
+    // MARK: reading
+
+    @inlinable public var count: Int { records.count }
+    @inlinable public var isEmpty: Bool { records.isEmpty }
+    @inlinable public func type(_ i: Int) -> UInt8 { records[i].type }
+    @inlinable public func key(_ i: Int) -> SDPAttributeKey { records[i].key }
+    @inlinable public func ending(_ i: Int) -> SDPLineEnding { records[i].ending }
+    @inlinable public func valueLength(_ i: Int) -> Int { records[i].end - records[i].start }
+
+    /// Runs `body` over the value bytes of line `i`.
+    @inlinable
+    public func withValue<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        let r = records[i]
+        return try bytes.withUnsafeBufferPointer { all in
+            try body(UnsafeBufferPointer(rebasing: all[r.start..<r.end]))
+        }
+    }
+
+    /// Runs `body` over the value of a known attribute (after `name:`) on line `i`; nil for a
+    /// property attribute or an unknown key.
+    @inlinable
+    public func withAttributeValue<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
+        let r = records[i]
+        let n = r.key.nameLength
+        guard n > 0, r.end - r.start > n else { return nil }
+        return try bytes.withUnsafeBufferPointer { all -> R? in
+            guard all[r.start + n] == ASCII.colon else { return nil }
+            return try body(UnsafeBufferPointer(rebasing: all[(r.start + n + 1)..<r.end]))
+        }
+    }
+
+    /// The value of line `i` as text (a new String; small values are stored inline).
+    public func value(_ i: Int) -> Substring {
+        Substring(withValue(i) { String(decoding: $0, as: UTF8.self) })
+    }
+
+    /// The attribute value of line `i` (after the first `:`), nil for a property attribute or a non-a= line.
+    public func attributeValue(_ i: Int) -> Substring? {
+        let r = records[i]
+        guard r.type == ASCII.a else { return nil }
+        let n = r.key.nameLength
+        return withValue(i) { buf -> Substring? in
+            var colon = -1
+            if n > 0 {
+                guard buf.count > n else { return nil }
+                colon = n
+            } else {
+                for k in 0..<buf.count where buf[k] == ASCII.colon { colon = k; break }
+                guard colon >= 0 else { return nil }
+            }
+            return Substring(String(decoding: UnsafeBufferPointer(rebasing: buf[(colon + 1)...]), as: UTF8.self))
+        }
+    }
+
+    /// Attribute value of line `i`, or an empty Substring for a property attribute.
+    @inlinable
+    public func attributeValueOrEmpty(_ i: Int) -> Substring { attributeValue(i) ?? "" }
+
+    /// Line `i` materialised.
+    public func line(_ i: Int) -> SDPLine {
+        let r = records[i]
+        return SDPLine(type: r.type, value: value(i), ending: r.ending, key: r.key)
+    }
+
+    /// Every line materialised.
+    public var lines: [SDPLine] { records.indices.map { line($0) } }
+
+    @inlinable
+    public func firstIndex(ofType t: UInt8) -> Int? {
+        for i in records.indices where records[i].type == t { return i }
+        return nil
+    }
+
+    @inlinable
+    public func firstIndex(of k: SDPAttributeKey) -> Int? {
+        for i in records.indices where records[i].key == k { return i }
+        return nil
+    }
+
+    @inlinable
+    public func contains(_ k: SDPAttributeKey) -> Bool { firstIndex(of: k) != nil }
+
+    /// True for line `i` being attribute `name` (pre-classified as `k`; ASCII case-insensitive).
+    @inlinable
+    public func matches(_ i: Int, _ k: SDPAttributeKey, _ name: StaticString) -> Bool {
+        if k != .other { return records[i].key == k }
+        guard records[i].type == ASCII.a else { return false }
+        return withValue(i) { tb -> Bool in
+            let n = name.utf8CodeUnitCount
+            guard tb.count >= n, tb.count == n || tb[n] == ASCII.colon else { return false }
+            let nb = name.utf8Start
+            for j in 0..<n where SDPText.lower(tb[j]) != SDPText.lower(nb[j]) { return false }
+            return true
+        }
+    }
+
+    /// Same lines (type, value bytes, terminator), whatever the buffer layout.
+    public static func == (a: SDPLineTable, b: SDPLineTable) -> Bool {
+        guard a.records.count == b.records.count else { return false }
+        return a.bytes.withUnsafeBufferPointer { ab in
+            b.bytes.withUnsafeBufferPointer { bb in
+                for i in a.records.indices {
+                    let x = a.records[i], y = b.records[i]
+                    guard x.type == y.type, x.ending == y.ending, x.end - x.start == y.end - y.start else { return false }
+                    for k in 0..<(x.end - x.start) where ab[x.start + k] != bb[y.start + k] { return false }
+                }
+                return true
+            }
+        }
+    }
+
+    // MARK: writing
+
+    /// Appends `count` bytes written by `fill(old, new)` (see `SDPBytes.append`) and returns their range.
+    @inlinable
+    public mutating func appendValue(count: Int, _ fill: (UnsafePointer<UInt8>?, UnsafeMutablePointer<UInt8>) -> Void) -> (Int, Int) {
+        let start = bytes.append(count: count, fill)
+        return (start, start + count)
+    }
+
+    @usableFromInline
+    mutating func appendBytes(of text: Substring) -> (Int, Int) {
+        SDPText.withBytes(text) { src in
+            let start = bytes.append(contentsOf: src)
+            return (start, start + src.count)
+        }
+    }
+
+    @usableFromInline
+    mutating func appendBytes(of text: String) -> (Int, Int) {
+        SDPText.withBytes(of: text) { src in
+            let start = bytes.append(contentsOf: src)
+            return (start, start + src.count)
+        }
+    }
+
+    /// Replaces the value of line `i` (the attribute key is re-derived for a= lines).
+    public mutating func setValue(_ i: Int, _ text: String) {
+        let (a, b) = appendBytes(of: text)
+        repoint(i, a, b)
+    }
+
+    public mutating func setValue(_ i: Int, _ text: Substring) {
+        let (a, b) = appendBytes(of: text)
+        repoint(i, a, b)
+    }
+
+    @usableFromInline
+    mutating func repoint(_ i: Int, _ a: Int, _ b: Int) {
+        records[i].start = a
+        records[i].end = b
+        if records[i].type == ASCII.a {
+            let key = bytes.withUnsafeBufferPointer { buf -> SDPAttributeKey in
+                var e = b
+                for k in a..<b where buf[k] == ASCII.colon { e = k; break }
+                return SDPAttributeKey.classify(buf, a, e)
+            }
+            records[i].key = key
+        }
+    }
+
+    /// Replaces bytes [from, to) of line `i`'s value by `count` bytes written by `fill` (at its pointer).
+    @inlinable
+    public mutating func replace(in i: Int, from: Int, to: Int, count: Int,
+                                 _ fill: (UnsafeMutablePointer<UInt8>) -> Void) {
+        let r = records[i]
+        let total = from + count + (r.end - r.start - to)
+        let (a, b) = appendValue(count: total) { old, d in
+            if let o = old {
+                d.initialize(from: o + r.start, count: from)
+                (d + from + count).initialize(from: o + r.start + to, count: r.end - r.start - to)
+            }
+            fill(d + from)
+        }
+        records[i].start = a
+        records[i].end = b
+    }
+
+    /// Replaces bytes [from, to) of line `i`'s value by `text`.
+    public mutating func replace(in i: Int, from: Int, to: Int, with text: String) {
+        SDPText.withBytes(of: text) { src in
+            replace(in: i, from: from, to: to, count: src.count) { d in
+                if let s = src.baseAddress, src.count > 0 { d.initialize(from: s, count: src.count) }
+            }
+        }
+        if records[i].type == ASCII.a { repoint(i, records[i].start, records[i].end) }
+    }
+
+    /// Appends `name[:value]` to the buffer (one copy, no intermediate String); returns its range.
+    @usableFromInline
+    mutating func appendAttributeText(_ name: StaticString, _ value: String?) -> (Int, Int) {
+        let n = name.utf8CodeUnitCount
+        guard let value else {
+            return appendValue(count: n) { _, d in d.initialize(from: name.utf8Start, count: n) }
+        }
+        return SDPText.withBytes(of: value) { v in
+            appendValue(count: n + 1 + v.count) { _, d in
+                d.initialize(from: name.utf8Start, count: n)
+                d[n] = ASCII.colon
+                if let p = v.baseAddress, v.count > 0 { (d + n + 1).initialize(from: p, count: v.count) }
+            }
+        }
+    }
+
+    /// Inserts a line whose value is already in the buffer at [a, b).
+    @usableFromInline
+    mutating func insertRecord(type: UInt8, _ a: Int, _ b: Int, ending: SDPLineEnding, at index: Int) {
+        records.insert(SDPLineRecord(start: a, end: b, type: type, ending: ending, key: .notAttribute), at: index)
+        if type == ASCII.a { repoint(index, a, b) }
+    }
+
+    /// Sets the first attribute `name` (key `k`) to `value`, removing further ones, or inserts it
+    /// (RFC 8866 §5 order given by `rank`).
+    public mutating func setAttribute(_ name: StaticString, _ k: SDPAttributeKey, _ value: String?, rank: (UInt8) -> Int) {
+        var first = -1
+        for i in records.indices where matches(i, k, name) { first = i; break }
+        let (a, b) = appendAttributeText(name, value)
+        if first >= 0 {
+            repoint(first, a, b)
+            var i = records.count - 1
+            while i > first {
+                if matches(i, k, name) { records.remove(at: i) }
+                i -= 1
+            }
+        } else {
+            insertLine(type: ASCII.a, range: (a, b), ending: .none, rank: rank)
+        }
+    }
+
+    /// Inserts a line at `index`.
+    public mutating func insert(type: UInt8, value text: String, ending: SDPLineEnding, at index: Int) {
+        let (a, b) = appendBytes(of: text)
+        records.insert(SDPLineRecord(start: a, end: b, type: type, ending: ending, key: .notAttribute), at: index)
+        if type == ASCII.a { repoint(index, a, b) }
+    }
+
+    public mutating func remove(at i: Int) {
+        records.remove(at: i)
+    }
+
+    /// Removes every line with attribute key `k`; returns how many.
+    @discardableResult
+    public mutating func removeAll(_ k: SDPAttributeKey) -> Int {
+        guard contains(k) else { return 0 }
+        let before = records.count
+        records.removeAll { $0.key == k }
+        return before - records.count
+    }
+
+    @inlinable
+    public mutating func setEnding(_ i: Int, _ e: SDPLineEnding) { records[i].ending = e }
+}
