@@ -228,19 +228,7 @@ public enum SDPText {
     /// Byte range of field `n` (0-based, space separated), or nil.
     @inlinable
     public static func fieldRange(_ text: Substring, _ n: Int) -> (Int, Int)? {
-        withBytes(text) { buf -> (Int, Int)? in
-            var start = 0, field = 0
-            for k in 0...buf.count {
-                if k == buf.count || buf[k] == ASCII.space {
-                    if k > start {
-                        if field == n { return (start, k) }
-                        field += 1
-                    }
-                    start = k + 1
-                }
-            }
-            return nil
-        }
+        withBytes(text) { buf in fieldRange(buf, n) }
     }
 
     /// Byte range of field `n` (0-based, space separated) of `buf`, or nil.
