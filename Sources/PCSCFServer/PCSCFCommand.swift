@@ -77,6 +77,9 @@ struct PCSCFCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-iq"), help: "Run without an IMS-AGW: SDP passes unchanged (no IMS-ALG).")
     var noIq = false
 
+    @Flag(name: .customLong("echo-applied"), help: "Also put a=3ge2ae:applied in answers sent to the UE (specs.md U9; default: only in offers).")
+    var echoApplied = false
+
     func run() async throws {
         let level = try ServerCommandSupport.logLevel(logLevel)
         let verify = try ServerCommandSupport.tlsVerify(tlsVerify)
@@ -104,7 +107,10 @@ struct PCSCFCommand: AsyncParsableCommand {
             iq: try iq.map { text in
                 let address: H248ListenAddress
                 do { address = try H248ListenAddress(parsing: text) } catch { throw ValidationError("--iq \(text): \(error)") }
-                return PCSCFIqSettings(listen: address, form: iqPretty ? .pretty : .compact, waitForGateway: .seconds(max(0, iqWait)))
+                var session = ALGSessionConfiguration()
+                session.policy.indicateAppliedInAnswer = echoApplied
+                return PCSCFIqSettings(listen: address, form: iqPretty ? .pretty : .compact, waitForGateway: .seconds(max(0, iqWait)),
+                                       session: session)
             })
         let service: PCSCFService
         do { service = try await PCSCFService.start(settings, logger: logger) } catch let e as PCSCFServiceError {
