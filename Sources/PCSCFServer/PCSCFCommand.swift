@@ -48,15 +48,6 @@ struct PCSCFCommand: AsyncParsableCommand {
     @Option(name: .customLong("config"), help: "JSON file with PCSCFConfiguration keys (Docs/pcscf.md); flags override it.")
     var config: String?
 
-    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain for tls listeners.")
-    var tlsCert: String?
-
-    @Option(name: .customLong("tls-key"), help: "PEM private key for tls listeners.")
-    var tlsKey: String?
-
-    @Option(name: .customLong("tls-verify"), help: "Outgoing TLS certificate check: full or none.")
-    var tlsVerify = "full"
-
     @Option(name: .customLong("iq"), help: "Iq (H.248) listen address for the IMS-AGW, udp:host:port or tcp:host:port; enables the IMS-ALG (SDP through the gateway). Default: udp:127.0.0.1:2944; --no-iq turns the ALG off.")
     var iq: String?
 
@@ -66,8 +57,7 @@ struct PCSCFCommand: AsyncParsableCommand {
     @Option(name: .customLong("iq-wait"), help: "Seconds to wait at start for the IMS-AGW to register (offers get 503 until it does).")
     var iqWait: Int = 30
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel = "info"
+    @OptionGroup var common: ServerCommonOptions
 
     static let labGm = ["udp:127.0.0.1:5060", "tcp:127.0.0.1:5060"]
     static let labMw = ["udp:127.0.0.1:5070"]
@@ -81,15 +71,15 @@ struct PCSCFCommand: AsyncParsableCommand {
     var echoApplied = false
 
     func run() async throws {
-        let level = try ServerCommandSupport.logLevel(logLevel)
-        let verify = try ServerCommandSupport.tlsVerify(tlsVerify)
+        let level = try ServerCommandSupport.logLevel(common.logLevel)
+        let verify = try ServerCommandSupport.tlsVerify(common.tlsVerify)
         // The loopback lab default (README): UE side on 5060, core side on 5070, S-CSCF at 5080, IMS-AGW
         // registering on Iq udp 2944. Each applies only when its flags are absent.
         let gm = gm.isEmpty ? Self.labGm : gm
         let mw = mw.isEmpty ? Self.labMw : mw
         let coreNextHop = coreNextHop.isEmpty ? [Self.labCore] : coreNextHop
         let iq = noIq ? nil : (iq ?? Self.labIq)
-        let listeners = try ServerCommandSupport.listeners(gm: gm, mw: mw, tlsCert: tlsCert, tlsKey: tlsKey)
+        let listeners = try ServerCommandSupport.listeners(gm: gm, mw: mw, tlsCert: common.tlsCert, tlsKey: common.tlsKey)
         var pcscf = PCSCFConfiguration()
         if let config {
             guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("cannot read \(config)") }

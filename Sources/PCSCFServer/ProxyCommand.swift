@@ -31,28 +31,18 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(name: .customLong("next-hop"), help: "SIP URI where initial requests from Gm go, e.g. 'sip:127.0.0.1:5080;transport=udp'.")
     var nextHop: String?
 
-    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain for tls listeners.")
-    var tlsCert: String?
-
-    @Option(name: .customLong("tls-key"), help: "PEM private key for tls listeners.")
-    var tlsKey: String?
-
-    @Option(name: .customLong("tls-verify"), help: "Outgoing TLS certificate check: full or none.")
-    var tlsVerify = "full"
-
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel = "info"
-
     @Option(name: .customLong("max-transactions"), help: "Bound on live transactions (new requests beyond it get 503).")
     var maxTransactions = TransactionLayerConfiguration.defaultMaximumTransactions
 
     @Flag(name: .customLong("no-record-route"), help: "Do not insert Record-Route.")
     var noRecordRoute = false
 
+    @OptionGroup var common: ServerCommonOptions
+
     func run() async throws {
-        let level = try ServerCommandSupport.logLevel(logLevel)
-        let verify = try ServerCommandSupport.tlsVerify(tlsVerify)
-        let listeners = try ServerCommandSupport.listeners(gm: gm, mw: mw, tlsCert: tlsCert, tlsKey: tlsKey)
+        let level = try ServerCommandSupport.logLevel(common.logLevel)
+        let verify = try ServerCommandSupport.tlsVerify(common.tlsVerify)
+        let listeners = try ServerCommandSupport.listeners(gm: gm, mw: mw, tlsCert: common.tlsCert, tlsKey: common.tlsKey)
         guard !listeners.isEmpty else { throw ValidationError("give at least one --gm or --mw listener") }
 
         let logger = ServerCommandSupport.bootstrapLogging(level, label: "pcscf-alg.proxy")

@@ -6,6 +6,21 @@ import Logging
 import ProxyRuntime
 import SIPTransport
 
+/// Flags both server subcommands take.
+struct ServerCommonOptions: ParsableArguments {
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain for tls listeners.")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key for tls listeners.")
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-verify"), help: "Outgoing TLS certificate check: full or none.")
+    var tlsVerify = "full"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+}
+
 enum ServerCommandSupport {
     /// `transport:host:port` listener flags per side; `tls` listeners take the certificate and key.
     static func listeners(gm: [String], mw: [String], tlsCert: String?, tlsKey: String?) throws -> [SIPListenerConfiguration] {
