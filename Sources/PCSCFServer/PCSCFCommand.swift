@@ -71,6 +71,7 @@ struct PCSCFCommand: AsyncParsableCommand {
     var echoApplied = false
 
     func run() async throws {
+        let stop = SignalWaiter([SIGINT, SIGTERM])
         let level = try ServerCommandSupport.logLevel(common.logLevel)
         let verify = try ServerCommandSupport.tlsVerify(common.tlsVerify)
         // The loopback lab default (README): UE side on 5060, core side on 5070, S-CSCF at 5080, IMS-AGW
@@ -123,7 +124,7 @@ struct PCSCFCommand: AsyncParsableCommand {
         }
         dump.resume()
 
-        await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+        await stop.wait()
         dump.cancel()
         logger.notice("signal received, shutting down")
         await service.shutdown()

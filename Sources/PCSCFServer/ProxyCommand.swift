@@ -40,6 +40,7 @@ struct ProxyCommand: AsyncParsableCommand {
     @OptionGroup var common: ServerCommonOptions
 
     func run() async throws {
+        let stop = SignalWaiter([SIGINT, SIGTERM])
         let level = try ServerCommandSupport.logLevel(common.logLevel)
         let verify = try ServerCommandSupport.tlsVerify(common.tlsVerify)
         let listeners = try ServerCommandSupport.listeners(gm: gm, mw: mw, tlsCert: common.tlsCert, tlsKey: common.tlsKey)
@@ -59,33 +60,48 @@ struct ProxyCommand: AsyncParsableCommand {
         try await server.start()
         let bound = ServerCommandSupport.boundListeners(server.transport)
         FileHandle.standardError.write(Data("pcscf-alg proxy listening \(bound) next-hop=\(nextHop ?? "-")\n".utf8))
-        await SignalWaiter.wait(for: [SIGINT, SIGTERM])
+        await stop.wait()
         logger.notice("signal received, shutting down")
         await server.shutdown()
     }
 }
 
 /// Waits for the first of some signals (dispatch sources; the default action is ignored meanwhile).
-enum SignalWaiter {
-    final class Once: @unchecked Sendable {
-        private let lock = NSLock()
-        private var fired = false
-        func take() -> Bool { lock.lock(); defer { lock.unlock() }; if fired { return false }; fired = true; return true }
+/// SIGINT/SIGTERM turned into an awaitable event. Armed at the start of `run()`, before the "listening"
+/// line, so a signal that arrives between that line and the wait still stops the process cleanly.
+final class SignalWaiter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var fired = false
+    private var continuation: CheckedContinuation<Void, Never>?
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(_ signals: [Int32]) {
+        let queue = DispatchQueue(label: "pcscf-alg.signals")
+        for sig in signals {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            source.setEventHandler { [weak self] in self?.fire() }
+            source.resume()
+            sources.append(source)
+        }
     }
 
-    nonisolated(unsafe) static var sources: [any DispatchSourceSignal] = []
+    private func fire() {
+        lock.lock()
+        if fired { lock.unlock(); return }
+        fired = true
+        let c = continuation
+        continuation = nil
+        lock.unlock()
+        c?.resume()
+    }
 
-    static func wait(for signals: [Int32]) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let once = Once()
-            let queue = DispatchQueue(label: "pcscf-alg.signals")
-            for sig in signals {
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-                source.setEventHandler { if once.take() { continuation.resume() } }
-                source.resume()
-                sources.append(source)
-            }
+    func wait() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if fired { lock.unlock(); c.resume(); return }
+            continuation = c
+            lock.unlock()
         }
     }
 }
