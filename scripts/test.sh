@@ -8,7 +8,10 @@ out=$(mktemp -d)
 swift build --build-tests 2>&1 | tail -n 30
 build_rc=${PIPESTATUS[0]}
 if [ "$build_rc" -ne 0 ]; then echo "build failed"; echo "0 passed, 1 failed"; exit 1; fi
-swift test --skip-build --xunit-output "$out/results.xml" 2>&1 | tee "$out/test.log" | grep -Ev '^(◇|􀟈|↳|􀄵) ' 
+# --no-parallel: suites run one after another. The live suites (SIPp, the OTP MG, socat, tshark) time
+# real calls on 2 cores; run side by side they starved each other (a SIPp call through the proxy missed
+# its retransmission timer once in three full runs). Serial, the whole run takes about 2 minutes.
+swift test --skip-build --no-parallel --xunit-output "$out/results.xml" 2>&1 | tee "$out/test.log" | grep -Ev '^(◇|􀟈|↳|􀄵) ' 
 test_rc=${PIPESTATUS[0]}
 python3 scripts/xunit-summary.py "$out/test.log" "$out"/results*.xml
 sum_rc=$?
