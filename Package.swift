@@ -27,12 +27,20 @@ let package = Package(
         .library(name: "SIPProxy", targets: ["SIPProxy"]),
         .library(name: "ProxyRuntime", targets: ["ProxyRuntime"]),
         .library(name: "ALGServer", targets: ["ALGServer"]),
+        .executable(name: "ims-agw", targets: ["IMSAGWServer"]),
+        .library(name: "IMSAGW", targets: ["IMSAGW"]),
+        .library(name: "AGWMedia", targets: ["AGWMedia"]),
+        .library(name: "AGWRuntime", targets: ["AGWRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -85,6 +93,42 @@ let package = Package(
                 "SDPRewrite", "H248Codec", "H248Client",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // IMS-AGW (ims-agw), the companion gateway. Pure MG-side Iq logic: terminations, contexts,
+        // command execution against a media-plane protocol, $ resolution, registration state.
+        .target(name: "IMSAGW", dependencies: ["H248Codec", "SDPCore"], swiftSettings: swiftSettings),
+        // The gateway's media plane on SwiftNIO: TCP/TLS relay (NIOSSL, swift-certificates), UDP RTP relay.
+        .target(
+            name: "AGWMedia",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The running gateway: the MG side of Iq (H248Client transports) driving IMSAGW and AGWMedia.
+        .target(
+            name: "AGWRuntime",
+            dependencies: [
+                "IMSAGW", "AGWMedia", "H248Codec", "H248Client",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "IMSAGWServer",
+            dependencies: [
+                "AGWRuntime", "IMSAGW", "AGWMedia", "H248Client", "H248Codec",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -97,12 +141,13 @@ let package = Package(
                 "SIPProxy", "SIPTransaction", "ProxyRuntime", "ALGServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "PCSCFBench",
-            dependencies: ["SIPCore", "SIPTransaction", "SDPCore", "SDPRewrite", "H248Codec", "H248Client", "SIPTransport", "ProxyRuntime"],
+            dependencies: ["SIPCore", "SIPTransaction", "SDPCore", "SDPRewrite", "H248Codec", "H248Client", "SIPTransport", "ProxyRuntime", "AGWMedia"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["ALGTestSupport", "SIPCore"], swiftSettings: swiftSettings),
@@ -122,6 +167,21 @@ let package = Package(
         .testTarget(
             name: "ALGServerTests",
             dependencies: ["ALGTestSupport", "ALGServer", "ProxyRuntime", "IMSALG", "SIPCore", "H248Client", "H248Codec"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "IMSAGWTests", dependencies: ["ALGTestSupport", "IMSAGW", "H248Codec", "SDPCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AGWMediaTests",
+            dependencies: [
+                "ALGTestSupport", "AGWMedia",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AGWRuntimeTests",
+            dependencies: ["ALGTestSupport", "AGWRuntime", "IMSAGW", "AGWMedia", "H248Client", "H248Codec"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,1 @@
+// AGWMedia: placeholder; replaced by the target's real files.

@@ -1,0 +1,1 @@
+// AGWRuntime: placeholder; replaced by the target's real files.

@@ -1,0 +1,1 @@
+// IMSAGW: placeholder; replaced by the target's real files.

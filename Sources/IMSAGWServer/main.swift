@@ -1,0 +1,2 @@
+// ims-agw: placeholder entry point; replaced by the ArgumentParser command.
+print("ims-agw: not built yet")

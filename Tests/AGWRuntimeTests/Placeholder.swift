@@ -1,0 +1,2 @@
+// Placeholder: the real tests replace this file.
+import Testing
