@@ -10,6 +10,15 @@ import ProxyRuntime
 import SDPRewrite
 import SIPCore
 import SIPProxy
+import SIPTransport
+
+/// Who sends the requests the ALG originates inside a dialog (BYE, re-INVITE): `ProxyServer`.
+public protocol ALGRequestOriginator: Sendable {
+    /// Sends the request as a UAC and returns its final status.
+    func originate(_ request: ProxyOriginatedRequest) async -> Int
+}
+
+extension ProxyServer: ALGRequestOriginator {}
 
 public actor ALGSessions {
     /// Bound on concurrent sessions (house rule: nothing unbounded). A new offer beyond it is answered
@@ -30,9 +39,26 @@ public actor ALGSessions {
         /// Last answer received and what was forwarded for it (2xx retransmissions get the same).
         var lastAnswerIn: String?
         var lastAnswerOut: String?
+        /// The dialog as seen by the proxy (for the requests the ALG originates).
+        var dialog: ALGDialogRecord?
     }
     private var sessions: [SIPDialogID: Entry] = [:]
     private var byRequest: [ProxyRequestID: SIPDialogID] = [:]
+    private var originator: (any ALGRequestOriginator)?
+    private var eventsTask: Task<Void, Never>?
+    private var originations: [Task<Void, Never>] = []
+    /// Ids of the operations the driver runs itself (leftover Subtracts), far from the machines' ids.
+    private var driverOperation: UInt64 = 1 << 62
+
+    /// What the ALG did on its own (tests, admin): requests originated and their final statuses,
+    /// contexts Subtracted because no session knew them.
+    public struct Activity: Sendable, Equatable {
+        public var originated: [String] = []
+        public var leftoverSubtracts: [String] = []
+    }
+    public private(set) var activity = Activity()
+    /// Bound on the activity log kept for tests and admin.
+    public static let maximumActivityEntries = 256
 
     public init(mgc: any MGCClient, configuration: ALGSessionConfiguration = .init(),
                 now: @escaping @Sendable () -> Duration, logger: Logger = Logger(label: "pcscf-alg.alg")) {
@@ -44,6 +70,71 @@ public actor ALGSessions {
 
     /// Sessions alive (tests, admin).
     public var count: Int { sessions.count }
+
+    /// The proxy that sends the BYE / re-INVITE the sessions ask for (`.sendBYE`, `.sendReINVITERemovingStream`).
+    public func attach(originator: (any ALGRequestOriginator)?) { self.originator = originator }
+
+    /// Consumes the gateway's events (`IqMGCClient.gatewayEvents()`), until `stop()`.
+    public func consume(_ events: AsyncStream<IqGatewayEventForContext>) {
+        eventsTask?.cancel()
+        eventsTask = Task { [weak self] in
+            for await e in events {
+                guard let self else { return }
+                await self.gatewayEvent(e)
+            }
+        }
+    }
+
+    /// Stops consuming gateway events and waits for the requests being originated.
+    public func stop() async {
+        eventsTask?.cancel()
+        eventsTask = nil
+        let pending = originations
+        originations = []
+        for t in pending { await t.value }
+    }
+
+    /// Waits for the requests the ALG is originating (tests).
+    public func settle() async {
+        let pending = originations
+        originations = []
+        for t in pending { await t.value }
+    }
+
+    // MARK: Gateway events (TS 23.334 §5.11.2.2 / seed 000 AGW duties; H.248.1 §11.5)
+
+    /// One event from the IMS-AGW: to the session whose context it names; a gateway-wide one (restart,
+    /// out of service) to every session of that gateway; a Notify for a context no session knows makes
+    /// the ALG Subtract that context (the IqClient already answered it 435 when it never reserved it).
+    public func gatewayEvent(_ e: IqGatewayEventForContext) async {
+        if let ctx = e.contextID {
+            if let key = sessions.first(where: { $0.value.machine.contextID == ctx })?.key {
+                _ = await drive(key, .gatewayEvent(e.event))
+                return
+            }
+            if sessions.values.contains(where: { $0.machine.contextID == nil && $0.machine.pendingOperation != nil }) {
+                // A reserve in flight may be creating this very context: leave it to the periodic audit.
+                logger.warning("ALG: \(e.event) for context \(ctx) while a reserve is in flight; not subtracted")
+                return
+            }
+            logger.warning("ALG: \(e.event) for context \(ctx) that no session knows: subtracting it")
+            driverOperation &+= 1
+            let result = await mgc.perform(.release(.context(ctx)), id: MGCOperationID(rawValue: driverOperation))
+            note(leftover: "\(ctx) \(result.isSuccess ? "ok" : "failed")")
+            return
+        }
+        for (key, entry) in sessions {
+            if let gw = e.gateway, let ctx = entry.machine.contextID, !ctx.hasPrefix("\(gw)/") { continue }
+            _ = await drive(key, .gatewayEvent(e.event))
+        }
+    }
+
+    /// The UE's flow of a terminating call (the 2xx came over it), for requests towards the UE.
+    public func noteAccessFlow(request: SIPMessage, flow: ProxyFlow) {
+        guard let callID = request.callID, let key = existing(callID: callID, tags: tags(request)),
+              sessions[key]?.dialog?.accessFlow == nil else { return }
+        sessions[key]?.dialog?.accessFlow = flow
+    }
 
     // MARK: Bodies
 
@@ -66,12 +157,24 @@ public actor ALGSessions {
                 guard sessions.count < Self.maximumSessions else {
                     return .failed(Self.reject(SIPRejection(status: 503, warning: warning("too many sessions"))))
                 }
-                sessions[key] = Entry(machine: ALGSessionStateMachine(dialog: key, flags: flags, configuration: configuration, now: now()),
-                                      offerRequest: context.requestID)
+                var entry = Entry(machine: ALGSessionStateMachine(dialog: key, flags: flags, configuration: configuration, now: now()),
+                                  offerRequest: context.requestID)
+                if method == "INVITE", let from = message.fields(.from).first.map({ message.value(of: $0) }),
+                   let target = message.contacts.first?.address?.uri, let cseq = message.cseq?.number {
+                    var d = ALGDialogRecord(callID: key.callID, callerSide: side, callerFrom: from, callerTarget: target, callerCSeq: cseq)
+                    if side == .access { d.accessFlow = context.requestInbound }
+                    entry.dialog = d
+                }
+                sessions[key] = entry
                 byRequest[context.requestID] = key
                 initial = true
             }
             let target = existing(callID: key.callID, tags: tags(context.request)) ?? key
+            if !initial, let cseq = message.cseq?.number, let d = sessions[target]?.dialog {
+                // A re-offer: its sender is the caller when it carries the caller's From tag.
+                let sender: Side = message.from?.tag == target.localTag ? d.callerSide : d.callerSide.other
+                sessions[target]?.dialog?.saw(cseq: cseq, from: sender)
+            }
             let out = await drive(target, .offerReceived(sdp: sdp, from: side, now: now()))
             if initial { logger.debug("ALG session \(key.callID) offer from \(side): \(out.summary)") }
             return out.result(agent: configuration.warningAgent)
@@ -83,6 +186,13 @@ public actor ALGSessions {
             if let e = sessions[key], e.lastAnswerIn == sdp, let out = e.lastAnswerOut, e.machine.state != .answerAwaitingGateway,
                e.machine.confirmedTag == tag {
                 return .replaced(body: Array(out.utf8), contentType: "application/sdp")   // retransmitted 2xx
+            }
+            if (200...299).contains(status), context.request.method == "INVITE", sessions[key]?.dialog?.calleeTo == nil,
+               let to = message.fields(.to).first.map({ message.value(of: $0) }), let target = message.contacts.first?.address?.uri {
+                // RFC 3261 §12.1: the 2xx fixes the callee's tag, its remote target and the route set.
+                sessions[key]?.dialog?.calleeTo = to
+                sessions[key]?.dialog?.calleeTarget = target
+                sessions[key]?.dialog?.recordRoute = message.recordRoutes.map { "<\($0.uri)>" }
             }
             let out = await drive(key, .answerReceived(sdp: sdp, dialogTag: tag, isFinal: (200...299).contains(status), now: now()))
             if let fwd = out.sdp, var e = sessions[key] {
@@ -162,19 +272,84 @@ public actor ALGSessions {
                     continue
                 }
                 queue += apply(key, .gatewayReplied(id, result))
-            case .forwardSDP(let sdp, _):
+            case .forwardSDP(let sdp, let towards):
                 outcome.sdp = sdp
+                sessions[key]?.dialog?.lastSDPTowards[towards] = sdp
             case .rejectSIP(let r):
                 outcome.rejection = r
             case .sendReINVITERemovingStream(let index):
-                logger.warning("ALG \(key.callID): stream \(index) failed; re-INVITE removing it is not implemented yet")
+                reINVITE(key, removing: index)
             case .sendBYE(let w):
-                logger.warning("ALG \(key.callID): session must end (\(w)); proxy-originated BYE is not implemented yet")
+                bye(key, warning: w)
             case .done:
                 forget(key)
             }
         }
         return outcome
+    }
+
+    // MARK: Requests the ALG originates
+
+    /// RFC 3264 §8.2: a re-INVITE to both sides with the failed stream at port 0, each side being
+    /// offered what it was last sent (seed 000: the IMS-ALG removes the stream the AGW reported).
+    private func reINVITE(_ key: SIPDialogID, removing index: Int) {
+        guard var d = sessions[key]?.dialog, d.isConfirmed, let originator else {
+            logger.warning("ALG \(key.callID): stream \(index) failed; no confirmed dialog to re-INVITE")
+            return
+        }
+        var requests: [ProxyOriginatedRequest] = []
+        for side in [Side.access, .core] {
+            guard let last = d.lastSDPTowards[side], let sdp = ALGReofferSDP.removingStream(index, from: last),
+                  let r = d.request("INVITE", towards: side, sdp: sdp) else {
+                logger.warning("ALG \(key.callID): no SDP sent towards \(side) to re-offer without stream \(index) (known: \(d.lastSDPTowards.keys.map(\.rawValue)))")
+                continue
+            }
+            d.lastSDPTowards[side] = sdp
+            requests.append(r)
+        }
+        sessions[key]?.dialog = d
+        send(requests, key: key, originator: originator)
+    }
+
+    /// Ends a confirmed dialog on both sides with BYE (TS 23.334 §5.11.2.2; RFC 3326 Reason with the
+    /// machine's text). An unconfirmed one cannot be ended by the proxy (logged).
+    private func bye(_ key: SIPDialogID, warning w: String) {
+        guard var d = sessions[key]?.dialog, d.isConfirmed, let originator else {
+            logger.warning("ALG \(key.callID): session must end (\(w)) but no confirmed dialog is known")
+            return
+        }
+        let text = w.split(separator: "\"", omittingEmptySubsequences: false).dropFirst().first.map(String.init) ?? w
+        let reason = ProxyHeaderLine("Reason", "SIP;cause=488;text=\"\(text)\"")
+        let requests = [Side.access, .core].compactMap { d.request("BYE", towards: $0, extraHeaders: [reason]) }
+        sessions[key]?.dialog = d
+        send(requests, key: key, originator: originator)
+    }
+
+    private func send(_ requests: [ProxyOriginatedRequest], key: SIPDialogID, originator: any ALGRequestOriginator) {
+        let logger = self.logger
+        let task = Task { [weak self] in
+            await withTaskGroup(of: (String, Int).self) { group in
+                for r in requests {
+                    group.addTask { ("\(r.method) \(r.side.rawValue)", await originator.originate(r)) }
+                }
+                for await (what, status) in group {
+                    logger.info("ALG \(key.callID): originated \(what) -> \(status)")
+                    await self?.note(originated: "\(what) \(status)")
+                }
+            }
+        }
+        originations.append(task)
+        if originations.count > Self.maximumActivityEntries { originations.removeFirst() }
+    }
+
+    private func note(originated: String) {
+        activity.originated.append(originated)
+        if activity.originated.count > Self.maximumActivityEntries { activity.originated.removeFirst() }
+    }
+
+    private func note(leftover: String) {
+        activity.leftoverSubtracts.append(leftover)
+        if activity.leftoverSubtracts.count > Self.maximumActivityEntries { activity.leftoverSubtracts.removeFirst() }
     }
 
     private func apply(_ key: SIPDialogID, _ event: ALGSessionEvent) -> [ALGSessionAction] {
@@ -224,4 +399,8 @@ public actor ALGSessions {
     static func reject(_ r: SIPRejection) -> ProxyReject {
         ProxyReject(status: r.status, reason: reason(r.status), extraHeaders: [ProxyHeaderLine("Warning", r.warning)])
     }
+}
+
+extension MGCResult {
+    var isSuccess: Bool { if case .success = self { true } else { false } }
 }

@@ -188,6 +188,11 @@ public actor IqMGCClient: MGCClient {
                     return IqGatewayEventForContext(contextID: context, event: .tcpFailure(termination: n.terminationID.text))
                 }
             }
+            // Any other Notify on a termination (the H.248.36 heartbeat above all) still names its
+            // context: the sessions Subtract a context none of them knows.
+            if context != nil, !n.terminationID.isRoot {
+                return IqGatewayEventForContext(contextID: context, event: .heartbeat(termination: n.terminationID.text))
+            }
             return nil
         case .association(let a):
             switch a {

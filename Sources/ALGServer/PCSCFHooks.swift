@@ -174,6 +174,9 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
     // MARK: Responses
 
     public func processResponse(_ response: SIPMessage, context: ProxyResponseContext) async -> ProxyResponseDecision {
+        if let alg, context.responseInbound.side == .gm, context.request.method == "INVITE", (200..<300).contains(context.status) {
+            await alg.noteAccessFlow(request: context.request, flow: context.responseInbound)   // ALG delegation (issue 9)
+        }
         guard context.requestInbound.side == .gm else { return .forward(SIPSplice(response)) }
         var splice = SIPSplice(response)
         guard context.request.method == "REGISTER", let pending = pendingRegisters[context.requestID] else {

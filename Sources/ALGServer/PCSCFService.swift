@@ -148,8 +148,10 @@ public final class PCSCFService: Sendable {
             var session = iq.session
             session.warningAgent = settings.domain
             let origin = clock.now()
-            let sessions = ALGSessions(mgc: IqMGCClient(client: client), configuration: session,
+            let adapter = IqMGCClient(client: client)
+            let sessions = ALGSessions(mgc: adapter, configuration: session,
                                        now: { clock.now() - origin }, logger: logger)
+            await sessions.consume(adapter.gatewayEvents())   // issue 9: Notify / ServiceChange → sessions
             await hooks.attach(alg: sessions)
             iqClient = client
             alg = sessions
@@ -180,6 +182,7 @@ public final class PCSCFService: Sendable {
                                       domain: settings.domain)
         }
         await hooks.update(configuration: pcscfConfig)
+        await alg?.attach(originator: server)   // issue 9: the proxy sends the ALG's BYE / re-INVITE
         logger.info("P-CSCF path=\(pcscfConfig.pathURI) core=\(nextHops.all.map(\.description).joined(separator: ", "))")
 
         let sweep = settings.sweepInterval
@@ -212,6 +215,7 @@ public final class PCSCFService: Sendable {
 
     public func shutdown() async {
         timers.cancel()
+        await alg?.stop()
         await server.shutdown()
         await iq?.close()
     }

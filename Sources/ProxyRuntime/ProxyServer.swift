@@ -91,6 +91,17 @@ public actor ProxyServer {
         let isCancel: Bool
     }
 
+    /// A request the proxy sent itself (`originate`): the request, where it went, who waits.
+    struct OriginatedEntry {
+        let request: ProxyOriginatedRequest
+        let routes: [String]
+        let destination: SIPDestination
+        let listener: ProxyListener
+        let result: AsyncStream<Int>.Continuation
+        var finished = false
+    }
+    private var originated: [TransactionID: OriginatedEntry] = [:]
+
     /// - Parameters:
     ///   - hooks: the P-CSCF / ALG hooks; nil runs the generic proxy without suspension points.
     ///   - clock: injected time (`ContinuousProxyClock` in production).
@@ -197,6 +208,7 @@ public actor ProxyServer {
             case .cancelRequest(let id, let message, _, let invite):
                 cancelRequest(id, message.payload, invite: invite)
             case .response(let id, let message):
+                if originated[id] != nil { originatedResponse(message.payload, on: id); continue }
                 if let inbound { response(message.payload, on: id, inbound: inbound) }
             case .ack(let message, _, _):
                 // An ACK the transactions did not absorb: the ACK for a 2xx (RFC 3261 §16.10, §17.2.3),
@@ -204,8 +216,10 @@ public actor ProxyServer {
                 // statelessly by its Route / Request-URI (§16.11).
                 if let inbound { ack(message.payload, inbound: inbound) }
             case .timeout(let id, _):
+                if originated[id] != nil { finishOriginated(id, status: 408); continue }
                 if let c = clients[id], !c.isCancel { feed(c.server, .branchTimedOut(branch: c.branch)) }
             case .transportError(let id):
+                if originated[id] != nil { finishOriginated(id, status: 503); continue }
                 // RFC 3261 §16.7 step 1 / §17.1.4: a transport failure counts as a 503 on the branch
                 // (a 503 chosen as best goes upstream as 500, §16.7 step 6).
                 if let c = clients[id], !c.isCancel {
@@ -214,6 +228,11 @@ public actor ProxyServer {
             case .timerC(let id, _):
                 if let c = clients[id], !c.isCancel { feed(c.server, .timerC(branch: c.branch)) }
             case .terminated(let id):
+                if originated[id] != nil {
+                    finishOriginated(id, status: 408)
+                    originated[id] = nil
+                    continue
+                }
                 terminated(id)
             case .rejectStateless(let message, let status, let peer, _):
                 counters.transactionLimitRejects += 1
@@ -507,6 +526,83 @@ public actor ProxyServer {
               let destination = destination(for: decision, target: t), !isSelf(destination) else { return }
         counters.statelessForwards += 1
         enqueueSend(decision.bytes, to: destination, transaction: nil)
+    }
+
+    // MARK: Requests the proxy originates (UAC inside a dialog, RFC 3261 §12.2.1.1, §17.1)
+
+    /// Sends `request` as a UAC: our Via (a new branch, RFC 3261 §8.1.1.7) and Max-Forwards, the route
+    /// set beyond this proxy, a client transaction; a 2xx to an INVITE is ACKed (§13.2.2.4). Returns the
+    /// final status (408 on Timer B/F, 503 on a transport error or when no destination resolves).
+    public func originate(_ request: ProxyOriginatedRequest) async -> Int {
+        guard started else { return 503 }
+        var routes = request.routeSet
+        if let last = routes.lastIndex(where: { r in SIPURIParts(parsing: Self.bareURI(r)).map { core.configuration.isOurs($0) } ?? false }) {
+            routes = Array(routes[(last + 1)...])
+        }
+        let destination: SIPDestination
+        let kind: SIPTransportKind
+        if let flow = request.flow {
+            destination = .flow(flow.token)
+            kind = flow.transport
+        } else {
+            let uri = routes.first.map(Self.bareURI) ?? request.requestURI
+            guard let p = SIPURIParts(parsing: uri), let k = SIPTransportKind(rawValue: p.effectiveTransport),
+                  let address = resolve(p.host, p.effectivePort) else {
+                logger.warning("originated \(request.method): no destination for \(uri)")
+                return 503
+            }
+            destination = .address(address, transport: k, side: request.side)
+            kind = k
+        }
+        guard let listener = pickListener(side: request.side, transport: kind) else { return 503 }
+        let bytes = request.rendered(via: via(listener, branch: SIPProxyCore.magicCookie + ids.branchToken()), routes: routes)
+        guard let message = TransactionMessage<SIPMessage>.scanning(bytes) else { return 500 }
+        let (id, outputs): (TransactionID, [Output])
+        do {
+            (id, outputs) = try layer.sendRequest(message, to: destination, reliable: isReliable(destination), now: clock.now())
+        } catch {
+            return 503
+        }
+        let (stream, continuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
+        originated[id] = OriginatedEntry(request: request, routes: routes, destination: destination, listener: listener, result: continuation)
+        logger.info("originated \(request.method) \(request.requestURI) cid=\(request.headers.first { $0.name == "Call-ID" }?.value ?? "-") side=\(request.side.rawValue)")
+        run(outputs, inbound: nil)
+        for await status in stream { return status }
+        return 408
+    }
+
+    private func via(_ l: ProxyListener, branch: String) -> String {
+        let host = l.host.contains(":") && !l.host.hasPrefix("[") ? "[\(l.host)]" : l.host
+        return "SIP/2.0/\(l.transport) \(host):\(l.port);branch=\(branch)"
+    }
+
+    static func bareURI(_ nameAddr: String) -> String {
+        guard let lt = nameAddr.firstIndex(of: "<"), let gt = nameAddr[lt...].firstIndex(of: ">") else { return nameAddr }
+        return String(nameAddr[nameAddr.index(after: lt)..<gt])
+    }
+
+    private func originatedResponse(_ response: SIPMessage, on id: TransactionID) {
+        guard let entry = originated[id], let status = response.statusCode, status >= 200 else { return }
+        if entry.request.method == "INVITE", (200..<300).contains(status) {
+            // RFC 3261 §13.2.2.4: the UAC ACKs every 2xx (retransmissions too), end to end, new branch.
+            var ack = entry.request
+            if let to = response.to, let i = ack.headers.firstIndex(where: { $0.name == "To" }), to.tag != nil {
+                ack.headers[i].value = response.fields(.to).first.map { response.value(of: $0) } ?? ack.headers[i].value
+            }
+            let bytes = ack.rendered(via: via(entry.listener, branch: SIPProxyCore.magicCookie + ids.branchToken()),
+                                     routes: entry.routes, method: "ACK")
+            enqueueSend(bytes, to: entry.destination, transaction: nil)
+        }
+        finishOriginated(id, status: status)
+    }
+
+    private func finishOriginated(_ id: TransactionID, status: Int) {
+        guard var entry = originated[id], !entry.finished else { return }
+        entry.finished = true
+        originated[id] = entry
+        logger.info("\(status) for originated \(entry.request.method) \(entry.request.requestURI)")
+        entry.result.yield(status)
+        entry.result.finish()
     }
 
     // MARK: CANCEL (RFC 3261 §16.10)

@@ -37,7 +37,7 @@ struct IqMGCClientMappingTests {
         #expect(IqPooledMGCClient.prefix(.success(MGCReply(contextID: "-")), "agw-a") == .success(MGCReply(contextID: "-")))
     }
 
-    @Test("Notify of the TLS/TCP establishment failure events → GatewayEvent for that context; restart / out of service / loss → every session")
+    @Test("Notify of the TLS/TCP establishment failure events → GatewayEvent for that context; a heartbeat (H.248.36) → .heartbeat for its context (the sessions Subtract an unknown one); restart / out of service / loss → every session")
     func events() {
         let tokens = IqPackageTokens()
         func notify(_ name: String) -> IqEvent {
@@ -48,7 +48,11 @@ struct IqMGCClientMappingTests {
                 == IqGatewayEventForContext(contextID: "5", event: .tlsFailure(termination: "ip/7")))
         #expect(IqMGCClient.gatewayEvent(notify(tokens.tcpEstablishFailureEvent), tokens: tokens)
                 == IqGatewayEventForContext(contextID: "5", event: .tcpFailure(termination: "ip/7")))
-        #expect(IqMGCClient.gatewayEvent(notify(tokens.heartbeatEvent), tokens: tokens) == nil)
+        #expect(IqMGCClient.gatewayEvent(notify(tokens.heartbeatEvent), tokens: tokens)
+                == IqGatewayEventForContext(contextID: "5", event: .heartbeat(termination: "ip/7")))
+        #expect(IqMGCClient.gatewayEvent(.notify(IqNotification(contextID: .null, terminationID: .root,
+                                                                observed: ObservedEventsDescriptor(requestID: 1, events: [ObservedEvent("it/ito")]))),
+                                         tokens: tokens) == nil)
         #expect(IqMGCClient.gatewayEvent(.association(.gatewayRestarted(version: 3, method: .restart, reason: 901)), tokens: tokens)?.event == .gatewayRestarted)
         #expect(IqMGCClient.gatewayEvent(.association(.outOfService(graceful: false, reason: 905)), tokens: tokens)?.event == .outOfService)
         #expect(IqMGCClient.gatewayEvent(.association(.gatewayLost(reason: "keep-alive")), tokens: tokens)?.event == .outOfService)

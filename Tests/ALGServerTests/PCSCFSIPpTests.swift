@@ -65,7 +65,7 @@ enum PCSCFLive {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: sipp)
         p.currentDirectoryURL = dir
-        var args = ["-sf", scenarios.appendingPathComponent(scenario).path, "-t", transport, "-i", "127.0.0.1",
+        var args = ["-sf", scenario.hasPrefix("/") ? scenario : scenarios.appendingPathComponent(scenario).path, "-t", transport, "-i", "127.0.0.1",
                     "-p", "\(port)", "-mp", "\(freePort(span: 4))", "-m", "1", "-timeout", "\(timeout)", "-timeout_error",
                     "-nostdin", "-trace_err", "-trace_msg"]
         for (k, v) in keys.sorted(by: { $0.key < $1.key }) { args += ["-key", k, v] }

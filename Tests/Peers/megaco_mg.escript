@@ -37,6 +37,17 @@
 %%     and --notify-after MS is given, the MG sends, MS ms later, a Notify for
 %%     that termination with ObservedEvents = <the request id> { <timestamp>:
 %%     <first requested event, or --notify-event NAME> },
+%%   * TLS establishment failure: with --notify-tls-failure-after-modify MS,
+%%     the first Modify of a termination whose Add asked for the TLS failure
+%%     event (--tls-failure-event, default tlsbsc/estfail) is followed, MS ms
+%%     later, by a Notify of that event with the Add's RequestID (once per
+%%     termination): the IMS-AGW reporting a failed TLS handshake (seed 000)
+%%       MG NOTIFY sent ctx=1 term=ip/1 event=tlsbsc/estfail rid=1
+%%   * a leftover context: --orphan-notify-after MS creates, MS ms after the
+%%     registration, a context the MGC never asked for (one termination
+%%     "<prefix>/orphan") and sends a heartbeat Notify (hangterm/thb) for it;
+%%     the MGC is expected to answer with an error and Subtract it
+%%       MG ORPHAN ctx=7 term=ip/orphan
 %%   * restart: --restart-after S sends a new ServiceChange Restart
 %%     (--restart-reason, default "901 Cold Boot") S seconds after the first
 %%     registration, after dropping all contexts (a gateway that lost state),
@@ -46,6 +57,7 @@
 %%     reply and logs the ack ("MG ACK ..."),
 %%   * prints one line per event on stdout ("MG ...") so a test can grep it:
 %%       MG ADD ctx=1 term=ip/1 stream=1 local=[c=IN IP4 127.0.0.1|m=audio 40000 RTP/AVP 0]
+%%       MG MODIFY ctx=1 term=ip/2 stream=1 local=[...] signals=tlsbsc/establish
 %%       MG ADD ctx=$ term=$ error=430
 %%       MG MODIFY ctx=1 term=ip/1 ...     MG MOVE ctx=2 term=ip/1 ...
 %%       MG SUBTRACT ctx=1 term=ip/1       MG AUDIT ctx=- term=root
@@ -65,6 +77,8 @@
 %%       [--profile NAME/VER] [--duration 60] [--trace]
 %%       [--fail-add-every N] [--fail-add-code 430]
 %%       [--notify-after MS] [--notify-event PKG/ITEM]
+%%       [--notify-tls-failure-after-modify MS] [--tls-failure-event PKG/ITEM]
+%%       [--orphan-notify-after MS]
 %%       [--restart-after S] [--restart-reason "901 Cold Boot"]
 %%       [--pending-add] [--pending-ms 500] [--imm-ack] [--request-timer 1000]
 %%
@@ -148,6 +162,9 @@ main(Args) ->
                          mid_name => undefined,
                          fail_add_every => 0, fail_add_code => 430,
                          notify_after => -1, notify_event => undefined,
+                         notify_tls_after_modify => -1,
+                         tls_failure_event => "tlsbsc/estfail",
+                         orphan_notify_after => -1,
                          restart_after => -1,
                          restart_reason => "901 Cold Boot",
                          pending_add => false, pending_ms => 500,
@@ -196,6 +213,13 @@ main(Args) ->
                                    "registered", true),
                        ets:insert(?TAB, {registered, true})
                end),
+    case maps:get(orphan_notify_after, Opts) of
+        O when O >= 0 ->
+            spawn_link(fun() -> wait_registered(),
+                                timer:sleep(O),
+                                orphan_notify() end);
+        _ -> ok
+    end,
     case maps:get(restart_after, Opts) of
         R when R >= 0 ->
             spawn_link(fun() -> wait_registered(),
@@ -469,7 +493,8 @@ command(Cid, {addReq, #'AmmRequest'{terminationID = [Tid0],
     Tid = choose_term(Tid0),
     Streams = resolve_streams(media(Ds), []),
     ets:insert(?TAB, {{term, Cid, tid_key(Tid)}, Tid, Streams}),
-    log("ADD ctx=~p term=~s ~s", [Cid, tid_str(Tid), sdp_summary(Streams)]),
+    log("ADD ctx=~p term=~s ~s~s", [Cid, tid_str(Tid), sdp_summary(Streams), signals_summary(Ds)]),
+    remember_events(Cid, Tid, Ds),
     maybe_notify(Cid, Tid, Ds),
     [{addReply, amms_reply(Tid, Streams)}];
 command(Cid, {modReq, #'AmmRequest'{terminationID = [Tid],
@@ -485,8 +510,9 @@ command(Cid, {modReq, #'AmmRequest'{terminationID = [Tid],
                   end,
             Streams = resolve_streams(media(Ds), Old),
             ets:insert(?TAB, {{term, Cid, tid_key(Tid)}, Tid, Streams}),
-            log("MODIFY ctx=~p term=~s ~s", [Cid, tid_str(Tid), sdp_summary(Streams)]),
+            log("MODIFY ctx=~p term=~s ~s~s", [Cid, tid_str(Tid), sdp_summary(Streams), signals_summary(Ds)]),
             maybe_notify(Cid, Tid, Ds),
+            maybe_tls_failure(Cid, Tid),
             [{modReply, amms_reply(Tid, Streams)}]
     end;
 command(Cid, {moveReq, #'AmmRequest'{terminationID = [Tid],
@@ -588,6 +614,45 @@ maybe_notify(Cid, Tid, Ds) ->
         _ -> ok
     end.
 
+%% the events (and RequestID) an Add asked for, per termination
+remember_events(Cid, Tid, Ds) ->
+    case [E || {eventsDescriptor, E} <- Ds] of
+        [#'EventsDescriptor'{requestID = Rid, eventList = L}] when is_integer(Rid) ->
+            ets:insert(?TAB, {{events, Cid, tid_key(Tid)}, Rid,
+                              [N || #'RequestedEvent'{pkgdName = N} <- L]});
+        _ -> ok
+    end.
+
+%% --notify-tls-failure-after-modify: the TLS failure event the Add asked
+%% for, once per termination, MS ms after its first Modify
+maybe_tls_failure(Cid, Tid) ->
+    After = opt(notify_tls_after_modify),
+    Ev = opt(tls_failure_event),
+    Key = tid_key(Tid),
+    case ets:lookup(?TAB, {events, Cid, Key}) of
+        [{_, Rid, Names}] when After >= 0 ->
+            case lists:member(Ev, Names)
+                andalso ets:insert_new(?TAB, {{tls_notified, Cid, Key}, true}) of
+                true ->
+                    CH = get(conn),
+                    spawn(fun() -> timer:sleep(After),
+                                   send_notify(CH, Cid, Tid, Rid, Ev) end),
+                    ok;
+                false -> ok
+            end;
+        _ -> ok
+    end.
+
+%% --orphan-notify-after: a context the MGC does not know, then its heartbeat
+orphan_notify() ->
+    Cid = ets:update_counter(?TAB, ctx_seq, 1),
+    [{_, Prefix}] = ets:lookup(?TAB, term_prefix),
+    Tid = #megaco_term_id{contains_wildcards = false, id = [Prefix, "orphan"]},
+    ets:insert(?TAB, {{term, Cid, tid_key(Tid)}, Tid, []}),
+    log("ORPHAN ctx=~p term=~s", [Cid, tid_str(Tid)]),
+    [{conn, CH}] = ets:lookup(?TAB, conn),
+    send_notify(CH, Cid, Tid, 1, "hangterm/thb").
+
 send_notify(CH, Cid, Tid, Rid, Ev) ->
     case ets:lookup(?TAB, {term, Cid, tid_key(Tid)}) of
         [] -> log("NOTIFY skipped ctx=~p term=~s (gone)", [Cid, tid_str(Tid)]);
@@ -613,6 +678,13 @@ now_tn() ->
     {{Y, Mo, D}, {H, Mi, S}} = calendar:universal_time(),
     #'TimeNotation'{date = lists:flatten(io_lib:format("~4..0w~2..0w~2..0w", [Y, Mo, D])),
                     time = lists:flatten(io_lib:format("~2..0w~2..0w~2..0w00", [H, Mi, S]))}.
+
+%% " signals=tlsbsc/establish" when the command carries a Signals descriptor
+%% (the MGC makes the IMS-AGW the TLS client, seed 003); "" otherwise
+signals_summary(Ds) ->
+    [io_lib:format(" signals=~s", [lists:join(",", Names)])
+     || {signalsDescriptor, L} <- Ds, is_list(L),
+        Names <- [[element(2, S) || {signal, S} <- L]], Names =/= []].
 
 events_summary(Ds) ->
     [io_lib:format("events=~s ", [lists:join(",", [N || #'RequestedEvent'{pkgdName = N} <- L])])
@@ -756,6 +828,11 @@ parse(["--fail-add-code", V | T], M) ->
 parse(["--notify-after", V | T], M) ->
     parse(T, M#{notify_after => list_to_integer(V)});
 parse(["--notify-event", V | T], M) -> parse(T, M#{notify_event => V});
+parse(["--notify-tls-failure-after-modify", V | T], M) ->
+    parse(T, M#{notify_tls_after_modify => list_to_integer(V)});
+parse(["--tls-failure-event", V | T], M) -> parse(T, M#{tls_failure_event => V});
+parse(["--orphan-notify-after", V | T], M) ->
+    parse(T, M#{orphan_notify_after => list_to_integer(V)});
 parse(["--restart-after", V | T], M) ->
     parse(T, M#{restart_after => list_to_integer(V)});
 parse(["--restart-reason", V | T], M) -> parse(T, M#{restart_reason => V});

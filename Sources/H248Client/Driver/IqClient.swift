@@ -445,7 +445,10 @@ public actor IqClient {
                     eventContinuation.yield(.notify(IqNotification(contextID: action.contextID, terminationID: command.terminationID, observed: observed)))
                     replies.append(CommandReply(.notify, command.terminationID))
                 } else {
-                    // H.248.8 435: a Notify for a context/termination we do not know.
+                    // H.248.8 435: a Notify for a context/termination we do not know. Still reported
+                    // (knownToClient false), so that the session layer can Subtract the leftover.
+                    eventContinuation.yield(.notify(IqNotification(contextID: action.contextID, terminationID: command.terminationID,
+                                                                   observed: observed, knownToClient: false)))
                     replies.append(CommandReply(.notify, command.terminationID, [.error(ErrorDescriptor(
                         code: H248ErrorCodes.terminationNotInContext, text: "Termination ID is not in specified Context"))]))
                 }

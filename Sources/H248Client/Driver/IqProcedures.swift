@@ -129,11 +129,15 @@ public struct IqNotification: Sendable, Equatable {
     public var contextID: ContextID
     public var terminationID: TerminationID
     public var observed: ObservedEventsDescriptor
+    /// False when the client answered the Notify with H.248.8 435 (a context/termination it never
+    /// reserved): the session layer Subtracts such a leftover (issue 9, TS 23.334 §8).
+    public var knownToClient: Bool
 
-    public init(contextID: ContextID, terminationID: TerminationID, observed: ObservedEventsDescriptor) {
+    public init(contextID: ContextID, terminationID: TerminationID, observed: ObservedEventsDescriptor, knownToClient: Bool = true) {
         self.contextID = contextID
         self.terminationID = terminationID
         self.observed = observed
+        self.knownToClient = knownToClient
     }
 }
 

@@ -365,6 +365,8 @@ public struct ALGSessionStateMachine: Sendable {
 
     private mutating func gatewayEvent(_ e: GatewayEvent) -> [ALGSessionAction] {
         switch e {
+        case .heartbeat:
+            return []   // the termination is alive; the driver Subtracts contexts no session knows
         case .tlsFailure(let term), .tcpFailure(let term):
             guard let (index, t) = terminations.first(where: { $0.value.all.contains(term) }) else { return [] }
             let what = if case .tlsFailure = e { "TLS" } else { "TCP" }

@@ -97,6 +97,9 @@ public enum GatewayEvent: Sendable, Equatable {
     case tlsFailure(termination: String)
     /// TCP establishment failed on a termination.
     case tcpFailure(termination: String)
+    /// H.248.36 termination heartbeat (TS 23.334 "Notify termination heartbeat"): the session it
+    /// concerns needs nothing; one for a context no session knows makes the driver Subtract it.
+    case heartbeat(termination: String)
     /// ServiceChange Restart on Root: the AGW lost its contexts.
     case gatewayRestarted
     /// ServiceChange Forced/Graceful out-of-service.

@@ -1,0 +1,384 @@
+// One SIPp scenario pair per IMS-ALG call case, generated from the case (issue 9 end-to-end tests): the
+// UE (Gm, TCP) and the S-CSCF / far end (Mw, UDP) register, one of them calls, the other answers, and the
+// call ends the way the case says (BYE, a re-INVITE removing a stream, CANCEL, a rejection, or the
+// requests the IMS-ALG originates after the IMS-AGW reported a TLS failure). The SDP each side sends and
+// the SIPp regexps (check_it / check_it_inverse) each side applies to what it receives come from the case,
+// so one builder serves every row instead of a pair of near-identical XML files per row.
+import Foundation
+import Testing
+@testable import ALGServer
+
+/// One regexp a SIPp side applies to the SDP body it receives (check_it, or check_it_inverse).
+struct SDPCheck: Sendable {
+    var regexp: String
+    var inverse = false
+    static func has(_ r: String) -> SDPCheck { SDPCheck(regexp: r) }
+    static func lacks(_ r: String) -> SDPCheck { SDPCheck(regexp: r, inverse: true) }
+}
+
+struct ALGCallCase: Sendable, CustomTestStringConvertible {
+    enum Direction: Sendable { case originating, terminating }
+    enum Ending: Sendable, Equatable {
+        /// The caller ends the call with BYE.
+        case byeFromCaller
+        /// The caller re-INVITEs with this m-line at port 0 (RFC 3264 §8.2), then ends with BYE.
+        case reinviteRemoving(index: Int)
+        /// The UE cancels after the 180 (RFC 3261 §9).
+        case cancel
+        /// The P-CSCF answers the UE's INVITE with this status (nothing reaches the core).
+        case rejected(status: Int)
+        /// The MG reports a TLS failure after the answer: the ALG re-INVITEs both sides without this
+        /// m-line, then the caller ends with BYE.
+        case tlsFailureReinvite(index: Int)
+        /// The MG reports a TLS failure on the only stream: the ALG sends BYE to both sides.
+        case tlsFailureBye
+    }
+
+    var name: String
+    var direction: Direction
+    var ending: Ending = .byeFromCaller
+    /// The m-sections (after `t=0 0`) the UE sends: its offer (originating) or answer (terminating).
+    var ueMedia: String
+    /// The m-sections the far end sends.
+    var coreMedia: String
+    /// Regexps on the SDP the UE receives (the answer, or the offer).
+    var ueChecks: [SDPCheck] = []
+    var coreChecks: [SDPCheck] = []
+    /// Regexps on the SDP of the second exchange (re-INVITE or its 200) each side receives.
+    var ueReofferChecks: [SDPCheck] = []
+    var coreReofferChecks: [SDPCheck] = []
+    /// Regexps on the UE's final response (`rejected`).
+    var rejectChecks: [SDPCheck] = []
+    /// The UE registers e2ae support (Security-Client msrp-tls;mediasec, bfcp-tls;mediasec).
+    var e2aeRegistered = true
+    var mgArguments: [String] = []
+    /// Substrings the MG log must hold (its H.248 commands), and the number of Adds.
+    var mgLog: [String] = []
+    var mgLogAbsent: [String] = []
+    var mgAdds: Int
+    /// The number of Subtract lines expected (nil: not counted).
+    var mgSubtracts: Int? = nil
+
+    var testDescription: String { name }
+
+    // MARK: The scenario pair
+
+    var ue: String { scenario(side: .ue) }
+    var core: String { scenario(side: .core) }
+
+    enum Party { case ue, core }
+
+    private func caller(_ p: Party) -> Bool { (p == .ue) == (direction == .originating) }
+
+    private func scenario(side p: Party) -> String {
+        var x = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<scenario name=\"\(Self.escape(name)) (\(p))\">\n"
+        x += p == .ue ? ueRegister : coreRegister
+        // The registration's captures (used by a terminating call only): referenced so SIPp accepts them.
+        var refs: [String] = p == .core ? ["path", "cidall", "cid"] : []
+        let isCaller = caller(p)
+        let media = p == .ue ? ueMedia : coreMedia
+        let checks = p == .ue ? ueChecks : coreChecks
+        let reChecks = p == .ue ? ueReofferChecks : coreReofferChecks
+        if case .rejected = ending {
+            if p == .ue { x += invite(p, media: media) + rejected(&refs) }
+            return x + Self.close(refs)
+        }
+        if isCaller {
+            if p == .core { x += "  <pause milliseconds=\"300\"/>\n" }
+            x += invite(p, media: media)
+            if ending == .cancel { return x + cancelFromCaller(p) + Self.close(refs) }
+            x += "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"180\" optional=\"true\"/>\n"
+            x += "  <recv response=\"200\" rrs=\"true\">\n" + Self.actions(checks, prefix: "a", into: &refs) + "  </recv>\n"
+            x += ack(p, cseq: 1)
+        } else {
+            x += "  <recv request=\"INVITE\" rrs=\"true\">\n" + Self.actions(checks, prefix: "o", into: &refs) + "  </recv>\n"
+            x += response(p, status: "180 Ringing", tag: true, sdp: nil)
+            if ending == .cancel { return x + cancelAtCallee(p) + Self.close(refs) }
+            x += response(p, status: "200 OK", tag: true, sdp: media, retrans: true)
+            x += "  <recv request=\"ACK\"/>\n"
+        }
+        switch ending {
+        case .byeFromCaller:
+            x += isCaller ? bye(p, cseq: 2) : byeReceived(p)
+        case .reinviteRemoving(let index):
+            let reoffer = ALGReofferSDP.removingStream(index, from: Self.body(p, media)) ?? ""
+            if isCaller {
+                x += "  <pause milliseconds=\"100\"/>\n" + inDialogInvite(p, sdp: reoffer, cseq: 2)
+                x += "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"200\">\n" + Self.actions(reChecks, prefix: "r", into: &refs) + "  </recv>\n"
+                x += ack(p, cseq: 2) + bye(p, cseq: 3)
+            } else {
+                x += "  <recv request=\"INVITE\">\n" + Self.actions(reChecks, prefix: "r", into: &refs) + "  </recv>\n"
+                x += response(p, status: "200 OK", tag: false, sdp: reoffer, rawBody: true, retrans: true)
+                x += "  <recv request=\"ACK\"/>\n" + byeReceived(p)
+            }
+        case .tlsFailureReinvite(let index):
+            // The IMS-ALG's re-INVITE (each side is offered what it was last sent, this m-line at port 0).
+            let reanswer = ALGReofferSDP.removingStream(index, from: Self.body(p, media)) ?? ""
+            x += "  <recv request=\"INVITE\">\n" + Self.actions(reChecks, prefix: "r", into: &refs) + "  </recv>\n"
+            x += response(p, status: "200 OK", tag: false, sdp: reanswer, rawBody: true, retrans: true)
+            x += "  <recv request=\"ACK\"/>\n"
+            x += isCaller ? "  <pause milliseconds=\"300\"/>\n" + bye(p, cseq: 3) : byeReceived(p)
+        case .tlsFailureBye:
+            x += byeReceived(p)
+        case .cancel, .rejected:
+            break
+        }
+        return x + Self.close(refs)
+    }
+
+    // MARK: Pieces
+
+    private var uePrefix: String { "SIP/2.0/TCP [local_ip]:[local_port]" }
+
+    private var ueRegister: String {
+        let sec = e2aeRegistered ? "Security-Client: msrp-tls;mediasec, bfcp-tls;mediasec\nRequire: mediasec\nProxy-Require: mediasec\n"
+            : "Security-Client: sdes-srtp;mediasec\nRequire: mediasec\nProxy-Require: mediasec\n"
+        var x = ""
+        for (cseq, auth) in [(1, "nonce=\"\",response=\"\""), (2, "nonce=\"abc\",response=\"0123\"")] {
+            let verify = cseq == 2 ? sec.replacingOccurrences(of: "Security-Client", with: "Security-Verify").split(separator: "\n").first.map { "\($0)\n" } ?? "" : ""
+            x += Self.send("""
+            REGISTER sip:ims.test SIP/2.0
+            Via: \(uePrefix);branch=[branch]
+            Max-Forwards: 70
+            From: <sip:alice@ims.test>;tag=[pid]reg[call_number]
+            To: <sip:alice@ims.test>
+            Call-ID: reg///[call_id]
+            CSeq: \(cseq) REGISTER
+            Contact: <sip:alice@[local_ip]:[local_port];transport=tcp>
+            Expires: 600
+            \(sec)\(verify)Supported: path
+            Authorization: Digest username="alice@ims.test",realm="ims.test",uri="sip:ims.test",\(auth)
+            Content-Length: 0
+
+            """, retrans: true)
+            x += "  <recv response=\"\(cseq == 1 ? 401 : 200)\"/>\n"
+        }
+        return x
+    }
+
+    private var coreRegister: String {
+        var x = "  <recv request=\"REGISTER\"/>\n"
+        x += Self.send("""
+        SIP/2.0 401 Unauthorized
+        [last_Via:]
+        [last_From:]
+        [last_To:];tag=[pid]reg[call_number]
+        [last_Call-ID:]
+        [last_CSeq:]
+        WWW-Authenticate: Digest realm="ims.test", nonce="abc", algorithm=AKAv1-MD5, qop="auth"
+        Content-Length: 0
+
+        """)
+        x += """
+          <recv request="REGISTER">
+            <action>
+              <ereg regexp="&lt;sip:term@[^&gt;]*&gt;" search_in="hdr" header="Path:" assign_to="path"/>
+              <ereg regexp="///(.*)$" search_in="hdr" header="Call-ID:" assign_to="cidall,cid"/>
+            </action>
+          </recv>
+
+        """
+        x += Self.send("""
+        SIP/2.0 200 OK
+        [last_Via:]
+        [last_From:]
+        [last_To:];tag=[pid]reg[call_number]
+        [last_Call-ID:]
+        [last_CSeq:]
+        [last_Contact:];expires=600
+        [last_Path:]
+        Service-Route: <sip:orig@[local_ip]:[local_port];lr>
+        P-Associated-URI: <sip:alice@ims.test>, <tel:+15551234>
+        Content-Length: 0
+
+        """)
+        return x
+    }
+
+    /// The caller's dialog identifiers.
+    private func ids(_ p: Party) -> (via: String, from: String, to: String, callID: String, contact: String, ruri: String, route: String) {
+        if p == .ue {
+            return (uePrefix, "<sip:alice@ims.test>;tag=[pid]c[call_number]", "<sip:bob@ims.test>", "inv///[call_id]",
+                    "<sip:alice@[local_ip]:[local_port];transport=tcp>", "sip:bob@ims.test", "")
+        }
+        return ("SIP/2.0/UDP [local_ip]:[local_port]", "<sip:bob@ims.test>;tag=[pid]c[call_number]", "<sip:alice@ims.test>",
+                "mt///[$cid]", "<sip:bob@[local_ip]:[local_port]>", "sip:alice@ims.test", "Route: [$path]\n")
+    }
+
+    static func body(_ p: Party, _ media: String) -> String {
+        let user = p == .ue ? "alice" : "bob"
+        return "v=0\no=\(user) 2890844526 2890844526 IN IP4 [local_ip]\ns=-\nc=IN IP4 [local_ip]\nt=0 0\n" + media
+    }
+
+    private func invite(_ p: Party, media: String) -> String {
+        let i = ids(p)
+        return Self.send("""
+        INVITE \(i.ruri) SIP/2.0
+        Via: \(i.via);branch=z9hG4bK-[pid]-[call_number]-inv
+        \(i.route)Max-Forwards: 70
+        From: \(i.from)
+        To: \(i.to)
+        Call-ID: \(i.callID)
+        CSeq: 1 INVITE
+        Contact: \(i.contact)
+        Content-Type: application/sdp
+        Content-Length: [len]
+
+        \(Self.body(p, media))
+        """, retrans: true)
+    }
+
+    private func inDialogInvite(_ p: Party, sdp: String, cseq: Int) -> String {
+        let i = ids(p)
+        return Self.send("""
+        INVITE [next_url] SIP/2.0
+        Via: \(i.via);branch=[branch]
+        [routes]
+        Max-Forwards: 70
+        From: \(i.from)
+        [last_To:]
+        Call-ID: \(i.callID)
+        CSeq: \(cseq) INVITE
+        Contact: \(i.contact)
+        Content-Type: application/sdp
+        Content-Length: [len]
+
+        \(sdp)
+        """, retrans: true)
+    }
+
+    private func ack(_ p: Party, cseq: Int) -> String {
+        let i = ids(p)
+        return Self.send("""
+        ACK [next_url] SIP/2.0
+        Via: \(i.via);branch=[branch]
+        [routes]
+        Max-Forwards: 70
+        From: \(i.from)
+        [last_To:]
+        Call-ID: \(i.callID)
+        CSeq: \(cseq) ACK
+        Content-Length: 0
+
+        """)
+    }
+
+    private func bye(_ p: Party, cseq: Int) -> String {
+        let i = ids(p)
+        return "  <pause milliseconds=\"100\"/>\n" + Self.send("""
+        BYE [next_url] SIP/2.0
+        Via: \(i.via);branch=[branch]
+        [routes]
+        Max-Forwards: 70
+        From: \(i.from)
+        [last_To:]
+        Call-ID: \(i.callID)
+        CSeq: \(cseq) BYE
+        Content-Length: 0
+
+        """, retrans: true) + "  <recv response=\"200\"/>\n"
+    }
+
+    private func byeReceived(_ p: Party) -> String {
+        "  <recv request=\"BYE\"/>\n" + response(p, status: "200 OK", tag: false, sdp: nil)
+    }
+
+    /// A response to the last request received (the callee's To tag on the first ones).
+    private func response(_ p: Party, status: String, tag: Bool, sdp: String?, rawBody: Bool = false, retrans: Bool = false) -> String {
+        let contact = p == .ue ? "<sip:alice@[local_ip]:[local_port];transport=tcp>" : "<sip:bob@[local_ip]:[local_port]>"
+        var m = "SIP/2.0 \(status)\n[last_Via:]\n[last_From:]\n[last_To:]\(tag ? ";tag=[pid]e[call_number]" : "")\n[last_Call-ID:]\n[last_CSeq:]\n"
+        if tag { m += "[last_Record-Route:]\n" }
+        m += "Contact: \(contact)\n"
+        if let sdp {
+            m += "Content-Type: application/sdp\nContent-Length: [len]\n\n" + (rawBody ? sdp : Self.body(p, sdp))
+        } else {
+            m += "Content-Length: 0\n\n"
+        }
+        return Self.send(m, retrans: retrans)
+    }
+
+    private func rejected(_ refs: inout [String]) -> String {
+        guard case .rejected(let status) = ending else { return "" }
+        return "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"\(status)\">\n"
+            + Self.actions(rejectChecks, prefix: "w", search: "msg", into: &refs) + "  </recv>\n" + Self.send("""
+        ACK sip:bob@ims.test SIP/2.0
+        Via: \(uePrefix);branch=z9hG4bK-[pid]-[call_number]-inv
+        Max-Forwards: 70
+        From: <sip:alice@ims.test>;tag=[pid]c[call_number]
+        [last_To:]
+        Call-ID: inv///[call_id]
+        CSeq: 1 ACK
+        Content-Length: 0
+
+        """)
+    }
+
+    /// The UE cancels once the far end rings (RFC 3261 §9.1: same Via branch as the INVITE).
+    private func cancelFromCaller(_ p: Party) -> String {
+        let i = ids(p)
+        return "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"180\"/>\n" + Self.send("""
+        CANCEL \(i.ruri) SIP/2.0
+        Via: \(i.via);branch=z9hG4bK-[pid]-[call_number]-inv
+        \(i.route)Max-Forwards: 70
+        From: \(i.from)
+        To: \(i.to)
+        Call-ID: \(i.callID)
+        CSeq: 1 CANCEL
+        Content-Length: 0
+
+        """, retrans: true) + "  <recv response=\"200\"/>\n  <recv response=\"487\"/>\n" + Self.send("""
+        ACK \(i.ruri) SIP/2.0
+        Via: \(i.via);branch=z9hG4bK-[pid]-[call_number]-inv
+        \(i.route)Max-Forwards: 70
+        From: \(i.from)
+        [last_To:]
+        Call-ID: \(i.callID)
+        CSeq: 1 ACK
+        Content-Length: 0
+
+        """)
+    }
+
+    private func cancelAtCallee(_ p: Party) -> String {
+        "  <recv request=\"CANCEL\"/>\n" + response(p, status: "200 OK", tag: false, sdp: nil) + Self.send("""
+        SIP/2.0 487 Request Terminated
+        [last_Via:]
+        [last_From:]
+        [last_To:];tag=[pid]e[call_number]
+        [last_Call-ID:]
+        CSeq: 1 INVITE
+        Content-Length: 0
+
+        """) + "  <recv request=\"ACK\"/>\n"
+    }
+
+    // MARK: XML
+
+    /// A `<send>`; a message without body ends with the empty line, one with a body with its last line.
+    static func send(_ message: String, retrans: Bool = false) -> String {
+        var m = message
+        while m.hasSuffix("\n") { m.removeLast() }
+        m += m.contains("\n\n") ? "\n" : "\n\n"
+        return "  <send\(retrans ? " retrans=\"500\"" : "")>\n    <![CDATA[\n\(m)]]>\n  </send>\n"
+    }
+
+    static func actions(_ checks: [SDPCheck], prefix: String, search: String = "body", into refs: inout [String]) -> String {
+        guard !checks.isEmpty else { return "" }
+        var x = "    <action>\n"
+        for c in checks {
+            let v = "\(prefix)\(refs.count)"
+            refs.append(v)
+            x += "      <ereg regexp=\"\(escape(c.regexp))\" search_in=\"\(search)\" \(c.inverse ? "check_it_inverse" : "check_it")=\"true\" assign_to=\"\(v)\"/>\n"
+        }
+        return x + "    </action>\n"
+    }
+
+    static func close(_ refs: [String]) -> String {
+        (refs.isEmpty ? "" : "  <Reference variables=\"\(refs.joined(separator: ","))\"/>\n") + "</scenario>\n"
+    }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
