@@ -4,7 +4,8 @@
 # REGISTER with msrp-tls;mediasec through 401/200, then an INVITE offering TCP/TLS/MSRP with
 # a=3ge2ae:requested. It prints the SDP each side saw and the H.248 commands the gateway received.
 # Bounded: every process stops by itself within about a minute. Run from anywhere: `make demo`.
-# Not shown yet: a BFCP call, and MSRP bytes on the wire (the companion ims-agw is not built yet; the
+# Then one e2ae BFCP call (seed 004 originating flow) the same way.
+# Not shown yet: MSRP/BFCP bytes on the wire (the companion ims-agw is not built yet; the
 # OTP MG answers the Iq procedures but carries no media).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,21 @@ wait $core
 core_rc=$?
 set -e
 
+echo "== second call: SIPp S-CSCF and UE run one e2ae BFCP call (TCP/TLS/BFCP towards the UE, TCP/BFCP towards the core)"
+mkdir -p "$OUT/core-bfcp" "$OUT/ue-bfcp"
+(cd "$OUT/core-bfcp" && sipp -sf "$SC/core_alg_bfcp.xml" -t u1 -i 127.0.0.1 -p 5080 -mp 21020 -m 1 -timeout 40 -timeout_error \
+    -nostdin -trace_msg -trace_err -key exp 600 > /dev/null 2>&1) &
+core=$!
+pids+=($core)
+sleep 0.5
+set +e
+(cd "$OUT/ue-bfcp" && sipp -sf "$SC/ue_alg_bfcp.xml" -t t1 -i 127.0.0.1 -p 5064 -mp 21030 -m 1 -timeout 40 -timeout_error \
+    -nostdin -trace_msg -trace_err -key exp 600 127.0.0.1:5060 > /dev/null 2>&1)
+ue_bfcp_rc=$?
+wait $core
+core_bfcp_rc=$?
+set -e
+
 show() {   # SDP of the SIP messages a SIPp instance received
     python3 - "$1" <<'PY'
 import re, sys, glob
@@ -70,16 +86,22 @@ echo
 echo "== SDP the UE (access side) received: TCP/TLS/MSRP on the gateway's access port, its fingerprint, a=3ge2ae:applied"
 show "$OUT/ue"
 echo
-echo "== H.248 commands the IMS-AGW (OTP MG) executed"
+echo "== BFCP call: SDP the S-CSCF received (TCP/BFCP on the gateway's core port)"
+show "$OUT/core-bfcp"
+echo
+echo "== BFCP call: SDP the UE received (TCP/TLS/BFCP on the gateway's access port, its fingerprint, a=3ge2ae:applied)"
+show "$OUT/ue-bfcp"
+echo
+echo "== H.248 commands the IMS-AGW (OTP MG) executed (both calls)"
 sleep 1
 grep -E "^MG (ADD|MODIFY|SUBTRACT|NOTIFY|AUDIT)" "$OUT/mg.log" | sed 's/^/   /' || true
 echo
 echo "== pcscf-alg log"
 sed 's/^/   /' "$OUT/pcscf-alg.log" | tail -20
 echo
-if [ $ue_rc -eq 0 ] && [ $core_rc -eq 0 ]; then
-    echo "demo: the e2ae MSRP call completed and every SIPp check passed (logs in $OUT)"
+if [ $ue_rc -eq 0 ] && [ $core_rc -eq 0 ] && [ $ue_bfcp_rc -eq 0 ] && [ $core_bfcp_rc -eq 0 ]; then
+    echo "demo: the e2ae MSRP and BFCP calls completed and every SIPp check passed (logs in $OUT)"
 else
-    echo "demo: FAILED (UE SIPp exit $ue_rc, S-CSCF SIPp exit $core_rc); logs in $OUT"
+    echo "demo: FAILED (MSRP: UE SIPp exit $ue_rc, S-CSCF SIPp exit $core_rc; BFCP: UE $ue_bfcp_rc, S-CSCF $core_bfcp_rc); logs in $OUT"
     exit 1
 fi

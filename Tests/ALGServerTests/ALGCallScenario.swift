@@ -91,7 +91,14 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
             x += "  <recv response=\"200\" rrs=\"true\">\n" + Self.actions(checks, prefix: "a", into: &refs) + "  </recv>\n"
             x += ack(p, cseq: 1)
         } else {
-            x += "  <recv request=\"INVITE\" rrs=\"true\">\n" + Self.actions(checks, prefix: "o", into: &refs) + "  </recv>\n"
+            var actions = Self.actions(checks, prefix: "o", into: &refs)
+            if ending == .cancel {
+                // The 487 goes after the CANCEL, so it takes the INVITE's Via values from here (RFC 3261 §9.2).
+                let via = "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Via:\" assign_to=\"invvia\"/>\n"
+                actions = actions.isEmpty ? "    <action>\n" + via + "    </action>\n" : actions.replacingOccurrences(of: "    </action>\n", with: via + "    </action>\n")
+                refs.append("invvia")
+            }
+            x += "  <recv request=\"INVITE\" rrs=\"true\">\n" + actions + "  </recv>\n"
             x += response(p, status: "180 Ringing", tag: true, sdp: nil)
             if ending == .cancel { return x + cancelAtCallee(p) + Self.close(refs) }
             x += response(p, status: "200 OK", tag: true, sdp: media, retrans: true)
@@ -342,7 +349,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     private func cancelAtCallee(_ p: Party) -> String {
         "  <recv request=\"CANCEL\"/>\n" + response(p, status: "200 OK", tag: false, sdp: nil) + Self.send("""
         SIP/2.0 487 Request Terminated
-        [last_Via:]
+        Via: [$invvia]
         [last_From:]
         [last_To:];tag=[pid]e[call_number]
         [last_Call-ID:]

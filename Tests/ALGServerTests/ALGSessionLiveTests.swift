@@ -17,7 +17,7 @@ enum ALGLive {
     /// A P-CSCF with Gm TCP, Mw UDP, the core SIPp as next hop and Iq on 127.0.0.1:0 (UDP, compact).
     static func start(corePort: Int) async throws -> PCSCFService {
         var logger = Logger(label: "alg-live")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["ALG_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         var policy = RewritePolicy.default
         policy.indicateAppliedInAnswer = true   // [U] a=3ge2ae:applied in the answer to the UE too
         let iq = PCSCFIqSettings(listen: H248ListenAddress(kind: .udp, host: "127.0.0.1", port: 0), form: .compact,
@@ -62,6 +62,25 @@ struct ALGSessionLiveTests {
         #expect(await service.alg?.count == 0, "the ALG forgot the session")
         let client = try #require(service.iq)
         #expect(try await client.auditContexts().isEmpty, "no context left on the IMS-AGW. MG: \(log)")
+        mg.stop()
+        await service.shutdown()
+    }
+
+    @Test("Originating e2ae BFCP call of `make demo` (ue_alg_bfcp.xml / core_alg_bfcp.xml): TCP/BFCP on the AGW's core port towards the core; TCP/TLS/BFCP, the AGW fingerprint and a=3ge2ae:applied towards the UE; nothing left after BYE (seed 004 originating flow)",
+          .timeLimit(.minutes(1)))
+    func originatingBFCPDemoPair() async throws {
+        guard let sipp = PCSCFLive.requireSIPp(), OTPMG.available() else { return }
+        let corePort = PCSCFLive.freePort()
+        let service = try await ALGLive.start(corePort: corePort)
+        let mg = try await ALGLive.gateway(service)
+        let (core, ue) = try await PCSCFLive.pair(sipp, service: service, corePort: corePort, core: "core_alg_bfcp.xml",
+                                                  ue: "ue_alg_bfcp.xml", keys: ["exp": "600"])
+        #expect(core.status == 0, "S-CSCF SIPp: \(core)\nMG: \(mg.text)")
+        #expect(ue.status == 0, "UE SIPp: \(ue)\nMG: \(mg.text)")
+        #expect(await mg.addCount(waitingFor: 2) == 2, "MG: \(mg.text)")
+        #expect(await mg.lines("MG SUBTRACT", waitingFor: 1) >= 1, "MG: \(mg.text)")
+        let client = try #require(service.iq)
+        #expect(try await client.auditContexts().isEmpty, "no context left on the IMS-AGW. MG: \(mg.text)")
         mg.stop()
         await service.shutdown()
     }

@@ -61,7 +61,8 @@ enum PCSCFLive {
                     keys: [String: String] = [:], extra: [String] = [], timeout: Int = 25) async throws -> SIPpRun {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pcscf-sipp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        // SIPP_KEEP_TRACES=1 keeps the trace directory (debugging).
+        defer { if ProcessInfo.processInfo.environment["SIPP_KEEP_TRACES"] == nil { try? FileManager.default.removeItem(at: dir) } }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: sipp)
         p.currentDirectoryURL = dir
