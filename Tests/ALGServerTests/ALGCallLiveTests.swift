@@ -225,6 +225,9 @@ struct ALGCallLiveTests {
         #expect(await mg.contains("NOTIFY reply error=435"), "MG: \(mg.text)")
         #expect(await mg.contains("MG SUBTRACT ctx=1 term=ip/orphan"), "MG: \(mg.text)")
         let alg = try #require(service.alg)
+        // The MG logs its Subtract before its reply reaches the ALG: wait (up to 5 s) for the ALG to note it.
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await alg.activity.leftoverSubtracts.isEmpty, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
         #expect(await alg.activity.leftoverSubtracts == ["1 ok"])
         let client = try #require(service.iq)
         #expect(try await client.auditContexts().isEmpty, "no context left on the IMS-AGW. MG: \(mg.text)")
