@@ -100,11 +100,13 @@ extension SessionDescription {
             var ending = SDPLineEnding.none
             var k = pos
             lineScan: while k < n {
-                // Skip 8 bytes at a time while none is below 0x0E (SWAR "has byte less than" test;
-                // exact: it never misses such a byte).
+                // Skip 8 bytes at a time while none is below 0x0E (SWAR "has byte less than" test: it
+                // never misses such a byte, and its lowest flagged byte is the first such byte, so the
+                // scan jumps straight to it; little-endian load).
                 while k &+ 8 <= n {
-                    let w = UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)
-                    if (w &- 0x0E0E_0E0E_0E0E_0E0E) & ~w & 0x8080_8080_8080_8080 != 0 { break }
+                    let w = UInt64(littleEndian: UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self))
+                    let m = (w &- 0x0E0E_0E0E_0E0E_0E0E) & ~w & 0x8080_8080_8080_8080
+                    if m != 0 { k &+= m.trailingZeroBitCount &>> 3; break }
                     k &+= 8
                 }
                 let stop = Swift.min(k &+ 8, n)

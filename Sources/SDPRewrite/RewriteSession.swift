@@ -129,12 +129,13 @@ public struct RewriteSession: Sendable {
         // Pass 2 cannot fail. The phase no longer holds the draft, so editing it does not copy it.
         phase = pending.kind == .offer ? .awaitingAnswer(pending.offer) : .idle
         for plan in pending.plans {
-            guard let a = answer.stream(plan.index) else { continue }
-            // In place (copying the whole StreamState out and back costs a retain per field).
+            // By position in the answer, read in place (a copied StreamAnswer costs a retain per field);
+            // the stream states are edited in place too.
+            guard let k = answer.streams.firstIndex(where: { $0.index == plan.index }) else { continue }
             let i = plan.index
-            if let e = a.access { streams[i].access = e }
-            if let e = a.core { streams[i].core = e }
-            if let f = a.fingerprint { streams[i].gatewayFingerprint = f }
+            if let e = answer.streams[k].access { streams[i].access = e }
+            if let e = answer.streams[k].core { streams[i].core = e }
+            if let f = answer.streams[k].fingerprint { streams[i].gatewayFingerprint = f }
         }
         var sdp = SessionDescription(table: SDPLineTable(), media: [])
         swap(&sdp, &pending.draft)
@@ -171,9 +172,13 @@ public struct RewriteSession: Sendable {
         for plan in pending.plans {
             guard plan.anchored else { continue }
             let i = plan.index
-            let a = answer.stream(i)
+            let k = answer.streams.firstIndex(where: { $0.index == i })
             let ep: LocalEndpoint?
-            if plan.target == .access { ep = a?.access ?? streams[i].access } else { ep = a?.core ?? streams[i].core }
+            if plan.target == .access {
+                ep = k.flatMap { answer.streams[$0].access } ?? streams[i].access
+            } else {
+                ep = k.flatMap { answer.streams[$0].core } ?? streams[i].core
+            }
             guard let ep else {
                 throw RewriteError(.incompleteGatewayAnswer, stream: i, detail: "no \(plan.target.rawValue) endpoint")
             }
@@ -181,7 +186,7 @@ public struct RewriteSession: Sendable {
             var edit = Edit(index: i, fingerprint: nil, addApplied: plan.addApplied, path: nil)
             if plan.insertGatewayFingerprint {
                 // Seed 000/003: "include the certificate fingerprint received from the IMS-AGW in the SDP it sends to the IMS UE".
-                guard let fp = a?.fingerprint ?? streams[i].gatewayFingerprint else {
+                guard let fp = k.flatMap({ answer.streams[$0].fingerprint }) ?? streams[i].gatewayFingerprint else {
                     throw RewriteError(.incompleteGatewayAnswer, stream: i, detail: "no AGW fingerprint")
                 }
                 edit.fingerprint = fp
@@ -594,7 +599,8 @@ struct MediaFacts {
 
     /// Offers read a=setup and a=connection first (a bad one rejects the offer); answers read the
     /// m-line's a=setup only when the stream is anchored and not rejected (`answerRole()`).
-    init(_ m: borrowing MediaDescription, index: Int, session: SessionSetup, answer: Bool = false) throws(RewriteError) {
+    @inline(__always)
+    init(_ m: borrowing MediaDescription, index: Int, session: borrowing SessionSetup, answer: Bool = false) throws(RewriteError) {
         self.index = index
         sessionAddress = session.address
         let t = m.table
@@ -760,28 +766,28 @@ struct MediaFacts {
 /// Session-level a=setup and a=connection (RFC 4145 §4, §5: either may be a session-level
 /// attribute), read once per SDP; they apply to every m-line without its own.
 struct SessionSetup {
-    var setup: Result<SetupRole?, SDPError>
-    var connection: Result<ConnectionAttribute?, SDPError>
+    var setup: SetupRole?
+    var setupError: SDPError?
+    var connection: ConnectionAttribute?
+    var connectionError: SDPError?
     /// The session-level c= address (RFC 8866 §5.7: it applies to every m-line without its own c=).
     var address: String?
 
     init(_ sdp: SessionDescription) {
         address = sdp.table.connectionAddressString
-        do { setup = .success(try sdp.table.setupRole()) } catch { setup = .failure(error) }
-        do { connection = .success(try sdp.table.connectionAttribute()) } catch { connection = .failure(error) }
+        do { setup = try sdp.table.setupRole() } catch { setupError = error }
+        do { connection = try sdp.table.connectionAttribute() } catch { connectionError = error }
     }
 
+    @inline(__always)
     func role() throws(SDPError) -> SetupRole? {
-        switch setup {
-        case .success(let r): return r
-        case .failure(let e): throw e
-        }
+        if let setupError { throw setupError }
+        return setup
     }
 
+    @inline(__always)
     func connectionAttribute() throws(SDPError) -> ConnectionAttribute? {
-        switch connection {
-        case .success(let c): return c
-        case .failure(let e): throw e
-        }
+        if let connectionError { throw connectionError }
+        return connection
     }
 }
