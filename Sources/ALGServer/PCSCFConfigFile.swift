@@ -376,7 +376,11 @@ public struct PCSCFConfigFile: Sendable {
     public mutating func setScalar(_ path: String, _ value: String, source: String) { set(path, .scalar(value), source: source) }
 
     private func unknown(_ path: String, source: String) -> PCSCFConfigIssue {
-        let hint = Self.closest(path, among: Self.keys.map(\.path) + Self.sections).map { " (did you mean \($0)?)" } ?? ""
+        let known = Self.keys.map(\.path) + Self.sections.sorted()
+        // A typo of the whole path, else a known key or section with the same last name put elsewhere.
+        let last = path.split(separator: ".").last.map(String.init) ?? path
+        let suggestion = Self.closest(path, among: known) ?? known.first { $0.hasSuffix("." + last) }
+        let hint = suggestion.map { " (did you mean \($0)?)" } ?? ""
         return PCSCFConfigIssue(key: path, source: source, reason: "unknown key\(hint)")
     }
 
