@@ -18,8 +18,9 @@ public enum ProxyLogFormat {
             let end = rest.firstIndex(where: { $0 == ";" || $0 == ">" }) ?? rest.endIndex
             return "tel:" + redacted + rest[end...]
         }
-        // The user part ends at the last '@' before any parameter/header (RFC 3261 §19.1.1).
-        let hostEnd = rest.firstIndex(where: { $0 == ";" || $0 == "?" || $0 == ">" }) ?? rest.endIndex
+        // The user part ends at the last '@' before any header part (RFC 3261 §19.1.1; a user part
+        // may itself contain ';', as in `+331234;npdi@host`).
+        let hostEnd = rest.firstIndex(where: { $0 == "?" || $0 == ">" }) ?? rest.endIndex
         guard let at = rest[..<hostEnd].lastIndex(of: "@") else { return uri }
         return uri[...colon] + redacted + rest[at...]
     }

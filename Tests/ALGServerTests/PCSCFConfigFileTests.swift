@@ -102,7 +102,7 @@ struct PCSCFConfigFileTests {
             PCSCFConfigFile.load(file: Self.badDirectory.appendingPathComponent(file).path).validate().first { $0.key == key }?.reason ?? ""
         }
         #expect(reason("unknown-keys.yaml", "sip.domian") == "unknown key (did you mean sip.domain?)")
-        #expect(reason("unknown-keys.yaml", "timers").contains("did you mean sip.timers?"))
+        #expect(reason("unknown-keys.yaml", "timers").hasSuffix(".timers?)"), "a section put at the wrong level is found by its name")
         #expect(reason("wrong-types.yaml", "sip.timers.t1").hasPrefix("wrong type"))
         #expect(reason("wrong-types.yaml", "logging").hasPrefix("wrong type"))
         #expect(reason("out-of-range.yaml", "pcscf.unregistered_status") == "out of range: 99 not in 400...699")

@@ -11,6 +11,7 @@ import H248Codec
 import Logging
 import ProxyRuntime
 import SIPCore
+import SIPProxy
 import SIPTransport
 import Testing
 @testable import ALGServer
@@ -35,6 +36,39 @@ struct PCSCFShutdownTests {
 
 
         """
+    }
+
+    /// Sends `text` over TCP and returns the first final (non-1xx) response, skipping 100 Trying.
+    static func finalAnswer(port: Int, _ text: String, timeout: Double = 8) async -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = in_port_t(UInt16(port).bigEndian)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard rc == 0 else { return "" }
+        let bytes = Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var out: [UInt8] = []
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            if poll(&p, 1, 0) > 0 {
+                var buf = [UInt8](repeating: 0, count: 4096)
+                let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { break }
+                out += buf[0..<n]
+                let messages = String(decoding: out, as: UTF8.self).components(separatedBy: "\r\n\r\n")
+                if let final = messages.dropLast().first(where: { $0.hasPrefix("SIP/2.0 ") && !$0.hasPrefix("SIP/2.0 1") }) {
+                    return final + "\r\n\r\n"
+                }
+            } else {
+                try? await Task.sleep(nanoseconds: 10_000_000)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     @Test("Draining refuses only new dialog-creating requests (INVITE, SUBSCRIBE, REFER without To tag) with 503 and Retry-After (RFC 3261 §21.5.4, §20.33)")
@@ -86,7 +120,7 @@ struct PCSCFShutdownTests {
         let drain = Task { await service.drain(retryAfterSeconds: 9, deadline: .seconds(20), poll: .milliseconds(10)) }
         #expect(await eventually(timeout: 3) { service.drainState.isDraining })
         let gm = try #require(service.port(.gm, .tcp))
-        let answer = await PCSCFServiceSocketTests.exchange(port: gm, Self.invite(callID: "new-1"))
+        let answer = await Self.finalAnswer(port: gm, Self.invite(callID: "new-1"))
         #expect(answer.hasPrefix("SIP/2.0 503 "), "\(answer)")
         #expect(answer.contains("\r\nRetry-After: 9\r\n"), "\(answer)")
         #expect(await service.server.counters.requestsForwarded == 0, "the new INVITE was not forwarded")
@@ -150,7 +184,7 @@ struct PCSCFShutdownTests {
         #expect(await eventually(timeout: 15) { alg.stderr.contains("RPL 200 INVITE") }, "\(alg.stderr)")
         kill(alg.process.processIdentifier, SIGTERM)
         #expect(await eventually(timeout: 5) { alg.stderr.contains("draining") }, "\(alg.stderr)")
-        let answer = await PCSCFServiceSocketTests.exchange(port: gm, Self.invite(callID: "after-sigterm"))
+        let answer = await Self.finalAnswer(port: gm, Self.invite(callID: "after-sigterm"))
         #expect(answer.hasPrefix("SIP/2.0 503 "), "\(answer)")
         #expect(answer.contains("\r\nRetry-After: 42\r\n"), "\(answer)")
         let (ue, coreResult) = (try await ueRun, try await coreRun)
