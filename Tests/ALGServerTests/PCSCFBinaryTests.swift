@@ -28,7 +28,7 @@ struct PCSCFBinaryTests {
         let status = await alg.wait(timeout: 10)
         #expect(status == 0, "exit \(String(describing: status)): \(alg.stderr.suffix(800))")
         // Graceful shutdown (H.248.1 §7.2.8): the MGC's ServiceChange on ROOT reached the MG and was answered.
-        #expect(await eventually(timeout: 10) { mg.text.contains("SERVICECHANGE from MGC term=ROOT") }, "MG: \(mg.text)")
+        #expect(await eventually(timeout: 10) { mg.text.lowercased().contains("servicechange from mgc term=root") }, "MG: \(mg.text)")
         #expect(alg.stderr.contains("iq ServiceChange ctx=- term=ROOT method=graceful reason=909 result=ok"), "\(alg.stderr.suffix(800))")
     }
 }
