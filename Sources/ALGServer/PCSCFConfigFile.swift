@@ -293,8 +293,8 @@ public struct PCSCFConfigFile: Sendable {
     private mutating func walk(_ node: Node, path: String, source: String) {
         switch node {
         case .mapping(let m):
-            if !path.isEmpty, Self.keyIndex[path] != nil {
-                mergeIssues.append(PCSCFConfigIssue(key: path, source: source, reason: "wrong type: expected \(Self.expected(Self.keyIndex[path]!.kind)), got a mapping"))
+            if !path.isEmpty, let key = Self.keyIndex[path] {
+                mergeIssues.append(PCSCFConfigIssue(key: path, source: source, reason: "wrong type: expected \(Self.expected(key.kind)), got a mapping"))
                 return
             }
             if !path.isEmpty, !Self.sections.contains(path) {
@@ -582,7 +582,7 @@ public struct PCSCFConfigFile: Sendable {
         var best: (String, Int)?
         for c in candidates {
             let d = editDistance(word.lowercased(), c.lowercased())
-            if best == nil || d < best!.1 { best = (c, d) }
+            if d < (best?.1 ?? Int.max) { best = (c, d) }
         }
         guard let best, best.1 <= max(2, word.count / 4) else { return nil }
         return best.0
