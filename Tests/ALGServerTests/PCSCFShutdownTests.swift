@@ -7,6 +7,7 @@ import Glibc
 #endif
 import ALGTestSupport
 import Foundation
+import H248Client
 import H248Codec
 import Logging
 import ProxyRuntime
@@ -193,5 +194,32 @@ struct PCSCFShutdownTests {
         let status = await alg.wait(timeout: 15)
         #expect(status == 0, "exit \(String(describing: status)): \(alg.stderr.suffix(1500))")
         #expect(alg.stderr.contains("drained: no dialog left"), "\(alg.stderr.suffix(1500))")
+    }
+}
+
+@Suite("Iq gateway allow-list (iq.gateway_allow_list)")
+struct IqAllowListTests {
+    /// What arrives at `listener` within `timeout` after `sender` sent one datagram to it.
+    static func delivered(allow: [String]) async throws -> Bool {
+        let inner = try await openH248Transport(H248ListenAddress(kind: .udp, host: "127.0.0.1", port: 0))
+        let listener = AllowListH248Transport(inner, allow: allow, logger: Logger(label: "allow-test"))
+        defer { Task { await listener.close() } }
+        let sender = try await openH248Transport(H248ListenAddress(kind: .udp, host: "127.0.0.1", port: 0))
+        defer { Task { await sender.close() } }
+        let target = try #require(listener.localAddress)
+        let got = Task { () -> Bool in
+            for await event in listener.events { if case .message = event { return true } }
+            return false
+        }
+        try sender.send(Array("MEGACO/3 [127.0.0.1]:2945\nTransaction = 1 { }".utf8), to: target)
+        let timeout = Task { try? await Task.sleep(for: .milliseconds(700)); got.cancel() }
+        defer { timeout.cancel() }
+        return await withTaskCancellationHandler { await got.value } onCancel: { got.cancel() }
+    }
+
+    @Test("A message from an address in the allow-list reaches the Iq client; one from elsewhere is dropped before decoding")
+    func filters() async throws {
+        #expect(try await Self.delivered(allow: ["127.0.0.1"]))
+        #expect(try await !Self.delivered(allow: ["192.0.2.7"]))
     }
 }
