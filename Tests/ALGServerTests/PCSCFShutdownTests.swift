@@ -160,7 +160,7 @@ struct PCSCFShutdownTests {
         #expect(forced.contains("Method = Forced") && !forced.contains("Delay"), "\(forced)")
     }
 
-    @Test("Live: SIPp call up, SIGTERM to pcscf-alg, a new INVITE gets 503 with Retry-After, the call's BYE still passes, exit 0 after the drain")
+    @Test("Live: SIPp call up, SIGUSR1 dumps the binding (redacted), SIGTERM to pcscf-alg, a new INVITE gets 503 with Retry-After, the call's BYE still passes, exit 0 after the drain")
     func sigtermDrainsLive() async throws {
         guard let sipp = PCSCFLive.requireSIPp() else { return }
         let binary = TestRepository.url(".build/debug/pcscf-alg").path
@@ -183,6 +183,11 @@ struct PCSCFShutdownTests {
                                         remote: "127.0.0.1:\(gm)")
         // The call is up once the P-CSCF logged the 200 to the INVITE; then SIGTERM during the UE's 4 s hold.
         #expect(await eventually(timeout: 15) { alg.stderr.contains("RPL 200 INVITE") }, "\(alg.stderr)")
+        // SIGUSR1 still dumps the bindings under the ServiceGroup, identities redacted at info.
+        kill(alg.process.processIdentifier, SIGUSR1)
+        #expect(await eventually(timeout: 5) { alg.stderr.contains("1 binding(s)") }, "\(alg.stderr)")
+        #expect(await eventually(timeout: 5) { alg.stderr.contains("binding contact=sip:***@127.0.0.1") }, "\(alg.stderr)")
+        #expect(!alg.stderr.contains("identities=sip:alice"), "identities are redacted at info")
         kill(alg.process.processIdentifier, SIGTERM)
         #expect(await eventually(timeout: 5) { alg.stderr.contains("draining") }, "\(alg.stderr)")
         let answer = await Self.finalAnswer(port: gm, Self.invite(callID: "after-sigterm"))
