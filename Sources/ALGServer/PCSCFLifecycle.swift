@@ -165,8 +165,12 @@ public struct PCSCFIqAssociationService: Service {
 /// The SIP listeners and the transaction layer (the ProxyServer actor).
 public struct PCSCFSIPService: Service {
     let service: PCSCFService
+    /// Time left after the drain for the last final responses (the BYE's 200) to leave the send
+    /// queue before the listeners close.
+    public static let linger: Duration = .milliseconds(200)
     public func run() async throws {
         try? await gracefulShutdown()
+        try? await Task.sleep(for: Self.linger)
         await service.server.shutdown()
     }
 }
