@@ -165,7 +165,7 @@ struct PCSCFConfigFileTests {
         }
     }
 
-    @Test("`pcscf-alg check-config` as a binary: exit 0 for the shipped file and the embedded default, exit 1 naming every bad key")
+    @Test("`pcscf-alg check-config` as a binary: exit 0 for the shipped file and the embedded default, exit 1 naming every bad key; PCSCF_* environment and --set applied")
     func checkConfigBinary() async throws {
         let binary = TestRepository.url(".build/debug/pcscf-alg").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
@@ -184,5 +184,17 @@ struct PCSCFConfigFileTests {
         #expect(await bad.wait(timeout: 20) == 1)
         for key in try Self.expectedKeys("out-of-range.yaml") { #expect(bad.stdout.contains("\(key): "), "\(key) not named: \(bad.stdout)") }
         #expect(bad.stdout.contains("6 bad key(s)"))
+        // The environment layer reaches the binary (and --set wins over it).
+        let env = LiveProcess(binary, ["check-config"])
+        env.process.environment = ["PCSCF_IQ_ENCODING": "prety", "PCSCF_SIP_DOMAIN": "env.example"]
+        try env.start()
+        #expect(await env.wait(timeout: 20) == 1)
+        #expect(env.stdout.contains("iq.encoding: out of range: 'prety' is not one of pretty, compact (did you mean pretty?) [env PCSCF_IQ_ENCODING]"), "\(env.stdout)")
+        let fixed = LiveProcess(binary, ["check-config", "--set", "iq.encoding=pretty", "--print"])
+        fixed.process.environment = ["PCSCF_IQ_ENCODING": "prety", "PCSCF_SIP_DOMAIN": "env.example"]
+        try fixed.start()
+        #expect(await fixed.wait(timeout: 20) == 0, "\(fixed.stdout)")
+        #expect(fixed.stdout.contains("sip.domain = env.example  [env PCSCF_SIP_DOMAIN]"), "\(fixed.stdout)")
+        #expect(fixed.stdout.contains("iq.encoding = pretty  [--set]"), "\(fixed.stdout)")
     }
 }
