@@ -1,6 +1,7 @@
 // IMSAGW (pure MG side of Iq) against the exact Iq requests pcscf-alg sends (specs.md §10.5,
 // Sources/ALGServer/IqGatewayMapping.swift), with an in-process fake media plane.
 
+import Foundation
 import H248Codec
 import IMSAGW
 import Testing
@@ -306,7 +307,8 @@ struct AGWGatewayTests {
         _ = try run(&gw, &media, reserveCore)
         _ = try run(&gw, &media, reserveAccess(context: 1))
         let ts = TimeStamp("20261123T15000000")
-        let tls = try #require(gw.mediaEvent(AGWMediaEvent(key: AGWMediaKey(context: 1, termination: "ip/2", stream: 1), kind: .tlsFailed("fingerprint")), timestamp: ts))
+        let maybe = gw.mediaEvent(AGWMediaEvent(key: AGWMediaKey(context: 1, termination: "ip/2", stream: 1), kind: .tlsFailed("fingerprint")), timestamp: ts)
+        let tls = try #require(maybe)
         #expect(tls.contextID == .id(1))
         guard case .observedEvents(let oe)? = tls.commands.first?.descriptors.first else { Issue.record("no ObservedEvents"); return }
         #expect(oe.requestID == 2)
