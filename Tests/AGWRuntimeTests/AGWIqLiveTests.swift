@@ -205,3 +205,49 @@ struct AGWRuntimeUDPTests {
         await agw.shutdown()
     }
 }
+
+@Suite("pcscf-alg + ims-agw + SIPp: one e2ae MSRP call signalled through the real gateway (media none)", .serialized)
+struct AGWCallSignallingLiveTests {
+    @Test("UE (TCP) and S-CSCF (UDP) SIPp: pcscf-alg's Add/Modify/Subtract all answered by ims-agw; the UE sees the gateway's port and fingerprint (TS 23.334 §5.11.2.2)")
+    func msrpCallThroughIMSAGW() async throws {
+        guard let sipp = Live.tool("sipp", for: "msrpCallThroughIMSAGW"),
+              let pcscf = Live.binary("pcscf-alg", for: "msrpCallThroughIMSAGW"),
+              let agwPath = Live.binary("ims-agw", for: "msrpCallThroughIMSAGW") else { return }
+        let sc = TestRepository.url("Tests/Peers/sipp/pcscf")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("agw-call-\(getpid())-\(LoopbackSocket.freePort())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (gm, mw, core, iq, ue) = (LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort())
+        let alg = LiveProcess(pcscf, ["pcscf", "--gm", "udp:127.0.0.1:\(gm)", "--gm", "tcp:127.0.0.1:\(gm)", "--mw", "udp:127.0.0.1:\(mw)",
+                                      "--core-next-hop", "sip:127.0.0.1:\(core);lr", "--iq", "udp:127.0.0.1:\(iq)", "--iq-wait", "20", "--echo-applied"])
+        try alg.start()
+        defer { alg.stop() }
+        // The value the shared SIPp UE scenario checks for (the OTP MG's fixed fingerprint).
+        let fp = "sha-256 " + Array(repeating: "AB:CD:EF:01:23:45:67:89", count: 4).joined(separator: ":")
+        let agw = LiveProcess(agwPath, ["--mgc", "udp:127.0.0.1:\(iq)", "--listen", "127.0.0.1:\(LoopbackSocket.freePort())",
+                                        "--media-ports", "41000-41099", "--fingerprint", fp])
+        try agw.start()
+        defer { agw.stop() }
+        #expect(await eventually(timeout: 20) { alg.stderr.contains("pcscf-alg pcscf listening") }, "\(alg.stderr)\n\(agw.stderr)")
+        let common = ["-i", "127.0.0.1", "-m", "1", "-timeout", "30", "-timeout_error", "-nostdin", "-trace_err", "-trace_msg", "-key", "exp", "600"]
+        let coreSipp = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("core_alg_call.xml").path, "-t", "u1", "-p", "\(core)",
+                                          "-mp", "\(LoopbackSocket.freePort(span: 4))"] + common, directory: dir)
+        try coreSipp.start()
+        try await Task.sleep(for: .milliseconds(500))
+        let ueSipp = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("ue_alg_call.xml").path, "-t", "t1", "-p", "\(ue)",
+                                        "-mp", "\(LoopbackSocket.freePort(span: 4))"] + common + ["127.0.0.1:\(gm)"], directory: dir)
+        try ueSipp.start()
+        let ueStatus = await ueSipp.wait(timeout: 40)
+        let coreStatus = await coreSipp.wait(timeout: 10)
+        let errors = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasSuffix("errors.log") }
+            .compactMap { try? String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8) }.joined(separator: "\n")
+        #expect(ueStatus == 0 && coreStatus == 0, "UE \(String(describing: ueStatus)) core \(String(describing: coreStatus))\n\(errors.prefix(1500))\nAGW:\n\(agw.stderr)")
+        let log = agw.stderr
+        #expect(log.contains("C=${add=$,add=$} -> ok C=1{add=ip/1,add=ip/2}"), "\(log)")
+        #expect(log.contains("C=1{modify=ip/1,modify=ip/2} -> ok"), "\(log)")
+        #expect(log.contains("C=1{subtract=*} -> ok C=1{subtract=ip/1,subtract=ip/2}"), "\(log)")
+        let ueMessages = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasPrefix("ue_alg_call") && $0.hasSuffix("messages.log") }
+            .compactMap { try? String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8) }.joined()
+        #expect(ueMessages.contains("a=fingerprint:\(fp)"), "the UE gets the gateway's fingerprint")
+    }
+}
