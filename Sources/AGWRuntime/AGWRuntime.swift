@@ -60,7 +60,9 @@ public actor AGWRuntime {
     private var outgoing: OutgoingTransactionTable
     private var incoming: IncomingTransactionTable<[UInt8]>
     private var waiting: [UInt32: (bytes: [UInt8], continuation: CheckedContinuation<TransactionReply, any Error>)] = [:]
+    /// Long-lived tasks (media events, tick); the inbound task of the current transport.
     private var tasks: [Task<Void, Never>] = []
+    private var inboundTask: Task<Void, Never>?
     private var connecting = false
     private var stopped = false
     private var registeredWaiters: [CheckedContinuation<Void, Never>] = []
@@ -123,9 +125,10 @@ public actor AGWRuntime {
         }
         transport = t
         let stream = t.events
-        tasks.append(Task { [weak self] in
+        inboundTask?.cancel()
+        inboundTask = Task { [weak self] in
             for await ev in stream { await self?.handle(ev) }
-        })
+        }
         logger.info("Iq \(configuration.mgc.kind.rawValue) towards \(configuration.mgc.host):\(configuration.mgc.port) from \(t.localAddress.map { "\($0)" } ?? "?")")
     }
 
@@ -159,6 +162,7 @@ public actor AGWRuntime {
         for key in gateway.reset() { await media.perform(.release(key)) }
         await media.shutdown()
         for t in tasks { t.cancel() }
+        inboundTask?.cancel()
         for (_, w) in waiting { w.continuation.resume(throwing: AGWRuntimeError.noReply("shutdown")) }
         waiting = [:]
         await transport?.close()
@@ -325,7 +329,8 @@ public actor AGWRuntime {
         for a in actions {
             switch a {
             case .sendServiceChange(let p):
-                tasks.append(Task { [weak self] in await self?.register(p) })
+                // One attempt at a time; it ends with a reply, a timeout or shutdown (not kept).
+                Task { [weak self] in await self?.register(p) }
             case .registered(let v, let profile):
                 logger.info("Iq registered with the MGC: version \(v)\(profile.map { ", profile \($0.name)/\($0.version)" } ?? "")")
             case .willRetry(let at, let reason):
@@ -375,7 +380,6 @@ public actor AGWRuntime {
 
     private func sendNotify(_ action: ActionRequest) {
         guard registration.isRegistered else { return }
-        tasks.removeAll { $0.isCancelled }
         let what = action.commands.first.map { "Notify \($0.terminationID.text)" } ?? "Notify"
         Task { [weak self] in
             guard let self else { return }
