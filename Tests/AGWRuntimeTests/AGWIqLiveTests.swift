@@ -251,3 +251,46 @@ struct AGWCallSignallingLiveTests {
         #expect(ueMessages.contains("a=fingerprint:\(fp)"), "the UE gets the gateway's fingerprint")
     }
 }
+
+/// A raw TCP/TPKT MGC (the test) against AGWRuntime: the MG connects (TS 29.334 §5.12 NOTE 1),
+/// and when the MGC drops the connection it reconnects and registers again, warm (902).
+@Suite("AGWRuntime over TCP/TPKT: connect, association loss, warm re-registration (H.248.1 Annex D.2)", .serialized)
+struct AGWRuntimeTCPTests {
+    static func tpkt(_ text: String) -> [UInt8] {
+        let body = Array(text.utf8)
+        let n = body.count + 4
+        return [3, 0, UInt8(n >> 8), UInt8(n & 0xFF)] + body
+    }
+
+    /// One TPKT payload (RFC 1006 §6) from a stream socket.
+    static func readTPKT(_ s: LoopbackSocket) async -> String? {
+        let head = await s.receive(atLeast: 4, timeout: 5)
+        guard head.count >= 4, head[0] == 3 else { return nil }
+        let n = Int(head[2]) << 8 | Int(head[3])
+        var body = Array(head.dropFirst(4))
+        if body.count < n - 4 { body += await s.receive(atLeast: n - 4 - body.count, timeout: 5) }
+        return String(decoding: body.prefix(n - 4), as: UTF8.self)
+    }
+
+    @Test("901 on the first connection, 902 after the MGC closed it")
+    func reconnectWarm() async throws {
+        let listener = LoopbackSocket.tcpListener()
+        var c = AGWRuntimeConfiguration(mgc: H248ListenAddress(kind: .tcp, host: "127.0.0.1", port: listener.localPort),
+                                        listen: H248ListenAddress(kind: .tcp, host: "127.0.0.1", port: 0))
+        c.registration.initialRetryDelay = .milliseconds(100)
+        let agw = AGWRuntime(configuration: c, media: AGWSignallingOnlyMedia(address: "127.0.0.1", ports: 43000...43009, fingerprint: "sha-256 AA"),
+                             logger: Logger(label: "test"))
+        try await agw.start()
+        var first: LoopbackSocket? = try #require(await listener.acceptPeer(timeout: 5))
+        let sc1 = try #require(await Self.readTPKT(first!))
+        #expect(sc1.contains("901"))
+        let tid1 = try #require(AGWRuntimeUDPTests.transactionID(Array(sc1.utf8)))
+        first!.write(Self.tpkt("MEGACO/3 [127.0.0.1]:1\nReply = \(tid1) { Context = - { ServiceChange = ROOT { Services { Version = 3 } } } }"))
+        #expect(await agw.waitUntilRegistered(timeout: .seconds(5)))
+        first = nil  // the MGC drops the association
+        let second = try #require(await listener.acceptPeer(timeout: 10))
+        let sc2 = try #require(await Self.readTPKT(second))
+        #expect(sc2.contains("902"), "\(sc2)")
+        await agw.shutdown()
+    }
+}
