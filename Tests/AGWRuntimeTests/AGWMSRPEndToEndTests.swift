@@ -28,7 +28,9 @@ struct AGWMSRPEndToEndTests {
     }
 
     /// One originating e2ae MSRP call; the UE's MSRP client uses `clientCert` (nil = the one its SDP announced).
-    static func call(wrongCertificate: Bool) async throws -> MSRPCallResult? {
+    /// `terminating`: the core offers (core_alg_terminate.xml) and the UE answers (ue_alg_answer.xml);
+    /// otherwise the UE offers (ue_alg_call.xml / core_alg_call.xml).
+    static func call(wrongCertificate: Bool, terminating: Bool = false) async throws -> MSRPCallResult? {
         let test = "AGWMSRPEndToEndTests"
         guard let sipp = Live.tool("sipp", for: test), let python = Live.tool("python3", for: test),
               Live.tool("openssl", for: test) != nil,
@@ -47,13 +49,15 @@ struct AGWMSRPEndToEndTests {
         let corePort = LoopbackSocket.freePort()
         let sc = TestRepository.url("Tests/Peers/sipp/pcscf")
         // The shared scenarios, with this UE's fingerprint, the core MSRP port, and time for MSRP before BYE.
-        let ueXML = try String(contentsOf: sc.appendingPathComponent("ue_alg_call.xml"), encoding: .utf8)
-            .replacingOccurrences(of: "4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF", with: fp)
-            .replacingOccurrences(of: "<pause milliseconds=\"100\"/>", with: "<pause milliseconds=\"6000\"/>")
-            .replacingOccurrences(of: "AB:CD:EF:01:23:45:67:89", with: "[0-9A-F:]+")
-            .replacingOccurrences(of: "m=message 7654", with: "m=message \(corePort)")
-        let coreXML = try String(contentsOf: sc.appendingPathComponent("core_alg_call.xml"), encoding: .utf8)
-            .replacingOccurrences(of: "7654", with: "\(corePort)")
+        func adapt(_ file: String) throws -> String {
+            try String(contentsOf: sc.appendingPathComponent(file), encoding: .utf8)
+                .replacingOccurrences(of: "4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF", with: fp)
+                .replacingOccurrences(of: "<pause milliseconds=\"100\"/>", with: "<pause milliseconds=\"6000\"/>")
+                .replacingOccurrences(of: "AB:CD:EF:01:23:45:67:89", with: "[0-9A-F:]+")
+                .replacingOccurrences(of: "7654", with: "\(corePort)")
+        }
+        let ueXML = try adapt(terminating ? "ue_alg_answer.xml" : "ue_alg_call.xml")
+        let coreXML = try adapt(terminating ? "core_alg_terminate.xml" : "core_alg_call.xml")
         try ueXML.write(to: dir.appendingPathComponent("ue.xml"), atomically: true, encoding: .utf8)
         try coreXML.write(to: dir.appendingPathComponent("core.xml"), atomically: true, encoding: .utf8)
 
@@ -116,6 +120,15 @@ struct AGWMSRPEndToEndTests {
         let context = "client:\n\(r.clientOut)\nserver:\n\(r.serverOut)\nAGW:\n\(r.agwLog)\n\(r.errors.prefix(1500))"
         #expect(r.clientStatus == 0, "\(context)")
         #expect(r.clientOut.contains("SEND out ok") && r.clientOut.contains("SEND in ok"), "\(context)")
+        #expect(r.serverOut.contains("SEND in ok") && r.serverOut.contains("SEND out ok"), "\(context)")
+        #expect(r.ueStatus == 0 && r.coreStatus == 0, "\(context)")
+    }
+
+    @Test("UE-terminating call (the core offers, the UE answers a=setup:active): MSRP SEND both ways through ims-agw")
+    func msrpTerminating() async throws {
+        guard let r = try await Self.call(wrongCertificate: false, terminating: true) else { return }
+        let context = "client:\n\(r.clientOut)\nserver:\n\(r.serverOut)\nAGW:\n\(r.agwLog)\n\(r.errors.prefix(1500))"
+        #expect(r.clientStatus == 0, "\(context)")
         #expect(r.serverOut.contains("SEND in ok") && r.serverOut.contains("SEND out ok"), "\(context)")
         #expect(r.ueStatus == 0 && r.coreStatus == 0, "\(context)")
     }
