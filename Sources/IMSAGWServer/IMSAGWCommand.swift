@@ -39,7 +39,7 @@ struct IMSAGWCommand: AsyncParsableCommand {
     var warmRestart = false
 
     @Option(name: .customLong("media"), help: "Media plane: relay (AGWMedia, TCP/TLS/UDP relay) or none (signalling only).")
-    var mediaKind = "none"
+    var mediaKind = "relay"
 
     @Option(name: .customLong("media-address"), help: "Address media ports are bound to and returned in Local c=.")
     var mediaAddress = "127.0.0.1"

@@ -20,11 +20,10 @@ struct MSRPCallResult {
 
 @Suite("End to end: UE MSRP over TLS → ims-agw → plain TCP MSRP core (pcscf-alg + SIPp)", .serialized)
 struct AGWMSRPEndToEndTests {
-    static func openssl(_ args: [String], in dir: URL) async throws -> String {
+    static func openssl(_ args: [String], in dir: URL) async throws {
         let p = LiveProcess("/usr/bin/openssl", args, directory: dir)
         try p.start()
         _ = await p.wait(timeout: 20)
-        return p.stdout
     }
 
     /// One originating e2ae MSRP call; the UE's MSRP client uses `clientCert` (nil = the one its SDP announced).
@@ -40,10 +39,14 @@ struct AGWMSRPEndToEndTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         // The UE's certificate (its SDP fingerprint) and, for the negative case, another one.
         for name in ["ue", "other"] {
-            _ = try await openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            try await openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                                    "-keyout", "\(name).key", "-out", "\(name).crt", "-days", "2", "-subj", "/CN=\(name).test"], in: dir)
         }
-        let fpLine = try await openssl(["x509", "-in", "ue.crt", "-noout", "-fingerprint", "-sha256"], in: dir)
+        // Through a file: the exit of a process can come before its piped output is read.
+        let sh = LiveProcess("/bin/sh", ["-c", "openssl x509 -in ue.crt -noout -fingerprint -sha256 > ue.fp"], directory: dir)
+        try sh.start()
+        _ = await sh.wait(timeout: 20)
+        let fpLine = (try? String(contentsOf: dir.appendingPathComponent("ue.fp"), encoding: .utf8)) ?? ""
         let fp = String(fpLine.split(separator: "=").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(fp.count == 95, "openssl fingerprint: \(fpLine)")
         let corePort = LoopbackSocket.freePort()
