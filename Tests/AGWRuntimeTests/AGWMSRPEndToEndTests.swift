@@ -146,3 +146,85 @@ struct AGWMSRPEndToEndTests {
         #expect(r.agwLog.contains("Notify ip/1 tlsbsc/estfail -> ok"), "\(context)")
     }
 }
+
+@Suite("ims-agw driven by the OTP MGC alone: TLS byte exchange on a TCP/TLS/BFCP stream relayed to TCP/BFCP", .serialized)
+struct AGWBFCPRelayTests {
+    @Test("OTP MGC reserves core TCP/BFCP (active, Remote = the core server) and access TCP/TLS/BFCP (passive, Remote fingerprint = the client's); a TLS client's bytes cross both ways (seed 004)")
+    func bfcpTLSBytes() async throws {
+        let test = "bfcpTLSBytes"
+        guard let escript = Live.otp(for: test), let python = Live.tool("python3", for: test), Live.tool("openssl", for: test) != nil,
+              let agwPath = Live.binary("ims-agw", for: test) else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("agw-bfcp-\(getpid())-\(LoopbackSocket.freePort())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await AGWMSRPEndToEndTests.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                                "-keyout", "ue.key", "-out", "ue.crt", "-days", "2", "-subj", "/CN=ue.test"], in: dir)
+        let sh = LiveProcess("/bin/sh", ["-c", "openssl x509 -in ue.crt -noout -fingerprint -sha256 > ue.fp"], directory: dir)
+        try sh.start()
+        _ = await sh.wait(timeout: 20)
+        let fp = String(((try? String(contentsOf: dir.appendingPathComponent("ue.fp"), encoding: .utf8)) ?? "").split(separator: "=").last ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(fp.count == 95)
+        let corePort = LoopbackSocket.freePort()
+        let steps = """
+        Context = $ { Add = $ { Media { Stream = 1 { Local {
+        v=0
+        c=IN IP4 $
+        m=application $ TCP/BFCP *
+        a=setup:active
+        }, Remote {
+        v=0
+        c=IN IP4 127.0.0.1
+        m=application \(corePort) TCP/BFCP *
+        a=setup:passive
+        } } }, Events = 1 { tcpbcc/estfail } } }
+        %%
+        Context = 1 { Add = $ { Media { Stream = 1 { Local {
+        v=0
+        c=IN IP4 $
+        m=application $ TCP/TLS/BFCP *
+        a=setup:passive
+        a=fingerprint:$
+        }, Remote {
+        v=0
+        c=IN IP4 127.0.0.1
+        m=application 9 TCP/TLS/BFCP *
+        a=setup:active
+        a=fingerprint:sha-256 \(fp)
+        } } }, Events = 2 { tlsbsc/estfail } } }
+        %%
+        sleep 8000
+        """
+        try steps.write(to: dir.appendingPathComponent("steps.txt"), atomically: true, encoding: .utf8)
+        let mgcPort = LoopbackSocket.freePort()
+        let mgc = LiveProcess(escript, [TestRepository.url("Tests/Peers/megaco_mgc.escript").path, "--port", "\(mgcPort)",
+                                        "--steps", dir.appendingPathComponent("steps.txt").path, "--linger", "1", "--duration", "30"])
+        try mgc.start()
+        defer { mgc.stop() }
+        #expect(await eventually(timeout: 15) { mgc.stdout.contains("MGC listening") }, "\(mgc.stdout)\(mgc.stderr)")
+        let peer = TestRepository.url("Tests/Peers/msrp_e2e_peer.py").path
+        let server = LiveProcess(python, [peer, "server", "--port", "\(corePort)", "--timeout", "20"])
+        try server.start()
+        defer { server.stop() }
+        let agw = LiveProcess(agwPath, ["--mgc", "udp:127.0.0.1:\(mgcPort)", "--listen", "127.0.0.1:\(LoopbackSocket.freePort())",
+                                        "--media", "relay", "--media-ports", "44000-44099"])
+        try agw.start()
+        defer { agw.stop() }
+        #expect(await eventually(timeout: 20) { mgc.stdout.contains("MGC STEP 2 ") }, "MGC:\n\(mgc.stdout)\nAGW:\n\(agw.stderr)")
+        let step2 = Live.stepLine(mgc.stdout, 2)
+        guard let r = step2.range(of: #"application (44[0-9]{3}) TCP/TLS/BFCP"#, options: .regularExpression) else {
+            Issue.record("no access port in \(step2)\nAGW:\n\(agw.stderr)")
+            return
+        }
+        let accessPort = String(step2[r].split(separator: " ")[1])
+        #expect(step2.contains("fingerprint:sha-256 "), "\(step2)")
+        let client = LiveProcess(python, [peer, "client", "--port", accessPort, "--cert", dir.appendingPathComponent("ue.crt").path,
+                                          "--key", dir.appendingPathComponent("ue.key").path, "--timeout", "5"])
+        try client.start()
+        let status = await client.wait(timeout: 15)
+        try await Task.sleep(for: .milliseconds(300))
+        let context = "client:\n\(client.stdout)\(client.stderr)\nserver:\n\(server.stdout)\nAGW:\n\(agw.stderr)"
+        #expect(status == 0, "\(context)")
+        #expect(server.stdout.contains("SEND in ok") && server.stdout.contains("SEND out ok"), "\(context)")
+    }
+}
