@@ -228,3 +228,78 @@ struct AGWBFCPRelayTests {
         #expect(server.stdout.contains("SEND in ok") && server.stdout.contains("SEND out ok"), "\(context)")
     }
 }
+
+extension AGWBFCPRelayTests {
+    @Test("Establish TLS signal: the gateway is TLS client towards a UE TLS server (access a=setup:active), checks the UE's certificate against Remote; a core TCP client's bytes cross both ways (specs.md §5.2, seed 004)")
+    func gatewayAsTLSClient() async throws {
+        let test = "gatewayAsTLSClient"
+        guard let escript = Live.otp(for: test), let python = Live.tool("python3", for: test), Live.tool("openssl", for: test) != nil,
+              let agwPath = Live.binary("ims-agw", for: test) else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("agw-tlsc-\(getpid())-\(LoopbackSocket.freePort())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await AGWMSRPEndToEndTests.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                                "-keyout", "ue.key", "-out", "ue.crt", "-days", "2", "-subj", "/CN=ue.test"], in: dir)
+        let sh = LiveProcess("/bin/sh", ["-c", "openssl x509 -in ue.crt -noout -fingerprint -sha256 > ue.fp"], directory: dir)
+        try sh.start()
+        _ = await sh.wait(timeout: 20)
+        let fp = String(((try? String(contentsOf: dir.appendingPathComponent("ue.fp"), encoding: .utf8)) ?? "").split(separator: "=").last ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(fp.count == 95)
+        let uePort = LoopbackSocket.freePort()
+        let steps = """
+        Context = $ { Add = $ { Media { Stream = 1 { Local {
+        v=0
+        c=IN IP4 $
+        m=message $ TCP/MSRP *
+        a=setup:passive
+        } } }, Events = 1 { tcpbcc/estfail } } }
+        %%
+        Context = 1 { Add = $ { Media { Stream = 1 { Local {
+        v=0
+        c=IN IP4 $
+        m=message $ TCP/TLS/MSRP *
+        a=setup:active
+        a=fingerprint:$
+        }, Remote {
+        v=0
+        c=IN IP4 127.0.0.1
+        m=message \(uePort) TCP/TLS/MSRP *
+        a=setup:passive
+        a=fingerprint:sha-256 \(fp)
+        } } }, Events = 2 { tlsbsc/estfail }, Signals { tlsbsc/establish } } }
+        %%
+        sleep 8000
+        """
+        try steps.write(to: dir.appendingPathComponent("steps.txt"), atomically: true, encoding: .utf8)
+        let mgcPort = LoopbackSocket.freePort()
+        let mgc = LiveProcess(escript, [TestRepository.url("Tests/Peers/megaco_mgc.escript").path, "--port", "\(mgcPort)",
+                                        "--steps", dir.appendingPathComponent("steps.txt").path, "--linger", "1", "--duration", "30"])
+        try mgc.start()
+        defer { mgc.stop() }
+        #expect(await eventually(timeout: 15) { mgc.stdout.contains("MGC listening") }, "\(mgc.stdout)\(mgc.stderr)")
+        let peer = TestRepository.url("Tests/Peers/msrp_e2e_peer.py").path
+        let ueServer = LiveProcess(python, [peer, "server", "--tls", "--port", "\(uePort)", "--cert", dir.appendingPathComponent("ue.crt").path,
+                                            "--key", dir.appendingPathComponent("ue.key").path, "--timeout", "20"])
+        try ueServer.start()
+        defer { ueServer.stop() }
+        let agw = LiveProcess(agwPath, ["--mgc", "udp:127.0.0.1:\(mgcPort)", "--listen", "127.0.0.1:\(LoopbackSocket.freePort())",
+                                        "--media", "relay", "--media-ports", "45000-45099"])
+        try agw.start()
+        defer { agw.stop() }
+        #expect(await eventually(timeout: 20) { mgc.stdout.contains("MGC STEP 2 ") }, "MGC:\n\(mgc.stdout)\nAGW:\n\(agw.stderr)")
+        let step1 = Live.stepLine(mgc.stdout, 1)
+        guard let r = step1.range(of: #"message (45[0-9]{3}) TCP/MSRP"#, options: .regularExpression) else {
+            Issue.record("no core port in \(step1)\nAGW:\n\(agw.stderr)")
+            return
+        }
+        let corePort = String(step1[r].split(separator: " ")[1])
+        let coreClient = LiveProcess(python, [peer, "client", "--plain", "--port", corePort, "--timeout", "8"])
+        try coreClient.start()
+        let status = await coreClient.wait(timeout: 15)
+        try await Task.sleep(for: .milliseconds(300))
+        let context = "core client:\n\(coreClient.stdout)\(coreClient.stderr)\nUE server:\n\(ueServer.stdout)\(ueServer.stderr)\nAGW:\n\(agw.stderr)\nMGC:\n\(mgc.stdout.suffix(800))"
+        #expect(status == 0, "\(context)")
+        #expect(ueServer.stdout.contains("SEND in ok") && ueServer.stdout.contains("SEND out ok"), "\(context)")
+    }
+}

@@ -2,7 +2,7 @@
 """msrp_e2e_peer.py - the two MSRP (RFC 4975) ends of the ims-agw end-to-end test (stdlib only).
 Adapted from /work/shared/peers/msrp_tls_peer.py.
 
-  client: the UE. Connects with TLS (its own certificate --cert/--key, the one whose fingerprint the
+  client: the UE (or, with --plain, a core end that connects). Connects with TLS (its own certificate --cert/--key, the one whose fingerprint the
           UE put in its SDP; the gateway's certificate is not CA-verified, RFC 4572 style), sends one
           SEND, requires its 200 OK, then waits for the far end's SEND and answers 200 OK.
   server: the core end. Listens on plain TCP (or TLS with --tls), answers the first SEND with 200 OK,
@@ -72,6 +72,7 @@ def main():
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--tls", action="store_true", help="server: TLS instead of plain TCP")
+    ap.add_argument("--plain", action="store_true", help="client: plain TCP instead of TLS")
     ap.add_argument("--timeout", type=float, default=15)
     ap.add_argument("--keylog")
     a = ap.parse_args()
@@ -87,7 +88,7 @@ def main():
                 ctx.keylog_filename = a.keylog
             raw = socket.create_connection((a.host, a.port), timeout=a.timeout)
             try:
-                sock = ctx.wrap_socket(raw)
+                sock = raw if a.plain else ctx.wrap_socket(raw)
             except (ssl.SSLError, OSError) as e:
                 print(f"refused: {e}", flush=True)
                 return 2
