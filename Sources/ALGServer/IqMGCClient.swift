@@ -6,6 +6,7 @@
 import H248Client
 import H248Codec
 import IMSALG
+import Logging
 import SDPCore
 import SDPRewrite
 
@@ -34,13 +35,52 @@ public actor IqMGCClient: MGCClient {
     /// Outcomes remembered for `.outcomeOf` releases; the oldest are forgotten beyond it.
     public static let maximumRememberedOutcomes = 4_096
 
-    public init(client: IqClient, mapping: IqGatewayMapping = IqGatewayMapping()) {
+    /// One info line per Iq transaction (`IqTransactionLog.line`); nil: no log.
+    private let logger: Logger?
+
+    public init(client: IqClient, mapping: IqGatewayMapping = IqGatewayMapping(), logger: Logger? = nil) {
         self.client = client
         self.mapping = mapping
+        self.logger = logger
     }
 
     public nonisolated func perform(_ operation: MGCOperation, id: MGCOperationID) async -> MGCResult {
-        await run(operation, id: id)
+        guard let logger, logger.logLevel <= .info else { return await run(operation, id: id) }
+        let started = ContinuousClock.now
+        let result = await run(operation, id: id)
+        logger.info("\(Self.logLine(operation, result, latency: ContinuousClock.now - started))")
+        return result
+    }
+
+    /// `iq Add ctx=12 term=ip/1,ip/2 result=ok latency=3ms` (command as sent: Reserve = Add,
+    /// Configure = Modify, Release = Subtract; TS 23.334 §8).
+    static func logLine(_ operation: MGCOperation, _ result: MGCResult, latency: Duration) -> String {
+        let command: String
+        var context: String
+        switch operation {
+        case .reserve(let c, _, _):
+            command = "Add"
+            if case .existing(let e) = c { context = e } else { context = "$" }
+        case .configure(let c, _, _): command = "Modify"; context = c
+        case .release(let target):
+            command = "Subtract"
+            switch target {
+            case .context(let c), .terminations(let c, _): context = c
+            case .outcomeOf: context = "$"
+            }
+        }
+        var terms: [String] = []
+        let outcome: String
+        switch result {
+        case .success(let reply):
+            if reply.contextID != "-" { context = reply.contextID }
+            terms = reply.terminations.flatMap { [$0.access, $0.core].compactMap { $0 } }
+            outcome = "ok"
+        case .failure(.error(let code, _, _)): outcome = "error:\(code)"
+        case .failure(.timeout): outcome = "timeout"
+        }
+        if case .release(.terminations(_, let ids)) = operation { terms = ids }
+        return IqTransactionLog.line(command: command, context: context, terminations: terms, result: outcome, latency: latency)
     }
 
     private func run(_ operation: MGCOperation, id: MGCOperationID) async -> MGCResult {

@@ -78,7 +78,12 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
     /// F/B, 503 on a transport error, §17.1.4), so the next REGISTER fails over (RFC 3263 §4.3).
     public static let failoverStatuses: Set<Int> = [408, 503]
 
-    public init(pcscf: PCSCF, nextHops: PCSCFNextHops, now: @escaping PCSCFNow, logger: Logger = Logger(label: "pcscf")) {
+    /// Dialog count and draining switch (graceful shutdown, Sources/ALGServer/PCSCFLifecycle.swift).
+    public nonisolated let drain: PCSCFDrainState
+
+    public init(pcscf: PCSCF, nextHops: PCSCFNextHops, now: @escaping PCSCFNow, logger: Logger = Logger(label: "pcscf"),
+                drain: PCSCFDrainState = PCSCFDrainState()) {
+        self.drain = drain
         self.pcscf = pcscf
         self.nextHops = nextHops
         self.now = now
@@ -94,6 +99,9 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
 
     public func processRequest(_ request: SIPMessage, context: ProxyRequestContext) async -> ProxyRequestDecision {
         let inbound = context.inbound
+        // Draining (SIGTERM): new dialogs get 503 + Retry-After; in-dialog requests go on.
+        if let reject = drain.rejection(for: request) { return .respond(reject) }
+        if request.method == "BYE", let callID = request.callID { drain.byeForwarded(context.id, callID: callID) }
         switch inbound.side {
         case .gm:
             if request.method == "REGISTER" { return register(request, context) }
@@ -174,6 +182,10 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
     // MARK: Responses
 
     public func processResponse(_ response: SIPMessage, context: ProxyResponseContext) async -> ProxyResponseDecision {
+        if (200..<300).contains(context.status), context.request.method == "INVITE", context.request.to?.tag == nil,
+           let callID = context.request.callID {
+            drain.dialogConfirmed(callID: callID)
+        }
         guard context.requestInbound.side == .gm else { return .forward(SIPSplice(response)) }
         var splice = SIPSplice(response)
         guard context.request.method == "REGISTER", let pending = pendingRegisters[context.requestID] else {
@@ -200,6 +212,7 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
 
     public func requestCompleted(_ context: ProxyRequestContext, status: Int) async {
         pendingRegisters[context.id] = nil
+        drain.requestCompleted(context.id)
         await alg?.requestCompleted(context.id, status: status)   // ALG delegation (issue 9)
     }
 

@@ -7,6 +7,7 @@ import H248Codec
 import IMSALG
 import Logging
 import ProxyRuntime
+import SIPCore
 import SIPProxy
 import SIPTransaction
 import SIPTransport
@@ -44,8 +45,13 @@ public struct PCSCFServiceConfiguration: Sendable {
     public var tlsClient: SIPTLSClientSettings
     /// Prefix of branch tokens and To tags (unique per run, RFC 3261 §8.1.1.7).
     public var idPrefix: String
+    /// Transport bounds (UDP→TCP size, connections, idle timeout, parse limits).
+    public var transportLimits: PCSCFTransportLimits
     /// The Iq interface to the IMS-AGW (TS 23.334 §8); nil: no ALG, SDP passes unchanged.
     public var iq: PCSCFIqSettings?
+    /// Run the reaper (binding sweep, ALG session ticks, DNS refresh) as a task started by `start`.
+    /// False when a `ServiceGroup` runs it (`PCSCFService.lifecycleServices`).
+    public var runsReaperTask: Bool
 
     public init(pcscf: PCSCFConfiguration = .default, listeners: [SIPListenerConfiguration], coreNextHops: [String],
                 domain: String = "pcscf.ims.example", advertisedHost: String? = nil, deriveURIsFromListeners: Bool = true,
@@ -54,8 +60,10 @@ public struct PCSCFServiceConfiguration: Sendable {
                 nextHopHoldDown: Duration = PCSCFNextHopLimits.defaultHoldDown,
                 transactions: TransactionLayerConfiguration = TransactionLayerConfiguration(),
                 tlsClient: SIPTLSClientSettings = .init(), idPrefix: String = PCSCFService.runPrefix(),
-                iq: PCSCFIqSettings? = nil) {
+                transportLimits: PCSCFTransportLimits = .init(), iq: PCSCFIqSettings? = nil, runsReaperTask: Bool = true) {
         self.iq = iq
+        self.transportLimits = transportLimits
+        self.runsReaperTask = runsReaperTask
         self.pcscf = pcscf
         self.listeners = listeners
         self.coreNextHops = coreNextHops
@@ -85,6 +93,23 @@ public struct PCSCFIqSettings: Sendable {
     public var longTimer: Duration
     /// Session behaviour (policy, setup timeout [U]).
     public var session: ALGSessionConfiguration
+    /// Transaction timers (`longTimer` above overrides `timers.longTimer`).
+    public var timers = H248TransactionTimers()
+    /// Versions, profiles, keep-alive (off by default: the gateway keeps the association).
+    public var association = PCSCFIqSettings.defaultAssociation
+    /// Package tokens, realms, heartbeat, latching of the Iq requests.
+    public var mapping = IqGatewayMapping()
+    /// IP addresses whose H.248 messages are accepted (empty: any). Others are dropped unread.
+    public var gatewayAllowList: [String] = []
+    /// Batched TransactionResponseAck delay (H.248.1 §8.2.3).
+    public var responseAckFlushDelay: Duration = ResponseAckBatcher.defaultFlushDelay
+
+    /// The association defaults of the P-CSCF: keep-alive off.
+    public static let defaultAssociation: AssociationConfiguration = {
+        var a = AssociationConfiguration()
+        a.keepAliveInterval = nil
+        return a
+    }()
 
     public init(listen: H248ListenAddress, form: H248TextForm = .compact, waitForGateway: Duration? = nil,
                 longTimer: Duration = .seconds(8), session: ALGSessionConfiguration = .init()) {
@@ -96,7 +121,22 @@ public struct PCSCFIqSettings: Sendable {
     }
 }
 
-/// A started P-CSCF. `start` binds and runs; `shutdown` stops.
+/// Transport bounds of the P-CSCF's SIP listeners (`sip.limits.*`).
+public struct PCSCFTransportLimits: Sendable {
+    public var udpMaxMessageBytes: Int
+    public var maxConnections: Int
+    public var idleTimeout: Duration
+    public var parseLimits: SIPParseLimits
+    public init(udpMaxMessageBytes: Int = SIPTransportLimits.udpMaxMessageBytes, maxConnections: Int = SIPTransportLimits.maxConnections,
+                idleTimeout: Duration = .seconds(SIPTransportLimits.idleTimeoutSeconds), parseLimits: SIPParseLimits = .default) {
+        self.udpMaxMessageBytes = udpMaxMessageBytes
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+        self.parseLimits = parseLimits
+    }
+}
+
+/// A started P-CSCF. `start` binds and runs; `shutdown` stops; `drain` is the graceful part of it.
 public final class PCSCFService: Sendable {
     public let server: ProxyServer
     public let hooks: PCSCFHooks
@@ -106,14 +146,19 @@ public final class PCSCFService: Sendable {
     /// The Iq client towards the IMS-AGW and the ALG sessions (nil without `iq` settings).
     public let iq: IqClient?
     public let alg: ALGSessions?
-    private let timers: Task<Void, Never>
+    /// The settings it was started with.
+    public let settings: PCSCFServiceConfiguration
+    /// Dialogs and draining state (graceful shutdown).
+    public let drainState: PCSCFDrainState
+    let logger: Logger
+    private let timers: Task<Void, Never>?
 
     private init(server: ProxyServer, hooks: PCSCFHooks, nextHops: PCSCFNextHops, configuration: PCSCFConfiguration,
-                 iq: IqClient?, alg: ALGSessions?, timers: Task<Void, Never>) {
+                 iq: IqClient?, alg: ALGSessions?, settings: PCSCFServiceConfiguration, drainState: PCSCFDrainState,
+                 logger: Logger, timers: Task<Void, Never>?) {
         self.server = server; self.hooks = hooks; self.nextHops = nextHops; self.configuration = configuration; self.timers = timers
-        self.iq = iq; self.alg = alg
+        self.iq = iq; self.alg = alg; self.settings = settings; self.drainState = drainState; self.logger = logger
     }
-
     /// The bound Iq port (tests: the gateway registers there).
     public var iqPort: Int? { iq?.transport.localPort }
 
@@ -132,23 +177,30 @@ public final class PCSCFService: Sendable {
         pcscfConfig.registrarNextHops = settings.coreNextHops
         let ids = RandomPCSCFIdentifiers(host: settings.domain)
         let now: PCSCFNow = { clock.now() }
+        let drainState = PCSCFDrainState()
         let hooks = PCSCFHooks(pcscf: PCSCF(configuration: pcscfConfig, store: store, ids: ids), nextHops: nextHops,
-                               now: now, logger: logger)
+                               now: now, logger: logger, drain: drainState)
         // Iq (issue 9): the MGC listens, the IMS-AGW registers; the ALG sessions drive it.
         var iqClient: IqClient?
         var alg: ALGSessions?
         if let iq = settings.iq {
-            let h248 = try await openH248Transport(iq.listen)
+            var timers = iq.timers
+            timers.longTimer = iq.longTimer
+            let opened = try await openH248Transport(iq.listen)
+            let h248: any H248Transport = iq.gatewayAllowList.isEmpty
+                ? opened : AllowListH248Transport(opened, allow: iq.gatewayAllowList, logger: logger)
             let port = UInt16(clamping: h248.localPort ?? iq.listen.port)
             var config = IqClientConfiguration(mid: .address(iq.listen.host, port: port), form: iq.form)
-            config.association.keepAliveInterval = nil
-            config.timers.longTimer = iq.longTimer
+            config.association = iq.association
+            config.timers = timers
+            config.responseAckFlushDelay = iq.responseAckFlushDelay
+            do { try config.validate() } catch { await h248.close(); throw PCSCFServiceError.configuration("\(error)") }
             let client = IqClient(transport: h248, configuration: config)
             await client.start()
             var session = iq.session
             session.warningAgent = settings.domain
             let origin = clock.now()
-            let sessions = ALGSessions(mgc: IqMGCClient(client: client), configuration: session,
+            let sessions = ALGSessions(mgc: IqMGCClient(client: client, mapping: iq.mapping, logger: logger), configuration: session,
                                        now: { clock.now() - origin }, logger: logger)
             await hooks.attach(alg: sessions)
             iqClient = client
@@ -163,7 +215,11 @@ public final class PCSCFService: Sendable {
                 }
             }
         }
-        let transport = SIPTransportConfiguration(listeners: settings.listeners, warningAgent: settings.domain,
+        let limits = settings.transportLimits
+        let transport = SIPTransportConfiguration(listeners: settings.listeners, udpMaxMessageBytes: limits.udpMaxMessageBytes,
+                                                  maxConnections: limits.maxConnections,
+                                                  idleTimeout: .milliseconds(Self.milliseconds(limits.idleTimeout)),
+                                                  parseLimits: limits.parseLimits, warningAgent: settings.domain,
                                                   tlsClient: settings.tlsClient)
         let serverConfig = ProxyServerConfiguration(
             transport: transport, nextHop: nextHops.current(now: clock.now())?.resolved, recordRoute: true,
@@ -182,24 +238,36 @@ public final class PCSCFService: Sendable {
         await hooks.update(configuration: pcscfConfig)
         logger.info("P-CSCF path=\(pcscfConfig.pathURI) core=\(nextHops.all.map(\.description).joined(separator: ", "))")
 
+        let service = PCSCFService(server: server, hooks: hooks, nextHops: nextHops, configuration: pcscfConfig,
+                                   iq: iqClient, alg: alg, settings: settings, drainState: drainState, logger: logger,
+                                   timers: settings.runsReaperTask ? Task { [alg] in await Self.reap(hooks: hooks, alg: alg, nextHops: nextHops, settings: settings) } : nil)
+        return service
+    }
+
+    /// The session/registration reaper: expired bindings swept, ALG sessions ticked (setup timeout),
+    /// core next-hop names resolved again. Runs until cancelled.
+    public func runReaper() async {
+        await Self.reap(hooks: hooks, alg: alg, nextHops: nextHops, settings: settings)
+    }
+
+    private static func reap(hooks: PCSCFHooks, alg: ALGSessions?, nextHops: PCSCFNextHops, settings: PCSCFServiceConfiguration) async {
         let sweep = settings.sweepInterval
         let refresh = settings.dnsRefreshInterval
-        let algSessions = alg
-        let timers = Task {
-            var sinceRefresh: Duration = .zero
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: sweep) } catch { return }
-                await hooks.sweep()
-                await algSessions?.tick()
-                sinceRefresh += sweep
-                if sinceRefresh >= refresh {
-                    sinceRefresh = .zero
-                    nextHops.refresh()
-                }
+        var sinceRefresh: Duration = .zero
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: sweep) } catch { return }
+            await hooks.sweep()
+            await alg?.tick()
+            sinceRefresh += sweep
+            if sinceRefresh >= refresh {
+                sinceRefresh = .zero
+                nextHops.refresh()
             }
         }
-        return PCSCFService(server: server, hooks: hooks, nextHops: nextHops, configuration: pcscfConfig,
-                            iq: iqClient, alg: alg, timers: timers)
+    }
+
+    static func milliseconds(_ d: Duration) -> Int64 {
+        d.components.seconds &* 1_000 &+ d.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// The stored bindings with their media-security flags (admin and test view).
@@ -211,7 +279,7 @@ public final class PCSCFService: Sendable {
     }
 
     public func shutdown() async {
-        timers.cancel()
+        timers?.cancel()
         await server.shutdown()
         await iq?.close()
     }

@@ -10,137 +10,156 @@ import IMSALG
 import Logging
 import ProxyRuntime
 import SDPRewrite
+import ServiceLifecycle
 import SIPTransport
 
 struct PCSCFCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pcscf",
-        abstract: "Run the P-CSCF (registration, identity, Path/Service-Route, mediasec) until SIGINT/SIGTERM.",
+        abstract: "Run the P-CSCF / IMS-ALG until SIGTERM/SIGINT (graceful drain), configured by one YAML file.",
         discussion: """
-        REGISTER from Gm goes to the first usable --core-next-hop (failover order; names resolved with getaddrinfo at start and every minute). Prints "pcscf-alg pcscf listening ..." to stderr when ready.
+        Configuration: the embedded default (the loopback lab, Fixtures/config/pcscf-alg.yaml), then --config FILE, then the environment (PCSCF_<KEY_PATH>, e.g. PCSCF_SIP_GM_UDP), then the flags and --set key.path=value. Every key: Docs/configuration.md; check a file with `pcscf-alg check-config FILE`.
 
-        SIGUSR1 logs every stored binding with its media-security flags (notice level); --log-level debug also logs each binding as it is stored, refreshed, removed or swept.
+        Prints "pcscf-alg pcscf listening ..." to stderr when ready. SIGTERM/SIGINT: new INVITEs get 503 with Retry-After (shutdown.retry_after), established dialogs may end until shutdown.drain_timeout, then a ServiceChange (Graceful) goes to the IMS-AGW and the process exits 0.
 
-        With --iq udp:127.0.0.1:2944 the IMS-ALG is on: an IMS-AGW (H.248 MG) registers there and INVITE/UPDATE offers and 18x/2xx answers are rewritten through it (e2ae MSRP/BFCP TLS on Gm, TCP on Mw).
+        SIGUSR1 logs every stored binding with its media-security flags (notice level; identities only with --log-level debug).
 
-        Example: pcscf-alg pcscf --gm tcp:127.0.0.1:5060 --mw udp:127.0.0.1:5070 --core-next-hop 'sip:127.0.0.1:6060;lr' --domain pcscf.ims.example --mediasec msrp-tls,bfcp-tls
+        Example: pcscf-alg pcscf --config pcscf.yaml --set sip.gm.tls=0.0.0.0:5061 --set shutdown.drain_timeout=60s
         """
     )
 
-    @Option(name: .customLong("gm"), help: "Gm (UE side) listener transport:host:port, repeatable (udp, tcp, tls). Default: udp and tcp on 127.0.0.1:5060.")
-    var gm: [String] = []
-
-    @Option(name: .customLong("mw"), help: "Mw (core side) listener transport:host:port, repeatable. Default: udp:127.0.0.1:5070.")
-    var mw: [String] = []
-
-    @Option(name: .customLong("core-next-hop"), help: "I-CSCF/S-CSCF URI for REGISTER, repeatable, failover order. Default: sip:127.0.0.1:5080;lr.")
-    var coreNextHop: [String] = []
-
-    @Option(name: .customLong("domain"), help: "The P-CSCF's domain (icid host, Warning agent, local alias).")
-    var domain = "pcscf.ims.example"
-
-    @Option(name: .customLong("advertise"), help: "Host written into Path (default: the Mw listener's host).")
-    var advertise: String?
-
-    @Option(name: .customLong("mediasec"), help: "Network media-security support announced with ;mediasec (msrp-tls,bfcp-tls,sdes-srtp; 'none').")
-    var mediasec = "msrp-tls,bfcp-tls"
-
-    @Option(name: .customLong("config"), help: "JSON file with PCSCFConfiguration keys (Docs/pcscf.md); flags override it.")
+    @Option(name: .customLong("config"), help: "YAML configuration file (Docs/configuration.md). Default: the embedded loopback lab.")
     var config: String?
 
-    @Option(name: .customLong("iq"), help: "Iq (H.248) listen address for the IMS-AGW, udp:host:port or tcp:host:port; enables the IMS-ALG (SDP through the gateway). Default: udp:127.0.0.1:2944; --no-iq turns the ALG off.")
+    @Option(name: .customLong("set"), help: "Override one key: key.path=value (lists comma-separated), repeatable; wins over file and environment.")
+    var set: [String] = []
+
+    @Option(name: .customLong("gm"), help: "Gm (UE side) listener transport:host:port, repeatable (udp, tcp, tls); replaces sip.gm.udp/tcp/tls.")
+    var gm: [String] = []
+
+    @Option(name: .customLong("mw"), help: "Mw (core side) listener transport:host:port, repeatable; replaces sip.mw.udp/tcp/tls.")
+    var mw: [String] = []
+
+    @Option(name: .customLong("core-next-hop"), help: "I-CSCF/S-CSCF URI for REGISTER, repeatable, failover order (sip.core_next_hops).")
+    var coreNextHop: [String] = []
+
+    @Option(name: .customLong("domain"), help: "The P-CSCF's domain (sip.domain).")
+    var domain: String?
+
+    @Option(name: .customLong("advertise"), help: "Host written into Path (sip.advertised_host).")
+    var advertise: String?
+
+    @Option(name: .customLong("mediasec"), help: "Network media security announced with ;mediasec: msrp-tls,bfcp-tls,sdes-srtp or none (pcscf.mediasec).")
+    var mediasec: String?
+
+    @Option(name: .customLong("iq"), help: "Iq (H.248) listen address udp:host:port or tcp:host:port (iq.listen); turns the IMS-ALG on.")
     var iq: String?
 
-    @Flag(name: .customLong("iq-pretty"), help: "Send pretty H.248 tokens on Iq (default: compact).")
+    @Flag(name: .customLong("iq-pretty"), help: "Send pretty H.248 tokens on Iq (iq.encoding=pretty).")
     var iqPretty = false
 
-    @Option(name: .customLong("iq-wait"), help: "Seconds to wait at start for the IMS-AGW to register (offers get 503 until it does).")
-    var iqWait: Int = 30
+    @Option(name: .customLong("iq-wait"), help: "Seconds to wait at start for the IMS-AGW to register (iq.wait_for_gateway).")
+    var iqWait: Int?
+
+    @Flag(name: .customLong("no-iq"), help: "Run without an IMS-AGW: SDP passes unchanged (iq.enabled=false).")
+    var noIq = false
+
+    @Flag(name: .customLong("echo-applied"), help: "Also put a=3ge2ae:applied in answers sent to the UE (alg.policy.indicate_applied_in_answer, specs.md U9).")
+    var echoApplied = false
+
+    @Option(name: .customLong("log-format"), help: "text or json (logging.format).")
+    var logFormat: String?
 
     @OptionGroup var common: ServerCommonOptions
 
-    static let labGm = ["udp:127.0.0.1:5060", "tcp:127.0.0.1:5060"]
-    static let labMw = ["udp:127.0.0.1:5070"]
-    static let labCore = "sip:127.0.0.1:5080;lr"
-    static let labIq = "udp:127.0.0.1:2944"
-
-    @Flag(name: .customLong("no-iq"), help: "Run without an IMS-AGW: SDP passes unchanged (no IMS-ALG).")
-    var noIq = false
-
-    @Flag(name: .customLong("echo-applied"), help: "Also put a=3ge2ae:applied in answers sent to the UE (specs.md U9; default: only in offers).")
-    var echoApplied = false
+    /// The configuration from every layer; the flags are command-line overrides like --set.
+    func loadConfiguration(environment: [String: String]) throws -> PCSCFConfigFile {
+        var c = PCSCFConfigFile.load(file: config, environment: environment)
+        let cli = "command line"
+        for (side, specs) in [("gm", gm), ("mw", mw)] where !specs.isEmpty {
+            var byKind: [String: [String]] = ["udp": [], "tcp": [], "tls": []]
+            for text in specs {
+                guard let spec = ProxyListenSpec(parsing: text) else { throw ValidationError("bad listener \(text) (transport:host:port)") }
+                let host = spec.host.contains(":") ? "[\(spec.host)]" : spec.host
+                byKind[spec.transport.rawValue.lowercased(), default: []].append("\(host):\(spec.port)")
+            }
+            for (kind, items) in byKind { c.setList("sip.\(side).\(kind)", items, source: cli) }
+        }
+        if !coreNextHop.isEmpty { c.setList("sip.core_next_hops", coreNextHop, source: cli) }
+        if let domain { c.setScalar("sip.domain", domain, source: cli) }
+        if let advertise { c.setScalar("sip.advertised_host", advertise, source: cli) }
+        if let mediasec { c.setScalar("pcscf.mediasec", mediasec, source: cli) }
+        if let cert = common.tlsCert { for side in ["gm", "mw"] { c.setScalar("sip.\(side).tls_certificate", cert, source: cli) } }
+        if let key = common.tlsKey { for side in ["gm", "mw"] { c.setScalar("sip.\(side).tls_private_key", key, source: cli) } }
+        if common.tlsVerify != "full" { c.setScalar("sip.tls_verify", common.tlsVerify, source: cli) }
+        if common.logLevel != "info" { c.setScalar("logging.level", common.logLevel.lowercased(), source: cli) }
+        if let logFormat { c.setScalar("logging.format", logFormat, source: cli) }
+        if let iq { c.setScalar("iq.listen", iq, source: cli); c.setScalar("iq.enabled", "true", source: cli) }
+        if noIq { c.setScalar("iq.enabled", "false", source: cli) }
+        if iqPretty { c.setScalar("iq.encoding", "pretty", source: cli) }
+        if let iqWait { c.setScalar("iq.wait_for_gateway", "\(max(0, iqWait))s", source: cli) }
+        if echoApplied { c.setScalar("alg.policy.indicate_applied_in_answer", "true", source: cli) }
+        for o in set { c.merge(override: o, source: "--set") }
+        return c
+    }
 
     func run() async throws {
-        let stop = SignalWaiter([SIGINT, SIGTERM])
-        let level = try ServerCommandSupport.logLevel(common.logLevel)
-        let verify = try ServerCommandSupport.tlsVerify(common.tlsVerify)
-        // The loopback lab default (README): UE side on 5060, core side on 5070, S-CSCF at 5080, IMS-AGW
-        // registering on Iq udp 2944. Each applies only when its flags are absent.
-        let gm = gm.isEmpty ? Self.labGm : gm
-        let mw = mw.isEmpty ? Self.labMw : mw
-        let coreNextHop = coreNextHop.isEmpty ? [Self.labCore] : coreNextHop
-        let iq = noIq ? nil : (iq ?? Self.labIq)
-        let listeners = try ServerCommandSupport.listeners(gm: gm, mw: mw, tlsCert: common.tlsCert, tlsKey: common.tlsKey)
-        var pcscf = PCSCFConfiguration()
-        if let config {
-            guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("cannot read \(config)") }
-            do { pcscf = try JSONDecoder().decode(PCSCFConfiguration.self, from: data) } catch {
-                throw ValidationError("\(config): \(error)")
-            }
+        let file = try loadConfiguration(environment: ProcessInfo.processInfo.environment)
+        var run: PCSCFRunSettings
+        do { run = try file.settings() } catch {
+            FileHandle.standardError.write(Data("pcscf-alg: invalid configuration\n\(error.description)\n".utf8))
+            throw ExitCode(2)
         }
-        pcscf.networkMediaSecurity = try Self.mechanisms(mediasec)
+        run.service.runsReaperTask = false   // the ServiceGroup runs it
+        PCSCFLogging.bootstrap(level: run.logLevel, json: run.jsonLogs)
+        var logger = Logger(label: "pcscf-alg.pcscf")
+        logger.logLevel = run.logLevel
 
-        let logger = ServerCommandSupport.bootstrapLogging(level, label: "pcscf-alg.pcscf")
-
-        let settings = PCSCFServiceConfiguration(
-            pcscf: pcscf, listeners: listeners, coreNextHops: coreNextHop, domain: domain, advertisedHost: advertise,
-            tlsClient: SIPTLSClientSettings(verify: verify),
-            iq: try iq.map { text in
-                let address: H248ListenAddress
-                do { address = try H248ListenAddress(parsing: text) } catch { throw ValidationError("--iq \(text): \(error)") }
-                var session = ALGSessionConfiguration()
-                session.policy.indicateAppliedInAnswer = echoApplied
-                return PCSCFIqSettings(listen: address, form: iqPretty ? .pretty : .compact, waitForGateway: .seconds(max(0, iqWait)),
-                                       session: session)
-            })
         let service: PCSCFService
-        do { service = try await PCSCFService.start(settings, logger: logger) } catch let e as PCSCFServiceError {
+        do { service = try await PCSCFService.start(run.service, logger: logger) } catch let e as PCSCFServiceError {
             throw ValidationError(e.description)
         }
         let bound = ServerCommandSupport.boundListeners(service.server.transport)
-        FileHandle.standardError.write(Data(
-            "pcscf-alg pcscf listening \(bound) path=\(service.configuration.pathURI) core=\(coreNextHop.joined(separator: ","))\n".utf8))
+        let line = "pcscf-alg pcscf listening \(bound) path=\(service.configuration.pathURI) core=\(run.service.coreNextHops.joined(separator: ","))\n"
 
-        // SIGUSR1: dump the bindings (the admin view).
+        // SIGUSR1: dump the bindings (the admin view); identities only at debug.
         signal(SIGUSR1, SIG_IGN)
         let dump = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: DispatchQueue(label: "pcscf-alg.dump"))
         let log = logger
+        let redact = run.logLevel > .debug
         dump.setEventHandler {
             Task {
                 let all = await service.bindings()
                 log.notice("\(all.count) binding(s)")
-                for b in all { log.notice("binding \(b)") }
+                for b in all { log.notice("binding \(redact ? Self.redacted(b) : b.description)") }
             }
         }
         dump.resume()
 
-        await stop.wait()
+        // The group traps SIGTERM/SIGINT before any service runs, so the "listening" line (printed by
+        // the first service) comes only once a signal can no longer kill the process.
+        let ready = ReadyAnnouncement { FileHandle.standardError.write(Data(line.utf8)) }
+        let group = ServiceGroup(services: [ready] + service.lifecycleServices(shutdown: run.shutdown),
+                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
         dump.cancel()
-        logger.notice("signal received, shutting down")
-        await service.shutdown()
+        logger.notice("stopped")
     }
 
-    /// `msrp-tls,bfcp-tls` → the set; `none` or empty → no announcement.
-    static func mechanisms(_ text: String) throws -> Set<MediaSecurityMechanism> {
-        let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
-        if names == ["none"] { return [] }
-        var out: Set<MediaSecurityMechanism> = []
-        for n in names {
-            guard let m = MediaSecurityMechanism(rawValue: n) else {
-                throw ValidationError("unknown --mediasec mechanism \(n) (msrp-tls, bfcp-tls, sdes-srtp)")
-            }
-            out.insert(m)
-        }
-        return out
+    /// The binding line with the identities and the contact's user part redacted (info and above).
+    static func redacted(_ b: PCSCFBindingView) -> String {
+        var copy = b
+        copy.binding.contact = ProxyLogFormat.redactUser(b.binding.contact)
+        copy.binding.identities = b.binding.identities.map(ProxyLogFormat.redactUser)
+        return copy.description
+    }
+}
+
+/// Prints the ready line when the group runs, then waits for shutdown.
+struct ReadyAnnouncement: Service {
+    let announce: @Sendable () -> Void
+    func run() async throws {
+        announce()
+        try? await gracefulShutdown()
     }
 }

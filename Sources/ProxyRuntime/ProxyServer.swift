@@ -734,15 +734,15 @@ public actor ProxyServer {
 
     private func logRequest(_ request: SIPMessage, inbound: SIPInbound) {
         guard logger.logLevel <= .info else { return }
-        logger.info("\(request.method ?? "?") \(request.requestURI ?? "") ftag=\(request.from?.tag ?? "-") ttag=\(request.to?.tag ?? "-") src=\(inbound.side.rawValue)/\(inbound.transport.rawValue.lowercased()):\(Self.hostPort(inbound.remote)) cid=\(request.callID ?? "-")")
-        if logger.logLevel <= .debug {
-            logger.debug("identities from=\(request.from?.uri ?? "-") to=\(request.to?.uri ?? "-") cid=\(request.callID ?? "-")")
-        }
+        let source = "\(inbound.side.rawValue)/\(inbound.transport.rawValue.lowercased()):\(Self.hostPort(inbound.remote))"
+        logger.info("\(ProxyLogFormat.request(request, source: source, redact: logger.logLevel > .debug))")
+        if logger.logLevel <= .debug { logger.debug("\(ProxyLogFormat.identities(request))") }
     }
 
     private func logFinal(_ status: Int, _ entry: ServerEntry) {
         guard logger.logLevel <= .info else { return }
-        logger.info("\(status) for \(entry.request.method ?? "?") \(entry.request.requestURI ?? "") ftag=\(entry.request.from?.tag ?? "-") dst=\(entry.inbound.side.rawValue)/\(entry.inbound.transport.rawValue.lowercased()):\(Self.hostPort(entry.inbound.remote)) cid=\(entry.request.callID ?? "-")")
+        let destination = "\(entry.inbound.side.rawValue)/\(entry.inbound.transport.rawValue.lowercased()):\(Self.hostPort(entry.inbound.remote))"
+        logger.info("\(ProxyLogFormat.finalResponse(status, to: entry.request, destination: destination, redact: logger.logLevel > .debug))")
     }
 
     static func hostPort(_ a: SocketAddress) -> String {

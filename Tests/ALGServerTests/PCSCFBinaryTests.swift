@@ -5,7 +5,7 @@ import Testing
 /// The built `pcscf-alg` binary with no subcommand: the P-CSCF / IMS-ALG (the README's run command).
 @Suite("pcscf-alg binary (default subcommand, Iq, signals)", .serialized)
 struct PCSCFBinaryTests {
-    @Test("`pcscf-alg` with no subcommand runs the P-CSCF, takes the OTP MG's Iq registration, and exits 0 on SIGTERM")
+    @Test("`pcscf-alg` with no subcommand runs the P-CSCF, takes the OTP MG's Iq registration, and on SIGTERM sends ServiceChange Graceful (H.248.1 §7.2.8) and exits 0")
     func defaultSubcommand() async throws {
         guard OTPMG.available() else { return }
         let binary = TestRepository.url(".build/debug/pcscf-alg").path
@@ -27,5 +27,8 @@ struct PCSCFBinaryTests {
         alg.process.terminate()
         let status = await alg.wait(timeout: 10)
         #expect(status == 0, "exit \(String(describing: status)): \(alg.stderr.suffix(800))")
+        // Graceful shutdown (H.248.1 §7.2.8): the MGC's ServiceChange on ROOT reached the MG and was answered.
+        #expect(await eventually(timeout: 10) { mg.text.lowercased().contains("servicechange from mgc term=root") }, "MG: \(mg.text)")
+        #expect(alg.stderr.contains("iq ServiceChange ctx=- term=ROOT method=graceful reason=909 result=ok"), "\(alg.stderr.suffix(800))")
     }
 }
