@@ -63,6 +63,8 @@ public actor AGWRuntime {
     /// Long-lived tasks (media events, tick); the inbound task of the current transport.
     private var tasks: [Task<Void, Never>] = []
     private var inboundTask: Task<Void, Never>?
+    /// The outstanding registration ServiceChange (its reply is applied on arrival).
+    private var registrationTransaction: UInt32?
     private var connecting = false
     private var stopped = false
     private var registeredWaiters: [CheckedContinuation<Void, Never>] = []
@@ -207,6 +209,11 @@ public actor AGWRuntime {
     private func handle(_ t: Transaction, version: Int, from: SocketAddress) async {
         switch t {
         case .reply(let r):
+            if r.id == registrationTransaction {
+                registrationTransaction = nil
+                let (params, error) = Self.serviceChangeResult(r)
+                run(registration.replied(params, error: error, now: now()))
+            }
             if let w = waiting[r.id] {
                 waiting[r.id] = nil
                 w.continuation.resume(returning: r)
@@ -286,10 +293,15 @@ public actor AGWRuntime {
 
     /// One transaction to the MGC; waits for its reply (retransmitted over UDP, Annex D.1.2).
     public func transact(_ actions: [ActionRequest]) async throws -> TransactionReply {
+        try await transact(actions, registration: false)
+    }
+
+    private func transact(_ actions: [ActionRequest], registration isRegistration: Bool) async throws -> TransactionReply {
         guard let transport, let peer = mgcAddress else { throw AGWRuntimeError.transport("not connected to the MGC") }
         let begun: (transactionID: UInt32, actions: [OutgoingTransactionTable.Action])
         do { begun = try outgoing.begin(now: instant()) } catch { throw AGWRuntimeError.transport("\(error)") }
         let id = begun.transactionID
+        if isRegistration { registrationTransaction = id }
         let bytes = encode(.transactions([.request(TransactionRequest(id: id, actions: actions))]),
                            version: registration.negotiatedVersion ?? configuration.registration.version)
         return try await withCheckedThrowingContinuation { c in
@@ -349,28 +361,32 @@ public actor AGWRuntime {
         let request = ActionRequest(contextID: .null, commands: [CommandRequest(.serviceChange, .root, [.services(p)])])
         logger.info("Iq -> ServiceChange \(p.method.map { "\($0)" } ?? "") \(p.reason?.string ?? "")")
         do {
-            let reply = try await transact([request])
-            var params: ServiceChangeParameters?
-            var error: ErrorDescriptor?
-            switch reply.result {
-            case .error(let e): error = e
-            case .actions(let actions):
-                for a in actions {
-                    if let e = a.error { error = e }
-                    for r in a.replies {
-                        for d in r.descriptors {
-                            if case .services(let s) = d { params = s }
-                            if case .error(let e) = d { error = e }
-                        }
-                    }
-                }
-            }
-            if p.method == .restart {
-                run(registration.replied(params, error: error, now: now()))
-            }
+            // The reply is applied to the registration as soon as it arrives (`handle(.reply)`), before
+            // the MGC's next request is read: an MGC may send its first command right behind it.
+            _ = try await transact([request], registration: p.method == .restart)
         } catch {
             if p.method == .restart { run(registration.attemptFailed(now: now(), reason: "\(error)")) }
         }
+    }
+
+    /// The ServiceChange result of a reply: the MGC's parameters, or its error.
+    static func serviceChangeResult(_ reply: TransactionReply) -> (ServiceChangeParameters?, ErrorDescriptor?) {
+        var params: ServiceChangeParameters?
+        var error: ErrorDescriptor?
+        switch reply.result {
+        case .error(let e): error = e
+        case .actions(let actions):
+            for a in actions {
+                if let e = a.error { error = e }
+                for r in a.replies {
+                    for d in r.descriptors {
+                        if case .services(let s) = d { params = s }
+                        if case .error(let e) = d { error = e }
+                    }
+                }
+            }
+        }
+        return (params, error)
     }
 
     private func mediaEvent(_ e: AGWMediaEvent) async {
