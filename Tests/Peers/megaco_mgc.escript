@@ -100,6 +100,10 @@ wait_conn() ->
     end.
 
 run_steps(EncMod, Steps) ->
+    %% the ServiceChange reply goes out after handle_trans_request returns: let it reach the MG
+    %% before the first command (an MG answers 505 to a request that overtakes that reply)
+    wait_conn(),
+    timer:sleep(300),
     lists:foldl(fun(Text, N) ->
                         CH = wait_conn(),
                         step(EncMod, CH, N, Text),
