@@ -37,6 +37,8 @@ public actor MediaPlane {
         var connection: (any Channel)?
         var connectionReady = false
         var connecting = false
+        /// The side that triggered (or was joined to) our pending connect went away: close it when it opens.
+        var cancelOnOpen = false
         var triggered = false
         var partner: MediaTerminationKey?
         var mode: InterconnectMode = .proxy
@@ -291,8 +293,11 @@ public actor MediaPlane {
     public func release(_ key: MediaTerminationKey) async {
         guard let t = terminations.removeValue(forKey: key) else { return }
         if let p = t.partner, let o = terminations[p] { o.partner = nil; o.udp?.setPartner(nil) }
-        for q in t.ports { usedPorts.remove(q) }
+        let channels = [t.listener, t.connection].compactMap { $0 } + (t.udp?.allChannels() ?? [])
         closeAll(t)
+        // Wait for the sockets to be closed so that the freed ports can be bound again at once.
+        for c in channels { try? await c.closeFuture.get() }
+        for q in t.ports { usedPorts.remove(q) }
     }
 
     private func closeAll(_ t: Termination) {
@@ -361,7 +366,7 @@ public actor MediaPlane {
     }
 
     private func connect(_ t: Termination, to remote: MediaRemote) {
-        t.connecting = true
+        t.connecting = true; t.cancelOnOpen = false
         t.shared.forceLatch()   // the listener (if any) refuses inbound connections from now on
         let f = factory(t)
         let key = t.allocation.key
@@ -390,6 +395,11 @@ public actor MediaPlane {
                 ch.close(promise: nil); return
             }
             t.connection = ch; t.connecting = false
+            if !inbound && t.cancelOnOpen {
+                t.cancelOnOpen = false
+                ch.close(promise: nil)
+                return
+            }
             if inbound, t.mode == .proxy, let pk = t.partner, let p = terminations[pk], !p.triggered {
                 p.triggered = true
                 evaluateConnect(pk)
@@ -405,24 +415,29 @@ public actor MediaPlane {
             eventSink.yield(tls ? .tlsFailed(key, reason: reason) : .tcpFailed(key, reason: reason))
             ch.close(promise: nil)
             // TS 23.334 §5.11.2.2: release the TCP bearer as soon as TLS fails/ends; the interconnected side too.
-            if let pk = t.partner, let p = terminations[pk], let pc = p.connection { closeGracefully(pc) }
+            releasePartner(of: t)
         case let .closed(key, ch):
             guard let t = terminations[key], t.connection === ch else { return }
             let wasReady = t.connectionReady
             t.connection = nil; t.connectionReady = false; t.connecting = false; t.triggered = false
             t.shared.unlatch()
             if wasReady { eventSink.yield(.bearerReleased(key)) }
-            if let pk = t.partner, let p = terminations[pk] {
-                p.triggered = false
-                if let pc = p.connection { closeGracefully(pc) }
-            }
+            releasePartner(of: t)
         case let .connectFailed(key, reason):
             guard let t = terminations[key] else { return }
-            t.connecting = false
+            t.connecting = false; t.cancelOnOpen = false
             if t.connection == nil { t.shared.unlatch() }
             eventSink.yield(.tcpFailed(key, reason: reason))
-            if let pk = t.partner, let p = terminations[pk], let pc = p.connection { closeGracefully(pc) }
+            releasePartner(of: t)
         }
+    }
+
+    /// The interconnected side's bearer goes with ours (TS 23.334 §5.11.2.2: release the TCP bearer
+    /// when TLS ends); a connect still in progress is closed as soon as it opens.
+    private func releasePartner(of t: Termination) {
+        guard let pk = t.partner, let p = terminations[pk] else { return }
+        p.triggered = false
+        if let pc = p.connection { closeGracefully(pc) } else if p.connecting { p.cancelOnOpen = true }
     }
 
     /// Flushes what is queued towards the channel, then closes it.

@@ -50,7 +50,8 @@ public struct CertificateFingerprint: Sendable, Hashable, CustomStringConvertibl
         var out: [UInt8] = []
         out.reserveCapacity(length)
         for p in pairs {
-            guard p.utf8.count == 2, let b = UInt8(p, radix: 16) else { throw .invalid("fingerprint: bad hex pair '\(p.prefix(4))'") }
+            guard p.utf8.count == 2, p.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }),
+                  let b = UInt8(p, radix: 16) else { throw .invalid("fingerprint: bad hex pair '\(p.prefix(4))'") }
             out.append(b)
         }
         self.hashFunction = hash; self.bytes = out

@@ -34,11 +34,10 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelActive(context: ChannelHandlerContext) {
         notes.yield(.opened(key, context.channel, inbound: inbound))
         if tls {
-            let channel = context.channel
-            let key = self.key, notes = self.notes, shared = self.shared
+            // channelInactive reports the failure (not ready, not yet failed) with this reason.
+            let channel = context.channel, shared = self.shared
             handshakeTimer = context.eventLoop.scheduleTask(in: handshakeTimeout) {
                 shared.recordFailure("TLS handshake timeout")
-                notes.yield(.failed(key, channel, reason: shared.takeFailure() ?? "TLS handshake timeout", tls: true))
                 channel.close(promise: nil)
             }
         } else {

@@ -155,6 +155,30 @@ struct MediaPlaneTests {
         await plane.shutdown()
     }
 
+    @Test("TS 23.334 §5.11.2.1 e2e passthrough (tcp↔tcp); core `actpass` with unknown peer role connects only on the access trigger")
+    func tcpPassthroughActpassTrigger() async throws {
+        let plane = try makePlane()
+        let events = EventLog(plane)
+        let coreListener = LoopbackSocket.tcpListener()
+        let access = key("access"), core = key("core")
+        let la = try await plane.allocate(MediaAllocation(key: access, transport: .tcp, bindHost: "127.0.0.1", setup: .passive))
+        _ = try await plane.allocate(MediaAllocation(key: core, transport: .tcp, bindHost: "127.0.0.1", setup: .actpass))
+        try await plane.configure(core, remote: MediaRemote(host: "127.0.0.1", port: coreListener.localPort), establishTLS: nil)
+        try await plane.interconnect(access, core, mode: .proxy)
+        #expect(await coreListener.acceptPeer(timeout: 0.3) == nil)
+        let ue = try LoopbackSocket.tcpConnect(port: la.port)
+        let coreSock = try #require(await coreListener.acceptPeer(timeout: 5))
+        ue.write("opaque TLS bytes from the UE")
+        #expect(await coreSock.readUntil("from the UE") == "opaque TLS bytes from the UE")
+        coreSock.write("and back")
+        #expect(await ue.readUntil("back") == "and back")
+        #expect(await events.wait { $0 == .connected(core) } != nil)
+        await plane.release(access)
+        await plane.release(core)
+        #expect(await plane.statistics().terminations == 0)
+        await plane.shutdown()
+    }
+
     @Test("Back-pressure: 2 MiB across the relay with a 16 KiB buffer bound arrive intact")
     func bulkWithBackPressure() async throws {
         let plane = try makePlane(maxBuffered: 16 * 1024)
@@ -299,6 +323,7 @@ struct FingerprintTests {
         ("md5 " + Array(repeating: "AB", count: 16).joined(separator: ":"), false),
         ("sha-256 ZZ" + String(repeating: ":AB", count: 31), false),
         ("sha-256", false),
+        ("sha-256 +F" + String(repeating: ":AB", count: 31), false),
         ("", false),
     ])
     func parse(_ value: String, _ valid: Bool) {

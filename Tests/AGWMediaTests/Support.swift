@@ -86,7 +86,7 @@ func ueTLS(_ identity: TLSIdentity, server: Bool, maxVersion: TLSVersion = .tlsv
     c.certificateVerification = .noHostnameVerification
     c.trustRoots = .certificates([])
     c.maximumTLSVersion = maxVersion
-    if maxVersion < .tlsv12 { c.minimumTLSVersion = .tlsv1 }
+    if maxVersion == .tlsv11 || maxVersion == .tlsv1 { c.minimumTLSVersion = .tlsv1 }
     return c
 }
 
@@ -102,11 +102,10 @@ func fingerprintCheck(_ expected: CertificateFingerprint?) -> NIOSSLCustomVerifi
 func tlsConnect(port: Int, config: TLSConfiguration, expectGateway: CertificateFingerprint?) async throws -> TestPeer {
     let ctx = try NIOSSLContext(configuration: config)
     let buf = PeerBuffer()
-    let verify = fingerprintCheck(expectGateway)
     let ch = try await ClientBootstrap(group: testGroup)
         .channelInitializer { ch in
             ch.eventLoop.makeCompletedFuture {
-                try ch.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: ctx, serverHostname: nil, customVerificationCallback: verify))
+                try ch.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: ctx, serverHostname: nil, customVerificationCallback: fingerprintCheck(expectGateway)))
                 try ch.pipeline.syncOperations.addHandler(CollectHandler(buf))
             }
         }
@@ -119,12 +118,11 @@ func tlsListen(config: TLSConfiguration, expectGateway: CertificateFingerprint?)
     let ctx = try NIOSSLContext(configuration: config)
     let buf = PeerBuffer()
     let holder = NIOLockedChannel()
-    let verify = fingerprintCheck(expectGateway)
     let l = try await ServerBootstrap(group: testGroup)
         .childChannelInitializer { ch in
             holder.set(ch)
             return ch.eventLoop.makeCompletedFuture {
-                try ch.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ctx, customVerificationCallback: verify))
+                try ch.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ctx, customVerificationCallback: fingerprintCheck(expectGateway)))
                 try ch.pipeline.syncOperations.addHandler(CollectHandler(buf))
             }
         }
