@@ -6,8 +6,9 @@ case "sip": runSIPBench(Array(arguments.dropFirst()))
 case "sdp": runSDPBench(Array(arguments.dropFirst()))
 case "h248": runH248Bench(Array(arguments.dropFirst()))
 case "txn": runTxnBench(Array(arguments.dropFirst()))
+case "path": runCallPathBench(Array(arguments.dropFirst()))
 case "iq": runIqBench(Array(arguments.dropFirst()))
 case "proxy": runProxyBench(Array(arguments.dropFirst()))
 default:
-    print("usage: pcscf-bench <sip|sdp|h248|txn|iq|proxy> [options]   (iq, proxy: run from the repo root; iq [--transport udp|tcp] [--cycles N] [--window W]; proxy --help)")
+    print("usage: pcscf-bench <sip|sdp|h248|txn|path|iq|proxy> [options]   (iq, proxy: run from the repo root; iq [--transport udp|tcp] [--cycles N] [--window W]; proxy --help)")
 }
