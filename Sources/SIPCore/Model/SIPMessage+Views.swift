@@ -5,6 +5,12 @@ extension SIPMessage {
 
     /// Text of `range` with folds (CRLF/LF + SP/HT) replaced by one SP (RFC 3261 §7.3.1).
     public func text(_ range: Range<Int>) -> String {
+        let hasFold = bytes.withUnsafeBufferPointer { p in
+            var k = range.lowerBound
+            while k < range.upperBound { if p[k] == 0x0D || p[k] == 0x0A { return true }; k += 1 }
+            return false
+        }
+        if !hasFold { return bytes.withUnsafeBufferPointer { SIPPlainScan.string($0, range) } }
         var out = [UInt8]()
         out.reserveCapacity(range.count)
         var k = range.lowerBound
@@ -99,7 +105,11 @@ extension SIPMessage {
     /// Every Via value, top first, across lines and commas.
     public var vias: [SIPVia] { elements(.via).compactMap { SIPVia(parsing: $0[...]) } }
     public var topVia: SIPVia? {
-        guard let f = headers.first(where: { $0.name == .via }), let r = elementRanges(of: f).first else { return nil }
+        guard let f = headers.first(where: { $0.name == .via }) else { return nil }
+        var first: Range<Int>?
+        forEachElementRange(of: f) { first = $0; return false }
+        guard let r = first else { return nil }
+        if case .parsed(let v) = bytes.withUnsafeBufferPointer({ SIPPlainScan.via($0, r) }) { return v }
         return SIPVia(parsing: text(r)[...])
     }
     public var from: SIPNameAddress? { fields(.from).first.flatMap { SIPNameAddress(parsing: value(of: $0)[...]) } }
