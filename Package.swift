@@ -106,7 +106,7 @@ let package = Package(
             name: "AGWMedia",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -147,7 +147,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "PCSCFBench",
-            dependencies: ["SIPCore", "SIPTransaction", "SDPCore", "SDPRewrite", "H248Codec", "H248Client", "SIPTransport", "ProxyRuntime", "AGWMedia"],
+            dependencies: [
+                "SIPCore", "SIPTransaction", "SDPCore", "SDPRewrite", "H248Codec", "H248Client", "SIPTransport", "ProxyRuntime", "AGWMedia",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["ALGTestSupport", "SIPCore"], swiftSettings: swiftSettings),

@@ -7,12 +7,27 @@
 #     registers on Iq and answers the ALG's reserve/configure/release (it carries no media: the
 #     companion ims-agw is not built yet).
 # Point a UE (e.g. SIPp) at 127.0.0.1:5060 and an S-CSCF at 127.0.0.1:5080. Ctrl-C stops both.
-# With arguments, they go to pcscf-alg instead and no gateway is started
+# `bash scripts/run.sh --agw` starts the companion `ims-agw` (Docs/ims-agw.md) as the lab gateway
+# instead of the OTP MG: it registers on Iq udp 127.0.0.1:2944 and relays MSRP/BFCP (TLS on the
+# access side, plain TCP on the core side) on ports 40000-40999 of 127.0.0.1.
+# With other arguments, they go to pcscf-alg instead and no gateway is started
 # (e.g. `bash scripts/run.sh --help`, `bash scripts/run.sh sip-demo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 swift build -c release --product pcscf-alg
+if [ "${1:-}" = "--agw" ]; then
+    swift build -c release --product ims-agw
+    .build/release/pcscf-alg pcscf --iq-wait 30 &
+    ALG=$!
+    trap 'kill $ALG $AGW 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+    sleep 1
+    .build/release/ims-agw --mgc udp:127.0.0.1:2944 --listen 127.0.0.1:2946 --media relay \
+        --media-address 127.0.0.1 --media-ports 40000-40999 &
+    AGW=$!
+    wait $ALG
+    exit $?
+fi
 if [ $# -gt 0 ]; then
     exec .build/release/pcscf-alg "$@"
 fi

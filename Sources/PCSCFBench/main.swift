@@ -1,5 +1,5 @@
 // pcscf-bench: hot-path benchmarks, each compared in the same run with a peer.
-// Build with `swift build -c release` and run `.build/release/pcscf-bench <sip|sdp|h248|txn|iq|proxy>`.
+// Build with `swift build -c release` and run `.build/release/pcscf-bench <sip|sdp|h248|txn|iq|proxy|agw>`.
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "sip": runSIPBench(Array(arguments.dropFirst()))
@@ -9,6 +9,7 @@ case "txn": runTxnBench(Array(arguments.dropFirst()))
 case "path": runCallPathBench(Array(arguments.dropFirst()))
 case "iq": runIqBench(Array(arguments.dropFirst()))
 case "proxy": runProxyBench(Array(arguments.dropFirst()))
+case "agw": runAGWBench(Array(arguments.dropFirst()))
 default:
-    print("usage: pcscf-bench <sip|sdp|h248|txn|path|iq|proxy> [options]   (iq, proxy: run from the repo root; iq [--transport udp|tcp] [--cycles N] [--window W]; proxy --help)")
+    print("usage: pcscf-bench <sip|sdp|h248|txn|path|iq|proxy|agw> [options]   (iq, proxy: run from the repo root; iq [--transport udp|tcp] [--cycles N] [--window W]; proxy --help; agw [--mib N] [--streams 1,100] [--pings N])")
 }

@@ -34,6 +34,23 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         /// `allCases`, built once (the synthesised `allCases` allocates an array per call).
         static let all: [HashFunction] = allCases
 
+        /// The hash function named by `name` (ASCII case-insensitive, RFC 5234 §2.3), by length first.
+        static func named(_ name: UnsafeBufferPointer<UInt8>) -> HashFunction? {
+            switch name.count {
+            case 3:
+                if SDPText.equalsIgnoringCase(name, "md5") { return .md5 }
+                if SDPText.equalsIgnoringCase(name, "md2") { return .md2 }
+            case 5: if SDPText.equalsIgnoringCase(name, "sha-1") { return .sha1 }
+            case 7:
+                if SDPText.equalsIgnoringCase(name, "sha-256") { return .sha256 }
+                if SDPText.equalsIgnoringCase(name, "sha-384") { return .sha384 }
+                if SDPText.equalsIgnoringCase(name, "sha-512") { return .sha512 }
+                if SDPText.equalsIgnoringCase(name, "sha-224") { return .sha224 }
+            default: break
+            }
+            return nil
+        }
+
         var staticName: StaticString {
             switch self {
             case .md2: return "md2"
@@ -75,8 +92,7 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
             throw SDPError(.malformedFingerprint, line: line, detail: "expected <hash-func> <fingerprint>")
         }
         let nameBuf = UnsafeBufferPointer(rebasing: buf[0..<space])
-        var found: HashFunction? = nil
-        for h in HashFunction.all where SDPText.equalsIgnoringCase(nameBuf, h.staticName) { found = h; break }
+        let found = HashFunction.named(nameBuf)
         guard let hash = found else {
             throw SDPError(.unsupportedHashFunction, line: line, detail: "hash function \(String(decoding: nameBuf.prefix(16), as: UTF8.self))")
         }
@@ -139,13 +155,12 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         try self.init(parsing: Substring(text))
     }
 
+    @inline(__always)
     static func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case 0x30...0x39: return b - 0x30
-        case 0x41...0x46: return b - 0x41 + 10
-        case 0x61...0x66: return b - 0x61 + 10
-        default: return nil
-        }
+        let d = b &- 0x30
+        if d < 10 { return d }
+        let l = (b | 0x20) &- 0x61      // A-F and a-f (| 0x20 maps nothing else into a-f)
+        return l < 6 ? l &+ 10 : nil
     }
 
     /// Colon-separated upper-case hex.

@@ -44,8 +44,9 @@ public struct RewriteSession: Sendable {
     struct OfferInfo: Sendable {
         var direction: CallDirection
         var offerRoles: [SetupRole?]
-        var cema: [Bool]
-        var reserved: [Int]
+        var cema: StreamSet
+        /// Streams the offer reserved (released again by `offerFailed`).
+        var reserved: StreamSet
         var priorStreams: [StreamState]
     }
 
@@ -86,57 +87,106 @@ public struct RewriteSession: Sendable {
     /// The SDP is consumed: the SDP to forward is edited from it in place (no copy when the caller
     /// does not use it afterwards).
     public mutating func receive(_ sdp: consuming SessionDescription, kind: SDPKind, direction: CallDirection) throws(RewriteError) -> GatewayRequest {
-        switch (kind, phase) {
-        case (.offer, .idle):
+        // (Matching on `phase` alone: a `(kind, phase)` tuple would copy the phase's payload.)
+        switch kind {
+        case .offer:
+            guard case .idle = phase else { break }
             return try receiveOffer(sdp: sdp, direction: direction)
-        case (.answer, .awaitingAnswer(let info)):
+        case .answer:
+            guard case .awaitingAnswer(let info) = phase else { break }
             guard info.direction == direction else {
                 throw RewriteError(.unexpectedEvent, detail: "answer direction \(direction.rawValue) differs from its offer's")
             }
             return try receiveAnswer(sdp: sdp, info: info)
-        default:
-            throw RewriteError(.unexpectedEvent, detail: "\(kind.rawValue) not expected now")
         }
+        throw RewriteError(.unexpectedEvent, detail: "\(kind.rawValue) not expected now")
     }
 
     /// Applies the AGW's answer and returns the SDP to forward.
     public mutating func applyGatewayAnswer(_ answer: GatewayAnswer) throws(RewriteError) -> SessionDescription {
+        // The pending state is moved out of `phase` (a copy would retain every buffer of the draft and
+        // make its edits copy them); a failure puts it back unchanged.
+        var taken = Phase.idle
+        swap(&taken, &phase)
         var pending: Pending
-        switch phase {
+        switch taken {
         case .offerAwaitingGateway(let p), .answerAwaitingGateway(let p): pending = p
-        default: throw RewriteError(.unexpectedEvent, detail: "no gateway request outstanding")
+        default:
+            phase = taken
+            throw RewriteError(.unexpectedEvent, detail: "no gateway request outstanding")
         }
-        // Pass 1 checks everything that can fail without touching the draft, so a failure leaves the
-        // session as it was.
-        struct Edit {
-            var index: Int
-            var fingerprint: Fingerprint?
-            var addApplied: Bool
-            var path: String?
+        taken = .idle
+        // Pass 1 checks everything that can fail without touching the draft or the stream states, so
+        // a failure leaves the session as it was.
+        let edits: [Edit]
+        let endpoints: [LocalEndpoint?]
+        do {
+            (edits, endpoints) = try Self.planEdits(answer, pending: pending, streams: streams)
+        } catch {
+            phase = pending.kind == .offer ? .offerAwaitingGateway(pending) : .answerAwaitingGateway(pending)
+            throw error
         }
-        var updated = streams
+        // Pass 2 cannot fail. The phase no longer holds the draft, so editing it does not copy it.
+        phase = pending.kind == .offer ? .awaitingAnswer(pending.offer) : .idle
+        for plan in pending.plans {
+            // By position in the answer, read in place (a copied StreamAnswer costs a retain per field);
+            // the stream states are edited in place too.
+            guard let k = answer.streams.firstIndex(where: { $0.index == plan.index }) else { continue }
+            let i = plan.index
+            if let e = answer.streams[k].access { streams[i].access = e }
+            if let e = answer.streams[k].core { streams[i].core = e }
+            if let f = answer.streams[k].fingerprint { streams[i].gatewayFingerprint = f }
+        }
+        var sdp = SessionDescription(table: SDPLineTable(), media: [])
+        swap(&sdp, &pending.draft)
+        for edit in edits {
+            let i = edit.index
+            if let fp = edit.fingerprint { FingerprintRule.insert(fp, into: &sdp.media[i]) }
+            if edit.addApplied {
+                // TS 24.229 §7.5.2 / seed 004 terminating step 8: a=3ge2ae:applied in what goes to the UE.
+                sdp.media[i].appendAttribute("3ge2ae", "applied")
+            }
+            if let new = edit.path { sdp.media[i].setAttribute("path", new) }
+        }
+        AddressRule.apply(endpoints, to: &sdp, rewriteOrigin: policy.rewriteOriginAddress)
+        return sdp
+    }
+
+    /// One section's edits, decided before any is made.
+    struct Edit {
+        var index: Int
+        var fingerprint: Fingerprint?
+        var addApplied: Bool
+        var path: String?
+    }
+
+    /// Pass 1 of `applyGatewayAnswer`: the AGW endpoints per anchored stream and the edits; throws
+    /// without changing anything.
+    static func planEdits(_ answer: GatewayAnswer, pending: borrowing Pending,
+                          streams: borrowing [StreamState]) throws(RewriteError) -> ([Edit], [LocalEndpoint?]) {
         var endpoints: [LocalEndpoint?] = []
         endpoints.reserveCapacity(pending.draft.media.count)
         for _ in 0..<pending.draft.media.count { endpoints.append(nil) }
         var edits: [Edit] = []
         edits.reserveCapacity(pending.plans.count)
         for plan in pending.plans {
-            let i = plan.index
-            if let a = answer.stream(i) {
-                // In place (copying the whole StreamState out and back costs a retain per field).
-                if let e = a.access { updated[i].access = e }
-                if let e = a.core { updated[i].core = e }
-                if let f = a.fingerprint { updated[i].gatewayFingerprint = f }
-            }
             guard plan.anchored else { continue }
-            guard let ep = plan.target == .access ? updated[i].access : updated[i].core else {
+            let i = plan.index
+            let k = answer.streams.firstIndex(where: { $0.index == i })
+            let ep: LocalEndpoint?
+            if plan.target == .access {
+                ep = k.flatMap { answer.streams[$0].access } ?? streams[i].access
+            } else {
+                ep = k.flatMap { answer.streams[$0].core } ?? streams[i].core
+            }
+            guard let ep else {
                 throw RewriteError(.incompleteGatewayAnswer, stream: i, detail: "no \(plan.target.rawValue) endpoint")
             }
             endpoints[i] = ep
             var edit = Edit(index: i, fingerprint: nil, addApplied: plan.addApplied, path: nil)
             if plan.insertGatewayFingerprint {
                 // Seed 000/003: "include the certificate fingerprint received from the IMS-AGW in the SDP it sends to the IMS UE".
-                guard let fp = updated[i].gatewayFingerprint else {
+                guard let fp = k.flatMap({ answer.streams[$0].fingerprint }) ?? streams[i].gatewayFingerprint else {
                     throw RewriteError(.incompleteGatewayAnswer, stream: i, detail: "no AGW fingerprint")
                 }
                 edit.fingerprint = fp
@@ -152,22 +202,7 @@ public struct RewriteSession: Sendable {
             }
             edits.append(edit)
         }
-        // Pass 2 cannot fail. The phase no longer holds the draft, so editing it does not copy it.
-        phase = pending.kind == .offer ? .awaitingAnswer(pending.offer) : .idle
-        var sdp = pending.draft
-        pending.draft = SessionDescription(table: SDPLineTable(), media: [])
-        for edit in edits {
-            let i = edit.index
-            if let fp = edit.fingerprint { FingerprintRule.insert(fp, into: &sdp.media[i]) }
-            if edit.addApplied {
-                // TS 24.229 §7.5.2 / seed 004 terminating step 8: a=3ge2ae:applied in what goes to the UE.
-                sdp.media[i].appendAttribute("3ge2ae", "applied")
-            }
-            if let new = edit.path { sdp.media[i].setAttribute("path", new) }
-        }
-        AddressRule.apply(endpoints, to: &sdp, rewriteOrigin: policy.rewriteOriginAddress)
-        streams = updated
-        return sdp
+        return (edits, endpoints)
     }
 
     /// The offer failed (error response, CANCEL): release what it reserved and restore the previous
@@ -180,7 +215,7 @@ public struct RewriteSession: Sendable {
         default: return GatewayRequest()
         }
         var out = GatewayRequest()
-        for i in info.reserved where streams.indices.contains(i) {
+        for i in streams.indices where info.reserved.contains(i) {
             out.streams.append(StreamRequest(index: i, media: streams[i].media, protocol: streams[i].family,
                                              treatment: streams[i].treatment, action: .release))
         }
@@ -202,18 +237,17 @@ public struct RewriteSession: Sendable {
             throw RewriteError(.answerMismatch, detail: "re-offer has fewer m-lines than the session")
         }
         let count = draft.media.count
-        var newStreams = streams
+        // Built fresh (every index gets its state below): a copy of `streams` would be copied again on
+        // the first write (copy-on-write), retaining every field of every state.
+        var newStreams: [StreamState] = []
         newStreams.reserveCapacity(count)
         var requests: [StreamRequest] = []
         requests.reserveCapacity(count)
         var plans: [StreamPlan] = []
         plans.reserveCapacity(count)
-        var replacedFingerprints: [Int] = []
-        replacedFingerprints.reserveCapacity(count)
-        var info = OfferInfo(direction: direction, offerRoles: [], cema: [], reserved: [], priorStreams: streams)
+        var replacedFingerprints = StreamSet()
+        var info = OfferInfo(direction: direction, offerRoles: [], cema: StreamSet(), reserved: StreamSet(), priorStreams: streams)
         info.offerRoles.reserveCapacity(count)
-        info.cema.reserveCapacity(count)
-        info.reserved.reserveCapacity(count)
         let merge = policy.tcpHandling == .merge
         let sessionDirection = draft.direction
         let sessionSetup = SessionSetup(draft)
@@ -224,7 +258,7 @@ public struct RewriteSession: Sendable {
             let role = m.role
             let connAttr = m.connection
             info.offerRoles.append(role)
-            info.cema.append(m.cema)
+            if m.cema { info.cema.insert(i) }
 
             if m.disabled {
                 // RFC 3264 §8.2: port 0 removes the stream; release its AGW resources.
@@ -234,14 +268,14 @@ public struct RewriteSession: Sendable {
                 }
                 if let prior, prior.treatment == .e2ae, let p = DecisionRule.proto(prior.family, tls: target == .access) {
                     draft.media[i].setProto(p)
-                    replacedFingerprints.append(i)
+                    replacedFingerprints.insert(i)
                 }
                 if target == .core { draft.media[i].removeAttributes(.e2ae) }
                 var st = prior ?? StreamState(media: m.mediaType, family: m.family,
                                               treatment: .released, applicationAware: false,
                                               accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
                 st.treatment = .released
-                if i < newStreams.count { newStreams[i] = st } else { newStreams.append(st) }
+                newStreams.append(st)
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
@@ -278,7 +312,7 @@ public struct RewriteSession: Sendable {
             if action == .reserve || (action == .replace && prior?.treatment != treatment) {
                 st.access = nil; st.core = nil; st.gatewayFingerprint = nil
             }
-            if action == .reserve { info.reserved.append(i) }
+            if action == .reserve { info.reserved.insert(i) }
             if target == .core {
                 // TS 24.229 §7.5.2 / seed 004 step 8: a=3ge2ae is never forwarded to the core.
                 draft.media[i].removeAttributes(.e2ae)
@@ -305,7 +339,7 @@ public struct RewriteSession: Sendable {
                     // Originating (TS 33.328 §7.2.1; seed 004 originating steps 5-8).
                     st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &access,
                                                              missing: "e2ae requested without a=fingerprint")
-                    replacedFingerprints.append(i)
+                    replacedFingerprints.insert(i)
                     if let p = DecisionRule.proto(family, tls: false) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: false, model: policy.bandwidth)
                     core.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
@@ -314,8 +348,8 @@ public struct RewriteSession: Sendable {
                     plan.path = pathPlan(family: family, appAware: appAware, cema: cema, towards: .core)
                 } else {
                     // Terminating (TS 33.328 §7.3.1 step 4; seed 004 terminating steps 2-8).
-                    replacedFingerprints.append(i)
-                    core.remote = try m.remote(draft)
+                    replacedFingerprints.insert(i)
+                    core.remote = try m.remote()
                     core.bandwidthAS = m.bandwidthAS
                     core.bandwidthTIAS = m.bandwidthTIAS
                     if let p = DecisionRule.proto(family, tls: true) { draft.media[i].setProto(p) }
@@ -333,7 +367,7 @@ public struct RewriteSession: Sendable {
             case .e2e, .plain, .rtp:
                 // TI-23334-v: e2e gets transport TCP, no TLS data; plain/RTP: ordinary anchoring. a=crypto,
                 // a=fingerprint and a=setup pass unchanged; only addresses (and path if app-aware) change.
-                let remote = try m.remote(draft)
+                let remote = try m.remote()
                 var access = TerminationRequest(transport: accessT)
                 var core = TerminationRequest(transport: coreT)
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
@@ -351,7 +385,7 @@ public struct RewriteSession: Sendable {
                 }
             }
             plans.append(plan)
-            if i < newStreams.count { newStreams[i] = st } else { newStreams.append(st) }
+            newStreams.append(st)
         }
         // Seed 004 step 8 / TS 33.328 §7.2.1: remove the fingerprint of the replaced side (session level too).
         FingerprintRule.removeApplicable(&draft, replaced: replacedFingerprints)
@@ -381,13 +415,13 @@ public struct RewriteSession: Sendable {
         guard count == streams.count else {
             throw RewriteError(.answerMismatch, detail: "answer has \(count) m-lines, offer had \(streams.count)")
         }
-        var newStreams = streams
+        var newStreams: [StreamState] = []   // built fresh, as in receiveOffer
+        newStreams.reserveCapacity(count)
         var requests: [StreamRequest] = []
         requests.reserveCapacity(count)
         var plans: [StreamPlan] = []
         plans.reserveCapacity(count)
-        var replacedFingerprints: [Int] = []
-        replacedFingerprints.reserveCapacity(count)
+        var replacedFingerprints = StreamSet()
         let merge = policy.tcpHandling == .merge
         let interlink = policy.tcpHandling == .proxyInterlinkage
         let explicit = policy.tcpHandling == .proxyExplicitConnect
@@ -398,6 +432,7 @@ public struct RewriteSession: Sendable {
             var st = streams[i]
             if target == .core { draft.media[i].removeAttributes(.e2ae) }
             guard st.treatment.isAnchored else {
+                newStreams.append(st)
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
@@ -407,10 +442,10 @@ public struct RewriteSession: Sendable {
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment, action: .release))
                 if st.treatment == .e2ae, let p = DecisionRule.proto(st.family, tls: target == .access) {
                     draft.media[i].setProto(p)
-                    replacedFingerprints.append(i)
+                    replacedFingerprints.insert(i)
                 }
                 st.treatment = .released
-                newStreams[i] = st
+                newStreams.append(st)
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
@@ -438,10 +473,10 @@ public struct RewriteSession: Sendable {
                 var core = TerminationRequest(transport: st.coreTransport)
                 if source == .core {
                     // Originating answer (TS 33.328 §7.2.1 step 8; seed 004 steps 14-17).
-                    core.remote = try m.remote(draft)
+                    core.remote = try m.remote()
                     core.bandwidthAS = m.bandwidthAS
                     core.bandwidthTIAS = m.bandwidthTIAS
-                    replacedFingerprints.append(i)
+                    replacedFingerprints.insert(i)
                     if let p = DecisionRule.proto(st.family, tls: true) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: true, model: policy.bandwidth)
                     access.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
@@ -457,12 +492,12 @@ public struct RewriteSession: Sendable {
                     plan.insertGatewayFingerprint = true
                     plan.addApplied = policy.indicateAppliedInAnswer
                     plan.path = pathPlan(family: st.family, appAware: st.applicationAware,
-                                         cema: i < info.cema.count && info.cema[i], towards: .access)
+                                         cema: info.cema.contains(i), towards: .access)
                 } else {
                     // Terminating answer (TS 33.328 §7.3.1 step 7; seed 004 terminating steps 13-17).
                     st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &access,
                                                              missing: "UE answer without a=fingerprint")
-                    replacedFingerprints.append(i)
+                    replacedFingerprints.insert(i)
                     draft.media[i].removeAttributes(.e2ae)
                     if let p = DecisionRule.proto(st.family, tls: false) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: false, model: policy.bandwidth)
@@ -475,7 +510,7 @@ public struct RewriteSession: Sendable {
                         coreTCP.setup = coreRole
                     }
                     plan.path = pathPlan(family: st.family, appAware: st.applicationAware,
-                                         cema: i < info.cema.count && info.cema[i], towards: .core)
+                                         cema: info.cema.contains(i), towards: .core)
                 }
                 if merge { accessTCP.synTriggersPeer = false }
                 access.tcp = accessTCP
@@ -483,7 +518,7 @@ public struct RewriteSession: Sendable {
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: .e2ae,
                                               action: .configure, direction: direction, access: access, core: core))
             case .e2e, .plain, .rtp:
-                let remote = try m.remote(draft)
+                let remote = try m.remote()
                 var access = TerminationRequest(transport: st.accessTransport)
                 var core = TerminationRequest(transport: st.coreTransport)
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
@@ -496,7 +531,7 @@ public struct RewriteSession: Sendable {
             case .passThrough, .released:
                 plan.anchored = false
             }
-            newStreams[i] = st
+            newStreams.append(st)
             plans.append(plan)
         }
         FingerprintRule.removeApplicable(&draft, replaced: replacedFingerprints)
@@ -525,7 +560,7 @@ extension RewriteSession {
                             missing detail: String) throws(RewriteError) -> [Fingerprint] {
         let ueFps = try FingerprintRule.applicable(sdp, media: i)
         guard !ueFps.isEmpty else { throw RewriteError(.missingFingerprint, stream: i, detail: detail) }
-        access.remote = try m.remote(sdp)
+        access.remote = try m.remote()
         access.remoteFingerprints = ueFps
         access.bandwidthAS = m.bandwidthAS
         access.bandwidthTIAS = m.bandwidthTIAS
@@ -559,11 +594,15 @@ struct MediaFacts {
     var rtcpError: SDPError?
     /// The m-line's own c= address, if any.
     var ownAddress: String?
+    /// The session-level c= address (RFC 8866 §5.7), read once per SDP (`SessionSetup`).
+    var sessionAddress: String?
 
     /// Offers read a=setup and a=connection first (a bad one rejects the offer); answers read the
     /// m-line's a=setup only when the stream is anchored and not rejected (`answerRole()`).
-    init(_ m: borrowing MediaDescription, index: Int, session: SessionSetup, answer: Bool = false) throws(RewriteError) {
+    @inline(__always)
+    init(_ m: borrowing MediaDescription, index: Int, session: borrowing SessionSetup, answer: Bool = false) throws(RewriteError) {
         self.index = index
+        sessionAddress = session.address
         let t = m.table
         // One pass over the line records: where each attribute the rules need is.
         var setupAt = -1, connectionAt = -1, e2aeAt = -1, rtcpAt = -1, cAt = -1
@@ -712,8 +751,8 @@ struct MediaFacts {
     }
 
     /// The remote endpoint signalled for this m-line (effective c= address, m= port, a=rtcp).
-    func remote(_ sdp: SessionDescription) throws(RewriteError) -> RemoteEndpoint {
-        guard let address = ownAddress ?? sdp.table.connectionAddressString else {
+    func remote() throws(RewriteError) -> RemoteEndpoint {
+        guard let address = ownAddress ?? sessionAddress else {
             throw RewriteError(.missingConnectionAddress, stream: index, detail: "no c= applies")
         }
         var ep = RemoteEndpoint(address: address, port: port)
@@ -727,25 +766,28 @@ struct MediaFacts {
 /// Session-level a=setup and a=connection (RFC 4145 §4, §5: either may be a session-level
 /// attribute), read once per SDP; they apply to every m-line without its own.
 struct SessionSetup {
-    var setup: Result<SetupRole?, SDPError>
-    var connection: Result<ConnectionAttribute?, SDPError>
+    var setup: SetupRole?
+    var setupError: SDPError?
+    var connection: ConnectionAttribute?
+    var connectionError: SDPError?
+    /// The session-level c= address (RFC 8866 §5.7: it applies to every m-line without its own c=).
+    var address: String?
 
     init(_ sdp: SessionDescription) {
-        do { setup = .success(try sdp.table.setupRole()) } catch { setup = .failure(error) }
-        do { connection = .success(try sdp.table.connectionAttribute()) } catch { connection = .failure(error) }
+        address = sdp.table.connectionAddressString
+        do { setup = try sdp.table.setupRole() } catch { setupError = error }
+        do { connection = try sdp.table.connectionAttribute() } catch { connectionError = error }
     }
 
+    @inline(__always)
     func role() throws(SDPError) -> SetupRole? {
-        switch setup {
-        case .success(let r): return r
-        case .failure(let e): throw e
-        }
+        if let setupError { throw setupError }
+        return setup
     }
 
+    @inline(__always)
     func connectionAttribute() throws(SDPError) -> ConnectionAttribute? {
-        switch connection {
-        case .success(let c): return c
-        case .failure(let e): throw e
-        }
+        if let connectionError { throw connectionError }
+        return connection
     }
 }

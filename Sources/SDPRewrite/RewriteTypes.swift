@@ -95,3 +95,28 @@ public enum TCPHandlingMode: String, Sendable, Codable, Equatable {
     /// always TCP-active towards the AGW (TS 23.334 §6.2.18.4).
     case merge
 }
+
+/// A set of stream (m-line) indices. The first 64 (`SDPLimits.maxMediaDescriptions` of a parsed SDP)
+/// are bits of one word, so the per-SDP bookkeeping allocates nothing; larger indices (only in SDPs
+/// built by hand) go to an array.
+struct StreamSet: Sendable, Equatable {
+    var low: UInt64 = 0
+    var high: [Int] = []
+
+    init() {}
+
+    init(_ indices: [Int]) {
+        for i in indices { insert(i) }
+    }
+
+    mutating func insert(_ i: Int) {
+        if i >= 0, i < 64 { low |= 1 << UInt64(i) } else if !high.contains(i) { high.append(i) }
+    }
+
+    func contains(_ i: Int) -> Bool {
+        if i >= 0, i < 64 { return low & (1 << UInt64(i)) != 0 }
+        return high.contains(i)
+    }
+
+    var isEmpty: Bool { low == 0 && high.isEmpty }
+}

@@ -17,18 +17,21 @@ public enum AddressRule {
         var media: [MediaDescription] = []
         swap(&media, &sdp.media)
         defer { swap(&media, &sdp.media) }
-        // Per media: own c= (0 none, 1 an address, 2 the hold address 0.0.0.0) and disabled flag, read
-        // once (RFC 8866 §5.7 c= at either level; RFC 3264 §8.4 hold; §8.2 port 0).
-        var own: [UInt8] = []
-        var disabled: [Bool] = []
-        own.reserveCapacity(media.count)
-        disabled.reserveCapacity(media.count)
+        // Per media: own c= (0 none, 1 an address, 2 the hold address 0.0.0.0) and disabled flag
+        // (RFC 8866 §5.7 c= at either level; RFC 3264 §8.4 hold; §8.2 port 0), read once. Kept as bits
+        // of three words for the first 64 sections (no array allocation); later ones are read again.
+        @inline(__always) func facts(_ m: borrowing MediaDescription) -> (own: UInt8, disabled: Bool) {
+            let own: UInt8 = m.table.connectionAddressRange == nil ? 0 : (m.table.connectionAddressEquals("0.0.0.0") ? 2 : 1)
+            return (own, m.isDisabled)
+        }
+        var ownAddress: UInt64 = 0, ownHold: UInt64 = 0, disabledBits: UInt64 = 0
         for k in media.indices {
-            let o: UInt8 = media[k].table.connectionAddressRange == nil ? 0
-                : (media[k].table.connectionAddressEquals("0.0.0.0") ? 2 : 1)
-            let d = media[k].isDisabled
-            own.append(o)
-            disabled.append(d)
+            let (o, d) = facts(media[k])
+            if k < 64 {
+                let bit: UInt64 = 1 << UInt64(k)
+                if o == 1 { ownAddress |= bit } else if o == 2 { ownHold |= bit }
+                if d { disabledBits |= bit }
+            }
             guard o == 0, !d else { continue }
             guard k < endpoints.count, let ep = endpoints[k] else { sessionUsable = false; continue }
             if let t = sessionTarget, t != ep.address { sessionUsable = false }
@@ -38,8 +41,17 @@ public enum AddressRule {
             sdp.setConnectionAddress(target)
         }
         for k in media.indices where k < endpoints.count {
-            guard let ep = endpoints[k], !disabled[k] else { continue }
-            let setC = own[k] == 1 || (own[k] == 0 && !sessionUsable && !sessionIsHold)
+            guard let ep = endpoints[k] else { continue }
+            let o: UInt8, d: Bool
+            if k < 64 {
+                let bit: UInt64 = 1 << UInt64(k)
+                o = ownAddress & bit != 0 ? 1 : (ownHold & bit != 0 ? 2 : 0)
+                d = disabledBits & bit != 0
+            } else {
+                (o, d) = facts(media[k])
+            }
+            guard !d else { continue }
+            let setC = o == 1 || (o == 0 && !sessionUsable && !sessionIsHold)
             anchor(&media[k], ep, setConnection: setC)
         }
         if rewriteOrigin, let first = endpoints.first(where: { $0 != nil }) ?? nil {

@@ -19,9 +19,13 @@ public enum FingerprintRule {
     /// lines, and session-level lines (specs.md §8, pitfall 7). Session-level fingerprints still
     /// needed by other TLS-carrying streams are first copied to those streams' media level.
     public static func removeApplicable(_ sdp: inout SessionDescription, replaced indices: [Int]) {
-        for i in indices { sdp.media[i].removeFingerprints() }
+        removeApplicable(&sdp, replaced: StreamSet(indices.filter { sdp.media.indices.contains($0) }))
+    }
+
+    static func removeApplicable(_ sdp: inout SessionDescription, replaced indices: StreamSet) {
+        for i in sdp.media.indices where indices.contains(i) { sdp.media[i].removeFingerprints() }
+        guard !indices.isEmpty, sdp.table.contains(.fingerprint) else { return }
         let sessionValues = sdp.attributeValues(.fingerprint)
-        guard !sessionValues.isEmpty, !indices.isEmpty else { return }
         for k in sdp.media.indices where !indices.contains(k) {
             let usesTLS = sdp.media[k].withField(2) { b -> Bool in
                 if DecisionRule.classify(protoBytes: b).tls { return true }

@@ -1,1 +1,0 @@
-// AGWMedia: placeholder; replaced by the target's real files.

@@ -1,1 +1,0 @@
-// IMSAGW: placeholder; replaced by the target's real files.

@@ -1,0 +1,312 @@
+// `pcscf-bench agw [--mib N] [--streams 1,100] [--pings N]`: the IMS-AGW media plane (AGWMedia).
+// TLS-to-TCP relay through `MediaPlane` (TLS client → access termination → core termination →
+// plain TCP server), for 1 and 100 concurrent streams: throughput (MB/s) and the round-trip time
+// of a small ping-pong (p50/p99). Compared in the same run with
+//   - a direct NIOSSL TLS client → TLS server transfer on loopback (the TLS ceiling), and
+//   - a plain TCP relay through `socat` (the no-TLS relay ceiling), when socat is on PATH.
+// Added latency = relay p50 − direct TLS p50.
+import Dispatch
+import Foundation
+import AGWMedia
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import NIOTLS
+
+private enum AGWBenchLimits {
+    static let chunk = 64 * 1024
+    static let pingBytes = 64
+    static let runTimeout: Duration = .seconds(120)
+    static let maxStreams = 1000
+}
+
+/// Bytes received by a sink, polled by the driver.
+private final class ByteCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add(_ k: Int) { lock.lock(); n += k; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+    func reset() { lock.lock(); n = 0; lock.unlock() }
+}
+
+/// The core-side server: counts (discard) or echoes every byte.
+private final class SinkHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let counter: ByteCounter
+    let echo: Bool
+    init(counter: ByteCounter, echo: Bool) { self.counter = counter; self.echo = echo }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let b = unwrapInboundIn(data)
+        counter.add(b.readableBytes)
+        if echo { context.write(data, promise: nil) }
+    }
+    func channelReadComplete(context: ChannelHandlerContext) { if echo { context.flush() } }
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}
+
+/// Writes `total` bytes as fast as the channel accepts them (starts after the TLS handshake, if any).
+private final class BulkSender: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    var remaining: Int
+    let tls: Bool
+    var started = false
+    let chunk: ByteBuffer
+    init(total: Int, tls: Bool) {
+        remaining = total; self.tls = tls
+        chunk = ByteBuffer(repeating: 0x5A, count: AGWBenchLimits.chunk)
+    }
+    func channelActive(context: ChannelHandlerContext) {
+        if !tls { started = true; pump(context) }
+        context.fireChannelActive()
+    }
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let e = event as? TLSUserEvent, case .handshakeCompleted = e { started = true; pump(context) }
+        context.fireUserInboundEventTriggered(event)
+    }
+    func channelWritabilityChanged(context: ChannelHandlerContext) { pump(context); context.fireChannelWritabilityChanged() }
+    func pump(_ context: ChannelHandlerContext) {
+        guard started else { return }
+        var wrote = false
+        while remaining > 0 && context.channel.isWritable {
+            let n = min(remaining, chunk.readableBytes)
+            context.write(wrapOutboundOut(chunk.getSlice(at: 0, length: n)!), promise: nil)
+            remaining -= n; wrote = true
+        }
+        if wrote { context.flush() }
+    }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}
+
+/// Sends `count` pings of `pingBytes`, each after the previous echo came back; records RTTs.
+private final class PingPong: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let count: Int
+    let tls: Bool
+    let done: EventLoopPromise<[Double]>
+    var rtts: [Double] = []
+    var got = 0
+    var sentAt = NIODeadline.now()
+    init(count: Int, tls: Bool, done: EventLoopPromise<[Double]>) { self.count = count; self.tls = tls; self.done = done }
+    func channelActive(context: ChannelHandlerContext) { if !tls { ping(context) }; context.fireChannelActive() }
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let e = event as? TLSUserEvent, case .handshakeCompleted = e { ping(context) }
+        context.fireUserInboundEventTriggered(event)
+    }
+    func ping(_ context: ChannelHandlerContext) {
+        sentAt = .now()
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(repeating: 0x50, count: AGWBenchLimits.pingBytes)), promise: nil)
+    }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        got += unwrapInboundIn(data).readableBytes
+        if got >= AGWBenchLimits.pingBytes {
+            got -= AGWBenchLimits.pingBytes
+            rtts.append(Double((NIODeadline.now() - sentAt).nanoseconds) / 1000)
+            if rtts.count >= count { done.succeed(rtts) } else { ping(context) }
+        }
+    }
+    func channelInactive(context: ChannelHandlerContext) { done.succeed(rtts) }
+    func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+}
+
+private struct BenchOptions {
+    var mib = 256
+    var streams = [1, 100]
+    var pings = 2000
+}
+
+func runAGWBench(_ arguments: [String]) {
+    var o = BenchOptions()
+    var i = 0
+    while i < arguments.count {
+        let a = arguments[i], v = i + 1 < arguments.count ? arguments[i + 1] : ""
+        switch a {
+        case "--mib": o.mib = max(1, Int(v) ?? o.mib); i += 2
+        case "--streams": o.streams = v.split(separator: ",").compactMap { Int($0) }.filter { $0 >= 1 && $0 <= AGWBenchLimits.maxStreams }; i += 2
+        case "--pings": o.pings = max(10, Int(v) ?? o.pings); i += 2
+        default:
+            print("usage: pcscf-bench agw [--mib 256] [--streams 1,100] [--pings 2000]"); return
+        }
+    }
+    let sem = DispatchSemaphore(value: 0)
+    Task {
+        do { try await AGWBench(options: o).run() } catch { print("agw bench failed: \(error)") }
+        sem.signal()
+    }
+    sem.wait()
+}
+
+private struct Result { var mbps: Double; var p50: Double; var p99: Double }
+
+private struct AGWBench {
+    let options: BenchOptions
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+
+    func run() async throws {
+        let client = try TLSIdentity.generate(commonName: "bench-ue")
+        let server = try TLSIdentity.generate(commonName: "bench-server")
+        var cc = TLSConfiguration.makeClientConfiguration()
+        cc.certificateChain = [.certificate(client.certificate)]; cc.privateKey = .privateKey(client.privateKey)
+        cc.certificateVerification = .none
+        let clientCtx = try NIOSSLContext(configuration: cc)
+        var sc = TLSConfiguration.makeServerConfiguration(certificateChain: [.certificate(server.certificate)], privateKey: .privateKey(server.privateKey))
+        sc.certificateVerification = .none
+        let serverCtx = try NIOSSLContext(configuration: sc)
+
+        print("pcscf-bench agw: \(System.coreCount) cores, \(options.mib) MiB per run, ping \(AGWBenchLimits.pingBytes) B")
+        let socat = findSocat()
+        if socat == nil { print("  (socat not on PATH: no plain TCP relay ceiling)") }
+        for n in options.streams {
+            let pings = max(10, options.pings / n)
+            let relay = try await measure(n, pings: pings, tls: clientCtx) { echo, sinkPort, count in
+                try await relayPorts(count: count, sinkPort: sinkPort, clientFP: client.fingerprint)
+            } sinkTLS: { nil }
+            let direct = try await measure(n, pings: pings, tls: clientCtx) { _, sinkPort, count in
+                (Array(repeating: sinkPort, count: count), {})
+            } sinkTLS: { serverCtx }
+            var plain: Result?
+            if let socat {
+                plain = try await measure(n, pings: pings, tls: nil) { _, sinkPort, count in
+                    try socatRelay(socat, sinkPort: sinkPort, count: count)
+                } sinkTLS: { nil }
+            }
+            print("\n  \(n) stream(s)                    MB/s   RTT p50 µs  p99 µs")
+            line("MediaPlane TLS→TCP relay", relay)
+            line("direct TLS (ceiling)", direct)
+            if let plain { line("socat TCP relay (no TLS)", plain) }
+            print(String(format: "  relay/direct throughput %.2f; added latency p50 %.0f µs, p99 %.0f µs",
+                         relay.mbps / max(direct.mbps, 0.001), relay.p50 - direct.p50, relay.p99 - direct.p99))
+            if let plain { print(String(format: "  relay/socat throughput %.2f", relay.mbps / max(plain.mbps, 0.001))) }
+        }
+        try await group.shutdownGracefully()
+    }
+
+    func line(_ name: String, _ r: Result) {
+        print(String(format: "  %-30@ %8.1f %11.0f %7.0f", name as NSString, r.mbps, r.p50, r.p99))
+    }
+
+    /// Runs the throughput phase and the ping-pong phase against a fresh sink.
+    /// `ports(echo, sinkPort, count)` returns the port each client connects to and a cleanup.
+    func measure(_ n: Int, pings: Int, tls: NIOSSLContext?,
+                 ports: (Bool, Int, Int) async throws -> ([Int], () async -> Void),
+                 sinkTLS: () -> NIOSSLContext?) async throws -> Result {
+        // Throughput.
+        let counter = ByteCounter()
+        let sink = try await startSink(counter: counter, echo: false, tls: sinkTLS())
+        let (targets, cleanup) = try await ports(false, sink.localAddress!.port!, n)
+        let perStream = options.mib * 1024 * 1024 / n
+        let total = perStream * n
+        let start = ContinuousClock.now
+        var clients: [any Channel] = []
+        for p in targets {
+            clients.append(try await connect(port: p, tls: tls) { BulkSender(total: perStream, tls: tls != nil) })
+        }
+        let deadline = start + AGWBenchLimits.runTimeout
+        while counter.value < total && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+        let secs = (ContinuousClock.now - start) / .seconds(1)
+        let mbps = Double(counter.value) / 1_000_000 / secs
+        for c in clients { try? await c.close() }
+        await cleanup()
+        try? await sink.close()
+
+        // Ping-pong.
+        let echoSink = try await startSink(counter: ByteCounter(), echo: true, tls: sinkTLS())
+        let (targets2, cleanup2) = try await ports(true, echoSink.localAddress!.port!, n)
+        var futures: [EventLoopFuture<[Double]>] = []
+        var pingClients: [any Channel] = []
+        for p in targets2 {
+            let promise = group.next().makePromise(of: [Double].self)
+            pingClients.append(try await connect(port: p, tls: tls) { PingPong(count: pings, tls: tls != nil, done: promise) })
+            futures.append(promise.futureResult)
+        }
+        var rtts: [Double] = []
+        for f in futures { rtts += try await f.get() }
+        for c in pingClients { try? await c.close() }
+        await cleanup2()
+        try? await echoSink.close()
+        rtts.sort()
+        func pct(_ q: Double) -> Double { rtts.isEmpty ? .nan : rtts[min(rtts.count - 1, Int(Double(rtts.count) * q))] }
+        return Result(mbps: mbps, p50: pct(0.50), p99: pct(0.99))
+    }
+
+    func startSink(counter: ByteCounter, echo: Bool, tls: NIOSSLContext?) async throws -> any Channel {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { ch in
+                ch.eventLoop.makeCompletedFuture {
+                    if let tls { try ch.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                    try ch.pipeline.syncOperations.addHandler(SinkHandler(counter: counter, echo: echo))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    func connect(port: Int, tls: NIOSSLContext?, _ make: @escaping @Sendable () -> some ChannelHandler) async throws -> any Channel {
+        try await ClientBootstrap(group: group)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { ch in
+                ch.eventLoop.makeCompletedFuture {
+                    if let tls { try ch.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: nil)) }
+                    try ch.pipeline.syncOperations.addHandler(make())
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+    }
+
+    /// A fresh MediaPlane with `count` access (TLS, passive) / core (TCP, active → sink) pairs in proxy mode.
+    func relayPorts(count: Int, sinkPort: Int, clientFP: CertificateFingerprint) async throws -> ([Int], () async -> Void) {
+        var logger = Logger(label: "agw-bench"); logger.logLevel = .error
+        let base = 42000
+        let plane = try MediaPlane(configuration: MediaPlaneConfiguration(portRange: base...(base + 2 * count + 16)), group: group, logger: logger)
+        var ports: [Int] = []
+        for s in 0..<count {
+            let a = MediaTerminationKey(context: UInt32(s + 1), termination: "access"), c = MediaTerminationKey(context: UInt32(s + 1), termination: "core")
+            let la = try await plane.allocate(MediaAllocation(key: a, transport: .tls, bindHost: "127.0.0.1", setup: .passive, wantsFingerprint: true))
+            _ = try await plane.allocate(MediaAllocation(key: c, transport: .tcp, bindHost: "127.0.0.1", setup: .active))
+            try await plane.configure(a, remote: MediaRemote(host: "127.0.0.1", port: 9, fingerprint: clientFP), establishTLS: nil)
+            try await plane.configure(c, remote: MediaRemote(host: "127.0.0.1", port: sinkPort), establishTLS: nil)
+            try await plane.interconnect(a, c, mode: .proxy)
+            ports.append(la.port)
+        }
+        return (ports, { await plane.shutdown() })
+    }
+
+    func findSocat() -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+            let p = "\(dir)/socat"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return nil
+    }
+
+    /// One `socat TCP-LISTEN:…,fork TCP:sink` relay; every client connects to its port.
+    func socatRelay(_ socat: String, sinkPort: Int, count: Int) throws -> ([Int], () async -> Void) {
+        let port = 43900 + Int.random(in: 0..<50)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: socat)
+        p.arguments = ["TCP-LISTEN:\(port),bind=127.0.0.1,fork,reuseaddr,backlog=256", "TCP:127.0.0.1:\(sinkPort),nodelay"]
+        p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Wait until it listens.
+        for _ in 0..<200 {
+            let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_port = in_port_t(UInt16(port).bigEndian)
+            a.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Foundation.connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            close(s)
+            if r == 0 { break }
+            usleep(10_000)
+        }
+        return (Array(repeating: port, count: count), {
+            p.terminate(); p.waitUntilExit()
+            // Forked children exit when their connections close; give them a moment.
+            try? await Task.sleep(for: .milliseconds(100))
+        })
+    }
+}

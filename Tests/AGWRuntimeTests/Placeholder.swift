@@ -1,2 +1,0 @@
-// Placeholder: the real tests replace this file.
-import Testing
