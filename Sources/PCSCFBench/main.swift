@@ -6,9 +6,10 @@ case "sip": runSIPBench(Array(arguments.dropFirst()))
 case "sdp": runSDPBench(Array(arguments.dropFirst()))
 case "h248": runH248Bench(Array(arguments.dropFirst()))
 case "txn": runTxnBench(Array(arguments.dropFirst()))
+case "path": runCallPathBench(Array(arguments.dropFirst()))
 case "iq": runIqBench(Array(arguments.dropFirst()))
 case "proxy": runProxyBench(Array(arguments.dropFirst()))
 case "agw": runAGWBench(Array(arguments.dropFirst()))
 default:
-    print("usage: pcscf-bench <sip|sdp|h248|txn|iq|proxy|agw> [options]   (iq, proxy: run from the repo root; iq [--transport udp|tcp] [--cycles N] [--window W]; proxy --help; agw [--mib N] [--streams 1,100] [--pings N])")
+    print("usage: pcscf-bench <sip|sdp|h248|txn|path|iq|proxy|agw> [options]   (iq, proxy: run from the repo root; iq [--transport udp|tcp] [--cycles N] [--window W]; proxy --help; agw [--mib N] [--streams 1,100] [--pings N])")
 }

@@ -127,7 +127,7 @@ public struct SIPProxyCore: Sendable {
 
         var context = RequestContext(
             inbound: inbound, requestURI: targetURI, outbound: nil,
-            recordRoute: configuration.recordRoute && configuration.recordRouteMethods.contains(method) && request.to?.tag == nil)
+            recordRoute: configuration.recordRoute && configuration.recordRouteMethods.contains(method) && request.toTag == nil)
         if let rejection = requestPolicy.process(request, context: &context, splice: &splice) { return .reject(rejection) }
 
         // §16.6 steps 6-7: next hop from the first remaining Route (loose routing) or the Request-URI.
@@ -226,8 +226,8 @@ public struct SIPProxyCore: Sendable {
             h = (h ^ 0x1F) &* 0x100000001b3
         }
         mix(request.requestURI)
-        mix(request.from?.tag)
-        mix(request.to?.tag)
+        mix(request.fromTag)
+        mix(request.toTag)
         mix(request.callID)
         mix(request.cseq.map { String($0.number) })
         for f in request.fields(.proxyRequire) { mix(request.value(of: f)) }

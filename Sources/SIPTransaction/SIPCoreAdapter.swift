@@ -24,8 +24,8 @@ extension TransactionMessage where Payload == SIPMessage {
                 topVia: TopVia(transport: via.transport, sentBy: ViaSentBy(host: via.host, port: port), branch: via.branch),
                 callID: callID,
                 cseq: CSeqField(number: cseq.number, method: TransactionMethod(cseq.method)),
-                fromTag: message.from?.tag,
-                toTag: message.to?.tag),
+                fromTag: message.fromTag,
+                toTag: message.toTag),
             payload: message)
     }
 }

@@ -22,7 +22,19 @@ public struct SIPNameAddress: Sendable, Equatable {
     }
 
     /// Parses one element (one comma-separated value). Returns nil for `*` or an empty element.
+    /// Plain text (ASCII, no quote or fold) is read by a byte scan (`SIPPlainScan.nameAddress`), the
+    /// rest by `init(generalParsing:)`; both give the same result.
     public init?(parsing text: Substring) {
+        if case .parsed(let v)? = text.utf8.withContiguousStorageIfAvailable({ SIPPlainScan.nameAddress($0, 0..<$0.count) }) {
+            guard let v else { return nil }
+            self = v
+            return
+        }
+        self.init(generalParsing: text)
+    }
+
+    /// The general (Character-based) parser.
+    init?(generalParsing text: Substring) {
         let t = text.trimmingLWS()
         guard !t.isEmpty, t != "*" else { return nil }
         if let lt = t.firstIndexOutsideQuotes(of: "<") ?? Self.firstAngle(t), let gt = t[lt...].firstIndex(of: ">") {

@@ -17,7 +17,20 @@ public struct SIPParameters: Sendable, Equatable {
     public func contains(_ name: String) -> Bool { items.contains { $0.name.lowercased() == name.lowercased() } }
 
     /// Parses `;a=b;c;d="x;y"` (the leading `;` optional). At most `SIPParseLimits.maxElementsPerField` items.
+    /// Plain text (ASCII, no quote or fold) is read by a byte scan (`SIPPlainScan.parameters`), the
+    /// rest by `init(generalParsing:)`; both give the same result.
     public init(parsing text: Substring) {
+        if let v = text.utf8.withContiguousStorageIfAvailable({ p -> SIPParameters? in
+            SIPPlainScan.isPlain(p, 0..<p.count) ? SIPPlainScan.parameters(p, 0..<p.count) : nil
+        }), let v {
+            self = v
+            return
+        }
+        self.init(generalParsing: text)
+    }
+
+    /// The general (Character-based) parser.
+    init(generalParsing text: Substring) {
         var items: [Parameter] = []
         var rest = text[...]
         while !rest.isEmpty, items.count < SIPParseLimits.maxElementsPerField {

@@ -19,7 +19,26 @@ public struct SIPVia: Sendable, Equatable {
     public enum RPort: Sendable, Equatable { case absent, requested, value(Int) }
 
     /// Parses one Via element: `sent-protocol LWS sent-by *( SEMI via-params )`, LWS allowed around `/`.
+    /// Plain text (ASCII, no quote or fold) in the usual shape is read by a byte scan (`SIPPlainScan.via`);
+    /// everything else by `init(generalParsing:)`; both give the same result.
     public init?(parsing text: Substring) {
+        if case .parsed(let v)? = text.utf8.withContiguousStorageIfAvailable({ SIPPlainScan.via($0, 0..<$0.count) }) {
+            self = v
+            return
+        }
+        self.init(generalParsing: text)
+    }
+
+    init(protocolNameVersion: String, transport: String, host: String, port: Int?, parameters: SIPParameters) {
+        self.protocolNameVersion = protocolNameVersion
+        self.transport = transport
+        self.host = host
+        self.port = port
+        self.parameters = parameters
+    }
+
+    /// The general (Character-based) Via parser.
+    init?(generalParsing text: Substring) {
         let t = text.trimmingLWS()
         let parts = t.split(separator: "/", maxSplits: 2)
         guard parts.count == 3 else { return nil }

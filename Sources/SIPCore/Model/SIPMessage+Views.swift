@@ -5,6 +5,12 @@ extension SIPMessage {
 
     /// Text of `range` with folds (CRLF/LF + SP/HT) replaced by one SP (RFC 3261 §7.3.1).
     public func text(_ range: Range<Int>) -> String {
+        let hasFold = bytes.withUnsafeBufferPointer { p in
+            var k = range.lowerBound
+            while k < range.upperBound { if p[k] == 0x0D || p[k] == 0x0A { return true }; k += 1 }
+            return false
+        }
+        if !hasFold { return bytes.withUnsafeBufferPointer { SIPPlainScan.string($0, range) } }
         var out = [UInt8]()
         out.reserveCapacity(range.count)
         var k = range.lowerBound
@@ -99,12 +105,16 @@ extension SIPMessage {
     /// Every Via value, top first, across lines and commas.
     public var vias: [SIPVia] { elements(.via).compactMap { SIPVia(parsing: $0[...]) } }
     public var topVia: SIPVia? {
-        guard let f = headers.first(where: { $0.name == .via }), let r = elementRanges(of: f).first else { return nil }
+        guard let f = headers.first(where: { $0.name == .via }) else { return nil }
+        var first: Range<Int>?
+        forEachElementRange(of: f) { first = $0; return false }
+        guard let r = first else { return nil }
+        if case .parsed(let v) = bytes.withUnsafeBufferPointer({ SIPPlainScan.via($0, r) }) { return v }
         return SIPVia(parsing: text(r)[...])
     }
-    public var from: SIPNameAddress? { fields(.from).first.flatMap { SIPNameAddress(parsing: value(of: $0)[...]) } }
-    public var to: SIPNameAddress? { fields(.to).first.flatMap { SIPNameAddress(parsing: value(of: $0)[...]) } }
-    public var callID: String? { fields(.callID).first.map { value(of: $0) } }
+    public var from: SIPNameAddress? { headers.first(where: { $0.name == .from }).flatMap { SIPNameAddress(parsing: value(of: $0)[...]) } }
+    public var to: SIPNameAddress? { headers.first(where: { $0.name == .to }).flatMap { SIPNameAddress(parsing: value(of: $0)[...]) } }
+    public var callID: String? { headers.first(where: { $0.name == .callID }).map { value(of: $0) } }
 
     /// CSeq (RFC 3261 §20.16, number below 2**31 per §8.1.1.5); nil when absent or malformed.
     public var cseq: SIPCSeq? {
@@ -157,14 +167,14 @@ extension SIPMessage {
     public var contacts: [SIPContact] {
         elements(.contact).map { SIPContact(address: SIPNameAddress(parsing: $0[...])) }
     }
-    public var contentType: String? { fields(.contentType).first.map { value(of: $0) } }
+    public var contentType: String? { headers.first(where: { $0.name == .contentType }).map { value(of: $0) } }
     /// The Content-Length the scanner validated (nil when absent).
     public var contentLength: Int? {
         guard let f = headers.first(where: { $0.name == .contentLength }) else { return nil }
         return bytes.withUnsafeBufferPointer { SIPParser.parseDigits($0, f.valueRange, maxDigits: SIPParseLimits.maxContentLengthDigits) }
     }
     /// Expires (RFC 3261 §20.19): delta-seconds as UInt32; nil when absent or not a 32-bit number.
-    public var expires: UInt32? { fields(.expires).first.flatMap { UInt32(value(of: $0)) } }
+    public var expires: UInt32? { headers.first(where: { $0.name == .expires }).flatMap { UInt32(value(of: $0)) } }
     public var pAccessNetworkInfo: [SIPAccessNetworkInfo] {
         elements(.pAccessNetworkInfo).map { e in
             let s = e[...]
@@ -173,7 +183,7 @@ extension SIPMessage {
         }
     }
     /// P-Charging-Vector (RFC 7315 §5.6): `icid-value=...;orig-ioi=...` as parameters.
-    public var pChargingVector: SIPParameters? { fields(.pChargingVector).first.map { SIPParameters(parsing: value(of: $0)[...]) } }
+    public var pChargingVector: SIPParameters? { headers.first(where: { $0.name == .pChargingVector }).map { SIPParameters(parsing: value(of: $0)[...]) } }
     public var securityClient: [SIPSecurityMechanism] { mechanisms(.securityClient) }
     public var securityServer: [SIPSecurityMechanism] { mechanisms(.securityServer) }
     public var securityVerify: [SIPSecurityMechanism] { mechanisms(.securityVerify) }
