@@ -14,6 +14,14 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 
+/// Ports for the socat relays, never reused within a run.
+private final class SocatPorts: @unchecked Sendable {
+    static let shared = SocatPorts()
+    private let lock = NSLock()
+    private var next = 44000
+    func take(_ n: Int) -> Int { lock.lock(); defer { next += n; lock.unlock() }; return next }
+}
+
 private enum AGWBenchLimits {
     static let chunk = 64 * 1024
     static let pingBytes = 64
@@ -129,12 +137,12 @@ func runAGWBench(_ arguments: [String]) {
         case "--streams": o.streams = v.split(separator: ",").compactMap { Int($0) }.filter { $0 >= 1 && $0 <= AGWBenchLimits.maxStreams }; i += 2
         case "--pings": o.pings = max(10, Int(v) ?? o.pings); i += 2
         default:
-            print("usage: pcscf-bench agw [--mib 256] [--streams 1,100] [--pings 2000]"); return
+            agwSay("usage: pcscf-bench agw [--mib 256] [--streams 1,100] [--pings 2000]"); return
         }
     }
     let sem = DispatchSemaphore(value: 0)
     Task {
-        do { try await AGWBench(options: o).run() } catch { print("agw bench failed: \(error)") }
+        do { try await AGWBench(options: o).run() } catch { agwSay("agw bench failed: \(error)") }
         sem.signal()
     }
     sem.wait()
@@ -157,9 +165,9 @@ private struct AGWBench {
         sc.certificateVerification = .none
         let serverCtx = try NIOSSLContext(configuration: sc)
 
-        print("pcscf-bench agw: \(System.coreCount) cores, \(options.mib) MiB per run, ping \(AGWBenchLimits.pingBytes) B")
+        agwSay("pcscf-bench agw: \(System.coreCount) cores, \(options.mib) MiB per run, ping \(AGWBenchLimits.pingBytes) B")
         let socat = findSocat()
-        if socat == nil { print("  (socat not on PATH: no plain TCP relay ceiling)") }
+        if socat == nil { agwSay("  (socat not on PATH: no plain TCP relay ceiling)") }
         for n in options.streams {
             let pings = max(10, options.pings / n)
             let relay = try await measure(n, pings: pings, tls: clientCtx) { echo, sinkPort, count in
@@ -174,19 +182,19 @@ private struct AGWBench {
                     try socatRelay(socat, sinkPort: sinkPort, count: count)
                 } sinkTLS: { nil }
             }
-            print("\n  \(n) stream(s)                    MB/s   RTT p50 µs  p99 µs")
+            agwSay("\n  \(n) stream(s)                    MB/s   RTT p50 µs  p99 µs")
             line("MediaPlane TLS→TCP relay", relay)
             line("direct TLS (ceiling)", direct)
             if let plain { line("socat TCP relay (no TLS)", plain) }
-            print(String(format: "  relay/direct throughput %.2f; added latency p50 %.0f µs, p99 %.0f µs",
+            agwSay(String(format: "  relay/direct throughput %.2f; added latency p50 %.0f µs, p99 %.0f µs",
                          relay.mbps / max(direct.mbps, 0.001), relay.p50 - direct.p50, relay.p99 - direct.p99))
-            if let plain { print(String(format: "  relay/socat throughput %.2f", relay.mbps / max(plain.mbps, 0.001))) }
+            if let plain { agwSay(String(format: "  relay/socat throughput %.2f", relay.mbps / max(plain.mbps, 0.001))) }
         }
         try await group.shutdownGracefully()
     }
 
     func line(_ name: String, _ r: Result) {
-        print(String(format: "  %-30@ %8.1f %11.0f %7.0f", name as NSString, r.mbps, r.p50, r.p99))
+        agwSay(String(format: "  %-30@ %8.1f %11.0f %7.0f", name as NSString, r.mbps, r.p50, r.p99))
     }
 
     /// Runs the throughput phase and the ping-pong phase against a fresh sink.
@@ -285,28 +293,28 @@ private struct AGWBench {
         return nil
     }
 
-    /// One `socat TCP-LISTEN:…,fork TCP:sink` relay; every client connects to its port.
+    /// One `socat TCP-LISTEN:p TCP:sink` per stream (no fork: each exits when its connection ends, so
+    /// no child keeps a listening socket); every client connects to its own port.
     func socatRelay(_ socat: String, sinkPort: Int, count: Int) throws -> ([Int], () async -> Void) {
-        let port = 43900 + Int.random(in: 0..<50)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: socat)
-        p.arguments = ["TCP-LISTEN:\(port),bind=127.0.0.1,fork,reuseaddr,backlog=256", "TCP:127.0.0.1:\(sinkPort),nodelay"]
-        p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
-        try p.run()
-        // Wait until it listens.
-        for _ in 0..<200 {
-            let s = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var a = sockaddr_in(); a.sin_family = sa_family_t(AF_INET); a.sin_port = in_port_t(UInt16(port).bigEndian)
-            a.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let r = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Foundation.connect(s, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            close(s)
-            if r == 0 { break }
-            usleep(10_000)
+        let base = SocatPorts.shared.take(count)
+        var procs: [Process] = []
+        for i in 0..<count {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: socat)
+            p.arguments = ["TCP-LISTEN:\(base + i),bind=127.0.0.1,reuseaddr", "TCP:127.0.0.1:\(sinkPort),nodelay"]
+            p.standardOutput = FileHandle.nullDevice; p.standardError = FileHandle.nullDevice
+            try p.run()
+            procs.append(p)
         }
-        return (Array(repeating: port, count: count), {
-            p.terminate(); p.waitUntilExit()
-            // Forked children exit when their connections close; give them a moment.
-            try? await Task.sleep(for: .milliseconds(100))
+        // Wait until the last one listens (probing would consume the single accept, so sleep instead).
+        usleep(300_000)
+        return (Array(base..<(base + count)), {
+            try? await Task.sleep(for: .milliseconds(50))
+            for p in procs where p.isRunning { p.terminate() }
+            for p in procs { p.waitUntilExit() }
         })
     }
 }
+
+/// print + flush (the output is often piped through tee).
+private func agwSay(_ s: String) { print(s); fflush(nil) }
