@@ -148,7 +148,7 @@ let package = Package(
         .executableTarget(
             name: "PCSCFBench",
             dependencies: [
-                "SIPCore", "SIPTransaction", "SDPCore", "SDPRewrite", "H248Codec", "H248Client", "SIPTransport", "ProxyRuntime", "AGWMedia",
+                "SIPCore", "SIPTransaction", "SDPCore", "SDPRewrite", "H248Codec", "H248Client", "SIPTransport", "SIPProxy", "ProxyRuntime", "AGWMedia",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"), .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
