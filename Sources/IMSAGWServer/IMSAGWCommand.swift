@@ -10,6 +10,7 @@ import H248Client
 import H248Codec
 import IMSAGW
 import Logging
+import UnixSignals
 
 @main
 struct IMSAGWCommand: AsyncParsableCommand {
@@ -134,7 +135,8 @@ struct IMSAGWCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let stop = SignalWaiter([SIGINT, SIGTERM])
+        // Trapped before anything else runs (swift-service-lifecycle UnixSignals), so an early SIGTERM is not lost.
+        let stop = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         guard let level = Logger.Level(rawValue: logLevel.lowercased()) else { throw ValidationError("unknown --log-level \(logLevel)") }
         LoggingSystem.bootstrap { name in
             var h = StreamLogHandler.standardError(label: name)
@@ -148,7 +150,8 @@ struct IMSAGWCommand: AsyncParsableCommand {
         let runtime = AGWRuntime(configuration: config, media: media, logger: logger)
         try await runtime.start()
         FileHandle.standardError.write(Data("ims-agw iq=\(config.mgc) from=\(await runtime.localAddress.map { "\($0)" } ?? listen) media=\(mediaKind)\n".utf8))
-        await stop.wait()
+        var signals = stop.makeAsyncIterator()
+        _ = await signals.next()
         logger.notice("signal received: Graceful ServiceChange, shutting down")
         await runtime.shutdown()
     }
@@ -162,44 +165,6 @@ struct IMSAGWCommand: AsyncParsableCommand {
                                                       certificateFile: certFile, keyFile: keyFile, keyLogFile: keyLog, logger: logger)
         default:
             throw ValidationError("--media is relay or none")
-        }
-    }
-}
-
-/// SIGINT/SIGTERM as an awaitable event, armed before anything else runs.
-final class SignalWaiter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var fired = false
-    private var continuation: CheckedContinuation<Void, Never>?
-    private var sources: [any DispatchSourceSignal] = []
-
-    init(_ signals: [Int32]) {
-        let queue = DispatchQueue(label: "ims-agw.signals")
-        for sig in signals {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            source.setEventHandler { [weak self] in self?.fire() }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    private func fire() {
-        lock.lock()
-        if fired { lock.unlock(); return }
-        fired = true
-        let c = continuation
-        continuation = nil
-        lock.unlock()
-        c?.resume()
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            if fired { lock.unlock(); c.resume(); return }
-            continuation = c
-            lock.unlock()
         }
     }
 }

@@ -2,12 +2,12 @@
 // the SIPp tests and by `pcscf-bench proxy` for CPU-per-call comparison with Kamailio; keep the flags
 // stable (Docs/proxy-runtime.md).
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 import ProxyRuntime
 import SIPTransaction
 import SIPTransport
+import UnixSignals
 
 struct ProxyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,7 +40,9 @@ struct ProxyCommand: AsyncParsableCommand {
     @OptionGroup var common: ServerCommonOptions
 
     func run() async throws {
-        let stop = SignalWaiter([SIGINT, SIGTERM])
+        // Trapped at the start of run(), before the "listening" line, so a signal that arrives between that
+        // line and the wait still stops the process cleanly (swift-service-lifecycle UnixSignals).
+        let stop = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         let level = try ServerCommandSupport.logLevel(common.logLevel)
         let verify = try ServerCommandSupport.tlsVerify(common.tlsVerify)
         let listeners = try ServerCommandSupport.listeners(gm: gm, mw: mw, tlsCert: common.tlsCert, tlsKey: common.tlsKey)
@@ -60,48 +62,9 @@ struct ProxyCommand: AsyncParsableCommand {
         try await server.start()
         let bound = ServerCommandSupport.boundListeners(server.transport)
         FileHandle.standardError.write(Data("pcscf-alg proxy listening \(bound) next-hop=\(nextHop ?? "-")\n".utf8))
-        await stop.wait()
+        var signals = stop.makeAsyncIterator()
+        _ = await signals.next()
         logger.notice("signal received, shutting down")
         await server.shutdown()
-    }
-}
-
-/// Waits for the first of some signals (dispatch sources; the default action is ignored meanwhile).
-/// SIGINT/SIGTERM turned into an awaitable event. Armed at the start of `run()`, before the "listening"
-/// line, so a signal that arrives between that line and the wait still stops the process cleanly.
-final class SignalWaiter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var fired = false
-    private var continuation: CheckedContinuation<Void, Never>?
-    private var sources: [any DispatchSourceSignal] = []
-
-    init(_ signals: [Int32]) {
-        let queue = DispatchQueue(label: "pcscf-alg.signals")
-        for sig in signals {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            source.setEventHandler { [weak self] in self?.fire() }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    private func fire() {
-        lock.lock()
-        if fired { lock.unlock(); return }
-        fired = true
-        let c = continuation
-        continuation = nil
-        lock.unlock()
-        c?.resume()
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            if fired { lock.unlock(); c.resume(); return }
-            continuation = c
-            lock.unlock()
-        }
     }
 }
