@@ -114,7 +114,10 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
             let isTLS = tls && !ready
             if isTLS { counters.tlsFailure() }
             let reason = verification ?? "\(error)"
-            notes.yield(.failed(key, context.channel, reason: reason, tls: isTLS))
+            // Once established, an error (a TLS peer closing without close_notify, a reset) ends the bearer:
+            // channelInactive reports it as released. Only a failure before that is an establishment
+            // failure (the tlsbsc/tcpbcc estfail events, TS 29.334), which makes the ALG drop the stream.
+            if !ready { notes.yield(.failed(key, context.channel, reason: reason, tls: isTLS)) }
         }
         context.close(promise: nil)
     }

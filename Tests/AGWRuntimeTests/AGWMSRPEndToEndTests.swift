@@ -154,16 +154,8 @@ struct AGWBFCPRelayTests {
         let test = "bfcpTLSBytes"
         guard let escript = Live.otp(for: test), let python = Live.tool("python3", for: test), Live.tool("openssl", for: test) != nil,
               let agwPath = Live.binary("ims-agw", for: test) else { return }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("agw-bfcp-\(getpid())-\(LoopbackSocket.freePort())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let (dir, fp) = try await Self.ueIdentity("bfcp")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try await AGWMSRPEndToEndTests.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                                                "-keyout", "ue.key", "-out", "ue.crt", "-days", "2", "-subj", "/CN=ue.test"], in: dir)
-        let sh = LiveProcess("/bin/sh", ["-c", "openssl x509 -in ue.crt -noout -fingerprint -sha256 > ue.fp"], directory: dir)
-        try sh.start()
-        _ = await sh.wait(timeout: 20)
-        let fp = String(((try? String(contentsOf: dir.appendingPathComponent("ue.fp"), encoding: .utf8)) ?? "").split(separator: "=").last ?? "")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(fp.count == 95)
         let corePort = LoopbackSocket.freePort()
         let steps = """
@@ -195,13 +187,8 @@ struct AGWBFCPRelayTests {
         %%
         sleep 8000
         """
-        try steps.write(to: dir.appendingPathComponent("steps.txt"), atomically: true, encoding: .utf8)
-        let mgcPort = LoopbackSocket.freePort()
-        let mgc = LiveProcess(escript, [TestRepository.url("Tests/Peers/megaco_mgc.escript").path, "--port", "\(mgcPort)",
-                                        "--steps", dir.appendingPathComponent("steps.txt").path, "--linger", "1", "--duration", "30"])
-        try mgc.start()
+        let (mgc, mgcPort) = try await Self.startMGC(escript, steps: steps, in: dir)
         defer { mgc.stop() }
-        #expect(await eventually(timeout: 15) { mgc.stdout.contains("MGC listening") }, "\(mgc.stdout)\(mgc.stderr)")
         let peer = TestRepository.url("Tests/Peers/msrp_e2e_peer.py").path
         let server = LiveProcess(python, [peer, "server", "--port", "\(corePort)", "--timeout", "20"])
         try server.start()
@@ -235,16 +222,8 @@ extension AGWBFCPRelayTests {
         let test = "gatewayAsTLSClient"
         guard let escript = Live.otp(for: test), let python = Live.tool("python3", for: test), Live.tool("openssl", for: test) != nil,
               let agwPath = Live.binary("ims-agw", for: test) else { return }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("agw-tlsc-\(getpid())-\(LoopbackSocket.freePort())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let (dir, fp) = try await Self.ueIdentity("tlsc")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try await AGWMSRPEndToEndTests.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                                                "-keyout", "ue.key", "-out", "ue.crt", "-days", "2", "-subj", "/CN=ue.test"], in: dir)
-        let sh = LiveProcess("/bin/sh", ["-c", "openssl x509 -in ue.crt -noout -fingerprint -sha256 > ue.fp"], directory: dir)
-        try sh.start()
-        _ = await sh.wait(timeout: 20)
-        let fp = String(((try? String(contentsOf: dir.appendingPathComponent("ue.fp"), encoding: .utf8)) ?? "").split(separator: "=").last ?? "")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(fp.count == 95)
         let uePort = LoopbackSocket.freePort()
         let steps = """
@@ -271,13 +250,8 @@ extension AGWBFCPRelayTests {
         %%
         sleep 8000
         """
-        try steps.write(to: dir.appendingPathComponent("steps.txt"), atomically: true, encoding: .utf8)
-        let mgcPort = LoopbackSocket.freePort()
-        let mgc = LiveProcess(escript, [TestRepository.url("Tests/Peers/megaco_mgc.escript").path, "--port", "\(mgcPort)",
-                                        "--steps", dir.appendingPathComponent("steps.txt").path, "--linger", "1", "--duration", "30"])
-        try mgc.start()
+        let (mgc, mgcPort) = try await Self.startMGC(escript, steps: steps, in: dir)
         defer { mgc.stop() }
-        #expect(await eventually(timeout: 15) { mgc.stdout.contains("MGC listening") }, "\(mgc.stdout)\(mgc.stderr)")
         let peer = TestRepository.url("Tests/Peers/msrp_e2e_peer.py").path
         let ueServer = LiveProcess(python, [peer, "server", "--tls", "--port", "\(uePort)", "--cert", dir.appendingPathComponent("ue.crt").path,
                                             "--key", dir.appendingPathComponent("ue.key").path, "--timeout", "20"])
@@ -301,5 +275,33 @@ extension AGWBFCPRelayTests {
         let context = "core client:\n\(coreClient.stdout)\(coreClient.stderr)\nUE server:\n\(ueServer.stdout)\(ueServer.stderr)\nAGW:\n\(agw.stderr)\nMGC:\n\(mgc.stdout.suffix(800))"
         #expect(status == 0, "\(context)")
         #expect(ueServer.stdout.contains("SEND in ok") && ueServer.stdout.contains("SEND out ok"), "\(context)")
+    }
+}
+
+extension AGWBFCPRelayTests {
+    /// A temporary folder holding a fresh self-signed UE certificate (ue.crt, ue.key) and its SHA-256
+    /// fingerprint as openssl prints it (RFC 8122 §5 form). The caller removes the folder.
+    static func ueIdentity(_ name: String) async throws -> (URL, String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("agw-\(name)-\(getpid())-\(LoopbackSocket.freePort())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try await AGWMSRPEndToEndTests.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                                "-keyout", "ue.key", "-out", "ue.crt", "-days", "2", "-subj", "/CN=ue.test"], in: dir)
+        let sh = LiveProcess("/bin/sh", ["-c", "openssl x509 -in ue.crt -noout -fingerprint -sha256 > ue.fp"], directory: dir)
+        try sh.start()
+        _ = await sh.wait(timeout: 20)
+        let fp = String(((try? String(contentsOf: dir.appendingPathComponent("ue.fp"), encoding: .utf8)) ?? "").split(separator: "=").last ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return (dir, fp)
+    }
+
+    /// The OTP megaco MGC running `steps` (Tests/Peers/megaco_mgc.escript), once it listens. The caller stops it.
+    static func startMGC(_ escript: String, steps: String, in dir: URL) async throws -> (LiveProcess, Int) {
+        try steps.write(to: dir.appendingPathComponent("steps.txt"), atomically: true, encoding: .utf8)
+        let mgcPort = LoopbackSocket.freePort()
+        let mgc = LiveProcess(escript, [TestRepository.url("Tests/Peers/megaco_mgc.escript").path, "--port", "\(mgcPort)",
+                                        "--steps", dir.appendingPathComponent("steps.txt").path, "--linger", "1", "--duration", "30"])
+        try mgc.start()
+        #expect(await eventually(timeout: 15) { mgc.stdout.contains("MGC listening") }, "\(mgc.stdout)\(mgc.stderr)")
+        return (mgc, mgcPort)
     }
 }
