@@ -154,6 +154,28 @@ public final class LoopbackSocket: @unchecked Sendable {
         return out
     }
 
+    /// Reads a stream until `done` finds what it waits for in the text so far (its result is returned), or
+    /// until the timeout or EOF (then everything read is returned).
+    public func receive(until done: (String) -> String?, timeout: Double) async -> String {
+        var out: [UInt8] = []
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0, let chunk = await receive(timeout: left), !chunk.isEmpty else { break }
+            out += chunk
+            if let found = done(String(decoding: out, as: UTF8.self)) { return found }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A SIP-style exchange on a new TCP connection to `port`: sends `text` with LF turned into CRLF, then
+    /// reads until `done` (see `receive(until:timeout:)`). "" when the connection is refused.
+    public static func tcpExchange(port: Int, _ text: String, timeout: Double, until done: (String) -> String?) async -> String {
+        guard let s = try? tcpConnect(port: port) else { return "" }
+        s.write(text.replacingOccurrences(of: "\n", with: "\r\n"))
+        return await s.receive(until: done, timeout: timeout)
+    }
+
     /// True when the peer closed the connection within `timeout`.
     public func closedByPeer(timeout: Double) async -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

@@ -200,32 +200,7 @@ struct PCSCFSIPpTests {
 struct PCSCFServiceSocketTests {
     /// Sends `text` over a new TCP connection to `port` and returns what arrives within `timeout` seconds.
     static func exchange(port: Int, _ text: String, timeout: Double = 5) async -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = in_port_t(UInt16(port).bigEndian)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard rc == 0 else { return "" }
-        let bytes = Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8)
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        var out: [UInt8] = []
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&p, 1, 0) > 0 {
-                var buf = [UInt8](repeating: 0, count: 4096)
-                let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if n <= 0 { break }
-                out += buf[0..<n]
-                if String(decoding: out, as: UTF8.self).contains("\r\n\r\n") { break }
-            } else {
-                try? await Task.sleep(nanoseconds: 10_000_000)
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
+        await LoopbackSocket.tcpExchange(port: port, text, timeout: timeout) { $0.contains("\r\n\r\n") ? $0 : nil }
     }
 
     @Test("Proxy-Require with an option tag we do not support is answered 420 Bad Extension with Unsupported (RFC 3261 §16.3 step 5, §20.40); nothing is forwarded")

@@ -41,35 +41,10 @@ struct PCSCFShutdownTests {
 
     /// Sends `text` over TCP and returns the first final (non-1xx) response, skipping 100 Trying.
     static func finalAnswer(port: Int, _ text: String, timeout: Double = 8) async -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var a = sockaddr_in()
-        a.sin_family = sa_family_t(AF_INET)
-        a.sin_port = in_port_t(UInt16(port).bigEndian)
-        a.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard rc == 0 else { return "" }
-        let bytes = Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8)
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        var out: [UInt8] = []
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&p, 1, 0) > 0 {
-                var buf = [UInt8](repeating: 0, count: 4096)
-                let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if n <= 0 { break }
-                out += buf[0..<n]
-                let messages = String(decoding: out, as: UTF8.self).components(separatedBy: "\r\n\r\n")
-                if let final = messages.dropLast().first(where: { $0.hasPrefix("SIP/2.0 ") && !$0.hasPrefix("SIP/2.0 1") }) {
-                    return final + "\r\n\r\n"
-                }
-            } else {
-                try? await Task.sleep(nanoseconds: 10_000_000)
-            }
+        await LoopbackSocket.tcpExchange(port: port, text, timeout: timeout) { received in
+            received.components(separatedBy: "\r\n\r\n").dropLast()
+                .first { $0.hasPrefix("SIP/2.0 ") && !$0.hasPrefix("SIP/2.0 1") }.map { $0 + "\r\n\r\n" }
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     @Test("Draining refuses only new dialog-creating requests (INVITE, SUBSCRIBE, REFER without To tag) with 503 and Retry-After (RFC 3261 §21.5.4, §20.33)")
