@@ -5,8 +5,8 @@
 # a=3ge2ae:requested. It prints the SDP each side saw and the H.248 commands the gateway received.
 # Bounded: every process stops by itself within about a minute. Run from anywhere: `make demo`.
 # Then one e2ae BFCP call (seed 004 originating flow) the same way.
-# Not shown yet: MSRP/BFCP bytes on the wire (the companion ims-agw is not built yet; the
-# OTP MG answers the Iq procedures but carries no media).
+# Not shown yet: MSRP/BFCP bytes on the wire (the OTP MG answers the Iq procedures but carries no
+# media; `scripts/run.sh --agw` runs the lab with the companion ims-agw, which relays them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -30,35 +30,31 @@ for _ in $(seq 1 400); do grep -q "pcscf-alg pcscf listening" "$OUT/pcscf-alg.lo
 grep -q "pcscf-alg pcscf listening" "$OUT/pcscf-alg.log" || { echo "pcscf-alg did not come up:"; cat "$OUT/pcscf-alg.log"; exit 1; }
 grep -E "registered|listening" "$OUT/pcscf-alg.log" | sed 's/^/   /'
 
+# One call: SIPp S-CSCF (UDP 5080) and SIPp UE (TCP, to Gm 5060). Sets UE_RC and CORE_RC.
+# Arguments: output folder name, core scenario, UE scenario, core media port, UE SIP port, UE media port.
+run_call() {
+    mkdir -p "$OUT/core$1" "$OUT/ue$1"
+    (cd "$OUT/core$1" && sipp -sf "$SC/$2" -t u1 -i 127.0.0.1 -p 5080 -mp "$4" -m 1 -timeout 40 -timeout_error \
+        -nostdin -trace_msg -trace_err -key exp 600 > /dev/null 2>&1) &
+    local core=$!
+    pids+=($core)
+    sleep 0.5
+    set +e
+    (cd "$OUT/ue$1" && sipp -sf "$SC/$3" -t t1 -i 127.0.0.1 -p "$5" -mp "$6" -m 1 -timeout 40 -timeout_error \
+        -nostdin -trace_msg -trace_err -key exp 600 127.0.0.1:5060 > /dev/null 2>&1)
+    UE_RC=$?
+    wait $core
+    CORE_RC=$?
+    set -e
+}
+
 echo "== SIPp S-CSCF on 127.0.0.1:5080 and SIPp UE -> 127.0.0.1:5060 (one e2ae MSRP call)"
-mkdir -p "$OUT/core" "$OUT/ue"
-(cd "$OUT/core" && sipp -sf "$SC/core_alg_call.xml" -t u1 -i 127.0.0.1 -p 5080 -mp 21000 -m 1 -timeout 40 -timeout_error \
-    -nostdin -trace_msg -trace_err -key exp 600 > /dev/null 2>&1) &
-core=$!
-pids+=($core)
-sleep 0.5
-set +e
-(cd "$OUT/ue" && sipp -sf "$SC/ue_alg_call.xml" -t t1 -i 127.0.0.1 -p 5062 -mp 21010 -m 1 -timeout 40 -timeout_error \
-    -nostdin -trace_msg -trace_err -key exp 600 127.0.0.1:5060 > /dev/null 2>&1)
-ue_rc=$?
-wait $core
-core_rc=$?
-set -e
+run_call "" core_alg_call.xml ue_alg_call.xml 21000 5062 21010
+ue_rc=$UE_RC; core_rc=$CORE_RC
 
 echo "== second call: SIPp S-CSCF and UE run one e2ae BFCP call (TCP/TLS/BFCP towards the UE, TCP/BFCP towards the core)"
-mkdir -p "$OUT/core-bfcp" "$OUT/ue-bfcp"
-(cd "$OUT/core-bfcp" && sipp -sf "$SC/core_alg_bfcp.xml" -t u1 -i 127.0.0.1 -p 5080 -mp 21020 -m 1 -timeout 40 -timeout_error \
-    -nostdin -trace_msg -trace_err -key exp 600 > /dev/null 2>&1) &
-core=$!
-pids+=($core)
-sleep 0.5
-set +e
-(cd "$OUT/ue-bfcp" && sipp -sf "$SC/ue_alg_bfcp.xml" -t t1 -i 127.0.0.1 -p 5064 -mp 21030 -m 1 -timeout 40 -timeout_error \
-    -nostdin -trace_msg -trace_err -key exp 600 127.0.0.1:5060 > /dev/null 2>&1)
-ue_bfcp_rc=$?
-wait $core
-core_bfcp_rc=$?
-set -e
+run_call "-bfcp" core_alg_bfcp.xml ue_alg_bfcp.xml 21020 5064 21030
+ue_bfcp_rc=$UE_RC; core_bfcp_rc=$CORE_RC
 
 show() {   # SDP of the SIP messages a SIPp instance received
     python3 - "$1" <<'PY'
