@@ -26,6 +26,13 @@ public struct AGWRuntimeConfiguration: Sendable {
     public var gracefulReplyTimeout: Duration = .seconds(2)
     /// Register with 902 Warm Boot from the start (the process restarted with its state).
     public var warmStart = false
+    /// The first transaction id this process sends. nil: a random one per process, so that a gateway
+    /// restarted within LONG-TIMER does not reuse its predecessor's ids: the MGC keeps the ids it saw
+    /// for LONG-TIMER to recognise late duplicates (H.248.1 Annex D.1.1), and would take the new
+    /// registration (T=1 again) for a duplicate and drop it until that memory expired.
+    public var firstTransactionID: UInt32?
+    /// Upper bound of the random first transaction id: half the id space stays ahead before the wrap.
+    public static let maximumRandomFirstTransactionID: UInt32 = 0x7FFF_FFFF
 
     public init(mgc: H248ListenAddress, listen: H248ListenAddress, mid: MID? = nil) {
         self.mgc = mgc
@@ -83,7 +90,9 @@ public actor AGWRuntime {
         self.encoder = H248TextEncoder(form: configuration.form)
         self.gateway = AGWGateway(configuration: configuration.gateway)
         self.registration = AGWRegistration(configuration: configuration.registration)
-        self.outgoing = OutgoingTransactionTable(transport: configuration.mgc.kind, timers: configuration.timers)
+        let first = configuration.firstTransactionID ?? UInt32.random(in: 1...AGWRuntimeConfiguration.maximumRandomFirstTransactionID)
+        self.outgoing = OutgoingTransactionTable(transport: configuration.mgc.kind, timers: configuration.timers,
+                                                 allocator: TransactionIDAllocator(first: first))
         self.incoming = IncomingTransactionTable(timers: configuration.timers)
     }
 

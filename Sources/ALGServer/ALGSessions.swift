@@ -123,10 +123,14 @@ public actor ALGSessions {
             note(leftover: "\(ctx) \(result.isSuccess ? "ok" : "failed")")
             return
         }
-        for (key, entry) in sessions {
-            if let gw = e.gateway, let ctx = entry.machine.contextID, !ctx.hasPrefix("\(gw)/") { continue }
-            _ = await drive(key, .gatewayEvent(e.event))
-        }
+        let affected = sessions.filter { _, entry in
+            guard let gw = e.gateway, let ctx = entry.machine.contextID else { return true }
+            return ctx.hasPrefix("\(gw)/")
+        }.map(\.key)
+        // One line per gateway-wide event: operators see the restart and how many sessions it ends.
+        let what = e.event == .gatewayRestarted ? "restarted (ServiceChange Restart: its contexts are gone)" : "out of service"
+        logger.notice("ALG: IMS-AGW\(e.gateway.map { " \($0)" } ?? "") \(what): ending \(affected.count) of \(sessions.count) sessions")
+        for key in affected { _ = await drive(key, .gatewayEvent(e.event)) }
     }
 
     /// The UE's flow of a terminating call (the 2xx came over it), for requests towards the UE.
@@ -360,7 +364,9 @@ public actor ALGSessions {
     }
 
     private func forget(_ key: SIPDialogID) {
-        if let id = sessions.removeValue(forKey: key)?.offerRequest { byRequest[id] = nil }
+        guard let entry = sessions.removeValue(forKey: key) else { return }
+        if let id = entry.offerRequest { byRequest[id] = nil }
+        logger.info("ALG \(key.callID): session ended; \(sessions.count) sessions active")
     }
 
     // MARK: Helpers

@@ -9,6 +9,9 @@ Adapted from /work/shared/peers/msrp_tls_peer.py.
           then sends its own SEND back and requires its 200 OK.
 Each prints 'SEND out ok' / 'SEND in ok' and exits 0 when both directions worked, 1 otherwise,
 2 when the connection or the TLS handshake was refused ('refused: ...').
+  --print: also prints every MSRP frame sent ('>> ') and received ('<< ') (the lab demo).
+  --hold N: after the exchange keeps the connection up to N seconds and prints 'closed by peer'
+            when the far end (the gateway) closes or resets it, 'held' otherwise.
 """
 import argparse
 import re
@@ -16,6 +19,27 @@ import secrets
 import socket
 import ssl
 import sys
+
+SHOW = False
+
+
+def show(prefix, frame):
+    if SHOW:
+        text = frame.decode(errors="replace").rstrip("\r\n")
+        print("\n".join(prefix + line for line in text.split("\r\n")), flush=True)
+
+
+def hold(sock, seconds):
+    """Waits for the far end to close the connection (a killed gateway: FIN or RST)."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(65536):
+            pass
+        print("closed by peer", flush=True)
+    except socket.timeout:
+        print("held", flush=True)
+    except (ssl.SSLError, OSError):
+        print("closed by peer", flush=True)
 
 
 def read_frame(sock, buf):
@@ -43,7 +67,9 @@ def send_request(sock, buf, to_path, from_path, text):
            f"Message-ID: {secrets.token_hex(4)}\r\nByte-Range: 1-{len(body)}/{len(body)}\r\n"
            f"Content-Type: text/plain\r\n\r\n").encode() + body + f"\r\n-------{tid}$\r\n".encode()
     sock.sendall(req)
+    show(">> ", req)
     frame, buf = read_frame(sock, buf)
+    show("<< ", frame)
     line = frame.split(b"\r\n", 1)[0].split(b" ")
     if line[1].decode() != tid or line[2] != b"200":
         raise ValueError(f"unexpected response {frame[:80]!r}")
@@ -53,13 +79,16 @@ def send_request(sock, buf, to_path, from_path, text):
 
 def answer_request(sock, buf, expect):
     frame, buf = read_frame(sock, buf)
+    show("<< ", frame)
     line = frame.split(b"\r\n", 1)[0].split(b" ")
     if line[2] != b"SEND" or expect.encode() not in frame:
         raise ValueError(f"unexpected request {frame[:80]!r}")
     tid = line[1].decode()
     to_path = re.search(rb"To-Path: (\S+)", frame).group(1).decode()
     from_path = re.search(rb"From-Path: (\S+)", frame).group(1).decode()
-    sock.sendall(f"MSRP {tid} 200 OK\r\nTo-Path: {from_path}\r\nFrom-Path: {to_path}\r\n-------{tid}$\r\n".encode())
+    ok = f"MSRP {tid} 200 OK\r\nTo-Path: {from_path}\r\nFrom-Path: {to_path}\r\n-------{tid}$\r\n".encode()
+    sock.sendall(ok)
+    show(">> ", ok)
     print("SEND in ok", flush=True)
     return buf, from_path, to_path
 
@@ -75,7 +104,11 @@ def main():
     ap.add_argument("--plain", action="store_true", help="client: plain TCP instead of TLS")
     ap.add_argument("--timeout", type=float, default=15)
     ap.add_argument("--keylog")
+    ap.add_argument("--print", action="store_true", help="print every MSRP frame sent and received")
+    ap.add_argument("--hold", type=float, default=0, help="after the exchange, wait up to N s for the far end to close")
     a = ap.parse_args()
+    global SHOW
+    SHOW = a.print
     try:
         if a.mode == "client":
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -97,6 +130,8 @@ def main():
             try:
                 buf = send_request(sock, b"", far, me, "hello from the UE over TLS")
                 buf, _, _ = answer_request(sock, buf, "hello from the core")
+                if a.hold > 0:
+                    hold(sock, a.hold)
             except (ssl.SSLError, ConnectionError, OSError) as e:
                 print(f"refused: {e}", flush=True)
                 return 2
@@ -115,6 +150,8 @@ def main():
             print("connected", flush=True)
             buf, peer, me = answer_request(conn, b"", "hello from the UE")
             send_request(conn, buf, peer, me, "hello from the core over TCP")
+            if a.hold > 0:
+                hold(conn, a.hold)
         return 0
     except Exception as e:  # noqa: BLE001 - a test peer reports and fails
         print(f"failed: {e}", flush=True)
