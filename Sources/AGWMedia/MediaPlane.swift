@@ -64,7 +64,12 @@ public actor MediaPlane {
         (events, eventSink) = AsyncStream.makeStream(of: MediaEvent.self, bufferingPolicy: .bufferingNewest(4096))
         let (noteStream, noteSink) = AsyncStream.makeStream(of: ChannelNote.self)
         self.notes = noteSink
-        if configuration.certificatePerStream {
+        if let given = configuration.identity {
+            // Given certificate files: one identity for the gateway; a key not matching the
+            // certificate fails here (BoringSSL checks the pair when the context is made).
+            gatewayIdentity = given
+            gatewayContexts = try Self.contexts(for: given, keyLog: keyLog?.callback)
+        } else if configuration.certificatePerStream {
             gatewayIdentity = nil
         } else {
             let id = try TLSIdentity.generate(commonName: configuration.certificateCommonName)
@@ -106,7 +111,7 @@ public actor MediaPlane {
         var identity: TLSIdentity?
         var ctx: (server: NIOSSLContext, client: NIOSSLContext)?
         if a.transport == .tls {
-            if configuration.certificatePerStream {
+            if configuration.certificatePerStream && configuration.identity == nil {
                 let id = try TLSIdentity.generate(commonName: configuration.certificateCommonName)
                 identity = id
                 ctx = try Self.contexts(for: id, keyLog: keyLog?.callback)

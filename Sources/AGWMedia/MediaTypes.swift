@@ -188,6 +188,9 @@ public struct MediaPlaneConfiguration: Sendable {
     public var keyLogFile: String?
     /// Common name of the self-signed certificate(s).
     public var certificateCommonName: String
+    /// The gateway's own certificate and key (e.g. `TLSIdentity.load`): used for every TLS stream
+    /// instead of generated ones (`certificatePerStream` is then ignored). nil (default): generated.
+    public var identity: TLSIdentity?
 
     public init(portRange: ClosedRange<Int> = 40000...40999, certificatePerStream: Bool = false,
                 tlsVerifyTimeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(5),

@@ -48,6 +48,39 @@ public struct TLSIdentity: Sendable {
         }
     }
 
+    /// Bound on a PEM file read for `load` (a certificate chain or a key is a few KiB).
+    public static let maximumPEMFileBytes = 256 * 1024
+
+    /// The identity in a PEM certificate file (its first certificate is ours) and a PEM private key
+    /// file; the fingerprint is computed over the certificate's DER (RFC 8122 §5, sha-256). Whether
+    /// the key belongs to the certificate is checked when the TLS contexts are made (`MediaPlane.init`).
+    public static func load(certificateFile: String, keyFile: String) throws(MediaError) -> TLSIdentity {
+        func read(_ path: String, _ what: String) throws(MediaError) -> [UInt8] {
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                  let size = attributes[.size] as? Int else { throw .invalid("\(what) \(path): cannot be read") }
+            guard size <= maximumPEMFileBytes else { throw .invalid("\(what) \(path): larger than \(maximumPEMFileBytes) bytes") }
+            guard let data = FileManager.default.contents(atPath: path) else { throw .invalid("\(what) \(path): cannot be read") }
+            return Array(data.prefix(maximumPEMFileBytes))
+        }
+        let certBytes = try read(certificateFile, "certificate")
+        let keyBytes = try read(keyFile, "private key")
+        let certificate: NIOSSLCertificate
+        let der: [UInt8]
+        do {
+            guard let first = try NIOSSLCertificate.fromPEMBytes(certBytes).first else { throw MediaError.invalid("no certificate") }
+            certificate = first
+            der = try first.toDERBytes()
+        } catch {
+            throw .invalid("certificate \(certificateFile): not a PEM certificate (\(error))")
+        }
+        let key: NIOSSLPrivateKey
+        do { key = try NIOSSLPrivateKey(bytes: keyBytes, format: .pem) } catch {
+            throw .invalid("private key \(keyFile): not a PEM private key (\(error))")
+        }
+        guard let fp = CertificateFingerprint.of(der: der) else { throw .io("sha-256 unavailable") }
+        return TLSIdentity(certificate: certificate, privateKey: key, der: der, fingerprint: fp)
+    }
+
     public init(certificate: NIOSSLCertificate, privateKey: NIOSSLPrivateKey, der: [UInt8], fingerprint: CertificateFingerprint) {
         self.certificate = certificate; self.privateKey = privateKey; self.der = der; self.fingerprint = fingerprint
     }

@@ -25,12 +25,21 @@ public actor AGWMediaPlaneDriver: AGWMediaDriver {
     /// The relay: one MediaPlane with these settings; its events forwarded.
     public static func make(address: String, ports: ClosedRange<UInt16>, certificatePerStream: Bool, certificateFile: String?,
                             keyFile: String?, keyLogFile: String?, logger: Logger) async throws -> any AGWMediaDriver {
-        if certificateFile != nil || keyFile != nil {
-            throw AGWMediaPlaneDriverError("--cert/--key: loading a certificate file is not supported yet; the gateway generates self-signed certificates")
-        }
-        let config = MediaPlaneConfiguration(portRange: Int(ports.lowerBound)...Int(ports.upperBound),
+        var config = MediaPlaneConfiguration(portRange: Int(ports.lowerBound)...Int(ports.upperBound),
                                              certificatePerStream: certificatePerStream, keyLogFile: keyLogFile)
+        switch (certificateFile, keyFile) {
+        case (nil, nil):
+            break
+        case let (cert?, key?):
+            // One identity for the gateway, its fingerprint computed from the file's certificate (RFC 8122 §5).
+            config.identity = try TLSIdentity.load(certificateFile: cert, keyFile: key)
+        default:
+            throw AGWMediaPlaneDriverError("--cert and --key go together")
+        }
         let plane = try MediaPlane(configuration: config, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        if let cert = certificateFile, let fp = plane.gatewayFingerprint {
+            logger.info("TLS identity from \(cert) for every stream: fingerprint \(fp.sdpValue)")
+        }
         let driver = AGWMediaPlaneDriver(plane: plane, bindHost: address, logger: logger)
         await driver.startPump()
         return driver

@@ -51,10 +51,10 @@ struct IMSAGWCommand: AsyncParsableCommand {
     @Option(name: .customLong("cert-mode"), help: "TLS certificate per stream or per gateway: stream|gateway.")
     var certMode = "stream"
 
-    @Option(name: .customLong("cert"), help: "PEM certificate for --cert-mode gateway (default: self-signed, generated).")
+    @Option(name: .customLong("cert"), help: "PEM certificate of the access-side TLS identity, used for every stream (with --key; its SHA-256 fingerprint goes in Local). Default: self-signed, generated.")
     var certFile: String?
 
-    @Option(name: .customLong("key"), help: "PEM private key for --cert.")
+    @Option(name: .customLong("key"), help: "PEM private key of --cert (must match it).")
     var keyFile: String?
 
     @Option(name: .customLong("fingerprint"), help: "Fingerprint returned with --media none (sha-256 HEX).")

@@ -10,10 +10,12 @@ Adapted from /work/shared/peers/msrp_tls_peer.py.
 Each prints 'SEND out ok' / 'SEND in ok' and exits 0 when both directions worked, 1 otherwise,
 2 when the connection or the TLS handshake was refused ('refused: ...').
   --print: also prints every MSRP frame sent ('>> ') and received ('<< ') (the lab demo).
+  The TLS client prints the SHA-256 fingerprint of the certificate the server presented.
   --hold N: after the exchange keeps the connection up to N seconds and prints 'closed by peer'
             when the far end (the gateway) closes or resets it, 'held' otherwise.
 """
 import argparse
+import hashlib
 import re
 import secrets
 import socket
@@ -125,6 +127,10 @@ def main():
             except (ssl.SSLError, OSError) as e:
                 print(f"refused: {e}", flush=True)
                 return 2
+            if not a.plain:
+                der = sock.getpeercert(binary_form=True) or b""
+                fp = ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+                print(f"server certificate sha-256 {fp}", flush=True)
             me = f"msrps://{a.host}:{sock.getsockname()[1]}/ue1;tcp"
             far = f"msrp://{a.host}:{a.port}/far1;tcp"
             try:
