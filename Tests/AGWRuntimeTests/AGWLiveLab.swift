@@ -55,16 +55,27 @@ final class AGWLiveLab: @unchecked Sendable {
               let pcscf = Live.binary("pcscf-alg", for: test), let agwPath = Live.binary("ims-agw", for: test) else { return nil }
         let (dir, fp) = try await AGWBFCPRelayTests.ueIdentity(test)
         #expect(fp.count == 95, "openssl fingerprint: \(fp)")
-        let lab = AGWLiveLab(dir: dir, fingerprint: fp, mediaPorts: mediaPorts, python: python, sipp: sipp, pcscf: pcscf,
-                             agwPath: agwPath, agwExtra: agwExtra)
-        try lab.alg.start()
-        try lab.startAGW()
-        guard await eventually(timeout: 25, { lab.alg.stderr.contains("pcscf-alg pcscf listening") && lab.alg.stderr.contains("IMS-AGW registered") }) else {
-            Issue.record("pcscf-alg did not come up with ims-agw registered\n\(lab.alg.stderr)\nAGW:\n\(lab.agw.stderr)")
-            lab.stop()
-            return nil
+        // The loopback ports are picked free but others' tests run beside these: a port taken in
+        // between (pcscf-alg exits "Address already in use") gets one more try with new ports.
+        for attempt in 1...2 {
+            let lab = AGWLiveLab(dir: dir, fingerprint: fp, mediaPorts: mediaPorts, python: python, sipp: sipp, pcscf: pcscf,
+                                 agwPath: agwPath, agwExtra: agwExtra)
+            try lab.alg.start()
+            try lab.startAGW()
+            let up = await eventually(timeout: 25) {
+                (lab.alg.stderr.contains("pcscf-alg pcscf listening") && lab.alg.stderr.contains("IMS-AGW registered"))
+                    || lab.alg.stderr.contains("Address already in use")
+            }
+            if up, !lab.alg.stderr.contains("Address already in use") { return lab }
+            if attempt == 2 || !lab.alg.stderr.contains("Address already in use") {
+                Issue.record("pcscf-alg did not come up with ims-agw registered\n\(lab.alg.stderr)\nAGW:\n\(lab.agw.stderr)")
+                lab.stop()
+                return nil
+            }
+            lab.stopProcesses()
+            _ = await lab.agw.wait(timeout: 5)
         }
-        return lab
+        return nil
     }
 
     /// Starts an ims-agw on the lab's Iq address (the same mId each time) and media ports.
@@ -157,10 +168,14 @@ final class AGWLiveLab: @unchecked Sendable {
     }
 
     func stop() {
+        stopProcesses()
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func stopProcesses() {
         let all = lock.withLock { others + [_agw].compactMap { $0 } }
         for p in all { p.stop() }
         alg.stop()
-        try? FileManager.default.removeItem(at: dir)
     }
 
     /// The UE scenario edited to stay in the dialog after its ACK and take the BYE the ALG sends
