@@ -93,10 +93,15 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         } else {
             var actions = Self.actions(checks, prefix: "o", into: &refs)
             if ending == .cancel {
-                // The 487 goes after the CANCEL, so it takes the INVITE's Via values from here (RFC 3261 §9.2).
-                let via = "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Via:\" assign_to=\"invvia\"/>\n"
+                // The 487 goes after the CANCEL, so it takes the INVITE's Via values from here (RFC 3261 §9.2:
+                // the response to the INVITE, with all its Vias). A SIPp ereg on a header reads one occurrence
+                // only: the proxy's Via and the caller's are captured one by one. With the first alone, the
+                // proxy found no Via left after removing its own and (rightly, §16.7 step 3) did not forward
+                // the 487: the caller never got it.
+                let via = "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Via:\" occurrence=\"1\" assign_to=\"invvia\"/>\n"
+                    + "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Via:\" occurrence=\"2\" assign_to=\"invvia2\"/>\n"
                 actions = actions.isEmpty ? "    <action>\n" + via + "    </action>\n" : actions.replacingOccurrences(of: "    </action>\n", with: via + "    </action>\n")
-                refs.append("invvia")
+                refs += ["invvia", "invvia2"]
             }
             x += "  <recv request=\"INVITE\" rrs=\"true\">\n" + actions + "  </recv>\n"
             x += response(p, status: "180 Ringing", tag: true, sdp: nil)
@@ -350,6 +355,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         "  <recv request=\"CANCEL\"/>\n" + response(p, status: "200 OK", tag: false, sdp: nil) + Self.send("""
         SIP/2.0 487 Request Terminated
         Via: [$invvia]
+        Via: [$invvia2]
         [last_From:]
         [last_To:];tag=[pid]e[call_number]
         [last_Call-ID:]
