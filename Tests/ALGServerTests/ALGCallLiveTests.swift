@@ -1,6 +1,6 @@
 // The IMS-ALG end to end over real sockets, one parameterised test over the call cases of issue 9: the
 // P-CSCF in process (Iq on an ephemeral UDP port), the OTP megaco MG (Tests/Peers/megaco_mg.escript) as
-// the IMS-AGW, a SIPp UE (Gm, TCP) and a SIPp S-CSCF (Mw, UDP) running the pair `ALGCallCase` generates.
+// the IMS-AGW, a SIPp UE (Gm, TCP; UDP for one CANCEL case) and a SIPp S-CSCF (Mw, UDP) running the pair `ALGCallCase` generates.
 // SIPp's check_it regexps check the SDP each side receives; the MG's log shows the H.248 commands; at the
 // end the gateway is audited (`Context *`): no context may be left.
 // Without sipp or escript: skipped with a reason; under CI=true a failure.
@@ -147,6 +147,12 @@ extension ALGCallCase {
                     coreMedia: M.msrp(port: 7654, tls: false, setup: "passive"),
                     coreChecks: M.coreSeesPlain("message", uePort: 50000),
                     mgAdds: 2, mgSubtracts: 2),
+        ALGCallCase(name: "CANCEL before the answer, the UE on Gm UDP: 200 to the CANCEL and 487 to the INVITE over UDP, the context Subtracted (RFC 3261 §9, §16.10, §17.2.1; TS 23.334 §8 Release)",
+                    direction: .originating, ending: .cancel,
+                    ueMedia: M.msrp(port: 50000, tls: true, setup: "actpass", fingerprint: M.ueFingerprint, e2ae: true),
+                    coreMedia: M.msrp(port: 7654, tls: false, setup: "passive"),
+                    coreChecks: M.coreSeesPlain("message", uePort: 50000),
+                    ueUDP: true, mgAdds: 2, mgSubtracts: 2),
         ALGCallCase(name: "Malformed fingerprint (SHA-256 of 31 bytes, RFC 8122 §5): 488 with Warning to the UE, nothing reserved, nothing reaches the core",
                     direction: .originating, ending: .rejected(status: 488),
                     ueMedia: M.msrp(port: 50000, tls: true, setup: "actpass",
@@ -202,9 +208,9 @@ struct ALGCallLiveTests {
         try c.core.write(to: coreFile, atomically: true, encoding: .utf8)
 
         let corePort = PCSCFLive.freePort()
-        let service = try await ALGLive.start(corePort: corePort)
+        let service = try await ALGLive.start(corePort: corePort, gmUDP: c.ueUDP)
         let mg = try await ALGLive.gateway(service, extra: c.mgArguments)
-        let (core, ue) = try await PCSCFLive.pair(sipp, service: service, corePort: corePort, core: coreFile.path, ue: ueFile.path)
+        let (core, ue) = try await PCSCFLive.pair(sipp, service: service, corePort: corePort, core: coreFile.path, ue: ueFile.path, ueUDP: c.ueUDP)
         if keep != nil { try? "\(core)\n\n\(ue)".write(to: dir.appendingPathComponent("sipp.log"), atomically: true, encoding: .utf8) }
         #expect(core.status == 0, "core SIPp: \(core)\nMG: \(mg.text)")
         #expect(ue.status == 0, "UE SIPp: \(ue)\nMG: \(mg.text)")

@@ -51,6 +51,8 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     var rejectChecks: [SDPCheck] = []
     /// The UE registers e2ae support (Security-Client msrp-tls;mediasec, bfcp-tls;mediasec).
     var e2aeRegistered = true
+    /// The UE's Gm transport is UDP (default TCP).
+    var ueUDP = false
     var mgArguments: [String] = []
     /// Substrings the MG log must hold (its H.248 commands), and the number of Adds.
     var mgLog: [String] = []
@@ -140,7 +142,8 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
 
     // MARK: Pieces
 
-    private var uePrefix: String { "SIP/2.0/TCP [local_ip]:[local_port]" }
+    private var uePrefix: String { "SIP/2.0/\(ueUDP ? "UDP" : "TCP") [local_ip]:[local_port]" }
+    private var ueContact: String { "<sip:alice@[local_ip]:[local_port]\(ueUDP ? "" : ";transport=tcp")>" }
 
     private var ueRegister: String {
         let sec = e2aeRegistered ? "Security-Client: msrp-tls;mediasec, bfcp-tls;mediasec\nRequire: mediasec\nProxy-Require: mediasec\n"
@@ -156,7 +159,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
             To: <sip:alice@ims.test>
             Call-ID: reg///[call_id]
             CSeq: \(cseq) REGISTER
-            Contact: <sip:alice@[local_ip]:[local_port];transport=tcp>
+            Contact: \(ueContact)
             Expires: 600
             \(sec)\(verify)Supported: path
             Authorization: Digest username="alice@ims.test",realm="ims.test",uri="sip:ims.test",\(auth)
@@ -211,7 +214,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     private func ids(_ p: Party) -> (via: String, from: String, to: String, callID: String, contact: String, ruri: String, route: String) {
         if p == .ue {
             return (uePrefix, "<sip:alice@ims.test>;tag=[pid]c[call_number]", "<sip:bob@ims.test>", "inv///[call_id]",
-                    "<sip:alice@[local_ip]:[local_port];transport=tcp>", "sip:bob@ims.test", "")
+                    ueContact, "sip:bob@ims.test", "")
         }
         return ("SIP/2.0/UDP [local_ip]:[local_port]", "<sip:bob@ims.test>;tag=[pid]c[call_number]", "<sip:alice@ims.test>",
                 "mt///[$cid]", "<sip:bob@[local_ip]:[local_port]>", "sip:alice@ims.test", "Route: [$path]\n")
@@ -297,7 +300,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
 
     /// A response to the last request received (the callee's To tag on the first ones).
     private func response(_ p: Party, status: String, tag: Bool, sdp: String?, rawBody: Bool = false, retrans: Bool = false) -> String {
-        let contact = p == .ue ? "<sip:alice@[local_ip]:[local_port];transport=tcp>" : "<sip:bob@[local_ip]:[local_port]>"
+        let contact = p == .ue ? ueContact : "<sip:bob@[local_ip]:[local_port]>"
         var m = "SIP/2.0 \(status)\n[last_Via:]\n[last_From:]\n[last_To:]\(tag ? ";tag=[pid]e[call_number]" : "")\n[last_Call-ID:]\n[last_CSeq:]\n"
         if tag { m += "[last_Record-Route:]\n" }
         m += "Contact: \(contact)\n"
