@@ -227,11 +227,12 @@ struct ALGCallLiveTests {
         await service.shutdown()
     }
 
-    @Test("A heartbeat Notify for a context no session knows: the MGC answers it with an error (H.248.8 435) and the ALG Subtracts that context; nothing is left (TS 23.334 §8; H.248.36)",
+    @Test("A heartbeat Notify for a context no session knows: the MGC answers it with an error (H.248.8 435) and the ALG Subtracts that context; nothing is left; the pcscf-alg log has one line for the incoming Notify and one for the Subtract (TS 23.334 §8; H.248.36)",
           .timeLimit(.minutes(1)))
     func unknownContextHeartbeat() async throws {
         guard OTPMG.available() else { return }
-        let service = try await ALGLive.start(corePort: PCSCFLive.freePort())
+        let logs = CapturedLogs()
+        let service = try await ALGLive.start(corePort: PCSCFLive.freePort(), logger: logs.logger(level: .info))
         let mg = try await ALGLive.gateway(service, extra: ["--orphan-notify-after", "200"])
         #expect(await mg.contains("MG ORPHAN"), "MG: \(mg.text)")
         #expect(await mg.contains("NOTIFY reply error=435"), "MG: \(mg.text)")
@@ -241,6 +242,9 @@ struct ALGCallLiveTests {
         let deadline = ContinuousClock.now + .seconds(5)
         while await alg.activity.leftoverSubtracts.isEmpty, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
         #expect(await alg.activity.leftoverSubtracts == ["1 ok"])
+        // Issue 9 logging: one line per Iq transaction, the gateway's own (incoming) ones included.
+        #expect(logs.text.components(separatedBy: "iq Notify dir=in ctx=1 term=ip/orphan event=hangterm/thb result=error:435").count == 2, "log: \(logs.text)")
+        #expect(logs.text.contains("iq Subtract ctx=1 term=- result=ok"), "log: \(logs.text)")
         let client = try #require(service.iq)
         #expect(try await client.auditContexts().isEmpty, "no context left on the IMS-AGW. MG: \(mg.text)")
         mg.stop()

@@ -15,9 +15,9 @@ import Testing
 
 enum ALGLive {
     /// A P-CSCF with Gm TCP (or UDP), Mw UDP, the core SIPp as next hop and Iq on 127.0.0.1:0 (UDP, compact).
-    static func start(corePort: Int, gmUDP: Bool = false) async throws -> PCSCFService {
-        var logger = Logger(label: "alg-live")
-        logger.logLevel = ProcessInfo.processInfo.environment["ALG_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+    static func start(corePort: Int, gmUDP: Bool = false, logger given: Logger? = nil) async throws -> PCSCFService {
+        var logger = given ?? Logger(label: "alg-live")
+        if given == nil { logger.logLevel = ProcessInfo.processInfo.environment["ALG_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning }
         var policy = RewritePolicy.default
         policy.indicateAppliedInAnswer = true   // [U] a=3ge2ae:applied in the answer to the UE too
         let iq = PCSCFIqSettings(listen: H248ListenAddress(kind: .udp, host: "127.0.0.1", port: 0), form: .compact,
