@@ -75,6 +75,13 @@ public struct SIPTransportConfiguration: Sendable {
     public var toTagGenerator: @Sendable () -> String
     /// Outgoing TLS connections: certificate verification (`full` or, for the lab, `none`) and trust roots.
     public var tlsClient: SIPTLSClientSettings
+    /// Run libosip2 (`osip_message_parse`) on every received message as the syntax check of record
+    /// (default). Off: SIPCore's scanner and its semantic checks alone judge the input (RFC 3261
+    /// §8.1.1 mandatory headers, §8.1.1.5 CSeq, §18.3 Content-Length, limits: still 400/505/513 or
+    /// dropped); messages only libosip2 refuses (RFC 4475 `ltgtruri`, `quotbal`, `badaspec`,
+    /// `badinv01`, and the valid `intmeth`, `novelsc`) are then delivered. Saves a second full parse
+    /// with its C allocations per message (`pcscf-alg proxy --no-libosip2-check`).
+    public var validatesWithLibOSIP2 = true
 
     public init(listeners: [SIPListenerConfiguration],
                 udpMaxMessageBytes: Int = SIPTransportLimits.udpMaxMessageBytes,
