@@ -195,6 +195,8 @@ private struct Options {
     var basePort = 15_060
     var kamailioChildren = 2
     var keep = false
+    /// Start `pcscf-alg proxy` with `--no-libosip2-check` (SIPCore's scanner alone judges the input).
+    var noLibOSIP2Check = false
 
     var transport: String { tcp ? "tcp" : "udp" }
 }
@@ -280,7 +282,7 @@ private func startProxy(_ kind: ProxyKind, _ o: Options, _ ports: Ports, _ dir: 
     return try Spawned("pcscf", o.pcscf, [
         "proxy", "--gm", "\(t):127.0.0.1:\(ports.gm)", "--mw", "\(t):127.0.0.1:\(ports.mw)",
         "--next-hop", "sip:127.0.0.1:\(ports.uas);transport=\(t)", "--log-level", "warning",
-    ], directory: dir)
+    ] + (o.noLibOSIP2Check ? ["--no-libosip2-check"] : []), directory: dir)
 }
 
 private struct BenchError: Error, CustomStringConvertible {
@@ -393,6 +395,7 @@ private func parseOptions(_ arguments: [String]) -> Options? {
         case "--base-port": guard let p = int(v, 1_024...60_000) else { return nil }; o.basePort = p; i += 1
         case "--kamailio-children": guard let c = int(v, 1...16) else { return nil }; o.kamailioChildren = c; i += 1
         case "--keep-logs": o.keep = true
+        case "--no-libosip2-check": o.noLibOSIP2Check = true
         default: return nil
         }
         i += 1
@@ -419,7 +422,8 @@ func runProxyBench(_ arguments: [String]) {
         print("""
             usage: pcscf-bench proxy [--rate 500] [--duration 20] [--transport udp|tcp] [--climb [--rates 250,500,...]]
                                      [--only pcscf|kamailio] [--pcscf .build/release/pcscf-alg] [--stand-in kamailio]
-                                     [--base-port 15060] [--kamailio-children 2] [--keep-logs]      (run from the repo root)
+                                     [--base-port 15060] [--kamailio-children 2] [--keep-logs] [--no-libosip2-check]
+                                     (run from the repo root)
             """)
         return
     }
@@ -459,6 +463,7 @@ func runProxyBench(_ arguments: [String]) {
     let benchStart = clock.now
     let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
     print("proxy bench: \(o.transport), SIPp built-in uac -> proxy -> SIPp uas_200only.xml on 127.0.0.1; \(ProcessInfo.processInfo.activeProcessorCount) CPUs, load average \(load)")
+    if o.noLibOSIP2Check { print("pcscf started with --no-libosip2-check (SIPCore's scanner alone judges received messages)") }
 
     if !o.climb {
         print("fixed rate \(o.rate) calls/s for \(o.duration) s (\(o.rate * o.duration) calls per proxy)")
