@@ -143,13 +143,25 @@ public actor ProxyServer {
         core = SIPProxyCore(configuration: ProxyConfiguration(
             listeners: listeners, recordRoute: configuration.recordRoute,
             supportedExtensions: configuration.supportedExtensions, warningAgent: configuration.warningAgent))
-        if configuration.runsTimerTask { tasks.append(Task { await self.timerLoop() }) }
+        if configuration.runsTimerTask {
+            if clock is ContinuousProxyClock {
+                // Production clock: the wake-ups are scheduled on the event loop itself (no dispatch
+                // timer, no hop through the cooperative pool); only durations from `clock` are used.
+                loopTimerRunning = true
+                scheduleLoopTimer()
+            } else {
+                tasks.append(Task { await self.timerLoop() })
+            }
+        }
     }
 
     /// Stops the tasks and closes the transport.
     public func shutdown() async {
         for t in tasks { t.cancel() }
         tasks = []
+        loopTimerRunning = false
+        loopTimer?.cancel()
+        loopTimer = nil
         try? await transport.shutdown()
     }
 
@@ -169,16 +181,36 @@ public actor ProxyServer {
         }
     }
 
-    private func timerLoop() async {
+    /// When the timer task wakes next: the next deadline, at most `timerGranularity` away; deadlines
+    /// closer together than `timerCoalescing` fire in one wake-up (under load each transaction has its
+    /// own instant: thousands of wake-ups a second otherwise); received messages fire due timers too
+    /// (`TransactionLayer.receive`).
+    private func nextWake(after now: TransactionInstant) -> TransactionInstant {
         let granularity = configuration.timerGranularity
+        return max(min(layer.nextDeadline ?? now + granularity, now + granularity), now + min(Self.timerCoalescing, granularity))
+    }
+
+    private func timerLoop() async {
         while !Task.isCancelled {
-            let now = clock.now()
-            // Deadlines closer together than `timerCoalescing` fire in one wake-up (under load each
-            // transaction has its own instant: thousands of wake-ups a second otherwise); received
-            // messages fire due timers too (`TransactionLayer.receive`).
-            let wake = max(min(layer.nextDeadline ?? now + granularity, now + granularity), now + min(Self.timerCoalescing, granularity))
-            do { try await clock.sleep(until: wake) } catch { return }
+            do { try await clock.sleep(until: nextWake(after: clock.now())) } catch { return }
             fireTimers()
+        }
+    }
+
+    private var loopTimer: Scheduled<Void>?
+    private var loopTimerRunning = false
+
+    /// The timer task on the event loop (with `ContinuousProxyClock`): one scheduled task at a time.
+    private func scheduleLoopTimer() {
+        let now = clock.now()
+        let delay = (nextWake(after: now) - now).components
+        let nanoseconds = delay.seconds * 1_000_000_000 + delay.attoseconds / 1_000_000_000
+        loopTimer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
+            self?.assumeIsolated { server in
+                guard server.loopTimerRunning else { return }
+                server.fireTimers()
+                server.scheduleLoopTimer()
+            }
         }
     }
 
