@@ -42,6 +42,10 @@ public enum SIPTransportLimits {
     /// The UDP receive allocator: one whole datagram (RFC 768 length field is 16 bits, so 65,535 is the
     /// ceiling, RFC 3261 §18.1.1). NIO's default of 2048 silently truncates (platform-notes §3.1).
     public static let udpReceiveBufferBytes = 65_536
+    /// Kernel receive buffer (SO_RCVBUF) asked for each UDP listener socket; Linux caps it at
+    /// `net.core.rmem_max` without error. The default (~208 KiB) overflows in bursts when the event
+    /// loop thread is descheduled on a loaded host (datagrams dropped, SIP retransmissions needed).
+    public static let udpSocketReceiveBufferBytes = 4 << 20
     /// Largest UDP payload over IPv4 (65,535 − 8 UDP − 20 IP header bytes, RFC 768 / RFC 791); larger
     /// sends on a datagram flow throw `messageTooLarge`.
     public static let udpMaxDatagramBytes = 65_507

@@ -150,6 +150,7 @@ public final class SIPTransportService: @unchecked Sendable {
             // platform-notes §3.1: the default 2048-byte allocator truncates silently; one whole datagram
             // fits (no datagramVectorReadMessageCount, which would slice this buffer).
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SIPTransportLimits.udpReceiveBufferBytes))
+            .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(SIPTransportLimits.udpSocketReceiveBufferBytes))
             .channelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
                     try ch.pipeline.syncOperations.addHandler(SIPDatagramHandler(service: service, listener: index, side: l.side))
