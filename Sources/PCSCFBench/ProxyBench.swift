@@ -213,6 +213,8 @@ struct ProxyBenchOptions {
     var basePort = 15_060
     var kamailioChildren = 2
     var keep = false
+    /// Start `pcscf-alg proxy` with `--no-libosip2-check` (SIPCore's scanner alone judges the input).
+    var noLibOSIP2Check = false
 
     var transport: String { tcp ? "tcp" : "udp" }
 }
@@ -298,7 +300,7 @@ private func startProxy(_ kind: ProxyKind, _ o: ProxyBenchOptions, _ ports: Port
     return try Spawned("pcscf", o.pcscf, [
         "proxy", "--gm", "\(t):127.0.0.1:\(ports.gm)", "--mw", "\(t):127.0.0.1:\(ports.mw)",
         "--next-hop", "sip:127.0.0.1:\(ports.uas);transport=\(t)", "--log-level", "warning",
-    ], directory: dir)
+    ] + (o.noLibOSIP2Check ? ["--no-libosip2-check"] : []), directory: dir)
 }
 
 struct BenchError: Error, CustomStringConvertible {
@@ -411,6 +413,7 @@ private func parseProxyOptions(_ arguments: [String]) -> ProxyBenchOptions? {
         case "--base-port": guard let p = int(v, 1_024...60_000) else { return nil }; o.basePort = p; i += 1
         case "--kamailio-children": guard let c = int(v, 1...16) else { return nil }; o.kamailioChildren = c; i += 1
         case "--keep-logs": o.keep = true
+        case "--no-libosip2-check": o.noLibOSIP2Check = true
         default: return nil
         }
         i += 1
@@ -437,7 +440,8 @@ func runProxyBench(_ arguments: [String]) {
         print("""
             usage: pcscf-bench proxy [--rate 500] [--duration 20] [--transport udp|tcp] [--climb [--rates 250,500,...]]
                                      [--only pcscf|kamailio] [--pcscf .build/release/pcscf-alg] [--stand-in kamailio]
-                                     [--base-port 15060] [--kamailio-children 2] [--keep-logs]      (run from the repo root)
+                                     [--base-port 15060] [--kamailio-children 2] [--keep-logs] [--no-libosip2-check]
+                                     (run from the repo root)
             """)
         return
     }
@@ -465,6 +469,7 @@ func runProxyBench(_ arguments: [String]) {
     let benchStart = clock.now
     let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
     print("proxy bench: \(o.transport), SIPp built-in uac -> proxy -> SIPp uas_200only.xml on 127.0.0.1; \(ProcessInfo.processInfo.activeProcessorCount) CPUs, load average \(load)")
+    if o.noLibOSIP2Check { print("pcscf started with --no-libosip2-check (SIPCore's scanner alone judges received messages)") }
 
     if !o.climb {
         print("fixed rate \(o.rate) calls/s for \(o.duration) s (\(o.rate * o.duration) calls per proxy)")
