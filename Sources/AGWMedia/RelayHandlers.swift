@@ -114,12 +114,11 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// error closes this connection (the plane then releases the partner) and is counted: the stream
     /// can no longer be rewritten consistently (Docs/agw-media.md "Application-aware MSRP").
     private func rewrite(_ buf: ByteBuffer, context: ChannelHandlerContext) -> ByteBuffer? {
-        guard var r = rewriter else { return buf }
+        guard let before = rewriter?.messages else { return buf }
         do {
-            let before = r.messages
-            let out = try r.feed(Array(buf.readableBytesView))
-            counters.msrp(rewritten: r.messages - before)
-            rewriter = r
+            // Optional chaining mutates the stored rewriter in place (no copy of its held bytes).
+            let out = try rewriter?.feed(Array(buf.readableBytesView)) ?? []
+            counters.msrp(rewritten: (rewriter?.messages ?? before) - before)
             return out.isEmpty ? nil : context.channel.allocator.buffer(bytes: out)
         } catch {
             rewriter = nil
