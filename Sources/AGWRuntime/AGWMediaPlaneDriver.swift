@@ -24,12 +24,14 @@ public actor AGWMediaPlaneDriver: AGWMediaDriver {
 
     /// The relay: one MediaPlane with these settings; its events forwarded.
     public static func make(address: String, ports: ClosedRange<UInt16>, certificatePerStream: Bool, certificateFile: String?,
-                            keyFile: String?, keyLogFile: String?, logger: Logger) async throws -> any AGWMediaDriver {
+                            keyFile: String?, keyLogFile: String?, msrpApplicationAware: Bool = false,
+                            logger: Logger) async throws -> any AGWMediaDriver {
         if certificateFile != nil || keyFile != nil {
             throw AGWMediaPlaneDriverError("--cert/--key: loading a certificate file is not supported yet; the gateway generates self-signed certificates")
         }
         let config = MediaPlaneConfiguration(portRange: Int(ports.lowerBound)...Int(ports.upperBound),
-                                             certificatePerStream: certificatePerStream, keyLogFile: keyLogFile)
+                                             certificatePerStream: certificatePerStream, msrpPathRewrite: msrpApplicationAware,
+                                             keyLogFile: keyLogFile)
         let plane = try MediaPlane(configuration: config, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
         let driver = AGWMediaPlaneDriver(plane: plane, bindHost: address, logger: logger)
         await driver.startPump()
@@ -67,7 +69,8 @@ public actor AGWMediaPlaneDriver: AGWMediaDriver {
 
     public func allocate(_ a: AGWAllocation) async -> Result<AGWLocalResource, AGWMediaFailure> {
         let m = MediaAllocation(key: Self.key(a.key), transport: Self.transport(a.transport), bindHost: a.requestedAddress ?? bindHost,
-                                port: a.requestedPort.map(Int.init), setup: Self.setup(a.setup), wantsFingerprint: a.wantsFingerprint)
+                                port: a.requestedPort.map(Int.init), setup: Self.setup(a.setup), wantsFingerprint: a.wantsFingerprint,
+                                msrp: a.proto.uppercased().hasSuffix("/MSRP"))
         do {
             let local = try await plane.allocate(m)
             guard let port = UInt16(exactly: local.port) else {
@@ -96,7 +99,8 @@ public actor AGWMediaPlaneDriver: AGWMediaDriver {
             case .configure(let k, let remote, _, let tlsClient, _, _):
                 let r = remote.map { r in
                     MediaRemote(host: r.address, port: Int(r.port), setup: Self.setup(r.setup),
-                                fingerprint: r.fingerprints.lazy.compactMap { try? CertificateFingerprint(sdpValue: $0) }.first)
+                                fingerprint: r.fingerprints.lazy.compactMap { try? CertificateFingerprint(sdpValue: $0) }.first,
+                                msrpPath: r.path.last)
                 }
                 try await plane.configure(Self.key(k), remote: r, establishTLS: tlsClient ? .client : nil)
             case .interconnect(let a, let b, let mode):

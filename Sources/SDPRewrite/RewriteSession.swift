@@ -339,6 +339,7 @@ public struct RewriteSession: Sendable {
                     // Originating (TS 33.328 §7.2.1; seed 004 originating steps 5-8).
                     st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &access,
                                                              missing: "e2ae requested without a=fingerprint")
+                    access.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware)
                     replacedFingerprints.insert(i)
                     if let p = DecisionRule.proto(family, tls: false) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: false, model: policy.bandwidth)
@@ -350,6 +351,7 @@ public struct RewriteSession: Sendable {
                     // Terminating (TS 33.328 §7.3.1 step 4; seed 004 terminating steps 2-8).
                     replacedFingerprints.insert(i)
                     core.remote = try m.remote()
+                    core.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware)
                     core.bandwidthAS = m.bandwidthAS
                     core.bandwidthTIAS = m.bandwidthTIAS
                     if let p = DecisionRule.proto(family, tls: true) { draft.media[i].setProto(p) }
@@ -375,6 +377,8 @@ public struct RewriteSession: Sendable {
                 core.bandwidthAS = asValue; core.bandwidthTIAS = tias
                 if source == .access { access.remote = remote } else { core.remote = remote }
                 if treatment == .plain, appAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
+                if source == .access { access.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware && treatment == .plain) }
+                else { core.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware && treatment == .plain) }
                 requests.append(StreamRequest(index: i, media: st.media, protocol: family, treatment: treatment,
                                               action: action == .replace && family == .rtp ? .configure : action,
                                               direction: direction, access: access, core: core))
@@ -474,6 +478,7 @@ public struct RewriteSession: Sendable {
                 if source == .core {
                     // Originating answer (TS 33.328 §7.2.1 step 8; seed 004 steps 14-17).
                     core.remote = try m.remote()
+                    core.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: st.applicationAware)
                     core.bandwidthAS = m.bandwidthAS
                     core.bandwidthTIAS = m.bandwidthTIAS
                     replacedFingerprints.insert(i)
@@ -497,6 +502,7 @@ public struct RewriteSession: Sendable {
                     // Terminating answer (TS 33.328 §7.3.1 step 7; seed 004 terminating steps 13-17).
                     st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &access,
                                                              missing: "UE answer without a=fingerprint")
+                    access.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: st.applicationAware)
                     replacedFingerprints.insert(i)
                     draft.media[i].removeAttributes(.e2ae)
                     if let p = DecisionRule.proto(st.family, tls: false) { draft.media[i].setProto(p) }
@@ -526,6 +532,9 @@ public struct RewriteSession: Sendable {
                 core.bandwidthAS = asValue; core.bandwidthTIAS = tias
                 if source == .access { access.remote = remote } else { core.remote = remote }
                 if st.treatment == .plain, st.applicationAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
+                let aware = st.treatment == .plain && st.applicationAware
+                if source == .access { access.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: aware) }
+                else { core.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: aware) }
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment,
                                               action: .configure, direction: direction, access: access, core: core))
             case .passThrough, .released:
@@ -556,6 +565,12 @@ extension RewriteSession {
     /// (its offer, or its answer) gives the access termination's Remote: the UE's fingerprints,
     /// address, port and bandwidth. Returns the fingerprints, which the session keeps; an e2ae stream
     /// without one is rejected (488).
+    /// The peer's a=path for the AGW's Remote descriptor, on application-aware MSRP streams only (seed 003).
+    static func remotePath(_ sdp: SessionDescription, media i: Int, family: StreamProtocol, appAware: Bool) -> String? {
+        guard family == .msrp, appAware, let p = sdp.media[i].attributeValue(.path) else { return nil }
+        return String(p)
+    }
+
     static func takeUEMedia(_ sdp: SessionDescription, media i: Int, facts m: MediaFacts, into access: inout TerminationRequest,
                             missing detail: String) throws(RewriteError) -> [Fingerprint] {
         let ueFps = try FingerprintRule.applicable(sdp, media: i)
