@@ -103,18 +103,35 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         // Fast path: the canonical `XX:XX:...:XX` form of exactly the right length, decoded straight into
         // the result. Anything else (or a bad digit) goes through the general loop below for its error.
         let expected = hash.byteCount
-        if to - from == expected * 3 - 1 {
-            var fast = [UInt8]()
-            fast.reserveCapacity(expected)
-            for j in 0..<expected {
-                let at = from + j * 3
-                if j > 0, buf[at - 1] != ASCII.colon { break }
-                guard let hi = Fingerprint.hexValue(buf[at]), let lo = Fingerprint.hexValue(buf[at + 1]) else { break }
-                fast.append(hi << 4 | lo)
+        if to - from == expected * 3 - 1, let base = buf.baseAddress {
+            // `nibble` maps a hex digit to 0-15 and anything else to a value >= 16, so one test per
+            // pair checks both digits.
+            @inline(__always) func nibble(_ b: UInt8) -> UInt8 {
+                let d = b &- 0x30
+                if d < 10 { return d }
+                let l = (b | 0x20) &- 0x61
+                return l < 6 ? l &+ 10 : 0xFF
             }
-            if fast.count == expected {
+            // Decoded on the stack, then copied into the array in one append (an append per byte
+            // checks capacity and uniqueness each time).
+            let decoded = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: expected) { tmp -> [UInt8]? in
+                guard let t = tmp.baseAddress else { return nil }
+                var q = base + from
+                for j in 0..<expected {
+                    if j > 0, q[-1] != ASCII.colon { return nil }
+                    let hi = nibble(q[0]), lo = nibble(q[1])
+                    if (hi | lo) > 15 { return nil }
+                    t[j] = hi &<< 4 | lo
+                    q += 3
+                }
+                var fast = [UInt8]()
+                fast.reserveCapacity(expected)
+                fast.append(contentsOf: UnsafeBufferPointer(start: t, count: expected))
+                return fast
+            }
+            if let decoded {
                 self.hash = hash
-                self.bytes = fast
+                self.bytes = decoded
                 return
             }
         }
