@@ -234,17 +234,17 @@ public enum SDPText {
     /// Byte range of field `n` (0-based, space separated) of `buf`, or nil.
     @inlinable
     public static func fieldRange(_ buf: UnsafeBufferPointer<UInt8>, _ n: Int) -> (Int, Int)? {
-        var start = 0, field = 0
-        for k in 0...buf.count {
-            if k == buf.count || buf[k] == ASCII.space {
-                if k > start {
-                    if field == n { return (start, k) }
-                    field += 1
-                }
-                start = k + 1
-            }
+        guard let p = buf.baseAddress else { return nil }
+        let count = buf.count
+        var k = 0, field = 0
+        while true {
+            while k < count, p[k] == ASCII.space { k &+= 1 }     // runs of SP are tolerated
+            guard k < count else { return nil }
+            let start = k
+            while k < count, p[k] != ASCII.space { k &+= 1 }
+            if field == n { return (start, k) }
+            field &+= 1
         }
-        return nil
     }
 
     /// Field `n` (0-based, space separated), or an empty Substring.
@@ -282,8 +282,16 @@ public enum SDPText {
     public static func equalsIgnoringCase(_ tb: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
         guard tb.count == n else { return false }
+        guard let t = tb.baseAddress else { return n == 0 }
         let nb = literal.utf8Start
-        for k in 0..<n where lower(tb[k]) != lower(nb[k]) { return false }
+        // Equal bytes (the usual, canonical spelling) cost one compare; only a differing byte is
+        // compared again case-folded.
+        var k = 0
+        while k < n {
+            let a = t[k], b = nb[k]
+            if a != b, lower(a) != lower(b) { return false }
+            k &+= 1
+        }
         return true
     }
 
