@@ -264,15 +264,16 @@ public enum SDPText {
     @inlinable
     public static func number(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> UInt64? {
         let count = to - from
-        guard count > 0, count <= SDPLimits.maxNumberDigits else { return nil }
+        // At most `SDPLimits.maxNumberDigits` (19) digits: 10^19 - 1 < UInt64.max, so the wrapping
+        // arithmetic below cannot wrap (the `19` keeps that true whatever the limit).
+        guard count > 0, count <= SDPLimits.maxNumberDigits, count <= 19, let p = buf.baseAddress else { return nil }
         var value: UInt64 = 0
-        for k in from..<to {
-            let byte = buf[k]
-            guard byte >= ASCII.zero, byte <= ASCII.nine else { return nil }
-            let (m, o1) = value.multipliedReportingOverflow(by: 10)
-            let (s, o2) = m.addingReportingOverflow(UInt64(byte - ASCII.zero))
-            if o1 || o2 { return nil }
-            value = s
+        var k = from
+        while k < to {
+            let d = p[k] &- ASCII.zero
+            guard d < 10 else { return nil }
+            value = value &* 10 &+ UInt64(d)
+            k &+= 1
         }
         return value
     }
