@@ -101,19 +101,23 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
         }
         if fallback == .none { fallback = .crlf }
         // Exact size first, then one allocation written in place.
-        let lastMedia = media.count - 1
-        var size = SessionDescription.measure(table, last: media.isEmpty, fallback: fallback)
-        for k in media.indices { size += SessionDescription.measure(media[k].table, last: k == lastMedia, fallback: fallback) }
-        return String(unsafeUninitializedCapacity: size) { out -> Int in
-            var p = SessionDescription.write(table, last: media.isEmpty, fallback: fallback, into: out, at: 0)
-            for k in media.indices {
-                p = SessionDescription.write(media[k].table, last: k == lastMedia, fallback: fallback, into: out, at: p)
+        // The sections are read in place (borrowed through the media array's buffer: no copy of a
+        // table, hence no retain/release of its storage per section and pass).
+        return media.withUnsafeBufferPointer { ms -> String in
+            let lastMedia = ms.count - 1
+            var size = SessionDescription.measure(table, last: ms.isEmpty, fallback: fallback)
+            for k in 0..<ms.count { size += SessionDescription.measure(ms[k].table, last: k == lastMedia, fallback: fallback) }
+            return String(unsafeUninitializedCapacity: size) { out -> Int in
+                var p = SessionDescription.write(table, last: ms.isEmpty, fallback: fallback, into: out, at: 0)
+                for k in 0..<ms.count {
+                    p = SessionDescription.write(ms[k].table, last: k == lastMedia, fallback: fallback, into: out, at: p)
+                }
+                return p
             }
-            return p
         }
     }
 
-    private static func measure(_ t: SDPLineTable, last: Bool, fallback: SDPLineEnding) -> Int {
+    private static func measure(_ t: borrowing SDPLineTable, last: Bool, fallback: SDPLineEnding) -> Int {
         t.records.withUnsafeBufferPointer { rs -> Int in
             var size = 0
             for k in 0..<rs.count {
@@ -128,7 +132,7 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
     }
 
     /// Writes the lines of `t` at out[start...] (the caller sized `out` with `measure`); returns the end.
-    private static func write(_ t: SDPLineTable, last: Bool, fallback: SDPLineEnding,
+    private static func write(_ t: borrowing SDPLineTable, last: Bool, fallback: SDPLineEnding,
                               into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
         guard let dst = out.baseAddress else { return start }
         return t.records.withUnsafeBufferPointer { rs -> Int in
