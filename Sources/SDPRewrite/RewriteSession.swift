@@ -275,7 +275,7 @@ public struct RewriteSession: Sendable {
                                               treatment: .released, applicationAware: false,
                                               accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
                 st.treatment = .released
-                newStreams.append(st)
+                newStreams.append(Self.take(&st, leaving: .placeholder))
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
@@ -385,7 +385,7 @@ public struct RewriteSession: Sendable {
                 }
             }
             plans.append(plan)
-            newStreams.append(st)
+            newStreams.append(Self.take(&st, leaving: .placeholder))
         }
         // Seed 004 step 8 / TS 33.328 §7.2.1: remove the fingerprint of the replaced side (session level too).
         FingerprintRule.removeApplicable(&draft, replaced: replacedFingerprints)
@@ -432,7 +432,7 @@ public struct RewriteSession: Sendable {
             var st = streams[i]
             if target == .core { draft.media[i].removeAttributes(.e2ae) }
             guard st.treatment.isAnchored else {
-                newStreams.append(st)
+                newStreams.append(Self.take(&st, leaving: .placeholder))
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
@@ -445,7 +445,7 @@ public struct RewriteSession: Sendable {
                     replacedFingerprints.insert(i)
                 }
                 st.treatment = .released
-                newStreams.append(st)
+                newStreams.append(Self.take(&st, leaving: .placeholder))
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
@@ -531,13 +531,33 @@ public struct RewriteSession: Sendable {
             case .passThrough, .released:
                 plan.anchored = false
             }
-            newStreams.append(st)
+            newStreams.append(Self.take(&st, leaving: .placeholder))
             plans.append(plan)
         }
         FingerprintRule.removeApplicable(&draft, replaced: replacedFingerprints)
         streams = newStreams
         phase = .answerAwaitingGateway(Pending(kind: .answer, draft: draft, plans: plans, offer: info))
         return GatewayRequest(streams: requests)
+    }
+}
+
+extension RewriteSession {
+    /// Moves `value` out, leaving `placeholder` (a swap, then a return of a local): appending a `var`
+    /// that is not used again copied it (a retain per text field, and a release when the variable died).
+    @inline(__always)
+    static func take<T>(_ value: inout T, leaving placeholder: T) -> T {
+        var out = placeholder
+        swap(&out, &value)
+        return out
+    }
+}
+
+extension RewriteSession.StreamState {
+    /// An empty state (immortal empty texts, the empty-array singleton: nothing to retain).
+    static var placeholder: RewriteSession.StreamState {
+        RewriteSession.StreamState(media: "", family: .other, treatment: .released, applicationAware: false,
+                                   accessTransport: GatewayTransport(rawValue: ""), coreTransport: GatewayTransport(rawValue: ""),
+                                   ueFingerprints: [])
     }
 }
 
