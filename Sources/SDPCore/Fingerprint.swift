@@ -213,13 +213,17 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         d.initialize(from: prefix.utf8Start, count: prefix.utf8CodeUnitCount); p += prefix.utf8CodeUnitCount
         (d + p).initialize(from: name.utf8Start, count: name.utf8CodeUnitCount); p += name.utf8CodeUnitCount
         d[p] = ASCII.space; p += 1
-        let digits: StaticString = "0123456789ABCDEF"
-        let h = digits.utf8Start
+        // `XX` then `:XX` per further byte, through a moving pointer (RFC 8122 §5 UHEX).
         bytes.withUnsafeBufferPointer { bs in
-            for k in 0..<bs.count {
-                if k > 0 { d[p] = ASCII.colon; p += 1 }
-                let b = bs[k]
-                d[p] = h[Int(b >> 4)]; d[p + 1] = h[Int(b & 0x0F)]; p += 2
+            guard let src = bs.baseAddress, bs.count > 0 else { return }
+            @inline(__always) func hex(_ v: UInt8) -> UInt8 { v < 10 ? v &+ 0x30 : v &+ 0x37 }
+            var q = d + p
+            q[0] = hex(src[0] &>> 4); q[1] = hex(src[0] & 0x0F); q += 2
+            var k = 1
+            while k < bs.count {
+                let b = src[k]
+                q[0] = ASCII.colon; q[1] = hex(b &>> 4); q[2] = hex(b & 0x0F); q += 3
+                k &+= 1
             }
         }
     }

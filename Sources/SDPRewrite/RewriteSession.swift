@@ -368,12 +368,12 @@ public struct RewriteSession: Sendable {
                 // TI-23334-v: e2e gets transport TCP, no TLS data; plain/RTP: ordinary anchoring. a=crypto,
                 // a=fingerprint and a=setup pass unchanged; only addresses (and path if app-aware) change.
                 let remote = try m.remote()
-                var access = TerminationRequest(transport: accessT)
-                var core = TerminationRequest(transport: coreT)
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
-                access.bandwidthAS = asValue; access.bandwidthTIAS = tias
-                core.bandwidthAS = asValue; core.bandwidthTIAS = tias
-                if source == .access { access.remote = remote } else { core.remote = remote }
+                // Built whole as constants (moved into the request; `var`s were copied into it).
+                let access = TerminationRequest(transport: accessT, remote: source == .access ? remote : nil,
+                                                bandwidthAS: asValue, bandwidthTIAS: tias)
+                let core = TerminationRequest(transport: coreT, remote: source == .access ? nil : remote,
+                                              bandwidthAS: asValue, bandwidthTIAS: tias)
                 if treatment == .plain, appAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
                 requests.append(StreamRequest(index: i, media: st.media, protocol: family, treatment: treatment,
                                               action: action == .replace && family == .rtp ? .configure : action,
@@ -519,12 +519,11 @@ public struct RewriteSession: Sendable {
                                               action: .configure, direction: direction, access: access, core: core))
             case .e2e, .plain, .rtp:
                 let remote = try m.remote()
-                var access = TerminationRequest(transport: st.accessTransport)
-                var core = TerminationRequest(transport: st.coreTransport)
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
-                access.bandwidthAS = asValue; access.bandwidthTIAS = tias
-                core.bandwidthAS = asValue; core.bandwidthTIAS = tias
-                if source == .access { access.remote = remote } else { core.remote = remote }
+                let access = TerminationRequest(transport: st.accessTransport, remote: source == .access ? remote : nil,
+                                                bandwidthAS: asValue, bandwidthTIAS: tias)
+                let core = TerminationRequest(transport: st.coreTransport, remote: source == .access ? nil : remote,
+                                              bandwidthAS: asValue, bandwidthTIAS: tias)
                 if st.treatment == .plain, st.applicationAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment,
                                               action: .configure, direction: direction, access: access, core: core))
