@@ -80,7 +80,12 @@ public enum AddressRule {
         if setConnection { m.setConnectionAddress(ep.address) }
         if let i = m.table.firstIndex(of: .rtcp), let rtcp = try? m.table.rtcp(at: i) {
             let rtcpPort = ep.rtcpPort ?? (ep.port == UInt16.max ? ep.port : ep.port + 1)
-            m.setRTCP(RTCPAttribute(port: rtcpPort, connection: rtcp.connection == nil ? nil : ConnectionData(address: ep.address)))
+            if rtcp.connection == nil {
+                // The usual `a=rtcp:<port>`: the new port written in place (no intermediate text).
+                m.table.setRTCPPort(rtcpPort, at: i)
+            } else {
+                m.setRTCP(RTCPAttribute(port: rtcpPort, connection: ConnectionData(address: ep.address)))
+            }
         }
     }
 
