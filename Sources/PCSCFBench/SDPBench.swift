@@ -68,14 +68,17 @@ private let benchGatewayOffer = GatewayAnswer(streams: [
 @inline(never)
 private func rewriteRound() -> Int {
     do {
+        // Each rewrite is the whole per-SDP work of the proxy (ALGSessionStateMachine): parse the
+        // received text, run the rules (the gateway request), apply the AGW answer, serialise the SDP
+        // to forward. The requests' stream counts go into the checksum with the emitted bytes.
         var session = RewriteSession(flags: .all)
         let offer = try SessionDescription(parsing: benchOffer)
-        _ = try session.receive(offer, kind: .offer, direction: .originating)
+        let offerRequest = try session.receive(offer, kind: .offer, direction: .originating)
         let toCore = try session.applyGatewayAnswer(benchGatewayOffer).serialized()
         let answer = try SessionDescription(parsing: benchAnswer)
-        _ = try session.receive(answer, kind: .answer, direction: .originating)
+        let answerRequest = try session.receive(answer, kind: .answer, direction: .originating)
         let toUE = try session.applyGatewayAnswer(GatewayAnswer()).serialized()
-        return toCore.utf8.count + toUE.utf8.count
+        return toCore.utf8.count + toUE.utf8.count + offerRequest.streams.count + answerRequest.streams.count
     } catch {
         return -1
     }
