@@ -145,7 +145,7 @@ func runSDPBench(_ arguments: [String]) {
     print("  rewrite (parse + rules + AGW answer + serialise), µs per rewrite: best \(f(bestRewrite)), median \(f(medRewrite))")
     print("  libosip2 osip_message_parse of the IMS INVITE, µs per parse: best \(f(bestParse)), median \(f(medParse))")
     print("  ratio rewrite / INVITE parse: best/best \(f(bestRewrite / bestParse)), median/median \(f(medRewrite / medParse))"
-          + " (goal: <= 5 µs and < 0.33)")
+          + " (goal: <= 5 µs and < 1/3)")
     print("  instructions: not counted in-process (no hardware counters on this host);"
           + " scripts/bench-sdp-callgrind.sh gives instructions per rewrite and per parse and their ratio")
     if sink == 42 { print("") }
