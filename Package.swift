@@ -9,6 +9,12 @@ import PackageDescription
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
+/// The generic transaction layer and the proxy core are used from ProxyRuntime with concrete types
+/// (`TransactionLayer<SIPMessage, SIPDestination>`, `processRequest<CountingIDGenerator>`): release
+/// builds serialise their bodies so the caller specialises them (no run-time generic metadata).
+let crossModuleSettings: [SwiftSetting] = swiftSettings + [
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release)),
+]
 
 let package = Package(
     name: "pcscf-alg",
@@ -58,7 +64,7 @@ let package = Package(
         .target(name: "SDPCore", swiftSettings: swiftSettings),
         .target(name: "SDPRewrite", dependencies: ["SDPCore"], swiftSettings: swiftSettings),
         .target(name: "H248Codec", dependencies: ["SDPCore"], swiftSettings: swiftSettings),
-        .target(name: "SIPTransaction", dependencies: ["SIPCore"], swiftSettings: swiftSettings),
+        .target(name: "SIPTransaction", dependencies: ["SIPCore"], swiftSettings: crossModuleSettings),
         .target(
             name: "H248Client",
             dependencies: ["H248Codec", "CSCTP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
@@ -73,7 +79,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "SIPProxy", dependencies: ["SIPCore", "SIPTransaction"], swiftSettings: swiftSettings),
+        .target(name: "SIPProxy", dependencies: ["SIPCore", "SIPTransaction"], swiftSettings: crossModuleSettings),
         .target(name: "IMSALG", dependencies: ["SIPCore", "SIPTransaction", "SDPRewrite"], swiftSettings: swiftSettings),
         // The running stateful proxy: SIPTransport + SIPTransaction + SIPProxy joined by an async driver.
         .target(

@@ -32,7 +32,7 @@ parse_ir=$(inclusive 'parseAndFree')
 awk -v r="$round_ir" -v p="$parse_ir" -v n="$rounds" 'BEGIN {
     rw = r / n / 2; pa = p / n
     printf "callgrind, %d rounds (%d rewrites) and %d INVITE parses\n", n, 2 * n, n
-    printf "  instructions per rewrite (parse + rules + AGW answer + serialise): %.1f k\n", rw / 1000
-    printf "  instructions per libosip2 INVITE parse:                            %.1f k\n", pa / 1000
-    printf "  ratio rewrite / INVITE parse: %.3f (goal < 0.33)\n", rw / pa
+    printf "  instructions per rewrite (parse + rules + AGW answer + serialise): %.2f k\n", rw / 1000
+    printf "  instructions per libosip2 INVITE parse:                            %.2f k\n", pa / 1000
+    printf "  ratio rewrite / INVITE parse: %.4f (goal < 1/3 = 0.3333)\n", rw / pa
 }'

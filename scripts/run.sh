@@ -9,7 +9,9 @@
 # Point a UE (e.g. SIPp) at 127.0.0.1:5060 and an S-CSCF at 127.0.0.1:5080. Ctrl-C stops both.
 # `bash scripts/run.sh --agw` starts the companion `ims-agw` (Docs/ims-agw.md) as the lab gateway
 # instead of the OTP MG: it registers on Iq udp 127.0.0.1:2944 and relays MSRP/BFCP (TLS on the
-# access side, plain TCP on the core side) on ports 40000-40999 of 127.0.0.1.
+# access side, plain TCP on the core side) on ports 40000-40999 of 127.0.0.1. It runs with
+# --msrp-application-aware to match pcscf-alg's default alg.policy.cema_absent = rewritePath (MSRP
+# without a=msrp-cema: a=path rewritten in SDP, To-Path/From-Path in the MSRP data; seed 003).
 # With other arguments, they go to pcscf-alg instead and no gateway is started
 # (e.g. `bash scripts/run.sh --help`, `bash scripts/run.sh sip-demo`).
 set -euo pipefail
@@ -23,7 +25,7 @@ if [ "${1:-}" = "--agw" ]; then
     trap 'kill $ALG $AGW 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
     sleep 1
     .build/release/ims-agw --mgc udp:127.0.0.1:2944 --listen 127.0.0.1:2946 --media relay \
-        --media-address 127.0.0.1 --media-ports 40000-40999 &
+        --media-address 127.0.0.1 --media-ports 40000-40999 --msrp-application-aware &
     AGW=$!
     wait $ALG
     exit $?

@@ -49,9 +49,6 @@ public actor MediaPlane {
     }
 
     public init(configuration: MediaPlaneConfiguration, group: any EventLoopGroup, logger: Logger) throws {
-        guard !configuration.msrpPathRewrite else {
-            throw MediaError.unsupported("application-aware MSRP (msrpPathRewrite) is not implemented")
-        }
         guard configuration.portRange.lowerBound >= 1, configuration.portRange.upperBound <= 65535 else {
             throw MediaError.invalid("portRange must be within 1...65535")
         }
@@ -452,15 +449,41 @@ public actor MediaPlane {
 
     private func join(_ a: Termination, _ b: Termination) {
         guard let ca = a.connection, let cb = b.connection else { return }
-        Self.attach(ca, to: cb)
-        Self.attach(cb, to: ca)
+        let (ab, ba) = msrpRewrites(a, b)
+        if ab != nil { logger.info("application-aware MSRP", metadata: ["from": "\(a.allocation.key)", "to": "\(b.allocation.key)", "rule": "\(ab.map { "To-Path→\($0.toPath) From-Path→\($0.fromPath)" } ?? "")"]) }
+        Self.attach(ca, to: cb, rewrite: ab)
+        Self.attach(cb, to: ca, rewrite: ba)
     }
 
-    private static func attach(_ ch: any Channel, to other: any Channel) {
+    /// Application-aware MSRP (seed 003, only when statically configured): for a stream whose two
+    /// terminations carry MSRP protos, the rules of each direction. Bytes read on `from` going to `to`:
+    /// the last To-Path URI becomes the `to` peer's own URI (its Remote a=path, else its Remote address
+    /// and port), the last From-Path URI becomes the gateway's URI on `to` (its Local address and port),
+    /// msrps on TLS terminations, msrp on TCP (RFC 4975 §6) — the URIs the IMS-ALG wrote into a=path
+    /// (SDPRewrite `MSRPPathRule.rewriteLast`), so each peer sees only the gateway.
+    func msrpRewrites(_ a: Termination, _ b: Termination) -> (MSRPPathRewrite?, MSRPPathRewrite?) {
+        guard configuration.msrpPathRewrite, a.allocation.msrp, b.allocation.msrp else { return (nil, nil) }
+        func rule(to t: Termination) -> MSRPPathRewrite? {
+            let tls = t.allocation.transport == .tls
+            let scheme = MSRPAuthority.scheme(tls: tls)
+            let peer: MSRPAuthority
+            if let p = t.remote?.msrpPath, let auth = MSRPAuthority(uri: p) {
+                peer = MSRPAuthority(scheme: scheme, host: auth.host, port: auth.port)
+            } else if let r = t.remote, r.port > 0 {
+                peer = MSRPAuthority(scheme: scheme, host: r.host, port: r.port)
+            } else {
+                return nil
+            }
+            return MSRPPathRewrite(toPath: peer, fromPath: MSRPAuthority(scheme: scheme, host: t.allocation.bindHost, port: t.port))
+        }
+        return (rule(to: b), rule(to: a))
+    }
+
+    private static func attach(_ ch: any Channel, to other: any Channel, rewrite: MSRPPathRewrite?) {
         ch.eventLoop.execute {
             guard let h = try? ch.pipeline.syncOperations.handler(type: RelayHandler.self) else { return }
             guard let ctx = try? ch.pipeline.syncOperations.context(handlerType: RelayHandler.self) else { return }
-            h.attach(other, context: ctx)
+            h.attach(other, context: ctx, rewriter: rewrite.map(MSRPPathRewriter.init(rule:)))
         }
     }
 }

@@ -97,11 +97,15 @@ public struct MediaAllocation: Sendable {
     public var setup: TCPSetup?
     /// The MGC requested the gateway's certificate fingerprint (TS 23.334 §5.11.2.2, "request a fingerprint").
     public var wantsFingerprint: Bool
+    /// The termination's proto carries MSRP framing (`TCP/MSRP`, `TCP/TLS/MSRP`): with both terminations
+    /// of a stream so marked and `MediaPlaneConfiguration.msrpPathRewrite` on, the relay is
+    /// application-aware (seed 003; specs.md §6.3: the MGC asks `TCP/MSRP` instead of `TCP` for it).
+    public var msrp: Bool
 
     public init(key: MediaTerminationKey, transport: MediaTransport, bindHost: String, port: Int? = nil,
-                setup: TCPSetup? = nil, wantsFingerprint: Bool = false) {
+                setup: TCPSetup? = nil, wantsFingerprint: Bool = false, msrp: Bool = false) {
         self.key = key; self.transport = transport; self.bindHost = bindHost; self.port = port
-        self.setup = setup; self.wantsFingerprint = wantsFingerprint
+        self.setup = setup; self.wantsFingerprint = wantsFingerprint; self.msrp = msrp
     }
 }
 
@@ -127,11 +131,15 @@ public struct MediaRemote: Sendable, Hashable {
     public var fingerprint: CertificateFingerprint?
     /// Accept connections/packets only from `host` (remote source address filtering, TS 23.334 §5.8 / H.248.43).
     public var filterSource: Bool
+    /// The last URI of the peer's `a=path` (RFC 4975 §8.1), when the Remote SDP carries it: the
+    /// application-aware relay puts its scheme and authority in To-Path towards this peer; without it,
+    /// the Remote address and port (without CEMA an MSRP endpoint's a=path matches its c=/m=, specs.md §6.2).
+    public var msrpPath: String?
 
     public init(host: String, port: Int, setup: TCPSetup? = nil, fingerprint: CertificateFingerprint? = nil,
-                filterSource: Bool = false) {
+                filterSource: Bool = false, msrpPath: String? = nil) {
         self.host = host; self.port = port; self.setup = setup; self.fingerprint = fingerprint
-        self.filterSource = filterSource
+        self.filterSource = filterSource; self.msrpPath = msrpPath
     }
 }
 
@@ -182,7 +190,8 @@ public struct MediaPlaneConfiguration: Sendable {
     public var connectTimeout: Duration
     /// Back-pressure bound: bytes queued towards one side before reading from the other stops.
     public var maxBufferedBytes: Int
-    /// Application-aware MSRP (To-Path/From-Path rewrite, seed 003). Not implemented; must stay false.
+    /// Application-aware MSRP (To-Path/From-Path rewritten on streams whose two terminations are MSRP
+    /// protos, `MSRPPathRewriter`; seed 003: only by static configuration). Off by default.
     public var msrpPathRewrite: Bool
     /// NSS key log file for TLS secrets (for tshark); nil = off (default).
     public var keyLogFile: String?
@@ -223,6 +232,9 @@ public struct MediaPlaneStatistics: Sendable, Hashable {
     public var tlsFailures: UInt64
     public var rejectedConnections: UInt64
     public var droppedDatagrams: UInt64
+    /// Application-aware MSRP: messages whose To-Path/From-Path were rewritten, and streams closed on a framing error.
+    public var msrpMessagesRewritten: UInt64 = 0
+    public var msrpFramingErrors: UInt64 = 0
 
     public init(terminations: Int = 0, openConnections: Int = 0, bytesRelayed: UInt64 = 0, datagramsRelayed: UInt64 = 0,
                 tlsHandshakes: UInt64 = 0, tlsFailures: UInt64 = 0, rejectedConnections: UInt64 = 0, droppedDatagrams: UInt64 = 0) {

@@ -19,6 +19,8 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     let counters: MediaCounters
     let shared: TerminationShared
     private var partner: (any Channel)?
+    /// Application-aware MSRP on this direction (bytes read here, written to the partner).
+    private var rewriter: MSRPPathRewriter?
     private var pending: ByteBuffer?
     private var needsFlush = false
     private var ready = false
@@ -65,7 +67,8 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         let buf = unwrapInboundIn(data)
         if let p = partner {
             counters.addBytes(buf.readableBytes)
-            p.write(buf, promise: nil)
+            guard let out = rewrite(buf, context: context) else { return }
+            p.write(out, promise: nil)
             needsFlush = true
         } else {
             if pending == nil { pending = buf } else { var b = buf; pending?.writeBuffer(&b) }
@@ -94,16 +97,36 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    /// Joins this connection to `other` (called on this channel's event loop).
-    func attach(_ other: any Channel, context: ChannelHandlerContext) {
+    /// Joins this connection to `other` (called on this channel's event loop); `rewriter` makes this
+    /// direction application-aware MSRP.
+    func attach(_ other: any Channel, context: ChannelHandlerContext, rewriter: MSRPPathRewriter? = nil) {
         partner = other
-        if var p = pending {
+        self.rewriter = rewriter
+        if let p = pending {
             pending = nil
             counters.addBytes(p.readableBytes)
-            other.writeAndFlush(p, promise: nil)
-            p.clear()
+            if let out = rewrite(p, context: context) { other.writeAndFlush(out, promise: nil) }
         }
         context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+    }
+
+    /// The bytes to forward: unchanged, or framed and path-rewritten (`MSRPPathRewriter`). A framing
+    /// error closes this connection (the plane then releases the partner) and is counted: the stream
+    /// can no longer be rewritten consistently (Docs/agw-media.md "Application-aware MSRP").
+    private func rewrite(_ buf: ByteBuffer, context: ChannelHandlerContext) -> ByteBuffer? {
+        guard let before = rewriter?.messages else { return buf }
+        do {
+            // Optional chaining mutates the stored rewriter in place (no copy of its held bytes).
+            let out = try rewriter?.feed(Array(buf.readableBytesView)) ?? []
+            counters.msrp(rewritten: (rewriter?.messages ?? before) - before)
+            return out.isEmpty ? nil : context.channel.allocator.buffer(bytes: out)
+        } catch {
+            rewriter = nil
+            partner = nil
+            counters.msrpError()
+            context.close(promise: nil)
+            return nil
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

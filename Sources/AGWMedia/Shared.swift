@@ -11,6 +11,8 @@ final class MediaCounters: @unchecked Sendable {
     private var tlsFailures: UInt64 = 0
     private var rejected: UInt64 = 0
     private var dropped: UInt64 = 0
+    private var msrpRewritten: UInt64 = 0
+    private var msrpErrors: UInt64 = 0
 
     func addBytes(_ n: Int) { lock.lock(); bytes &+= UInt64(max(0, n)); lock.unlock() }
     func addDatagram(_ n: Int) { lock.lock(); datagrams &+= 1; bytes &+= UInt64(max(0, n)); lock.unlock() }
@@ -18,11 +20,14 @@ final class MediaCounters: @unchecked Sendable {
     func tlsFailure() { lock.lock(); tlsFailures &+= 1; lock.unlock() }
     func reject() { lock.lock(); rejected &+= 1; lock.unlock() }
     func drop() { lock.lock(); dropped &+= 1; lock.unlock() }
+    func msrp(rewritten: Int) { lock.lock(); msrpRewritten &+= UInt64(max(0, rewritten)); lock.unlock() }
+    func msrpError() { lock.lock(); msrpErrors &+= 1; lock.unlock() }
 
     func fill(_ s: inout MediaPlaneStatistics) {
         lock.lock(); defer { lock.unlock() }
         s.bytesRelayed = bytes; s.datagramsRelayed = datagrams; s.tlsHandshakes = handshakes
         s.tlsFailures = tlsFailures; s.rejectedConnections = rejected; s.droppedDatagrams = dropped
+        s.msrpMessagesRewritten = msrpRewritten; s.msrpFramingErrors = msrpErrors
     }
 }
 
@@ -66,9 +71,13 @@ final class TerminationShared: @unchecked Sendable {
     }
 
     func setTLSRole(_ role: TLSRole?) { lock.lock(); tlsRole = role; lock.unlock() }
+    /// The TLS role does not follow the TCP direction: the gateway is TLS client only when told by the
+    /// Establish-TLS signal (H.248.90 tlsbsc, TS 29.334), otherwise it waits for the peer's ClientHello,
+    /// whichever side opened TCP. Seed 004 originating BFCP: the gateway opens TCP towards the UE
+    /// (answer a=setup:active) while the UE, the SDP offerer, is the TLS client (RFC 4583 model, specs.md U10).
     func role(inbound: Bool) -> TLSRole {
         lock.lock(); defer { lock.unlock() }
-        return tlsRole ?? (inbound ? .server : .client)
+        return tlsRole ?? .server
     }
 
     func recordFailure(_ reason: String) { lock.lock(); if failureReason == nil { failureReason = reason }; lock.unlock() }

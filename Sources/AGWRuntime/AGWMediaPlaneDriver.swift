@@ -24,9 +24,11 @@ public actor AGWMediaPlaneDriver: AGWMediaDriver {
 
     /// The relay: one MediaPlane with these settings; its events forwarded.
     public static func make(address: String, ports: ClosedRange<UInt16>, certificatePerStream: Bool, certificateFile: String?,
-                            keyFile: String?, keyLogFile: String?, logger: Logger) async throws -> any AGWMediaDriver {
+                            keyFile: String?, keyLogFile: String?, msrpApplicationAware: Bool = false,
+                            logger: Logger) async throws -> any AGWMediaDriver {
         var config = MediaPlaneConfiguration(portRange: Int(ports.lowerBound)...Int(ports.upperBound),
-                                             certificatePerStream: certificatePerStream, keyLogFile: keyLogFile)
+                                             certificatePerStream: certificatePerStream, msrpPathRewrite: msrpApplicationAware,
+                                             keyLogFile: keyLogFile)
         switch (certificateFile, keyFile) {
         case (nil, nil):
             break
@@ -76,7 +78,8 @@ public actor AGWMediaPlaneDriver: AGWMediaDriver {
 
     public func allocate(_ a: AGWAllocation) async -> Result<AGWLocalResource, AGWMediaFailure> {
         let m = MediaAllocation(key: Self.key(a.key), transport: Self.transport(a.transport), bindHost: a.requestedAddress ?? bindHost,
-                                port: a.requestedPort.map(Int.init), setup: Self.setup(a.setup), wantsFingerprint: a.wantsFingerprint)
+                                port: a.requestedPort.map(Int.init), setup: Self.setup(a.setup), wantsFingerprint: a.wantsFingerprint,
+                                msrp: a.proto.uppercased().hasSuffix("/MSRP"))
         do {
             let local = try await plane.allocate(m)
             guard let port = UInt16(exactly: local.port) else {
@@ -105,7 +108,8 @@ public actor AGWMediaPlaneDriver: AGWMediaDriver {
             case .configure(let k, let remote, _, let tlsClient, _, _):
                 let r = remote.map { r in
                     MediaRemote(host: r.address, port: Int(r.port), setup: Self.setup(r.setup),
-                                fingerprint: r.fingerprints.lazy.compactMap { try? CertificateFingerprint(sdpValue: $0) }.first)
+                                fingerprint: r.fingerprints.lazy.compactMap { try? CertificateFingerprint(sdpValue: $0) }.first,
+                                msrpPath: r.path.last)
                 }
                 try await plane.configure(Self.key(k), remote: r, establishTLS: tlsClient ? .client : nil)
             case .interconnect(let a, let b, let mode):

@@ -280,7 +280,7 @@ public actor AGWRuntime {
             transmit(bytes, to: peer)
         }
         answered += 1
-        logger.info("Iq T=\(request.id) \(Self.summary(request)) -> \(Self.summary(reply))")
+        logger.info("Iq T=\(request.id) \(Self.summary(request)) -> \(Self.summary(reply)) [contexts=\(gateway.contexts.count)]")
         for op in operations { await media.perform(op) }
         for effect in effects {
             switch effect {

@@ -174,11 +174,6 @@ public actor ALGSessions {
                 initial = true
             }
             let target = existing(callID: key.callID, tags: tags(context.request)) ?? key
-            if !initial, let cseq = message.cseq?.number, let d = sessions[target]?.dialog {
-                // A re-offer: its sender is the caller when it carries the caller's From tag.
-                let sender: Side = message.from?.tag == target.localTag ? d.callerSide : d.callerSide.other
-                sessions[target]?.dialog?.saw(cseq: cseq, from: sender)
-            }
             let out = await drive(target, .offerReceived(sdp: sdp, from: side, now: now()))
             if initial { logger.debug("ALG session \(key.callID) offer from \(side): \(out.summary)") }
             return out.result(agent: configuration.warningAgent)
@@ -212,6 +207,18 @@ public actor ALGSessions {
             }
             return out.result(agent: configuration.warningAgent)
         }
+    }
+
+    // MARK: CSeq translation (RFC 3261 §12.2.1.1, §12.2.2; ALGCSeqTranslation)
+
+    /// The CSeq number to forward for an in-dialog request of a dialog this ALG holds, when the proxy
+    /// inserted requests of its own into the sender's direction; nil: forward it unchanged. Its sender
+    /// is the caller when it carries the caller's From tag (the dialog key's tag).
+    public func forwardCSeq(_ request: SIPMessage) -> UInt32? {
+        guard request.to?.tag != nil, let callID = request.callID, let cseq = request.cseq,
+              let key = existing(callID: callID, tags: tags(request)), let d = sessions[key]?.dialog else { return nil }
+        let sender: Side = request.from?.tag == key.localTag ? d.callerSide : d.callerSide.other
+        return sessions[key]?.dialog?.forwardCSeq(cseq.number, method: cseq.method, from: sender)
     }
 
     // MARK: Session end

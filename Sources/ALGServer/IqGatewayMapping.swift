@@ -241,6 +241,8 @@ public struct IqGatewayMapping: Sendable, Equatable {
             lines.append(r.rtcpAddress.map { "a=rtcp:\(rtcp) IN \(addressType($0)) \($0)" } ?? "a=rtcp:\(rtcp)")
         }
         for fp in term.remoteFingerprints ?? [] { lines.append("a=fingerprint:\(fp.hash.rawValue) \(fp.hexString)") }
+        // Application-aware MSRP (seed 003): the peer's own MSRP URI, for the AGW's To-Path rewrite.
+        if let path = term.remotePath { lines.append("a=path:\(path)") }
         return SDPBlock(lines: lines)
     }
 

@@ -36,7 +36,7 @@ public actor IqMGCClient: MGCClient {
     public static let maximumRememberedOutcomes = 4_096
 
     /// One info line per Iq transaction (`IqTransactionLog.line`); nil: no log.
-    private let logger: Logger?
+    private nonisolated let logger: Logger?
 
     public init(client: IqClient, mapping: IqGatewayMapping = IqGatewayMapping(), logger: Logger? = nil) {
         self.client = client
@@ -243,14 +243,30 @@ public actor IqMGCClient: MGCClient {
         }
     }
 
+    /// The log line of a transaction the gateway originated (issue 9 logging: one line per Iq
+    /// transaction, the incoming ones too): a Notify (H.248.1 §7.2.7) with its context, termination,
+    /// observed events and the answer the client gave it (ok, or error:435 for a context/termination
+    /// it never reserved, H.248.8). `iq Notify dir=in ctx=3 term=ip/5 event=tlsbsc/estfail result=ok`.
+    /// Association events (ServiceChange) are logged where the registration is handled.
+    static func incomingLogLine(_ event: IqEvent) -> String? {
+        guard case .notify(let n) = event else { return nil }
+        let events = n.observed.events.map(\.name)
+        return "iq Notify dir=in ctx=\(IqFormat.context(n.contextID)) term=\(n.terminationID.text)"
+            + " event=\(events.isEmpty ? "-" : events.joined(separator: ","))"
+            + " result=\(n.knownToClient ? "ok" : "error:\(H248ErrorCodes.terminationNotInContext)")"
+    }
+
     /// The gateway events of this client's `events` stream, mapped (the stream has one consumer:
-    /// use this instead of `client.events`, not beside it).
+    /// use this instead of `client.events`, not beside it). Each Notify from the gateway is logged
+    /// (`incomingLogLine`, info).
     public nonisolated func gatewayEvents() -> AsyncStream<IqGatewayEventForContext> {
         let source = client.events
         let tokens = mapping.tokens
+        let logger = self.logger
         return AsyncStream { continuation in
             let task = Task {
                 for await e in source {
+                    if let logger, logger.logLevel <= .info, let line = Self.incomingLogLine(e) { logger.info("\(line)") }
                     if let mapped = Self.gatewayEvent(e, tokens: tokens) { continuation.yield(mapped) }
                 }
                 continuation.finish()

@@ -102,15 +102,22 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
         // Draining (SIGTERM): new dialogs get 503 + Retry-After; in-dialog requests go on.
         if let reject = drain.rejection(for: request) { return .respond(reject) }
         if request.method == "BYE", let callID = request.callID { drain.byeForwarded(context.id, callID: callID) }
+        // RFC 3261 §12.2.2: after the ALG inserted requests into this direction of the dialog, the
+        // sender's CSeq numbers are raised (read before a BYE ends the session). ALG delegation (issue 9).
+        let cseq = await alg?.forwardCSeq(request)
+        let decision: ProxyRequestDecision
         switch inbound.side {
         case .gm:
             if request.method == "REGISTER" { return register(request, context) }
             if request.method == "BYE" { await alg?.bye(request) }   // ALG delegation (issue 9)
-            return await originating(request, inbound)
+            decision = await originating(request, inbound)
         case .mw:
             if request.method == "BYE" { await alg?.bye(request) }   // ALG delegation (issue 9)
-            return await terminating(request)
+            decision = await terminating(request)
         }
+        guard let cseq, case .forward(var edits) = decision else { return decision }
+        ALGCSeqTranslation.rewrite(&edits.splice, number: cseq)
+        return .forward(edits)
     }
 
     /// TS 24.229 §5.2.2.1: REGISTER from the UE to the configured I-CSCF/S-CSCF with Path.
@@ -189,8 +196,13 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
            let callID = context.request.callID {
             drain.dialogConfirmed(callID: callID)
         }
-        guard context.requestInbound.side == .gm else { return .forward(SIPSplice(response)) }
         var splice = SIPSplice(response)
+        if alg != nil, let number = ALGCSeqTranslation.responseNumber(response, request: context.request) {
+            // The request went on with a translated CSeq (ALGSessions.forwardCSeq): the response goes back
+            // with the sender's own number (RFC 3261 §8.2.6.2, §12.2.1.1).
+            ALGCSeqTranslation.rewrite(&splice, number: number)
+        }
+        guard context.requestInbound.side == .gm else { return .forward(splice) }
         guard context.request.method == "REGISTER", let pending = pendingRegisters[context.requestID] else {
             pcscf.editTowardsUE(response, into: &splice)
             return .forward(splice)

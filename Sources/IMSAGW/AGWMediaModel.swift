@@ -82,11 +82,14 @@ public struct AGWRemote: Sendable, Equatable {
     public var setup: AGWSetup?
     /// Each `<hash-func> <hex>` of the Remote's `a=fingerprint` lines.
     public var fingerprints: [String]
-    public init(address: String, port: UInt16, setup: AGWSetup? = nil, fingerprints: [String] = []) {
+    /// The URIs of the Remote's `a=path` (RFC 4975 §8.1), when given: application-aware MSRP uses the last one.
+    public var path: [String]
+    public init(address: String, port: UInt16, setup: AGWSetup? = nil, fingerprints: [String] = [], path: [String] = []) {
         self.address = address
         self.port = port
         self.setup = setup
         self.fingerprints = fingerprints
+        self.path = path
     }
 }
 

@@ -20,6 +20,8 @@ public struct AGWLocalRequest: Sendable, Equatable {
 
 public enum AGWSDP {
     static let choose = "$"
+    /// URIs kept from a Remote `a=path` (RFC 4975 §8.1 sets no count; an endpoint and a few RFC 4976 relays).
+    public static let maxPathURIs = 16
 
     /// Parses a Local descriptor: picks the first alternative whose m-line proto is supported.
     /// `fingerprintHash` is the one hash function the gateway computes (RFC 8122 §5).
@@ -84,6 +86,7 @@ public enum AGWSDP {
         var proto: String?
         var setup: AGWSetup?
         var fingerprints: [String] = []
+        var path: [String] = []
         guard let alt = block.alternatives.first else { throw AGWError.value("Remote: empty") }
         for line in alt.lines {
             if line.hasPrefix("c=") {
@@ -103,10 +106,13 @@ public enum AGWSDP {
                 let v = line.dropFirst(14).split(separator: " ")
                 guard v.count == 2, !v[1].contains("$") else { throw AGWError.value("Remote '\(line)'") }
                 fingerprints.append("\(v[0].lowercased()) \(v[1].uppercased())")
+            } else if line.hasPrefix("a=path:") {
+                // RFC 4975 §8.1: MSRP URIs separated by SP, the endpoint last: the last maxPathURIs are kept.
+                path = line.dropFirst(7).split(separator: " ", omittingEmptySubsequences: true).suffix(AGWSDP.maxPathURIs).map(String.init)
             }
         }
         guard let address, let port, let proto else { throw AGWError.value("Remote: c= and m= lines are required") }
-        return (AGWRemote(address: address, port: port, setup: setup, fingerprints: fingerprints), proto)
+        return (AGWRemote(address: address, port: port, setup: setup, fingerprints: fingerprints, path: path), proto)
     }
 
     /// Replaces the `$` of a Local alternative with the allocated address, port and fingerprint

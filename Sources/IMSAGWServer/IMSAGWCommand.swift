@@ -69,6 +69,10 @@ struct IMSAGWCommand: AsyncParsableCommand {
     @Option(name: .customLong("key-log"), help: "Write TLS session keys (NSS key log format) to this file. Off by default.")
     var keyLog: String?
 
+    @Flag(name: .customLong("msrp-application-aware"),
+          help: "Application-aware MSRP (seed 003): rewrite To-Path/From-Path on streams the MGC reserves as TCP/MSRP + TCP/TLS/MSRP. Off by default.")
+    var msrpApplicationAware = false
+
     @Option(name: .customLong("log-level"), help: "trace|debug|info|notice|warning|error|critical.")
     var logLevel = "info"
 
@@ -162,7 +166,8 @@ struct IMSAGWCommand: AsyncParsableCommand {
             return AGWSignallingOnlyMedia(address: mediaAddress, ports: try portRange(), fingerprint: fingerprint)
         case "relay":
             return try await AGWMediaPlaneDriver.make(address: mediaAddress, ports: try portRange(), certificatePerStream: certMode == "stream",
-                                                      certificateFile: certFile, keyFile: keyFile, keyLogFile: keyLog, logger: logger)
+                                                      certificateFile: certFile, keyFile: keyFile, keyLogFile: keyLog,
+                                                      msrpApplicationAware: msrpApplicationAware, logger: logger)
         default:
             throw ValidationError("--media is relay or none")
         }

@@ -35,7 +35,7 @@ private enum ProxyBenchLimits {
 // MARK: - Processes
 
 /// Every process this bench started, so that SIGINT/SIGTERM and errors can kill them all.
-private final class SpawnRegistry: @unchecked Sendable {
+final class SpawnRegistry: @unchecked Sendable {
     static let shared = SpawnRegistry()
     private let lock = NSLock()
     private var processes: [ObjectIdentifier: Process] = [:]
@@ -57,14 +57,15 @@ private final class SpawnRegistry: @unchecked Sendable {
     }
 }
 
-/// A spawned process: stdout discarded, stderr to a log file in the run directory.
-private final class Spawned {
+/// A spawned process: stdout discarded (or, with `stdoutToLog`, logged too), stderr to a log file in
+/// the run directory.
+final class Spawned {
     let name: String
     let process = Process()
     let logURL: URL
     private var knownTree: [pid_t] = []
 
-    init(_ name: String, _ executable: String, _ arguments: [String], directory: URL) throws {
+    init(_ name: String, _ executable: String, _ arguments: [String], directory: URL, stdoutToLog: Bool = false) throws {
         self.name = name
         logURL = directory.appendingPathComponent("\(name).log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
@@ -72,7 +73,7 @@ private final class Spawned {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = directory
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = stdoutToLog ? err : FileHandle.nullDevice
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
@@ -111,20 +112,20 @@ private final class Spawned {
 }
 
 /// Running (not gone, not a zombie: orphaned Kamailio workers may stay unreaped in a container).
-private func isAlive(_ pid: pid_t) -> Bool {
+func isAlive(_ pid: pid_t) -> Bool {
     guard kill(pid, 0) == 0 else { return false }
     return statFields(pid)?.first != "Z"
 }
 
 /// Fields after the command name of /proc/<pid>/stat ("state ppid pgrp ... utime stime ...").
-private func statFields(_ pid: pid_t) -> [Substring]? {
+func statFields(_ pid: pid_t) -> [Substring]? {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
           let close = text.lastIndex(of: ")") else { return nil }
     return text[text.index(after: close)...].split(separator: " ")
 }
 
 /// Every live descendant of `root`, from the ppid field of /proc/*/stat.
-private func descendants(of root: pid_t) -> [pid_t] {
+func descendants(of root: pid_t) -> [pid_t] {
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
     var children: [pid_t: [pid_t]] = [:]
     for e in entries {
@@ -139,16 +140,16 @@ private func descendants(of root: pid_t) -> [pid_t] {
 }
 
 /// utime + stime of `pids`, in clock ticks (fields 14 and 15 of proc(5) stat).
-private func cpuTicks(_ pids: [pid_t]) -> Int {
+func cpuTicks(_ pids: [pid_t]) -> Int {
     pids.reduce(0) { sum, pid in
         guard let f = statFields(pid), f.count > 12, let u = Int(f[11]), let s = Int(f[12]) else { return sum }
         return sum + u + s
     }
 }
 
-private let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
-private func findExecutable(_ name: String) -> String? {
+func findExecutable(_ name: String) -> String? {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
     for dir in (path + ":/usr/sbin:/sbin").split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(dir)/\(name)") {
         return "\(dir)/\(name)"
@@ -157,7 +158,7 @@ private func findExecutable(_ name: String) -> String? {
 }
 
 /// True when something listens on 127.0.0.1:`port` (UDP bound or TCP LISTEN), from /proc/net.
-private func isListening(_ port: Int, tcp: Bool) -> Bool {
+func isListening(_ port: Int, tcp: Bool) -> Bool {
     let hexPort = String(format: "%04X", port)
     guard let text = try? String(contentsOfFile: tcp ? "/proc/net/tcp" : "/proc/net/udp", encoding: .utf8) else { return false }
     for line in text.split(separator: "\n").dropFirst() {
@@ -170,9 +171,26 @@ private func isListening(_ port: Int, tcp: Bool) -> Bool {
     return false
 }
 
+/// Kills every child on Ctrl-C / SIGTERM (then exits 130); cancel the returned sources when done.
+func killChildrenOnSignals(_ bench: String) -> [any DispatchSourceSignal] {
+    var signalSources: [any DispatchSourceSignal] = []
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler {
+            SpawnRegistry.shared.killAll()
+            print("\(bench): interrupted, children killed")
+            exit(130)
+        }
+        source.resume()
+        signalSources.append(source)
+    }
+    return signalSources
+}
+
 // MARK: - Configuration
 
-private enum ProxyKind: String {
+enum ProxyKind: String {
     case pcscf, kamailio
 }
 
@@ -183,7 +201,7 @@ private struct Ports {
     }
 }
 
-private struct Options {
+struct ProxyBenchOptions {
     var rate = 500
     var duration = 20
     var tcp = false
@@ -195,11 +213,13 @@ private struct Options {
     var basePort = 15_060
     var kamailioChildren = 2
     var keep = false
+    /// Start `pcscf-alg proxy` with `--no-libosip2-check` (SIPCore's scanner alone judges the input).
+    var noLibOSIP2Check = false
 
     var transport: String { tcp ? "tcp" : "udp" }
 }
 
-private struct RunResult {
+struct ProxyRunResult {
     var proxy: String
     var rate: Int
     var calls: Int
@@ -221,7 +241,7 @@ private struct RunResult {
     var clean: Bool { error == nil && failed == 0 && unfinished == 0 && ok == calls && keptRate }
 }
 
-private struct SIPpStats {
+struct SIPpStats {
     var created = 0, ok = 0, failed = 0
     var createSeconds: Double?
     var causes: [(String, Int)] = []  // non-zero Failed*(C) columns other than FailedCall(C)
@@ -229,7 +249,7 @@ private struct SIPpStats {
 
 /// Reads the `-trace_stat` CSV: the last row gives the cumulative counts; the first row whose
 /// TotalCallCreated reached `calls` gives the time the UAC needed to create them all.
-private func parseStat(_ url: URL, calls: Int) -> SIPpStats? {
+func parseStat(_ url: URL, calls: Int) -> SIPpStats? {
     guard let text = try? String(contentsOf: url, encoding: .utf8) else { return nil }
     let lines = text.split(separator: "\n")
     guard let header = lines.first?.split(separator: ";", omittingEmptySubsequences: false) else { return nil }
@@ -262,7 +282,7 @@ private func parseStat(_ url: URL, calls: Int) -> SIPpStats? {
 
 // MARK: - One measured run
 
-private func startProxy(_ kind: ProxyKind, _ o: Options, _ ports: Ports, _ dir: URL, kamailio: String?) throws -> Spawned {
+private func startProxy(_ kind: ProxyKind, _ o: ProxyBenchOptions, _ ports: Ports, _ dir: URL, kamailio: String?) throws -> Spawned {
     let t = o.transport
     let useKamailio = kind == .kamailio || o.standIn
     if useKamailio {
@@ -280,18 +300,18 @@ private func startProxy(_ kind: ProxyKind, _ o: Options, _ ports: Ports, _ dir: 
     return try Spawned("pcscf", o.pcscf, [
         "proxy", "--gm", "\(t):127.0.0.1:\(ports.gm)", "--mw", "\(t):127.0.0.1:\(ports.mw)",
         "--next-hop", "sip:127.0.0.1:\(ports.uas);transport=\(t)", "--log-level", "warning",
-    ], directory: dir)
+    ] + (o.noLibOSIP2Check ? ["--no-libosip2-check"] : []), directory: dir)
 }
 
-private struct BenchError: Error, CustomStringConvertible {
+struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
 }
 
-private func measure(_ kind: ProxyKind, rate: Int, duration: Int, _ o: Options, sipp: String, kamailio: String?) -> RunResult {
+func measureProxyRun(_ kind: ProxyKind, rate: Int, duration: Int, _ o: ProxyBenchOptions, sipp: String, kamailio: String?) -> ProxyRunResult {
     let calls = rate * duration
     let label = o.standIn && kind == .pcscf ? "pcscf(stand-in kamailio)" : kind.rawValue
-    var result = RunResult(proxy: label, rate: rate, calls: calls)
+    var result = ProxyRunResult(proxy: label, rate: rate, calls: calls)
     let ports = Ports(base: o.basePort)
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pcscf-bench-proxy-\(kind.rawValue)-\(rate)-\(UUID().uuidString.prefix(8))")
     var spawned: [Spawned] = []
@@ -370,8 +390,8 @@ private func measure(_ kind: ProxyKind, rate: Int, duration: Int, _ o: Options, 
 
 // MARK: - Entry point
 
-private func parseOptions(_ arguments: [String]) -> Options? {
-    var o = Options()
+private func parseProxyOptions(_ arguments: [String]) -> ProxyBenchOptions? {
+    var o = ProxyBenchOptions()
     var i = 0
     func int(_ s: String, _ range: ClosedRange<Int>) -> Int? { Int(s).flatMap { range.contains($0) ? $0 : nil } }
     while i < arguments.count {
@@ -393,6 +413,7 @@ private func parseOptions(_ arguments: [String]) -> Options? {
         case "--base-port": guard let p = int(v, 1_024...60_000) else { return nil }; o.basePort = p; i += 1
         case "--kamailio-children": guard let c = int(v, 1...16) else { return nil }; o.kamailioChildren = c; i += 1
         case "--keep-logs": o.keep = true
+        case "--no-libosip2-check": o.noLibOSIP2Check = true
         default: return nil
         }
         i += 1
@@ -400,7 +421,7 @@ private func parseOptions(_ arguments: [String]) -> Options? {
     return o
 }
 
-private func format(_ r: RunResult) -> String {
+func formatProxyRun(_ r: ProxyRunResult) -> String {
     let cpu = r.cpuMillisecondsPerCall.map { String(format: "%.4f", $0) } ?? "-"
     let kept = r.createSeconds.map { String(format: "%.0f s%@", $0, r.keptRate ? "" : " (rate not kept)") } ?? "not all created"
     let name = r.proxy.padding(toLength: 24, withPad: " ", startingAt: 0)
@@ -412,14 +433,15 @@ private func format(_ r: RunResult) -> String {
         + (r.error.map { "  ERROR: \($0.replacingOccurrences(of: "\n", with: " | "))" } ?? "")
 }
 
-private let tableHeader = "proxy                      rate  calls ok   failed  CPU ms tot  CPU ms/call procs  UAC created all by"
+let proxyTableHeader = "proxy                      rate  calls ok   failed  CPU ms tot  CPU ms/call procs  UAC created all by"
 
 func runProxyBench(_ arguments: [String]) {
-    guard let o = parseOptions(arguments) else {
+    guard let o = parseProxyOptions(arguments) else {
         print("""
             usage: pcscf-bench proxy [--rate 500] [--duration 20] [--transport udp|tcp] [--climb [--rates 250,500,...]]
                                      [--only pcscf|kamailio] [--pcscf .build/release/pcscf-alg] [--stand-in kamailio]
-                                     [--base-port 15060] [--kamailio-children 2] [--keep-logs]      (run from the repo root)
+                                     [--base-port 15060] [--kamailio-children 2] [--keep-logs] [--no-libosip2-check]
+                                     (run from the repo root)
             """)
         return
     }
@@ -437,19 +459,7 @@ func runProxyBench(_ arguments: [String]) {
         print("proxy bench: \(o.pcscf) not found (swift build -c release --product pcscf-alg)"); return
     }
 
-    // Kill every child on Ctrl-C / SIGTERM.
-    var signalSources: [any DispatchSourceSignal] = []
-    for sig in [SIGINT, SIGTERM] {
-        signal(sig, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-        source.setEventHandler {
-            SpawnRegistry.shared.killAll()
-            print("proxy bench: interrupted, children killed")
-            exit(130)
-        }
-        source.resume()
-        signalSources.append(source)
-    }
+    let signalSources = killChildrenOnSignals("proxy bench")
     defer {
         for s in signalSources { s.cancel() }
         SpawnRegistry.shared.killAll()
@@ -459,14 +469,15 @@ func runProxyBench(_ arguments: [String]) {
     let benchStart = clock.now
     let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
     print("proxy bench: \(o.transport), SIPp built-in uac -> proxy -> SIPp uas_200only.xml on 127.0.0.1; \(ProcessInfo.processInfo.activeProcessorCount) CPUs, load average \(load)")
+    if o.noLibOSIP2Check { print("pcscf started with --no-libosip2-check (SIPCore's scanner alone judges received messages)") }
 
     if !o.climb {
         print("fixed rate \(o.rate) calls/s for \(o.duration) s (\(o.rate * o.duration) calls per proxy)")
-        print(tableHeader)
-        var results: [ProxyKind: RunResult] = [:]
+        print(proxyTableHeader)
+        var results: [ProxyKind: ProxyRunResult] = [:]
         for k in kinds {
-            let r = measure(k, rate: o.rate, duration: o.duration, o, sipp: sipp, kamailio: kamailio)
-            print(format(r))
+            let r = measureProxyRun(k, rate: o.rate, duration: o.duration, o, sipp: sipp, kamailio: kamailio)
+            print(formatProxyRun(r))
             results[k] = r
         }
         if let p = results[.pcscf]?.cpuMillisecondsPerCall, let k = results[.kamailio]?.cpuMillisecondsPerCall, k > 0 {
@@ -479,14 +490,14 @@ func runProxyBench(_ arguments: [String]) {
         let rates = o.rates ?? ProxyBenchLimits.climbRates
         let duration = arguments.contains("--duration") ? o.duration : ProxyBenchLimits.climbDuration
         print("climb: rates \(rates.map(String.init).joined(separator: ", ")) calls/s, \(duration) s each, until calls fail or the UAC cannot keep the rate")
-        print(tableHeader)
-        var best: [ProxyKind: RunResult] = [:]
+        print(proxyTableHeader)
+        var best: [ProxyKind: ProxyRunResult] = [:]
         var stopped: Set<ProxyKind> = []
-        var atRate: [ProxyKind: RunResult] = [:]
+        var atRate: [ProxyKind: ProxyRunResult] = [:]
         for rate in rates {
             for k in kinds where !stopped.contains(k) {
-                let r = measure(k, rate: rate, duration: duration, o, sipp: sipp, kamailio: kamailio)
-                print(format(r))
+                let r = measureProxyRun(k, rate: rate, duration: duration, o, sipp: sipp, kamailio: kamailio)
+                print(formatProxyRun(r))
                 if r.clean { best[k] = r } else { stopped.insert(k) }
                 atRate[k] = r
             }

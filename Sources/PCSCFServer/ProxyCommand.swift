@@ -37,6 +37,10 @@ struct ProxyCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-record-route"), help: "Do not insert Record-Route.")
     var noRecordRoute = false
 
+    @Flag(name: .customLong("no-libosip2-check"),
+          help: "Judge received messages with SIPCore's scanner alone (malformed input still gets 400/505/513); skip the libosip2 syntax check.")
+    var noLibOSIP2Check = false
+
     @OptionGroup var common: ServerCommonOptions
 
     func run() async throws {
@@ -53,8 +57,9 @@ struct ProxyCommand: AsyncParsableCommand {
         // Branch tokens and tags unique across runs (RFC 3261 §8.1.1.7): start time and pid.
         let stamp = UInt64(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF
         let prefix = String(stamp, radix: 36) + String(ProcessInfo.processInfo.processIdentifier, radix: 36)
-        let transport = SIPTransportConfiguration(listeners: listeners, warningAgent: "pcscf-alg",
+        var transport = SIPTransportConfiguration(listeners: listeners, warningAgent: "pcscf-alg",
                                                   tlsClient: SIPTLSClientSettings(verify: verify))
+        transport.validatesWithLibOSIP2 = !noLibOSIP2Check
         let configuration = ProxyServerConfiguration(
             transport: transport, nextHop: nextHop, recordRoute: !noRecordRoute,
             transactions: TransactionLayerConfiguration(maximumTransactions: maxTransactions), idPrefix: prefix)

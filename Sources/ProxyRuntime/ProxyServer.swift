@@ -1,7 +1,9 @@
 // The running stateful proxy (RFC 3261 §16): joins SIPTransportService (sockets), TransactionLayer
 // (RFC 3261 §17 / RFC 6026 machines), SIPProxyCore (§16.3-§16.7 decisions, pure) and ResponseContext
-// (§16.7 response selection, §16.8 Timer C, §16.10 CANCEL). One actor: every state change happens on
-// its serial executor; sends are queued per destination (ordered) off the actor; hooks may suspend.
+// (§16.7 response selection, §16.8 Timer C, §16.10 CANCEL). One actor whose executor is the transport's
+// event loop: a received message is handled synchronously on the loop that read it, and sends are
+// written from that loop, so a message never changes threads; only a stream send that must connect
+// first goes through an ordered per-destination task. Hooks may suspend (they resume on the loop).
 import Foundation
 public import Logging
 public import NIOCore
@@ -29,6 +31,11 @@ public struct ProxyServerCounters: Sendable, Equatable {
 }
 
 public actor ProxyServer {
+    /// The event loop every listener and connection of this proxy runs on, and the actor's executor.
+    public nonisolated let eventLoop: any EventLoop
+    private nonisolated let loopExecutor: any SerialExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { loopExecutor.asUnownedSerialExecutor() }
+
     public typealias Layer = TransactionLayer<SIPMessage, SIPDestination>
     public typealias Output = TransactionLayerOutput<SIPMessage, SIPDestination>
 
@@ -46,20 +53,13 @@ public actor ProxyServer {
     private var boundAddresses: [SocketAddress] = []
     private var servers: [TransactionID: ServerEntry] = [:]
     private var clients: [TransactionID: ClientEntry] = [:]
+    /// Stream destinations with a send chain in progress (connecting): later sends queue behind it.
     private var sendTails: [String: SendTail] = [:]
-    /// Sends over existing flows and UDP: one ordered queue drained by one task (no task per message).
-    private let sendQueue: AsyncStream<PendingSend>
-    private let sendContinuation: AsyncStream<PendingSend>.Continuation
-    /// Bound of the send queue; beyond it new sends are dropped like a full socket buffer would (the
-    /// transactions retransmit over UDP). Far above what `maximumTransactions` produce per burst.
-    public static let sendQueueLimit = 50_000
-
-    struct PendingSend: Sendable {
-        let bytes: [UInt8]
-        let destination: SIPDestination
-        let transaction: TransactionID?
-    }
     private var resolved: [String: SocketAddress] = [:]
+    /// The configured next hop, read once at `start` (every initial request from Gm goes there).
+    private var nextHopParts: SIPURIParts?
+    /// The last IP literal converted by `resolve` (most requests go to the same next hop).
+    private var lastResolved: (host: String, port: Int, address: SocketAddress)?
     private var tasks: [Task<Void, Never>] = []
     private var started = false
     public private(set) var counters = ProxyServerCounters()
@@ -105,18 +105,22 @@ public actor ProxyServer {
     /// - Parameters:
     ///   - hooks: the P-CSCF / ALG hooks; nil runs the generic proxy without suspension points.
     ///   - clock: injected time (`ContinuousProxyClock` in production).
+    ///   - group: the proxy runs on one event loop of it (`group.next()`); nil: one loop of
+    ///     `SIPTransportService.sharedEventLoopGroup` (never shut down, so the actor outlives `shutdown`).
     public init(configuration: ProxyServerConfiguration, hooks: (any ProxyRuntimeHooks)? = nil,
                 clock: any ProxyClock = ContinuousProxyClock(), logger: Logger = Logger(label: "pcscf-alg.proxy"),
                 group: (any EventLoopGroup)? = nil) {
         self.configuration = configuration
-        self.transport = SIPTransportService(configuration: configuration.transport, group: group)
+        let loop = (group ?? SIPTransportService.sharedEventLoopGroup).next()
+        self.eventLoop = loop
+        self.loopExecutor = loop.executor
+        self.transport = SIPTransportService(configuration: configuration.transport, group: loop)
         self.hooks = hooks
         self.clock = clock
         self.logger = logger
         self.layer = Layer(configuration: configuration.transactions, start: clock.now(), makeACK: ProxyACKBuilder.factory)
         self.core = SIPProxyCore(configuration: ProxyConfiguration(listeners: []))
         self.ids = CountingIDGenerator(prefix: configuration.idPrefix)
-        (sendQueue, sendContinuation) = AsyncStream.makeStream(of: PendingSend.self, bufferingPolicy: .bufferingOldest(Self.sendQueueLimit))
     }
 
     // MARK: Lifecycle
@@ -125,9 +129,11 @@ public actor ProxyServer {
     public func start() async throws {
         guard !started else { return }
         try configuration.transactions.validate()
-        if let hop = configuration.nextHop, SIPURIParts(parsing: hop) == nil {
-            throw SIPTransportConfigurationError("next hop \(hop) is not a sip/sips URI")
+        if let hop = configuration.nextHop {
+            guard let parts = SIPURIParts(parsing: hop) else { throw SIPTransportConfigurationError("next hop \(hop) is not a sip/sips URI") }
+            nextHopParts = parts
         }
+        transport.deliverInbound { [weak self] inbound in self?.deliver(inbound) }
         try await transport.start()
         started = true
         listeners = transport.listeners.map {
@@ -137,21 +143,25 @@ public actor ProxyServer {
         core = SIPProxyCore(configuration: ProxyConfiguration(
             listeners: listeners, recordRoute: configuration.recordRoute,
             supportedExtensions: configuration.supportedExtensions, warningAgent: configuration.warningAgent))
-        tasks.append(Task { await self.consume() })
-        let transport = self.transport, queue = sendQueue
-        tasks.append(Task.detached { [weak self] in
-            for await item in queue {
-                do { try await transport.send(item.bytes, to: item.destination) } catch { await self?.sendFailed(item.transaction, error: error) }
+        if configuration.runsTimerTask {
+            if clock is ContinuousProxyClock {
+                // Production clock: the wake-ups are scheduled on the event loop itself (no dispatch
+                // timer, no hop through the cooperative pool); only durations from `clock` are used.
+                loopTimerRunning = true
+                scheduleLoopTimer()
+            } else {
+                tasks.append(Task { await self.timerLoop() })
             }
-        })
-        if configuration.runsTimerTask { tasks.append(Task { await self.timerLoop() }) }
+        }
     }
 
     /// Stops the tasks and closes the transport.
     public func shutdown() async {
         for t in tasks { t.cancel() }
         tasks = []
-        sendContinuation.finish()
+        loopTimerRunning = false
+        loopTimer?.cancel()
+        loopTimer = nil
         try? await transport.shutdown()
     }
 
@@ -161,27 +171,58 @@ public actor ProxyServer {
     /// Live transactions (client + server).
     public var transactionCount: Int { layer.count }
 
-    private func consume() async {
-        for await inbound in transport.inbound {
-            receive(inbound)
+    /// The transport's sink: runs on the channel's event loop, which is this actor's executor (the
+    /// transport binds everything on `eventLoop`), so the message is handled without a hop.
+    private nonisolated func deliver(_ inbound: SIPInbound) {
+        if eventLoop.inEventLoop {
+            assumeIsolated { $0.receive(inbound) }
+        } else {
+            eventLoop.execute { self.assumeIsolated { $0.receive(inbound) } }
         }
     }
 
-    private func timerLoop() async {
+    /// When the timer task wakes next: the next deadline, at most `timerGranularity` away; deadlines
+    /// closer together than `timerCoalescing` fire in one wake-up (under load each transaction has its
+    /// own instant: thousands of wake-ups a second otherwise); received messages fire due timers too
+    /// (`TransactionLayer.receive`).
+    private func nextWake(after now: TransactionInstant) -> TransactionInstant {
         let granularity = configuration.timerGranularity
+        return max(min(layer.nextDeadline ?? now + granularity, now + granularity), now + min(Self.timerCoalescing, granularity))
+    }
+
+    private func timerLoop() async {
         while !Task.isCancelled {
-            let now = clock.now()
-            let wake = min(layer.nextDeadline ?? now + granularity, now + granularity)
-            do { try await clock.sleep(until: wake) } catch { return }
+            do { try await clock.sleep(until: nextWake(after: clock.now())) } catch { return }
             fireTimers()
         }
     }
+
+    private var loopTimer: Scheduled<Void>?
+    private var loopTimerRunning = false
+
+    /// The timer task on the event loop (with `ContinuousProxyClock`): one scheduled task at a time.
+    private func scheduleLoopTimer() {
+        let now = clock.now()
+        let delay = (nextWake(after: now) - now).components
+        let nanoseconds = delay.seconds * 1_000_000_000 + delay.attoseconds / 1_000_000_000
+        loopTimer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
+            self?.assumeIsolated { server in
+                guard server.loopTimerRunning else { return }
+                server.fireTimers()
+                server.scheduleLoopTimer()
+            }
+        }
+    }
+
+    /// Shortest sleep of the timer task: a timer fires at most this late (a hundredth of T1's default,
+    /// RFC 3261 §17.1.1.1), and the task wakes at most 200 times a second.
+    public static let timerCoalescing: Duration = .milliseconds(5)
 
     /// Fires the transaction timers that are due at `clock.now()` (the timer task calls it; tests with a
     /// manual clock call it after advancing).
     public func fireTimers() {
         run(layer.advance(to: clock.now()), inbound: nil)
-        sendTails = sendTails.filter { !$0.value.isDone }
+        if !sendTails.isEmpty { sendTails = sendTails.filter { !$0.value.isDone } }
     }
 
     // MARK: Input
@@ -329,7 +370,7 @@ public actor ProxyServer {
         // proxy (a UA that sends everything to its outbound proxy, e.g. SIPp's built-in uac) goes on to
         // the next hop like an initial request.
         let uriIsOurs = request.requestURI.flatMap { SIPURIParts(parsing: $0) }.map { core.configuration.isOurs($0) } ?? false
-        if !foreignRoute, inboundSide == .gm, request.to?.tag == nil || uriIsOurs, edits?.requestURI == nil,
+        if !foreignRoute, inboundSide == .gm, request.toTag == nil || uriIsOurs, edits?.requestURI == nil,
            let hop = configuration.nextHop {
             t.destinationURI = hop
         }
@@ -345,8 +386,22 @@ public actor ProxyServer {
         listeners.contains { $0.side == side.opposite.proxySide } ? side.opposite : side
     }
 
+    /// What `forward` reads of a server entry (copied out, so the entry can be updated in place).
+    private struct ForwardFacts {
+        let inbound: ProxyFlow
+        let inboundListener: ProxyListener
+        let headers: TransactionHeaderFields
+    }
+
+    private func forwardFacts(_ id: TransactionID) -> ForwardFacts? {
+        guard let i = servers.index(forKey: id) else { return nil }
+        let e = servers.values[i]
+        guard !e.cancelled, !e.finalSent else { return nil }
+        return ForwardFacts(inbound: e.inbound, inboundListener: e.inboundListener, headers: e.headers)
+    }
+
     private func forward(_ id: TransactionID, _ request: SIPMessage, edits: ProxyRequestEdits?) {
-        guard var entry = servers[id], !entry.cancelled, !entry.finalSent else { return }
+        guard let entry = forwardFacts(id) else { return }
         let inbound = entry.inbound
         let t = target(for: request, inboundSide: inbound.side, edits: edits)
         let hopTransport = transportOf(t) ?? hopTransportFromRequest(request)
@@ -395,22 +450,22 @@ public actor ProxyServer {
                                branch: decision.branch),
                 callID: entry.headers.callID, cseq: entry.headers.cseq, fromTag: entry.headers.fromTag, toTag: entry.headers.toTag),
             payload: scanned)
-        guard entry.context.addBranch(decision) else {
+        guard servers[id]?.context.addBranch(decision) == true else {
             respondLocally(id, ProxyReject(status: 500, reason: "Server Internal Error")); return
         }
         let (clientID, outputs): (TransactionID, [Output])
         do {
             (clientID, outputs) = try layer.sendRequest(message, to: destination, reliable: isReliable(destination), now: clock.now())
         } catch {
-            servers[id] = entry
             counters.transactionLimitRejects += 1
             respondLocally(id, ProxyReject(status: error.sipStatus, reason: error.sipStatus == 503 ? "Service Unavailable" : "Server Internal Error"))
             return
         }
-        entry.forwarded = true
-        entry.liveClients += 1
-        entry.branchDestinations[decision.branch] = destination
-        servers[id] = entry
+        if let i = servers.index(forKey: id) {
+            servers.values[i].forwarded = true
+            servers.values[i].liveClients += 1
+            servers.values[i].branchDestinations[decision.branch] = destination
+        }
         clients[clientID] = ClientEntry(server: id, branch: decision.branch, isCancel: false)
         counters.requestsForwarded += 1
         run(outputs, inbound: nil)
@@ -418,16 +473,22 @@ public actor ProxyServer {
 
     /// The core's decision with the driver's overrides (outbound listener, hook's Request-URI and
     /// Record-Route choice) composed in front of the configured request policy.
-    private func process(_ request: SIPMessage, entry: ServerEntry, outbound: ProxyListener?, edits: ProxyRequestEdits?) -> RequestOutcome {
+    private func process(_ request: SIPMessage, entry: ForwardFacts, outbound: ProxyListener?, edits: ProxyRequestEdits?) -> RequestOutcome {
         var c = core
         c.requestPolicy = RuntimeRequestPolicy(base: core.requestPolicy, requestURI: edits?.requestURI, outbound: outbound,
                                                recordRoute: edits?.recordRoute)
         return c.processRequest(request, arrivedOn: entry.inboundListener, ids: &ids)
     }
 
+    /// `SIPURIParts(parsing: uri)`, without parsing when `uri` is the configured next hop.
+    private func uriParts(_ uri: String) -> SIPURIParts? {
+        if let p = nextHopParts, uri == configuration.nextHop { return p }
+        return SIPURIParts(parsing: uri)
+    }
+
     private func transportOf(_ t: Target) -> SIPTransportKind? {
         if let f = t.flow { return f.transport }
-        if let u = t.destinationURI, let p = SIPURIParts(parsing: u) { return SIPTransportKind(rawValue: p.effectiveTransport) }
+        if let u = t.destinationURI, let p = uriParts(u) { return SIPTransportKind(rawValue: p.effectiveTransport) }
         return nil
     }
 
@@ -457,7 +518,7 @@ public actor ProxyServer {
         if let flow = t.flow { return .flow(flow.token) }
         let side = decision.outbound.side.sipSide
         if let uri = t.destinationURI {
-            guard let p = SIPURIParts(parsing: uri), let kind = SIPTransportKind(rawValue: p.effectiveTransport),
+            guard let p = uriParts(uri), let kind = SIPTransportKind(rawValue: p.effectiveTransport),
                   let address = resolve(p.host, p.effectivePort) else { return nil }
             return .address(address, transport: kind, side: side)
         }
@@ -469,8 +530,9 @@ public actor ProxyServer {
     /// Address of a next hop (IP literals directly; names by the system resolver, cached and bounded).
     /// RFC 3263 NAPTR/SRV selection is not done.
     private func resolve(_ host: String, _ port: Int) -> SocketAddress? {
+        if let m = lastResolved, m.port == port, m.host == host { return m.address }
         let h = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        if let a = try? SocketAddress(ipAddress: h, port: port) { return a }
+        if let a = try? SocketAddress(ipAddress: h, port: port) { lastResolved = (host, port, a); return a }
         let key = "\(h):\(port)"
         if let a = resolved[key] { return a }
         guard let a = try? SocketAddress.makeAddressResolvingHost(h, port: port) else { return nil }
@@ -630,9 +692,9 @@ public actor ProxyServer {
     // MARK: Responses
 
     private func response(_ response: SIPMessage, on clientID: TransactionID, inbound: SIPInbound) {
-        guard let c = clients[clientID], !c.isCancel, var entry = servers[c.server] else { return }
+        guard let c = clients[clientID], !c.isCancel, servers[c.server] != nil else { return }
         let outcome = core.processResponse(response)
-        guard let hooks, case .forward(let bytes, let status) = outcome else {
+        guard let hooks, case .forward(let bytes, let status) = outcome, var entry = servers[c.server] else {
             if case .drop = outcome { counters.responsesDropped += 1 }
             feed(c.server, .response(branch: c.branch, outcome: outcome))
             return
@@ -671,9 +733,8 @@ public actor ProxyServer {
 
     /// Feeds a response-context event and executes its actions.
     private func feed(_ server: TransactionID, _ event: ResponseEvent) {
-        guard var entry = servers[server] else { return }
-        let actions = entry.context.handle(event)
-        servers[server] = entry
+        // In place (no copy of the entry whose arrays the handler would then copy on write).
+        guard let actions = servers[server]?.context.handle(event) else { return }
         for action in actions {
             switch action {
             case .forwardProvisional(let bytes):
@@ -708,11 +769,11 @@ public actor ProxyServer {
     /// a 2xx retransmission after it ended goes straight to the request's flow (RFC 6026 §8.1).
     private func sendResponse(_ bytes: [UInt8], on id: TransactionID) {
         let message: TransactionMessage<SIPMessage>
-        if let entry = servers[id] {
+        if let i = servers.index(forKey: id) {
             // Responses to a request we hold: its matching fields; the To tag only matters for RFC 2543
             // ACK matching (§17.2.3), so it is read only for requests without the magic cookie.
             guard let scanned = try? SIPParser.scan(bytes), let code = scanned.statusCode else { return }
-            var headers = entry.headers
+            var headers = servers.values[i].headers
             headers.toTag = headers.topVia.hasMagicCookie ? nil : scanned.to?.tag
             message = TransactionMessage(startLine: .response(statusCode: code), headers: headers, payload: scanned)
         } else {
@@ -728,13 +789,15 @@ public actor ProxyServer {
                 enqueueSend(bytes, to: .flow(entry.inbound.token), transaction: nil)
             }
         }
-        if status >= 200, var entry = servers[id], !entry.finalSent {
-            entry.finalSent = true
-            servers[id] = entry
-            logFinal(status, entry)
-            if let hooks {
-                let context = ProxyRequestContext(id: entry.requestID, inbound: entry.inbound)
-                Task { await hooks.requestCompleted(context, status: status) }
+        if status >= 200, let i = servers.index(forKey: id), !servers.values[i].finalSent {
+            servers.values[i].finalSent = true
+            if logger.logLevel <= .info || hooks != nil {
+                let entry = servers.values[i]
+                logFinal(status, entry)
+                if let hooks {
+                    let context = ProxyRequestContext(id: entry.requestID, inbound: entry.inbound)
+                    Task { await hooks.requestCompleted(context, status: status) }
+                }
             }
         }
         run(outputs, inbound: nil)
@@ -749,21 +812,19 @@ public actor ProxyServer {
 
     private func terminated(_ id: TransactionID) {
         if let c = clients.removeValue(forKey: id) {
-            if var entry = servers[c.server] {
-                entry.liveClients -= 1
-                servers[c.server] = entry
+            if servers[c.server] != nil {
+                servers[c.server]?.liveClients -= 1
                 dropIfDone(c.server)
             }
-        } else if var entry = servers[id] {
-            entry.serverAlive = false
-            servers[id] = entry
+        } else if servers[id] != nil {
+            servers[id]?.serverAlive = false
             dropIfDone(id)
         }
     }
 
     private func dropIfDone(_ id: TransactionID) {
-        guard let entry = servers[id], !entry.serverAlive, entry.liveClients <= 0 else { return }
-        servers[id] = nil
+        guard let i = servers.index(forKey: id), !servers.values[i].serverAlive, servers.values[i].liveClients <= 0 else { return }
+        servers.remove(at: i)
     }
 
     // MARK: Sending (ordered per destination, off the actor)
@@ -785,17 +846,34 @@ public actor ProxyServer {
     }
 
     private func enqueueSend(_ bytes: [UInt8], to destination: SIPDestination, transaction: TransactionID?) {
+        let isStreamAddress: Bool
         switch destination {
-        case .address(_, let kind, _) where kind.isStream, .named(_, _, let kind, _) where kind.isStream:
-            break   // may have to connect first: its own chain, so it holds up no other destination
-        default:
-            if case .dropped = sendContinuation.yield(PendingSend(bytes: bytes, destination: destination, transaction: transaction)) {
-                counters.sendFailures += 1
-            }
-            return
+        case .address(_, let kind, _), .named(_, _, let kind, _): isStreamAddress = kind.isStream
+        case .flow: isStreamAddress = false
         }
-        let key = Self.key(destination)
-        let previous = sendTails[key]?.task
+        // (The key is only built when some chain exists: the common case costs no string.)
+        let key = isStreamAddress && !sendTails.isEmpty ? Self.key(destination) : ""
+        if !isStreamAddress || sendTails.isEmpty || sendTails[key].map({ $0.isDone }) ?? true {
+            // UDP, a flow, or an open connection with nothing queued before: written now, from the loop.
+            do {
+                let failed: @Sendable (any Error) -> Void = { [weak self] error in
+                    guard let self else { return }
+                    if self.eventLoop.inEventLoop { self.assumeIsolated { $0.sendFailed(transaction, error: error) } }
+                    else { Task { await self.sendFailed(transaction, error: error) } }
+                }
+                if try transport.sendImmediately(bytes, to: destination, onFailure: failed) != nil {
+                    if !key.isEmpty { sendTails[key] = nil }
+                    return
+                }
+            } catch {
+                sendFailed(transaction, error: error)
+                return
+            }
+        }
+        // A stream destination without an open connection (or with a connect in progress): its own
+        // ordered chain, so it holds up no other destination.
+        let chainKey = key.isEmpty ? Self.key(destination) : key
+        let previous = sendTails[chainKey]?.task
         let transport = self.transport
         let box = DoneBox()
         let task = Task.detached { [weak self] in
@@ -809,7 +887,7 @@ public actor ProxyServer {
         }
         let tail = SendTail(task)
         box.set(tail)
-        sendTails[key] = tail
+        sendTails[chainKey] = tail
     }
 
     private static func key(_ d: SIPDestination) -> String {

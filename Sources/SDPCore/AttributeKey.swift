@@ -36,7 +36,12 @@ public enum SDPAttributeKey: UInt8, Sendable, Equatable {
     public static func classify(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> SDPAttributeKey {
         @inline(__always) func eq(_ lit: StaticString) -> Bool {
             let p = lit.utf8Start
-            for k in 0..<lit.utf8CodeUnitCount where SDPText.lower(buf[from + k]) != p[k] { return false }
+            // Equal bytes (the usual lower-case spelling) cost one compare; a differing byte is
+            // compared again case-folded (the literals are lower case).
+            for k in 0..<lit.utf8CodeUnitCount {
+                let b = buf[from + k]
+                if b != p[k], SDPText.lower(b) != p[k] { return false }
+            }
             return true
         }
         switch to - from {

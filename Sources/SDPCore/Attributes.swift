@@ -328,6 +328,28 @@ extension SDPLineTable {
         if let fast, let p = fast, p <= 65_535 { return RTCPAttribute(port: UInt16(p)) }
         return try RTCPAttribute(parsing: attributeValueOrEmpty(i))
     }
+
+    /// Sets a=rtcp line `i` to `a=rtcp:<port>` (RFC 3605 §2.1, no address) and removes any further
+    /// a=rtcp lines: the same result as `setAttribute("rtcp", RTCPAttribute(port:).value)` when `i` is
+    /// the first a=rtcp line, written straight into the buffer.
+    public mutating func setRTCPPort(_ port: UInt16, at i: Int) {
+        let name: StaticString = "rtcp:"
+        let n = name.utf8CodeUnitCount
+        let len = SDPText.decimalLength(UInt64(port))
+        let (a, b) = appendValue(count: n + len) { _, d in
+            d.initialize(from: name.utf8Start, count: n)
+            var v = UInt64(port), k = n + len - 1
+            repeat { d[k] = UInt8(truncatingIfNeeded: v % 10) &+ ASCII.zero; v /= 10; k -= 1 } while v > 0
+        }
+        records[i].start = a
+        records[i].end = b
+        records[i].key = .rtcp
+        var j = records.count - 1
+        while j > i {
+            if records[j].key == .rtcp { records.remove(at: j) }
+            j -= 1
+        }
+    }
 }
 
 extension SessionDescription {

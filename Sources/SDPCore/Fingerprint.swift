@@ -103,18 +103,35 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         // Fast path: the canonical `XX:XX:...:XX` form of exactly the right length, decoded straight into
         // the result. Anything else (or a bad digit) goes through the general loop below for its error.
         let expected = hash.byteCount
-        if to - from == expected * 3 - 1 {
-            var fast = [UInt8]()
-            fast.reserveCapacity(expected)
-            for j in 0..<expected {
-                let at = from + j * 3
-                if j > 0, buf[at - 1] != ASCII.colon { break }
-                guard let hi = Fingerprint.hexValue(buf[at]), let lo = Fingerprint.hexValue(buf[at + 1]) else { break }
-                fast.append(hi << 4 | lo)
+        if to - from == expected * 3 - 1, let base = buf.baseAddress {
+            // `nibble` maps a hex digit to 0-15 and anything else to a value >= 16, so one test per
+            // pair checks both digits.
+            @inline(__always) func nibble(_ b: UInt8) -> UInt8 {
+                let d = b &- 0x30
+                if d < 10 { return d }
+                let l = (b | 0x20) &- 0x61
+                return l < 6 ? l &+ 10 : 0xFF
             }
-            if fast.count == expected {
+            // Decoded on the stack, then copied into the array in one append (an append per byte
+            // checks capacity and uniqueness each time).
+            let decoded = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: expected) { tmp -> [UInt8]? in
+                guard let t = tmp.baseAddress else { return nil }
+                var q = base + from
+                for j in 0..<expected {
+                    if j > 0, q[-1] != ASCII.colon { return nil }
+                    let hi = nibble(q[0]), lo = nibble(q[1])
+                    if (hi | lo) > 15 { return nil }
+                    t[j] = hi &<< 4 | lo
+                    q += 3
+                }
+                var fast = [UInt8]()
+                fast.reserveCapacity(expected)
+                fast.append(contentsOf: UnsafeBufferPointer(start: t, count: expected))
+                return fast
+            }
+            if let decoded {
                 self.hash = hash
-                self.bytes = fast
+                self.bytes = decoded
                 return
             }
         }
@@ -196,13 +213,17 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         d.initialize(from: prefix.utf8Start, count: prefix.utf8CodeUnitCount); p += prefix.utf8CodeUnitCount
         (d + p).initialize(from: name.utf8Start, count: name.utf8CodeUnitCount); p += name.utf8CodeUnitCount
         d[p] = ASCII.space; p += 1
-        let digits: StaticString = "0123456789ABCDEF"
-        let h = digits.utf8Start
+        // `XX` then `:XX` per further byte, through a moving pointer (RFC 8122 §5 UHEX).
         bytes.withUnsafeBufferPointer { bs in
-            for k in 0..<bs.count {
-                if k > 0 { d[p] = ASCII.colon; p += 1 }
-                let b = bs[k]
-                d[p] = h[Int(b >> 4)]; d[p + 1] = h[Int(b & 0x0F)]; p += 2
+            guard let src = bs.baseAddress, bs.count > 0 else { return }
+            @inline(__always) func hex(_ v: UInt8) -> UInt8 { v < 10 ? v &+ 0x30 : v &+ 0x37 }
+            var q = d + p
+            q[0] = hex(src[0] &>> 4); q[1] = hex(src[0] & 0x0F); q += 2
+            var k = 1
+            while k < bs.count {
+                let b = src[k]
+                q[0] = ASCII.colon; q[1] = hex(b &>> 4); q[2] = hex(b & 0x0F); q += 3
+                k &+= 1
             }
         }
     }

@@ -234,17 +234,17 @@ public enum SDPText {
     /// Byte range of field `n` (0-based, space separated) of `buf`, or nil.
     @inlinable
     public static func fieldRange(_ buf: UnsafeBufferPointer<UInt8>, _ n: Int) -> (Int, Int)? {
-        var start = 0, field = 0
-        for k in 0...buf.count {
-            if k == buf.count || buf[k] == ASCII.space {
-                if k > start {
-                    if field == n { return (start, k) }
-                    field += 1
-                }
-                start = k + 1
-            }
+        guard let p = buf.baseAddress else { return nil }
+        let count = buf.count
+        var k = 0, field = 0
+        while true {
+            while k < count, p[k] == ASCII.space { k &+= 1 }     // runs of SP are tolerated
+            guard k < count else { return nil }
+            let start = k
+            while k < count, p[k] != ASCII.space { k &+= 1 }
+            if field == n { return (start, k) }
+            field &+= 1
         }
-        return nil
     }
 
     /// Field `n` (0-based, space separated), or an empty Substring.
@@ -264,15 +264,16 @@ public enum SDPText {
     @inlinable
     public static func number(_ buf: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int) -> UInt64? {
         let count = to - from
-        guard count > 0, count <= SDPLimits.maxNumberDigits else { return nil }
+        // At most `SDPLimits.maxNumberDigits` (19) digits: 10^19 - 1 < UInt64.max, so the wrapping
+        // arithmetic below cannot wrap (the `19` keeps that true whatever the limit).
+        guard count > 0, count <= SDPLimits.maxNumberDigits, count <= 19, let p = buf.baseAddress else { return nil }
         var value: UInt64 = 0
-        for k in from..<to {
-            let byte = buf[k]
-            guard byte >= ASCII.zero, byte <= ASCII.nine else { return nil }
-            let (m, o1) = value.multipliedReportingOverflow(by: 10)
-            let (s, o2) = m.addingReportingOverflow(UInt64(byte - ASCII.zero))
-            if o1 || o2 { return nil }
-            value = s
+        var k = from
+        while k < to {
+            let d = p[k] &- ASCII.zero
+            guard d < 10 else { return nil }
+            value = value &* 10 &+ UInt64(d)
+            k &+= 1
         }
         return value
     }
@@ -282,8 +283,16 @@ public enum SDPText {
     public static func equalsIgnoringCase(_ tb: UnsafeBufferPointer<UInt8>, _ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
         guard tb.count == n else { return false }
+        guard let t = tb.baseAddress else { return n == 0 }
         let nb = literal.utf8Start
-        for k in 0..<n where lower(tb[k]) != lower(nb[k]) { return false }
+        // Equal bytes (the usual, canonical spelling) cost one compare; only a differing byte is
+        // compared again case-folded.
+        var k = 0
+        while k < n {
+            let a = t[k], b = nb[k]
+            if a != b, lower(a) != lower(b) { return false }
+            k &+= 1
+        }
         return true
     }
 

@@ -294,10 +294,16 @@ public struct SDPLineTable: Sendable {
     /// Removes every line with attribute key `k`; returns how many.
     @discardableResult
     public mutating func removeAll(_ k: SDPAttributeKey) -> Int {
-        guard contains(k) else { return 0 }
-        let before = records.count
-        records.removeAll { $0.key == k }
-        return before - records.count
+        guard let first = firstIndex(of: k) else { return 0 }
+        // In-place compaction from the first match (order kept).
+        var w = first
+        for r in (first + 1)..<records.count where records[r].key != k {
+            records[w] = records[r]
+            w += 1
+        }
+        let removed = records.count - w
+        records.removeLast(removed)
+        return removed
     }
 
     @inlinable

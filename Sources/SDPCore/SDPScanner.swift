@@ -149,18 +149,16 @@ extension SessionDescription {
             var key = SDPAttributeKey.notAttribute
             switch type {
             case ASCII.a:
-                // RFC 8866 §5.13 att-field = token, up to the first ":" (one table lookup per byte).
-                let classes = byteClass.utf8Start
+                // RFC 8866 §5.13 att-field = token, up to the first ":". A name the ALG knows is a token
+                // (its bytes equal a known name, letters in any case), so only other names are checked
+                // byte by byte; the first non-token byte before the ":" rejects the line either way.
                 var j = v
-                while j < end {
-                    let c = p[j]
-                    let cls = c < 128 ? classes[Int(c)] : UInt8(ascii: "0")
-                    if cls == UInt8(ascii: "1") { j &+= 1; continue }
-                    if cls == UInt8(ascii: "2") { break }
-                    return SDPError(.malformedAttribute, line: lineNumber, detail: "attribute name")
-                }
+                while j < end, p[j] != ASCII.colon { j &+= 1 }
                 if j == v { return SDPError(.malformedAttribute, line: lineNumber, detail: "empty attribute name") }
                 key = SDPAttributeKey.classify(buf, v, j)
+                if key == .other, !isToken(p, v, j) {
+                    return SDPError(.malformedAttribute, line: lineNumber, detail: "attribute name")
+                }
             case ASCII.v:
                 if inMedia { return SDPError(.malformedLine, line: lineNumber, detail: "v= inside media") }
                 guard end - v == 1, p[v] == ASCII.zero else {

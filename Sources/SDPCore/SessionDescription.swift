@@ -101,53 +101,61 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
         }
         if fallback == .none { fallback = .crlf }
         // Exact size first, then one allocation written in place.
-        let lastMedia = media.count - 1
-        var size = SessionDescription.measure(table, last: media.isEmpty, fallback: fallback)
-        for k in media.indices { size += SessionDescription.measure(media[k].table, last: k == lastMedia, fallback: fallback) }
-        return String(unsafeUninitializedCapacity: size) { out -> Int in
-            var p = SessionDescription.write(table, last: media.isEmpty, fallback: fallback, into: out, at: 0)
-            for k in media.indices {
-                p = SessionDescription.write(media[k].table, last: k == lastMedia, fallback: fallback, into: out, at: p)
-            }
-            return p
-        }
-    }
-
-    private static func measure(_ t: SDPLineTable, last: Bool, fallback: SDPLineEnding) -> Int {
-        var size = 0
-        let rs = t.records
-        for k in rs.indices {
-            size += (rs[k].type == 0 ? 0 : 2) + rs[k].end - rs[k].start
-            var e = rs[k].ending
-            if e == .none, !(last && k == rs.count - 1) { e = fallback }
-            size += e == .crlf ? 2 : (e == .lf ? 1 : 0)
-        }
-        return size
-    }
-
-    private static func write(_ t: SDPLineTable, last: Bool, fallback: SDPLineEnding,
-                              into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
-        let rs = t.records
-        return t.bytes.withUnsafeBufferPointer { src -> Int in
-            var p = start
-            guard let dst = out.baseAddress else { return p }
-            for k in rs.indices {
-                let r = rs[k]
-                if r.type != 0 {
-                    out[p] = r.type; out[p + 1] = ASCII.equals; p += 2
+        // The sections are read in place (borrowed through the media array's buffer: no copy of a
+        // table, hence no retain/release of its storage per section and pass).
+        return media.withUnsafeBufferPointer { ms -> String in
+            let lastMedia = ms.count - 1
+            var size = SessionDescription.measure(table, last: ms.isEmpty, fallback: fallback)
+            for k in 0..<ms.count { size += SessionDescription.measure(ms[k].table, last: k == lastMedia, fallback: fallback) }
+            return String(unsafeUninitializedCapacity: size) { out -> Int in
+                var p = SessionDescription.write(table, last: ms.isEmpty, fallback: fallback, into: out, at: 0)
+                for k in 0..<ms.count {
+                    p = SessionDescription.write(ms[k].table, last: k == lastMedia, fallback: fallback, into: out, at: p)
                 }
-                let n = r.end - r.start
-                if n > 0, let s = src.baseAddress { (dst + p).update(from: s + r.start, count: n) }
-                p += n
+                return p
+            }
+        }
+    }
+
+    private static func measure(_ t: borrowing SDPLineTable, last: Bool, fallback: SDPLineEnding) -> Int {
+        t.records.withUnsafeBufferPointer { rs -> Int in
+            var size = 0
+            for k in 0..<rs.count {
+                let r = rs[k]
+                size &+= (r.type == 0 ? 0 : 2) &+ r.end &- r.start
                 var e = r.ending
                 if e == .none, !(last && k == rs.count - 1) { e = fallback }
-                switch e {
-                case .crlf: out[p] = ASCII.cr; out[p + 1] = ASCII.lf; p += 2
-                case .lf: out[p] = ASCII.lf; p += 1
-                case .none: break
-                }
+                size &+= e == .crlf ? 2 : (e == .lf ? 1 : 0)
             }
-            return p
+            return size
+        }
+    }
+
+    /// Writes the lines of `t` at out[start...] (the caller sized `out` with `measure`); returns the end.
+    private static func write(_ t: borrowing SDPLineTable, last: Bool, fallback: SDPLineEnding,
+                              into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+        guard let dst = out.baseAddress else { return start }
+        return t.records.withUnsafeBufferPointer { rs -> Int in
+            t.bytes.withUnsafeBufferPointer { src -> Int in
+                var d = dst + start
+                for k in 0..<rs.count {
+                    let r = rs[k]
+                    if r.type != 0 {
+                        d[0] = r.type; d[1] = ASCII.equals; d += 2
+                    }
+                    let n = r.end &- r.start
+                    if n > 0, let s = src.baseAddress { d.update(from: s + r.start, count: n) }
+                    d += n
+                    var e = r.ending
+                    if e == .none, !(last && k == rs.count - 1) { e = fallback }
+                    switch e {
+                    case .crlf: d[0] = ASCII.cr; d[1] = ASCII.lf; d += 2
+                    case .lf: d[0] = ASCII.lf; d += 1
+                    case .none: break
+                    }
+                }
+                return d - dst
+            }
         }
     }
 

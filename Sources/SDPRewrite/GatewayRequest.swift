@@ -84,10 +84,15 @@ public struct TerminationRequest: Sendable, Codable, Equatable {
     /// Bandwidth to police on this leg: b=AS in kbit/s and b=TIAS in bit/s, when signalled.
     public var bandwidthAS: UInt64?
     public var bandwidthTIAS: UInt64?
+    /// The far end's a=path (RFC 4975 §8.1) on an application-aware MSRP stream (no a=msrp-cema, policy
+    /// `cemaAbsent = rewritePath`): sent in the Remote descriptor so that an application-aware AGW puts
+    /// that endpoint's own URI in To-Path towards it (seed 003; Docs/ims-agw.md "Application-aware MSRP").
+    public var remotePath: String?
 
     public init(transport: GatewayTransport, remote: RemoteEndpoint? = nil, remoteFingerprints: [Fingerprint]? = nil,
                 requestLocalFingerprint: Bool = false, tcp: TCPInstruction? = nil, startTLSAsClient: Bool? = nil,
-                bandwidthAS: UInt64? = nil, bandwidthTIAS: UInt64? = nil) {
+                bandwidthAS: UInt64? = nil, bandwidthTIAS: UInt64? = nil, remotePath: String? = nil) {
+        self.remotePath = remotePath
         self.transport = transport
         self.remote = remote
         self.remoteFingerprints = remoteFingerprints

@@ -91,13 +91,13 @@ public struct RewriteSession: Sendable {
         switch kind {
         case .offer:
             guard case .idle = phase else { break }
-            return try receiveOffer(sdp: sdp, direction: direction)
+            return try receiveOffer(sdp: consume sdp, direction: direction)
         case .answer:
             guard case .awaitingAnswer(let info) = phase else { break }
             guard info.direction == direction else {
                 throw RewriteError(.unexpectedEvent, detail: "answer direction \(direction.rawValue) differs from its offer's")
             }
-            return try receiveAnswer(sdp: sdp, info: info)
+            return try receiveAnswer(sdp: consume sdp, info: info)
         }
         throw RewriteError(.unexpectedEvent, detail: "\(kind.rawValue) not expected now")
     }
@@ -231,7 +231,7 @@ public struct RewriteSession: Sendable {
         let target = source.other
         // The draft is the received SDP itself: every read of an m-line happens before its first edit,
         // and no copy of it is kept, so the edits do not copy its storage.
-        var draft = sdp
+        var draft = consume sdp
         guard draft.media.count >= streams.count else {
             // RFC 3264 §8: a re-offer keeps every m-line (removed streams get port 0).
             throw RewriteError(.answerMismatch, detail: "re-offer has fewer m-lines than the session")
@@ -253,7 +253,7 @@ public struct RewriteSession: Sendable {
         let sessionSetup = SessionSetup(draft)
 
         for i in 0..<count {
-            let m = try MediaFacts(draft.media[i], index: i, session: sessionSetup)
+            let m = try MediaFacts.read(draft.media[i], index: i, session: sessionSetup)
             let prior: StreamState? = i < streams.count ? streams[i] : nil
             let role = m.role
             let connAttr = m.connection
@@ -275,7 +275,7 @@ public struct RewriteSession: Sendable {
                                               treatment: .released, applicationAware: false,
                                               accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
                 st.treatment = .released
-                newStreams.append(st)
+                newStreams.append(Self.take(&st, leaving: .placeholder))
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
@@ -339,6 +339,7 @@ public struct RewriteSession: Sendable {
                     // Originating (TS 33.328 §7.2.1; seed 004 originating steps 5-8).
                     st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &access,
                                                              missing: "e2ae requested without a=fingerprint")
+                    access.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware)
                     replacedFingerprints.insert(i)
                     if let p = DecisionRule.proto(family, tls: false) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: false, model: policy.bandwidth)
@@ -350,6 +351,7 @@ public struct RewriteSession: Sendable {
                     // Terminating (TS 33.328 §7.3.1 step 4; seed 004 terminating steps 2-8).
                     replacedFingerprints.insert(i)
                     core.remote = try m.remote()
+                    core.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware)
                     core.bandwidthAS = m.bandwidthAS
                     core.bandwidthTIAS = m.bandwidthTIAS
                     if let p = DecisionRule.proto(family, tls: true) { draft.media[i].setProto(p) }
@@ -368,13 +370,15 @@ public struct RewriteSession: Sendable {
                 // TI-23334-v: e2e gets transport TCP, no TLS data; plain/RTP: ordinary anchoring. a=crypto,
                 // a=fingerprint and a=setup pass unchanged; only addresses (and path if app-aware) change.
                 let remote = try m.remote()
-                var access = TerminationRequest(transport: accessT)
-                var core = TerminationRequest(transport: coreT)
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
-                access.bandwidthAS = asValue; access.bandwidthTIAS = tias
-                core.bandwidthAS = asValue; core.bandwidthTIAS = tias
-                if source == .access { access.remote = remote } else { core.remote = remote }
+                // Built whole as constants (moved into the request; `var`s were copied into it).
+                let access = TerminationRequest(transport: accessT, remote: source == .access ? remote : nil,
+                                                bandwidthAS: asValue, bandwidthTIAS: tias)
+                let core = TerminationRequest(transport: coreT, remote: source == .access ? nil : remote,
+                                              bandwidthAS: asValue, bandwidthTIAS: tias)
                 if treatment == .plain, appAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
+                if source == .access { access.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware && treatment == .plain) }
+                else { core.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware && treatment == .plain) }
                 requests.append(StreamRequest(index: i, media: st.media, protocol: family, treatment: treatment,
                                               action: action == .replace && family == .rtp ? .configure : action,
                                               direction: direction, access: access, core: core))
@@ -385,7 +389,7 @@ public struct RewriteSession: Sendable {
                 }
             }
             plans.append(plan)
-            newStreams.append(st)
+            newStreams.append(Self.take(&st, leaving: .placeholder))
         }
         // Seed 004 step 8 / TS 33.328 §7.2.1: remove the fingerprint of the replaced side (session level too).
         FingerprintRule.removeApplicable(&draft, replaced: replacedFingerprints)
@@ -410,7 +414,7 @@ public struct RewriteSession: Sendable {
         let source = offerer.other
         let target = offerer
         // Edited in place, as in receiveOffer.
-        var draft = sdp
+        var draft = consume sdp
         let count = draft.media.count
         guard count == streams.count else {
             throw RewriteError(.answerMismatch, detail: "answer has \(count) m-lines, offer had \(streams.count)")
@@ -432,11 +436,11 @@ public struct RewriteSession: Sendable {
             var st = streams[i]
             if target == .core { draft.media[i].removeAttributes(.e2ae) }
             guard st.treatment.isAnchored else {
-                newStreams.append(st)
+                newStreams.append(Self.take(&st, leaving: .placeholder))
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
-            let m = try MediaFacts(draft.media[i], index: i, session: sessionSetup, answer: true)
+            let m = try MediaFacts.read(draft.media[i], index: i, session: sessionSetup, answer: true)
             if m.disabled {
                 // RFC 3264 §6: the answerer rejected the stream: release it.
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment, action: .release))
@@ -445,7 +449,7 @@ public struct RewriteSession: Sendable {
                     replacedFingerprints.insert(i)
                 }
                 st.treatment = .released
-                newStreams.append(st)
+                newStreams.append(Self.take(&st, leaving: .placeholder))
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
@@ -474,6 +478,7 @@ public struct RewriteSession: Sendable {
                 if source == .core {
                     // Originating answer (TS 33.328 §7.2.1 step 8; seed 004 steps 14-17).
                     core.remote = try m.remote()
+                    core.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: st.applicationAware)
                     core.bandwidthAS = m.bandwidthAS
                     core.bandwidthTIAS = m.bandwidthTIAS
                     replacedFingerprints.insert(i)
@@ -497,6 +502,7 @@ public struct RewriteSession: Sendable {
                     // Terminating answer (TS 33.328 §7.3.1 step 7; seed 004 terminating steps 13-17).
                     st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &access,
                                                              missing: "UE answer without a=fingerprint")
+                    access.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: st.applicationAware)
                     replacedFingerprints.insert(i)
                     draft.media[i].removeAttributes(.e2ae)
                     if let p = DecisionRule.proto(st.family, tls: false) { draft.media[i].setProto(p) }
@@ -519,25 +525,47 @@ public struct RewriteSession: Sendable {
                                               action: .configure, direction: direction, access: access, core: core))
             case .e2e, .plain, .rtp:
                 let remote = try m.remote()
-                var access = TerminationRequest(transport: st.accessTransport)
-                var core = TerminationRequest(transport: st.coreTransport)
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
-                access.bandwidthAS = asValue; access.bandwidthTIAS = tias
-                core.bandwidthAS = asValue; core.bandwidthTIAS = tias
-                if source == .access { access.remote = remote } else { core.remote = remote }
+                let access = TerminationRequest(transport: st.accessTransport, remote: source == .access ? remote : nil,
+                                                bandwidthAS: asValue, bandwidthTIAS: tias)
+                let core = TerminationRequest(transport: st.coreTransport, remote: source == .access ? nil : remote,
+                                              bandwidthAS: asValue, bandwidthTIAS: tias)
                 if st.treatment == .plain, st.applicationAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
+                let aware = st.treatment == .plain && st.applicationAware
+                if source == .access { access.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: aware) }
+                else { core.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: aware) }
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment,
                                               action: .configure, direction: direction, access: access, core: core))
             case .passThrough, .released:
                 plan.anchored = false
             }
-            newStreams.append(st)
+            newStreams.append(Self.take(&st, leaving: .placeholder))
             plans.append(plan)
         }
         FingerprintRule.removeApplicable(&draft, replaced: replacedFingerprints)
         streams = newStreams
         phase = .answerAwaitingGateway(Pending(kind: .answer, draft: draft, plans: plans, offer: info))
         return GatewayRequest(streams: requests)
+    }
+}
+
+extension RewriteSession {
+    /// Moves `value` out, leaving `placeholder` (a swap, then a return of a local): appending a `var`
+    /// that is not used again copied it (a retain per text field, and a release when the variable died).
+    @inline(__always)
+    static func take<T>(_ value: inout T, leaving placeholder: T) -> T {
+        var out = placeholder
+        swap(&out, &value)
+        return out
+    }
+}
+
+extension RewriteSession.StreamState {
+    /// An empty state (immortal empty texts, the empty-array singleton: nothing to retain).
+    static var placeholder: RewriteSession.StreamState {
+        RewriteSession.StreamState(media: "", family: .other, treatment: .released, applicationAware: false,
+                                   accessTransport: GatewayTransport(rawValue: ""), coreTransport: GatewayTransport(rawValue: ""),
+                                   ueFingerprints: [])
     }
 }
 
@@ -556,6 +584,12 @@ extension RewriteSession {
     /// (its offer, or its answer) gives the access termination's Remote: the UE's fingerprints,
     /// address, port and bandwidth. Returns the fingerprints, which the session keeps; an e2ae stream
     /// without one is rejected (488).
+    /// The peer's a=path for the AGW's Remote descriptor, on application-aware MSRP streams only (seed 003).
+    static func remotePath(_ sdp: SessionDescription, media i: Int, family: StreamProtocol, appAware: Bool) -> String? {
+        guard family == .msrp, appAware, let p = sdp.media[i].attributeValue(.path) else { return nil }
+        return String(p)
+    }
+
     static func takeUEMedia(_ sdp: SessionDescription, media i: Int, facts m: MediaFacts, into access: inout TerminationRequest,
                             missing detail: String) throws(RewriteError) -> [Fingerprint] {
         let ueFps = try FingerprintRule.applicable(sdp, media: i)
@@ -599,10 +633,12 @@ struct MediaFacts {
 
     /// Offers read a=setup and a=connection first (a bad one rejects the offer); answers read the
     /// m-line's a=setup only when the stream is anchored and not rejected (`answerRole()`).
+    /// Every field is computed into a local and the value is built once at the end (a throwing
+    /// initialiser that assigned the fields one by one built the value aside and copied it twice,
+    /// retaining and releasing each of its text fields).
     @inline(__always)
-    init(_ m: borrowing MediaDescription, index: Int, session: borrowing SessionSetup, answer: Bool = false) throws(RewriteError) {
-        self.index = index
-        sessionAddress = session.address
+    static func read(_ m: borrowing MediaDescription, index: Int, session: borrowing SessionSetup,
+                     answer: Bool = false) throws(RewriteError) -> MediaFacts {
         let t = m.table
         // One pass over the line records: where each attribute the rules need is.
         var setupAt = -1, connectionAt = -1, e2aeAt = -1, rtcpAt = -1, cAt = -1
@@ -636,9 +672,11 @@ struct MediaFacts {
         }
         // RFC 4145 §4/§5: a=setup and a=connection may be session-level attributes; a media-level one
         // overrides them for its m-line.
+        var role: SetupRole? = nil
+        var roleError: SDPError? = nil
+        var connection: ConnectionAttribute? = nil
         if answer {
             do { role = setupAt < 0 ? try session.role() : try t.setupRole(at: setupAt) } catch { role = nil; roleError = error }
-            connection = nil
         } else {
             do {
                 role = setupAt < 0 ? try session.role() : try t.setupRole(at: setupAt)
@@ -647,11 +685,10 @@ struct MediaFacts {
                 throw RewriteError(error, stream: index)
             }
         }
-        self.cema = cema
-        self.direction = direction
-        self.bandwidthAS = bandwidthAS
-        self.bandwidthTIAS = bandwidthTIAS
-        indicator = e2aeAt < 0 ? nil : t.e2aeIndicator(at: e2aeAt)
+        let indicator = e2aeAt < 0 ? nil : t.e2aeIndicator(at: e2aeAt)
+        var rtcpPort: UInt16? = nil
+        var rtcpAddress: String? = nil
+        var rtcpError: SDPError? = nil
         if rtcpAt >= 0 {
             do {
                 let rtcp = try t.rtcp(at: rtcpAt)
@@ -659,7 +696,7 @@ struct MediaFacts {
                 rtcpAddress = rtcp.connection?.address.literal
             } catch { rtcpError = error }
         }
-        ownAddress = cAt < 0 ? nil : t.withValue(cAt) { buf -> String? in
+        let ownAddress = cAt < 0 ? nil : t.withValue(cAt) { buf -> String? in
             guard let (a, b) = SDPText.fieldRange(buf, 2) else { return nil }
             var end = b
             for k in a..<b where buf[k] == ASCII.slash { end = k; break }
@@ -705,11 +742,7 @@ struct MediaFacts {
             }
             return r
         }
-        disabled = ml.disabled
-        port = ml.port
-        family = ml.family
-        tls = ml.tls
-        (mediaType, proto) = t.withValue(0) { buf -> (String, Substring) in
+        let (mediaType, proto) = t.withValue(0) { buf -> (String, Substring) in
             // The usual media types and protos are taken from literals (no String decoding).
             let type = UnsafeBufferPointer(rebasing: buf[0..<ml.typeEnd])
             let mediaType = MediaFacts.text(type)
@@ -717,6 +750,11 @@ struct MediaFacts {
             let proto = MediaFacts.text(UnsafeBufferPointer(rebasing: buf[ml.protoFrom..<ml.protoTo]))
             return (mediaType, Substring(proto))
         }
+        return MediaFacts(index: index, role: role, roleError: roleError, connection: connection, cema: cema,
+                          disabled: ml.disabled, family: ml.family, tls: ml.tls, proto: proto, mediaType: mediaType,
+                          indicator: indicator, direction: direction, bandwidthAS: bandwidthAS, bandwidthTIAS: bandwidthTIAS,
+                          port: ml.port, rtcpPort: rtcpPort, rtcpAddress: rtcpAddress, rtcpError: rtcpError,
+                          ownAddress: ownAddress, sessionAddress: session.address)
     }
 
     /// `bytes` as a String: an immortal literal for the usual media types and protos (no decoding).

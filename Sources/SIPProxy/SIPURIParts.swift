@@ -22,7 +22,110 @@ public struct SIPURIParts: Sendable, Equatable {
     public var effectiveTransport: String { transport ?? (scheme == "sips" ? "TLS" : "UDP") }
 
     /// Reads `text` (a bare URI or a name-addr's URI); nil when it is not sip/sips or has no host.
+    /// ASCII text (every URI on the wire in practice) is read by a byte scan; other text by the
+    /// Character-based reader (`init(generalParsing:)`), which gives the same result on ASCII.
     public init?(parsing text: String) {
+        let scanned: SIPURIParts?? = text.utf8.withContiguousStorageIfAvailable { Self.scanASCII($0) } ?? nil
+        switch scanned {
+        case .some(.some(let parts)): self = parts
+        case .some(.none): return nil
+        case .none: self.init(generalParsing: text)
+        }
+    }
+
+    /// The byte scan of `init(parsing:)`: `.none` when `p` is not all ASCII (the caller falls back),
+    /// `.some(nil)` when it is no sip/sips URI. Same steps and results as `init(generalParsing:)`.
+    static func scanASCII(_ p: UnsafeBufferPointer<UInt8>) -> SIPURIParts?? {
+        for b in p where b >= 0x80 { return .none }
+        func first(_ c: UInt8, _ r: Range<Int>) -> Int? {
+            var i = r.lowerBound
+            while i < r.upperBound { if p[i] == c { return i }; i += 1 }
+            return nil
+        }
+        func lower(_ r: Range<Int>) -> String {
+            String(unsafeUninitializedCapacity: r.count) { out in
+                var j = 0
+                for i in r { let c = p[i]; out[j] = (0x41...0x5A).contains(c) ? c | 0x20 : c; j += 1 }
+                return r.count
+            }
+        }
+        func text(_ r: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self) }
+        var s = 0..<p.count
+        if let lt = first(0x3C, s) {                                    // '<'
+            guard let gt = first(0x3E, lt..<s.upperBound) else { return .some(nil) }
+            s = (lt + 1)..<gt
+        }
+        var start = s.lowerBound
+        while start < s.upperBound, p[start] == 0x20 || p[start] == 0x09 { start += 1 }
+        s = start..<s.upperBound
+        guard let colon = first(0x3A, s) else { return .some(nil) }
+        let schemeRange = s.lowerBound..<colon
+        let scheme: String
+        if schemeRange.count == 3, p[schemeRange.lowerBound] | 0x20 == 0x73, p[schemeRange.lowerBound + 1] | 0x20 == 0x69,
+           p[schemeRange.lowerBound + 2] | 0x20 == 0x70 {
+            scheme = "sip"
+        } else if schemeRange.count == 4, p[schemeRange.lowerBound] | 0x20 == 0x73, p[schemeRange.lowerBound + 1] | 0x20 == 0x69,
+                  p[schemeRange.lowerBound + 2] | 0x20 == 0x70, p[schemeRange.lowerBound + 3] | 0x20 == 0x73 {
+            scheme = "sips"
+        } else {
+            return .some(nil)
+        }
+        var rest = (colon + 1)..<s.upperBound
+        if let q = first(0x3F, rest) { rest = rest.lowerBound..<q }                 // '?'
+        let hostPartEnd = first(0x3B, rest) ?? rest.upperBound                     // ';'
+        var at = hostPartEnd - 1
+        while at >= rest.lowerBound, p[at] != 0x40 { at -= 1 }                     // last '@'
+        if at >= rest.lowerBound { rest = (at + 1)..<rest.upperBound }
+        let paramsStart = first(0x3B, rest) ?? rest.upperBound
+        let hostPort = rest.lowerBound..<paramsStart
+        var host: Range<Int>
+        var portText: Range<Int>?
+        if !hostPort.isEmpty, p[hostPort.lowerBound] == 0x5B {                      // '['
+            guard let close = first(0x5D, hostPort) else { return .some(nil) }
+            host = (hostPort.lowerBound + 1)..<close
+            let after = (close + 1)..<hostPort.upperBound
+            if !after.isEmpty {
+                guard p[after.lowerBound] == 0x3A else { return .some(nil) }
+                portText = (after.lowerBound + 1)..<after.upperBound
+            }
+        } else if let c = first(0x3A, hostPort) {
+            host = hostPort.lowerBound..<c
+            portText = (c + 1)..<hostPort.upperBound
+        } else {
+            host = hostPort
+        }
+        guard !host.isEmpty else { return .some(nil) }
+        var port: Int?
+        if let portText {
+            guard portText.count <= 5, let v = Int(text(portText)), (1...65535).contains(v) else { return .some(nil) }
+            port = v
+        }
+        var params: [String: String] = [:]
+        if paramsStart < rest.upperBound {
+            var count = 0
+            var i = paramsStart + 1
+            while i <= rest.upperBound, count < SIPURIParts.maxParameters {
+                let end = first(0x3B, i..<rest.upperBound) ?? rest.upperBound
+                if end > i {                                                       // empty items are skipped (split)
+                    count += 1
+                    if let eq = first(0x3D, i..<end) {
+                        params[lower(i..<eq)] = text((eq + 1)..<end)
+                    } else {
+                        params[lower(i..<end)] = ""
+                    }
+                }
+                i = end + 1
+            }
+        }
+        return .some(SIPURIParts(scheme: scheme, host: lower(host), port: port, parameters: params))
+    }
+
+    private init(scheme: String, host: String, port: Int?, parameters: [String: String]) {
+        self.scheme = scheme; self.host = host; self.port = port; self.parameters = parameters
+    }
+
+    /// The Character-based reader (any text).
+    init?(generalParsing text: String) {
         var s = Substring(text)
         if let lt = s.firstIndex(of: "<") {
             guard let gt = s[lt...].firstIndex(of: ">") else { return nil }

@@ -454,10 +454,10 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         var outputs: [TransactionLayerOutput<Payload, Peer>] = []
         while let item = timerQueue.first, item.deadline <= now {
             _ = timerQueue.popFirst()
-            guard let entry = entries[item.transaction], entry.timerGenerations[item.timer] == item.generation else {
+            guard let i = entries.index(forKey: item.transaction), entries.values[i].timerGenerations[item.timer] == item.generation else {
                 continue  // stale: cancelled, restarted or its transaction is gone
             }
-            entries[item.transaction]?.timerGenerations[item.timer] = nil
+            entries.values[i].timerGenerations[item.timer] = nil
             let fireTime = max(item.deadline, currentTime)
             currentTime = fireTime
             outputs += apply(.timerFired(item.timer), to: item.transaction, at: fireTime)

@@ -42,6 +42,10 @@ public enum SIPTransportLimits {
     /// The UDP receive allocator: one whole datagram (RFC 768 length field is 16 bits, so 65,535 is the
     /// ceiling, RFC 3261 §18.1.1). NIO's default of 2048 silently truncates (platform-notes §3.1).
     public static let udpReceiveBufferBytes = 65_536
+    /// Kernel receive buffer (SO_RCVBUF) asked for each UDP listener socket; Linux caps it at
+    /// `net.core.rmem_max` without error. The default (~208 KiB) overflows in bursts when the event
+    /// loop thread is descheduled on a loaded host (datagrams dropped, SIP retransmissions needed).
+    public static let udpSocketReceiveBufferBytes = 4 << 20
     /// Largest UDP payload over IPv4 (65,535 − 8 UDP − 20 IP header bytes, RFC 768 / RFC 791); larger
     /// sends on a datagram flow throw `messageTooLarge`.
     public static let udpMaxDatagramBytes = 65_507
@@ -75,6 +79,13 @@ public struct SIPTransportConfiguration: Sendable {
     public var toTagGenerator: @Sendable () -> String
     /// Outgoing TLS connections: certificate verification (`full` or, for the lab, `none`) and trust roots.
     public var tlsClient: SIPTLSClientSettings
+    /// Run libosip2 (`osip_message_parse`) on every received message as the syntax check of record
+    /// (default). Off: SIPCore's scanner and its semantic checks alone judge the input (RFC 3261
+    /// §8.1.1 mandatory headers, §8.1.1.5 CSeq, §18.3 Content-Length, limits: still 400/505/513 or
+    /// dropped); messages only libosip2 refuses (RFC 4475 `ltgtruri`, `quotbal`, `badaspec`,
+    /// `badinv01`, and the valid `intmeth`, `novelsc`) are then delivered. Saves a second full parse
+    /// with its C allocations per message (`pcscf-alg proxy --no-libosip2-check`).
+    public var validatesWithLibOSIP2 = true
 
     public init(listeners: [SIPListenerConfiguration],
                 udpMaxMessageBytes: Int = SIPTransportLimits.udpMaxMessageBytes,

@@ -30,6 +30,9 @@ public final class SIPTransportService: @unchecked Sendable {
     public static let inboundQueueLimit = 10_000
 
     private let continuation: AsyncStream<SIPInbound>.Continuation
+    /// Set by `deliverInbound(to:)`: messages go to it synchronously on the channel's event loop
+    /// instead of `inbound` (no thread hand-off). Written once before `start`, then only read.
+    private var inboundSink: (@Sendable (SIPInbound) -> Void)?
     private let group: any EventLoopGroup
     private let ownsGroup: Bool
     private let lock = NSLock()
@@ -52,6 +55,10 @@ public final class SIPTransportService: @unchecked Sendable {
     private var counterValues = SIPTransportCounters()
     /// Client TLS context, made on the first outgoing TLS connection (`configuration.tlsClient`).
     private var clientTLSContext: NIOSSLContext?
+
+    /// The process-wide event loop group (`MultiThreadedEventLoopGroup.singleton`, never shut down), for
+    /// layers that run on one of its loops and must outlive a transport's `shutdown`.
+    public static var sharedEventLoopGroup: any EventLoopGroup { MultiThreadedEventLoopGroup.singleton }
 
     public init(configuration: SIPTransportConfiguration, group: (any EventLoopGroup)? = nil) {
         self.configuration = configuration
@@ -81,6 +88,13 @@ public final class SIPTransportService: @unchecked Sendable {
     }
 
     func count(_ update: (inout SIPTransportCounters) -> Void) { locked { update(&counterValues) } }
+
+    /// Delivers every inbound message to `sink`, called synchronously on the event loop of the channel
+    /// that received it, instead of yielding it to `inbound` (which then stays empty). A layer that
+    /// runs on that event loop handles a message without changing threads. Call before `start`.
+    public func deliverInbound(to sink: @escaping @Sendable (SIPInbound) -> Void) {
+        locked { inboundSink = sink }
+    }
 
     // MARK: Lifecycle
 
@@ -136,6 +150,7 @@ public final class SIPTransportService: @unchecked Sendable {
             // platform-notes §3.1: the default 2048-byte allocator truncates silently; one whole datagram
             // fits (no datagramVectorReadMessageCount, which would slice this buffer).
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SIPTransportLimits.udpReceiveBufferBytes))
+            .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(SIPTransportLimits.udpSocketReceiveBufferBytes))
             .channelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
                     try ch.pipeline.syncOperations.addHandler(SIPDatagramHandler(service: service, listener: index, side: l.side))
@@ -299,6 +314,68 @@ public final class SIPTransportService: @unchecked Sendable {
         }
     }
 
+    /// Sends one message without suspending, for a caller on the event loop of the channel used (a
+    /// layer confined to the transport's event loop): a UDP datagram, a write on a flow, or a write
+    /// on an open connection to the address. Returns nil, sending nothing, when a stream destination
+    /// has no open connection yet (use `send(_:to:)`, which connects). Errors found at once are
+    /// thrown (`messageTooLarge`, `unknownFlow`, `congested`...); a datagram write that fails later
+    /// is reported to `onFailure` (on the channel's event loop), like `send` throws it.
+    public func sendImmediately(_ bytes: [UInt8], to destination: SIPDestination,
+                                onFailure: @escaping @Sendable (any Error) -> Void) throws -> SIPSendResult? {
+        guard locked({ state == .started }) else { throw SIPTransportError.notStarted }
+        switch destination {
+        case .flow(let flow):
+            switch flow.kind {
+            case .datagram(let listener, let remote):
+                guard let channel = locked({ listenerChannels[listener] }) else { throw SIPTransportError.unknownFlow(flow) }
+                try writeDatagram(bytes, on: channel, to: remote, onFailure: onFailure)
+                return SIPSendResult(transport: .udp, flow: flow)
+            case .connection(let id):
+                guard let c = locked({ connections[id] }) else { throw SIPTransportError.unknownFlow(flow) }
+                guard c.channel.isWritable else { throw SIPTransportError.congested(flow) }
+                c.channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+                count { $0.messagesSent += 1 }
+                return SIPSendResult(transport: c.transport, flow: flow)
+            }
+        case .address(let address, let requested, let side), .named(let address, _, let requested, let side):
+            let kind = transport(forMessageOf: bytes.count, requested: requested)
+            switch kind {
+            case .udp:
+                let (index, channel) = try udpListener(side: side, for: address)
+                try writeDatagram(bytes, on: channel, to: address, onFailure: onFailure)
+                return SIPSendResult(transport: .udp, flow: SIPFlowToken(.datagram(listener: index, remote: address)))
+            case .tcp, .tls:
+                guard let (id, channel) = existingConnection(to: address, side: side, transport: kind) else { return nil }
+                if kind != requested { count { $0.udpToTCPSwitches += 1 } }
+                guard channel.isWritable else { throw SIPTransportError.congested(SIPFlowToken(.connection(id))) }
+                channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+                count { $0.messagesSent += 1 }
+                return SIPSendResult(transport: kind, flow: SIPFlowToken(.connection(id)))
+            }
+        }
+    }
+
+    private func udpListener(side: SIPSide, for address: SocketAddress) throws -> (Int, any Channel) {
+        try locked {
+            var fallback: SIPListenerInfo?
+            for l in listenerInfos where l.side == side && l.transport == .udp {
+                if l.localAddress.protocol == address.protocol { fallback = l; break }
+                if fallback == nil { fallback = l }
+            }
+            guard let l = fallback, let channel = listenerChannels[l.index] else { throw SIPTransportError.noListener(side, .udp) }
+            return (l.index, channel)
+        }
+    }
+
+    private func writeDatagram(_ bytes: [UInt8], on channel: any Channel, to remote: SocketAddress,
+                               onFailure: @escaping @Sendable (any Error) -> Void) throws {
+        guard bytes.count <= SIPTransportLimits.udpMaxDatagramBytes else { throw SIPTransportError.messageTooLarge(bytes.count) }
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenFailure(onFailure)
+        channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: bytes)), promise: promise)
+        count { $0.messagesSent += 1 }
+    }
+
     private func send(_ bytes: [UInt8], to address: SocketAddress, requested: SIPTransportKind, side: SIPSide,
                       serverName: String?) async throws -> SIPSendResult {
         let kind = transport(forMessageOf: bytes.count, requested: requested)
@@ -381,7 +458,7 @@ public final class SIPTransportService: @unchecked Sendable {
         let limits = configuration.parseLimits
         var message: SIPMessage
         do {
-            message = try SIPParser.parse(bytes, limits: limits)
+            message = try SIPParser.parse(bytes, limits: limits, validateWithLibOSIP2: configuration.validatesWithLibOSIP2)
         } catch {
             // RFC 3261 §21.4.1 / §21.5.14: answer a malformed request when its head allows a response
             // (§8.2.6.2 needs Via, From, To, Call-ID, CSeq); responses and junk are dropped (§18.3, §16.7).
@@ -398,11 +475,16 @@ public final class SIPTransportService: @unchecked Sendable {
         }
         if message.isRequest, let ip = remote.ipAddress, let port = remote.port,
            let stamped = SIPViaStamp.stamp(message, sourceIP: ip, sourcePort: port),
-           let reparsed = try? SIPParser.parse(stamped, limits: limits, validateWithLibOSIP2: false) {
+           let reparsed = try? SIPParser.scan(stamped, limits: limits) {
             message = reparsed
         }
-        let result = continuation.yield(SIPInbound(message: message, side: side, transport: transport,
-                                                   local: local, remote: remote, flow: flow))
+        let inbound = SIPInbound(message: message, side: side, transport: transport, local: local, remote: remote, flow: flow)
+        if let sink = locked({ inboundSink }) {
+            count { $0.messagesReceived += 1 }
+            sink(inbound)
+            return
+        }
+        let result = continuation.yield(inbound)
         count {
             $0.messagesReceived += 1
             if case .dropped = result { $0.inboundQueueDrops += 1 }

@@ -1,6 +1,6 @@
 // The IMS-ALG end to end over real sockets, one parameterised test over the call cases of issue 9: the
 // P-CSCF in process (Iq on an ephemeral UDP port), the OTP megaco MG (Tests/Peers/megaco_mg.escript) as
-// the IMS-AGW, a SIPp UE (Gm, TCP) and a SIPp S-CSCF (Mw, UDP) running the pair `ALGCallCase` generates.
+// the IMS-AGW, a SIPp UE (Gm, TCP; UDP for one CANCEL case) and a SIPp S-CSCF (Mw, UDP) running the pair `ALGCallCase` generates.
 // SIPp's check_it regexps check the SDP each side receives; the MG's log shows the H.248 commands; at the
 // end the gateway is audited (`Context *`): no context may be left.
 // Without sipp or escript: skipped with a reason; under CI=true a failure.
@@ -141,6 +141,18 @@ extension ALGCallCase {
                     ueReofferChecks: [.has("m=message 0 "), .has("m=audio \(M.agwPort) ")],
                     coreReofferChecks: [.has("m=message 0 "), .has("m=audio \(M.agwPort) ")],
                     mgAdds: 4, mgSubtracts: 4),
+        ALGCallCase(name: "CANCEL before the answer: the core rang (180), the UE cancels; 200 to the CANCEL, 487 to the INVITE at the UE, and the context reserved for the offer is Subtracted (RFC 3261 §9, §16.10; TS 23.334 §8 Release)",
+                    direction: .originating, ending: .cancel,
+                    ueMedia: M.msrp(port: 50000, tls: true, setup: "actpass", fingerprint: M.ueFingerprint, e2ae: true),
+                    coreMedia: M.msrp(port: 7654, tls: false, setup: "passive"),
+                    coreChecks: M.coreSeesPlain("message", uePort: 50000),
+                    mgAdds: 2, mgSubtracts: 2),
+        ALGCallCase(name: "CANCEL before the answer, the UE on Gm UDP: 200 to the CANCEL and 487 to the INVITE over UDP, the context Subtracted (RFC 3261 §9, §16.10, §17.2.1; TS 23.334 §8 Release)",
+                    direction: .originating, ending: .cancel,
+                    ueMedia: M.msrp(port: 50000, tls: true, setup: "actpass", fingerprint: M.ueFingerprint, e2ae: true),
+                    coreMedia: M.msrp(port: 7654, tls: false, setup: "passive"),
+                    coreChecks: M.coreSeesPlain("message", uePort: 50000),
+                    ueUDP: true, mgAdds: 2, mgSubtracts: 2),
         ALGCallCase(name: "Malformed fingerprint (SHA-256 of 31 bytes, RFC 8122 §5): 488 with Warning to the UE, nothing reserved, nothing reaches the core",
                     direction: .originating, ending: .rejected(status: 488),
                     ueMedia: M.msrp(port: 50000, tls: true, setup: "actpass",
@@ -149,12 +161,22 @@ extension ALGCallCase {
                     rejectChecks: [.has("Warning: 3[0-9][0-9] ")],
                     mgAdds: 0),
         // The IMS-AGW reports a TLS establishment failure (seed 000): the ALG acts on it.
-        ALGCallCase(name: "TLS failure Notify on one of two streams: the ALG Subtracts the MSRP terminations and re-INVITEs both sides with m=message 0, audio kept (seed 000; RFC 3264 §8.2)",
+        ALGCallCase(name: "TLS failure Notify on one of two streams: the ALG Subtracts the MSRP terminations and re-INVITEs both sides with m=message 0, audio kept (seed 000; RFC 3264 §8.2); the caller's own next BYE (CSeq 2, as the ALG's re-INVITE) reaches the far end as 3 and its 200 comes back as 2 (RFC 3261 §12.2.2, §8.2.6.2)",
                     direction: .originating, ending: .tlsFailureReinvite(index: 1),
                     ueMedia: M.audio(port: 49170) + M.msrp(port: 50000, tls: true, setup: "actpass", fingerprint: M.ueFingerprint, e2ae: true),
                     coreMedia: M.audio(port: 6000) + M.msrp(port: 7654, tls: false, setup: "passive"),
                     ueChecks: M.ueSeesE2AE("message", farPort: 7654),
                     coreChecks: M.coreSeesPlain("message", uePort: 50000),
+                    ueReofferChecks: [.has("m=message 0 TCP/TLS/MSRP"), .has("m=audio \(M.agwPort) ")],
+                    coreReofferChecks: [.has("m=message 0 TCP/MSRP"), .has("m=audio \(M.agwPort) "), .lacks("TLS")],
+                    mgArguments: ["--notify-tls-failure-after-modify", "200"],
+                    mgLog: ["event=tlsbsc/estfail", "MG NOTIFY reply ok"], mgAdds: 4, mgSubtracts: 4),
+        ALGCallCase(name: "TLS failure Notify on one of two streams of a terminating call: re-INVITE to both sides (the UE over its registration flow); the core's own next BYE (CSeq 2) reaches the UE as 3, its 200 goes back as 2 (RFC 3261 §12.2.2, §8.2.6.2)",
+                    direction: .terminating, ending: .tlsFailureReinvite(index: 1),
+                    ueMedia: M.audio(port: 49172) + M.msrp(port: 50002, tls: true, setup: "active", fingerprint: M.ueFingerprint),
+                    coreMedia: M.audio(port: 6000) + M.msrp(port: 7654, tls: false, setup: "actpass"),
+                    ueChecks: M.ueSeesE2AE("message", farPort: 7654),
+                    coreChecks: M.coreSeesPlain("message", uePort: 50002),
                     ueReofferChecks: [.has("m=message 0 TCP/TLS/MSRP"), .has("m=audio \(M.agwPort) ")],
                     coreReofferChecks: [.has("m=message 0 TCP/MSRP"), .has("m=audio \(M.agwPort) "), .lacks("TLS")],
                     mgArguments: ["--notify-tls-failure-after-modify", "200"],
@@ -196,9 +218,9 @@ struct ALGCallLiveTests {
         try c.core.write(to: coreFile, atomically: true, encoding: .utf8)
 
         let corePort = PCSCFLive.freePort()
-        let service = try await ALGLive.start(corePort: corePort)
+        let service = try await ALGLive.start(corePort: corePort, gmUDP: c.ueUDP)
         let mg = try await ALGLive.gateway(service, extra: c.mgArguments)
-        let (core, ue) = try await PCSCFLive.pair(sipp, service: service, corePort: corePort, core: coreFile.path, ue: ueFile.path)
+        let (core, ue) = try await PCSCFLive.pair(sipp, service: service, corePort: corePort, core: coreFile.path, ue: ueFile.path, ueUDP: c.ueUDP)
         if keep != nil { try? "\(core)\n\n\(ue)".write(to: dir.appendingPathComponent("sipp.log"), atomically: true, encoding: .utf8) }
         #expect(core.status == 0, "core SIPp: \(core)\nMG: \(mg.text)")
         #expect(ue.status == 0, "UE SIPp: \(ue)\nMG: \(mg.text)")
@@ -215,11 +237,12 @@ struct ALGCallLiveTests {
         await service.shutdown()
     }
 
-    @Test("A heartbeat Notify for a context no session knows: the MGC answers it with an error (H.248.8 435) and the ALG Subtracts that context; nothing is left (TS 23.334 §8; H.248.36)",
+    @Test("A heartbeat Notify for a context no session knows: the MGC answers it with an error (H.248.8 435) and the ALG Subtracts that context; nothing is left; the pcscf-alg log has one line for the incoming Notify and one for the Subtract (TS 23.334 §8; H.248.36)",
           .timeLimit(.minutes(1)))
     func unknownContextHeartbeat() async throws {
         guard OTPMG.available() else { return }
-        let service = try await ALGLive.start(corePort: PCSCFLive.freePort())
+        let logs = CapturedLogs()
+        let service = try await ALGLive.start(corePort: PCSCFLive.freePort(), logger: logs.logger(level: .info))
         let mg = try await ALGLive.gateway(service, extra: ["--orphan-notify-after", "200"])
         #expect(await mg.contains("MG ORPHAN"), "MG: \(mg.text)")
         #expect(await mg.contains("NOTIFY reply error=435"), "MG: \(mg.text)")
@@ -229,6 +252,9 @@ struct ALGCallLiveTests {
         let deadline = ContinuousClock.now + .seconds(5)
         while await alg.activity.leftoverSubtracts.isEmpty, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
         #expect(await alg.activity.leftoverSubtracts == ["1 ok"])
+        // Issue 9 logging: one line per Iq transaction, the gateway's own (incoming) ones included.
+        #expect(logs.text.components(separatedBy: "iq Notify dir=in ctx=1 term=ip/orphan event=hangterm/thb result=error:435").count == 2, "log: \(logs.text)")
+        #expect(logs.text.contains("iq Subtract ctx=1 term=- result=ok"), "log: \(logs.text)")
         let client = try #require(service.iq)
         #expect(try await client.auditContexts().isEmpty, "no context left on the IMS-AGW. MG: \(mg.text)")
         mg.stop()

@@ -28,7 +28,8 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         /// The P-CSCF answers the UE's INVITE with this status (nothing reaches the core).
         case rejected(status: Int)
         /// The MG reports a TLS failure after the answer: the ALG re-INVITEs both sides without this
-        /// m-line, then the caller ends with BYE.
+        /// m-line, then the caller ends with BYE with its own next CSeq (2, the number the ALG used for
+        /// it): the callee must get 3 (RFC 3261 §12.2.2) and the caller its 200 with 2.
         case tlsFailureReinvite(index: Int)
         /// The MG reports a TLS failure on the only stream: the ALG sends BYE to both sides.
         case tlsFailureBye
@@ -51,6 +52,8 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     var rejectChecks: [SDPCheck] = []
     /// The UE registers e2ae support (Security-Client msrp-tls;mediasec, bfcp-tls;mediasec).
     var e2aeRegistered = true
+    /// The UE's Gm transport is UDP (default TCP).
+    var ueUDP = false
     var mgArguments: [String] = []
     /// Substrings the MG log must hold (its H.248 commands), and the number of Adds.
     var mgLog: [String] = []
@@ -88,15 +91,26 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
             x += invite(p, media: media)
             if ending == .cancel { return x + cancelFromCaller(p) + Self.close(refs) }
             x += "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"180\" optional=\"true\"/>\n"
-            x += "  <recv response=\"200\" rrs=\"true\">\n" + Self.actions(checks, prefix: "a", into: &refs) + "  </recv>\n"
+            var okActions = Self.actions(checks, prefix: "a", into: &refs)
+            if case .tlsFailureReinvite = ending {
+                // The callee's To (with its tag) for the caller's BYE after the ALG's re-INVITE.
+                okActions = Self.merge(okActions, "    <action>\n      <ereg regexp=\".*\" search_in=\"hdr\" header=\"To:\" assign_to=\"calleeto\"/>\n    </action>\n")
+                refs.append("calleeto")
+            }
+            x += "  <recv response=\"200\" rrs=\"true\">\n" + okActions + "  </recv>\n"
             x += ack(p, cseq: 1)
         } else {
             var actions = Self.actions(checks, prefix: "o", into: &refs)
             if ending == .cancel {
-                // The 487 goes after the CANCEL, so it takes the INVITE's Via values from here (RFC 3261 §9.2).
-                let via = "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Via:\" assign_to=\"invvia\"/>\n"
+                // The 487 goes after the CANCEL, so it takes the INVITE's Via values from here (RFC 3261 §9.2:
+                // the response to the INVITE, with all its Vias). A SIPp ereg on a header reads one occurrence
+                // only: the proxy's Via and the caller's are captured one by one. With the first alone, the
+                // proxy found no Via left after removing its own and (rightly, §16.7 step 3) did not forward
+                // the 487: the caller never got it.
+                let via = "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Via:\" occurrence=\"1\" assign_to=\"invvia\"/>\n"
+                    + "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Via:\" occurrence=\"2\" assign_to=\"invvia2\"/>\n"
                 actions = actions.isEmpty ? "    <action>\n" + via + "    </action>\n" : actions.replacingOccurrences(of: "    </action>\n", with: via + "    </action>\n")
-                refs.append("invvia")
+                refs += ["invvia", "invvia2"]
             }
             x += "  <recv request=\"INVITE\" rrs=\"true\">\n" + actions + "  </recv>\n"
             x += response(p, status: "180 Ringing", tag: true, sdp: nil)
@@ -121,10 +135,23 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         case .tlsFailureReinvite(let index):
             // The IMS-ALG's re-INVITE (each side is offered what it was last sent, this m-line at port 0).
             let reanswer = ALGReofferSDP.removingStream(index, from: Self.body(p, media)) ?? ""
-            x += "  <recv request=\"INVITE\">\n" + Self.actions(reChecks, prefix: "r", into: &refs) + "  </recv>\n"
+            // RFC 3261 §12.2.1.1: the ALG speaks for the other party with that party's next CSeq: 2 towards
+            // the callee (the caller's INVITE was 1), 1 towards the caller (the callee sent no request).
+            let reNumber = isCaller ? 1 : 2
+            let reCSeq = Self.actions([SDPCheck.has("CSeq: *" + String(reNumber) + " INVITE")], prefix: "s", search: "msg", into: &refs)
+            x += "  <recv request=\"INVITE\">\n" + Self.merge(Self.actions(reChecks, prefix: "r", into: &refs), reCSeq) + "  </recv>\n"
             x += response(p, status: "200 OK", tag: false, sdp: reanswer, rawBody: true, retrans: true)
             x += "  <recv request=\"ACK\"/>\n"
-            x += isCaller ? "  <pause milliseconds=\"300\"/>\n" + bye(p, cseq: 3) : byeReceived(p)
+            if isCaller {
+                // The caller's own next CSeq, 2 (not knowing the ALG used 2 for it); its 200 comes back with 2
+                // (RFC 3261 §8.2.6.2).
+                let okCSeq = Self.actions([.has("CSeq: *2 BYE")], prefix: "b", search: "msg", into: &refs)
+                x += "  <pause milliseconds=\"300\"/>\n" + bye(p, cseq: 2, to: "To: [$calleeto]", okActions: okCSeq)
+            } else {
+                // RFC 3261 §12.2.2: above the ALG's re-INVITE (2), so a strict UAS takes it: 3.
+                x += "  <recv request=\"BYE\">\n" + Self.actions([.has("CSeq: *3 BYE")], prefix: "y", search: "msg", into: &refs)
+                    + "  </recv>\n" + response(p, status: "200 OK", tag: false, sdp: nil)
+            }
         case .tlsFailureBye:
             x += byeReceived(p)
         case .cancel, .rejected:
@@ -135,7 +162,8 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
 
     // MARK: Pieces
 
-    private var uePrefix: String { "SIP/2.0/TCP [local_ip]:[local_port]" }
+    private var uePrefix: String { "SIP/2.0/\(ueUDP ? "UDP" : "TCP") [local_ip]:[local_port]" }
+    private var ueContact: String { "<sip:alice@[local_ip]:[local_port]\(ueUDP ? "" : ";transport=tcp")>" }
 
     private var ueRegister: String {
         let sec = e2aeRegistered ? "Security-Client: msrp-tls;mediasec, bfcp-tls;mediasec\nRequire: mediasec\nProxy-Require: mediasec\n"
@@ -151,7 +179,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
             To: <sip:alice@ims.test>
             Call-ID: reg///[call_id]
             CSeq: \(cseq) REGISTER
-            Contact: <sip:alice@[local_ip]:[local_port];transport=tcp>
+            Contact: \(ueContact)
             Expires: 600
             \(sec)\(verify)Supported: path
             Authorization: Digest username="alice@ims.test",realm="ims.test",uri="sip:ims.test",\(auth)
@@ -206,7 +234,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     private func ids(_ p: Party) -> (via: String, from: String, to: String, callID: String, contact: String, ruri: String, route: String) {
         if p == .ue {
             return (uePrefix, "<sip:alice@ims.test>;tag=[pid]c[call_number]", "<sip:bob@ims.test>", "inv///[call_id]",
-                    "<sip:alice@[local_ip]:[local_port];transport=tcp>", "sip:bob@ims.test", "")
+                    ueContact, "sip:bob@ims.test", "")
         }
         return ("SIP/2.0/UDP [local_ip]:[local_port]", "<sip:bob@ims.test>;tag=[pid]c[call_number]", "<sip:alice@ims.test>",
                 "mt///[$cid]", "<sip:bob@[local_ip]:[local_port]>", "sip:alice@ims.test", "Route: [$path]\n")
@@ -270,7 +298,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         """)
     }
 
-    private func bye(_ p: Party, cseq: Int) -> String {
+    private func bye(_ p: Party, cseq: Int, to: String = "[last_To:]", okActions: String = "") -> String {
         let i = ids(p)
         return "  <pause milliseconds=\"100\"/>\n" + Self.send("""
         BYE [next_url] SIP/2.0
@@ -278,12 +306,12 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         [routes]
         Max-Forwards: 70
         From: \(i.from)
-        [last_To:]
+        \(to)
         Call-ID: \(i.callID)
         CSeq: \(cseq) BYE
         Content-Length: 0
 
-        """, retrans: true) + "  <recv response=\"200\"/>\n"
+        """, retrans: true) + (okActions.isEmpty ? "  <recv response=\"200\"/>\n" : "  <recv response=\"200\">\n" + okActions + "  </recv>\n")
     }
 
     private func byeReceived(_ p: Party) -> String {
@@ -292,7 +320,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
 
     /// A response to the last request received (the callee's To tag on the first ones).
     private func response(_ p: Party, status: String, tag: Bool, sdp: String?, rawBody: Bool = false, retrans: Bool = false) -> String {
-        let contact = p == .ue ? "<sip:alice@[local_ip]:[local_port];transport=tcp>" : "<sip:bob@[local_ip]:[local_port]>"
+        let contact = p == .ue ? ueContact : "<sip:bob@[local_ip]:[local_port]>"
         var m = "SIP/2.0 \(status)\n[last_Via:]\n[last_From:]\n[last_To:]\(tag ? ";tag=[pid]e[call_number]" : "")\n[last_Call-ID:]\n[last_CSeq:]\n"
         if tag { m += "[last_Record-Route:]\n" }
         m += "Contact: \(contact)\n"
@@ -350,6 +378,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         "  <recv request=\"CANCEL\"/>\n" + response(p, status: "200 OK", tag: false, sdp: nil) + Self.send("""
         SIP/2.0 487 Request Terminated
         Via: [$invvia]
+        Via: [$invvia2]
         [last_From:]
         [last_To:];tag=[pid]e[call_number]
         [last_Call-ID:]
@@ -378,6 +407,12 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
             x += "      <ereg regexp=\"\(escape(c.regexp))\" search_in=\"\(search)\" \(c.inverse ? "check_it_inverse" : "check_it")=\"true\" assign_to=\"\(v)\"/>\n"
         }
         return x + "    </action>\n"
+    }
+
+    /// One `<action>` block from two (either may be empty).
+    static func merge(_ a: String, _ b: String) -> String {
+        guard !a.isEmpty, !b.isEmpty else { return a + b }
+        return a.replacingOccurrences(of: "    </action>\n", with: "") + b.replacingOccurrences(of: "    <action>\n", with: "")
     }
 
     static func close(_ refs: [String]) -> String {

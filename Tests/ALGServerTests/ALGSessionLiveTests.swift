@@ -14,17 +14,17 @@ import Testing
 @testable import ALGServer
 
 enum ALGLive {
-    /// A P-CSCF with Gm TCP, Mw UDP, the core SIPp as next hop and Iq on 127.0.0.1:0 (UDP, compact).
-    static func start(corePort: Int) async throws -> PCSCFService {
-        var logger = Logger(label: "alg-live")
-        logger.logLevel = ProcessInfo.processInfo.environment["ALG_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+    /// A P-CSCF with Gm TCP (or UDP), Mw UDP, the core SIPp as next hop and Iq on 127.0.0.1:0 (UDP, compact).
+    static func start(corePort: Int, gmUDP: Bool = false, logger given: Logger? = nil) async throws -> PCSCFService {
+        var logger = given ?? Logger(label: "alg-live")
+        if given == nil { logger.logLevel = ProcessInfo.processInfo.environment["ALG_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning }
         var policy = RewritePolicy.default
         policy.indicateAppliedInAnswer = true   // [U] a=3ge2ae:applied in the answer to the UE too
         let iq = PCSCFIqSettings(listen: H248ListenAddress(kind: .udp, host: "127.0.0.1", port: 0), form: .compact,
                                  waitForGateway: nil, longTimer: .seconds(5),
                                  session: ALGSessionConfiguration(policy: policy, setupTimeout: .seconds(60)))
         let settings = PCSCFServiceConfiguration(
-            listeners: [SIPListenerConfiguration(side: .gm, transport: .tcp, host: "127.0.0.1", port: 0),
+            listeners: [SIPListenerConfiguration(side: .gm, transport: gmUDP ? .udp : .tcp, host: "127.0.0.1", port: 0),
                         SIPListenerConfiguration(side: .mw, transport: .udp, host: "127.0.0.1", port: 0)],
             coreNextHops: ["sip:127.0.0.1:\(corePort);lr"], domain: "pcscf.test", sweepInterval: .milliseconds(200), iq: iq)
         return try await PCSCFService.start(settings, logger: logger)

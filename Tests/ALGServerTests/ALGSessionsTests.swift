@@ -238,3 +238,64 @@ struct ALGSessionsTests {
         #expect(await mgc.operations.isEmpty)
     }
 }
+
+/// Records the requests the ALG originates and answers them 200.
+actor RecordingOriginator: ALGRequestOriginator {
+    var requests: [ProxyOriginatedRequest] = []
+    func originate(_ request: ProxyOriginatedRequest) async -> Int {
+        requests.append(request)
+        return 200
+    }
+}
+
+@Suite("ALGSessions CSeq translation after the ALG's own re-INVITE (RFC 3261 §12.2.1.1, §12.2.2)")
+struct ALGSessionsCSeqTests {
+    static let audio = "m=audio 49170 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+
+    static func message(_ startLine: String, from: String, to: String, cseq: String, contact: Bool = false) throws -> SIPMessage {
+        try HookFx.parse("""
+            \(startLine)
+            Via: SIP/2.0/TCP 127.0.0.1:40123;branch=z9hG4bK-\(cseq.replacingOccurrences(of: " ", with: ""))
+            Max-Forwards: 70
+            From: \(from)
+            To: \(to)
+            Call-ID: call-1
+            CSeq: \(cseq)
+            \(contact ? "Contact: <sip:x@127.0.0.1:40123;transport=tcp>\n" : "")Content-Length: 0
+
+
+            """)
+    }
+
+    @Test("RFC 3261 §12.2.2: TLS failure on one of two streams → the ALG re-INVITEs the callee with the caller's next CSeq (2) and the caller with 1; then the caller's own BYE 2 is forwarded as 3, a callee request 1 as 3, the ACK of the caller's 2xx keeps 1")
+    func translatedAfterReINVITE() async throws {
+        let mgc = ScriptedMGC()
+        let alg = ALGFx.sessions(mgc)
+        let originator = RecordingOriginator()
+        await alg.attach(originator: originator)
+        let alice = "<sip:alice@ims.test>;tag=a1", bobNoTag = "<sip:bob@ims.test>", bob = "<sip:bob@ims.test>;tag=b1"
+        let invite = try Self.message("INVITE sip:bob@ims.test SIP/2.0", from: alice, to: bobNoTag, cseq: "1 INVITE", contact: true)
+        let offer = ALGFx.offer.replacingOccurrences(of: "t=0 0\r\n", with: "t=0 0\r\n" + Self.audio)
+        _ = try #require(ALGFx.text(await alg.rewrite(Array(offer.utf8)[...], message: invite, context: ALGFx.offerContext(invite), flags: ALGFx.flags)))
+        let ok = try Self.message("SIP/2.0 200 OK", from: alice, to: bob, cseq: "1 INVITE", contact: true)
+        let answer = ALGFx.answer.replacingOccurrences(of: "t=0 0\r\n", with: "t=0 0\r\n" + Self.audio)
+        _ = try #require(ALGFx.text(await alg.rewrite(Array(answer.utf8)[...], message: ok, context: ALGFx.answerContext(invite, 200), flags: ALGFx.flags)))
+        await alg.requestCompleted(ALGFx.id, status: 200)
+        // The MSRP stream is index 1: its access termination is ip/3 (ScriptedMGC: 2 * index + 1).
+        await alg.gatewayEvent(IqGatewayEventForContext(contextID: "7", event: .tlsFailure(termination: "ip/3")))
+        await alg.settle()
+        let sent = await originator.requests
+        #expect(sent.map(\.method) == ["INVITE", "INVITE"], "\(sent)")
+        #expect(sent.first { $0.side == .mw }?.cseq == 2, "towards the callee as the caller: the caller's next")
+        #expect(sent.first { $0.side == .gm }?.cseq == 1, "towards the caller as the callee (no request of the callee yet)")
+
+        let ack = try Self.message("ACK sip:bob@203.0.113.5 SIP/2.0", from: alice, to: bob, cseq: "1 ACK")
+        #expect(await alg.forwardCSeq(ack) == nil, "the ACK of the dialog-creating INVITE keeps 1 (§13.2.2.4)")
+        let info = try Self.message("INFO sip:alice@127.0.0.1 SIP/2.0", from: bob, to: alice, cseq: "1 INFO")
+        #expect(await alg.forwardCSeq(info) == 3, "the callee's request lands above the ALG's 1 (offset 2)")
+        let bye = try Self.message("BYE sip:bob@203.0.113.5 SIP/2.0", from: alice, to: bob, cseq: "2 BYE")
+        #expect(await alg.forwardCSeq(bye) == 3, "the caller's BYE lands above the ALG's 2")
+        let outOfDialog = try Self.message("OPTIONS sip:bob@ims.test SIP/2.0", from: alice, to: bobNoTag, cseq: "9 OPTIONS")
+        #expect(await alg.forwardCSeq(outOfDialog) == nil, "no To tag: not an in-dialog request")
+    }
+}

@@ -2,6 +2,7 @@
 // per Iq transaction, identities redacted above debug, and the JSON handler (one object per line).
 import ALGTestSupport
 import Foundation
+import H248Client
 import H248Codec
 import IMSALG
 import Logging
@@ -118,6 +119,21 @@ struct PCSCFLoggingTests {
         #expect(reserve == "iq Subtract ctx=7 term=- result=error:502 latency=1250ms")
         let timeout = IqMGCClient.logLine(.configure(context: "9", request: .init(), existing: []), .failure(.timeout), latency: .seconds(8))
         #expect(timeout == "iq Modify ctx=9 term=- result=timeout latency=8000ms")
+    }
+
+    @Test("Incoming Iq transaction line (issue 9 logging): a Notify from the IMS-AGW logs command, context, termination, observed event and the answer given (ok, or H.248.8 435 for a context never reserved); ServiceChange events are not Notify lines")
+    func incomingIqLine() {
+        let failure = IqEvent.notify(IqNotification(contextID: .id(3), terminationID: TerminationID("ip/5"),
+                                                    observed: ObservedEventsDescriptor(requestID: 7, events: [ObservedEvent("tlsbsc/estfail")])))
+        #expect(IqMGCClient.incomingLogLine(failure) == "iq Notify dir=in ctx=3 term=ip/5 event=tlsbsc/estfail result=ok")
+        let orphan = IqEvent.notify(IqNotification(contextID: .id(9), terminationID: TerminationID("ip/orphan"),
+                                                   observed: ObservedEventsDescriptor(requestID: 1, events: [ObservedEvent("hangterm/thb")]),
+                                                   knownToClient: false))
+        #expect(IqMGCClient.incomingLogLine(orphan) == "iq Notify dir=in ctx=9 term=ip/orphan event=hangterm/thb result=error:435")
+        let root = IqEvent.notify(IqNotification(contextID: .null, terminationID: .root,
+                                                 observed: ObservedEventsDescriptor(requestID: 2, events: [])))
+        #expect(IqMGCClient.incomingLogLine(root) == "iq Notify dir=in ctx=- term=ROOT event=- result=ok")
+        #expect(IqMGCClient.incomingLogLine(.association(.restored)) == nil)
     }
 
     @Test("JSON handler: one JSON object per line with ts, level, label, msg, source and metadata")

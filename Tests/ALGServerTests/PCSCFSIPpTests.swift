@@ -92,11 +92,11 @@ enum PCSCFLive {
 
     /// Runs the core scenario and, 300 ms later, the UE scenario against the P-CSCF; both must pass.
     static func pair(_ sipp: String, service: PCSCFService, corePort: Int, core: String, ue: String,
-                     keys: [String: String] = [:], ueExtra: [String] = []) async throws -> (core: SIPpRun, ue: SIPpRun) {
-        let gm = try #require(service.port(.gm, .tcp))
+                     keys: [String: String] = [:], ueExtra: [String] = [], ueUDP: Bool = false) async throws -> (core: SIPpRun, ue: SIPpRun) {
+        let gm = try #require(service.port(.gm, ueUDP ? .udp : .tcp))
         async let coreRun = run(sipp, scenario: core, transport: "u1", port: corePort, remote: nil, keys: keys)
         try await Task.sleep(nanoseconds: 300_000_000)
-        let ueRun = try await run(sipp, scenario: ue, transport: "t1", port: freePort(), remote: "127.0.0.1:\(gm)",
+        let ueRun = try await run(sipp, scenario: ue, transport: ueUDP ? "u1" : "t1", port: freePort(), remote: "127.0.0.1:\(gm)",
                                   keys: keys, extra: ueExtra)
         return (try await coreRun, ueRun)
     }

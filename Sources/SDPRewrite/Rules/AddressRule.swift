@@ -9,8 +9,9 @@ public enum AddressRule {
     /// Streams on hold with c=0.0.0.0 (RFC 3264 §8.4) keep that address.
     public static func apply(_ endpoints: [LocalEndpoint?], to sdp: inout SessionDescription, rewriteOrigin: Bool) {
         guard endpoints.contains(where: { $0 != nil }) else { return }
-        let sessionHasAddress = sdp.table.connectionAddressRange != nil
-        let sessionIsHold = sdp.table.connectionAddressEquals("0.0.0.0")
+        let sessionFacts = ownAddressKind(sdp.table)
+        let sessionHasAddress = sessionFacts != 0
+        let sessionIsHold = sessionFacts == 2
         var sessionTarget: String? = nil
         var sessionUsable = sessionHasAddress && !sessionIsHold
         // The media array is taken out of the SDP and edited as a local (unique) array.
@@ -21,8 +22,7 @@ public enum AddressRule {
         // (RFC 8866 §5.7 c= at either level; RFC 3264 §8.4 hold; §8.2 port 0), read once. Kept as bits
         // of three words for the first 64 sections (no array allocation); later ones are read again.
         @inline(__always) func facts(_ m: borrowing MediaDescription) -> (own: UInt8, disabled: Bool) {
-            let own: UInt8 = m.table.connectionAddressRange == nil ? 0 : (m.table.connectionAddressEquals("0.0.0.0") ? 2 : 1)
-            return (own, m.isDisabled)
+            (ownAddressKind(m.table), m.isDisabled)
         }
         var ownAddress: UInt64 = 0, ownHold: UInt64 = 0, disabledBits: UInt64 = 0
         for k in media.indices {
@@ -59,13 +59,33 @@ public enum AddressRule {
         }
     }
 
+    /// The first c= line of a section: 0 none (or no address field), 1 an address, 2 the hold address
+    /// 0.0.0.0 (RFC 3264 §8.4); the address is found once.
+    @inline(__always)
+    static func ownAddressKind(_ t: borrowing SDPLineTable) -> UInt8 {
+        guard let (i, a, b) = t.connectionAddressRange else { return 0 }
+        let hold: StaticString = "0.0.0.0"
+        let n = hold.utf8CodeUnitCount
+        guard b - a == n else { return 1 }
+        return t.withValue(i) { buf -> UInt8 in
+            let p = hold.utf8Start
+            for k in 0..<n where buf[a + k] != p[k] { return 1 }
+            return 2
+        }
+    }
+
     /// The edits of one anchored media section: m= port, c= (when `setConnection`) and a=rtcp.
     static func anchor(_ m: inout MediaDescription, _ ep: LocalEndpoint, setConnection: Bool) {
         m.setPort(.number(ep.port))
         if setConnection { m.setConnectionAddress(ep.address) }
         if let i = m.table.firstIndex(of: .rtcp), let rtcp = try? m.table.rtcp(at: i) {
             let rtcpPort = ep.rtcpPort ?? (ep.port == UInt16.max ? ep.port : ep.port + 1)
-            m.setRTCP(RTCPAttribute(port: rtcpPort, connection: rtcp.connection == nil ? nil : ConnectionData(address: ep.address)))
+            if rtcp.connection == nil {
+                // The usual `a=rtcp:<port>`: the new port written in place (no intermediate text).
+                m.table.setRTCPPort(rtcpPort, at: i)
+            } else {
+                m.setRTCP(RTCPAttribute(port: rtcpPort, connection: ConnectionData(address: ep.address)))
+            }
         }
     }
 

@@ -12,10 +12,17 @@ public enum DecisionRule {
     /// `classify(proto:)` over the proto's bytes.
     public static func classify(protoBytes b: UnsafeBufferPointer<UInt8>) -> (StreamProtocol, tls: Bool) {
         do {
-            if SDPText.equalsIgnoringCase(b, "TCP/MSRP") { return (.msrp, false) }
-            if SDPText.equalsIgnoringCase(b, "TCP/TLS/MSRP") { return (.msrp, true) }
-            if SDPText.equalsIgnoringCase(b, "TCP/BFCP") { return (.bfcp, false) }
-            if SDPText.equalsIgnoringCase(b, "TCP/TLS/BFCP") { return (.bfcp, true) }
+            // By length first: only the candidates of the right length are compared.
+            switch b.count {
+            case 8:
+                if SDPText.equalsIgnoringCase(b, "TCP/MSRP") { return (.msrp, false) }
+                if SDPText.equalsIgnoringCase(b, "TCP/BFCP") { return (.bfcp, false) }
+            case 12:
+                if SDPText.equalsIgnoringCase(b, "TCP/TLS/MSRP") { return (.msrp, true) }
+                if SDPText.equalsIgnoringCase(b, "TCP/TLS/BFCP") { return (.bfcp, true) }
+            default:
+                break
+            }
             if hasPrefix(b, "RTP/") || hasPrefix(b, "UDP/TLS/RTP/") {
                 var savp = false
                 var i = 0

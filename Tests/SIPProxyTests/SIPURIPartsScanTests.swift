@@ -1,0 +1,48 @@
+// SIPURIParts reads ASCII URIs by a byte scan (the proxy's hot path: Request-URI, Route, Record-Route
+// on every request); the Character-based reader stays for other text. Both must agree (RFC 3261
+// §19.1.1: scheme, host, port, uri-parameters; §25.1 userinfo ends at the last '@' of the host part).
+import Foundation
+import SIPCore
+@testable import SIPProxy
+import Testing
+
+@Suite struct SIPURIPartsScanTests {
+    static let samples: [String] = [
+        "sip:127.0.0.1:15060;lr", "<sip:127.0.0.1:15060;lr>", "sip:service@127.0.0.1:15080",
+        "SIPS:User@Host.Example.COM;Transport=TLS;LR", "sip:[2001:db8::1]:5061;transport=tcp",
+        "sip:[2001:db8::1]", "sip:[2001:db8::1]x", "sip:[2001:db8::1", "sip:host:0", "sip:host:65536", "sip:host:+5060",
+        "sip:host:123456", "sip:host:", "sip:", "sip:@host", "sip:a@b@host;p=1", "sip:user;x=@y@host;lr",
+        "  \t<sip:pcscf.core.example.net;lr;;;transport=udp;lr=2>", "\"Bob\" <sip:bob@example.com?subject=x>",
+        "tel:+1234", "mailto:x@y", "<sip:unterminated", "sipx:host", "si:host", "sip:host?;x", "sip:h;" ,
+        "sip:h;a=b=c;A=d", "sip:h\r\n;lr", "sip:caf\u{E9}@host;lr", "sip:host;n\u{301}=1", "<\u{301}sip:host>",
+    ] + (0..<40).map { "sip:h;" + String(repeating: "p\($0);", count: 1) + (0..<$0).map { "q\($0)" }.joined(separator: ";") }
+
+    @Test("RFC 3261 §19.1.1: the byte scan reads every sample, and every prefix and suffix of it, like the Character-based reader")
+    func scanMatchesGeneralReader() {
+        for sample in Self.samples {
+            let chars = Array(sample)
+            var variants = [sample]
+            for i in 0...chars.count {
+                variants.append(String(chars[..<i]))
+                variants.append(String(chars[i...]))
+            }
+            for v in variants {
+                #expect(SIPURIParts(parsing: v) == SIPURIParts(generalParsing: v), "\(v.debugDescription)")
+            }
+        }
+    }
+
+    @Test("RFC 3261 §19.1.1: host and parameter names lower case, port and parameters read; sips defaults to 5061 (RFC 3263 §4.2)")
+    func values() throws {
+        let p = try #require(SIPURIParts(parsing: "SIPS:User@Host.Example.COM;Transport=TLS;LR"))
+        #expect(p.scheme == "sips")
+        #expect(p.host == "host.example.com")
+        #expect(p.port == nil && p.effectivePort == 5061)
+        #expect(p.parameters == ["transport": "TLS", "lr": ""])
+        #expect(p.looseRouting)
+        let v6 = try #require(SIPURIParts(parsing: "<sip:[2001:DB8::1]:5070;transport=tcp>"))
+        #expect(v6.host == "2001:db8::1" && v6.port == 5070 && v6.effectiveTransport == "TCP")
+        #expect(SIPURIParts(parsing: "tel:+1234") == nil)
+        #expect(SIPURIParts(parsing: "sip:host:65536") == nil)
+    }
+}
