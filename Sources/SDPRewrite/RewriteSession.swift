@@ -372,13 +372,12 @@ public struct RewriteSession: Sendable {
                 let remote = try m.remote()
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
                 // Built whole as constants (moved into the request; `var`s were copied into it).
+                let path = Self.remotePath(draft, media: i, family: family, appAware: appAware && treatment == .plain)
                 let access = TerminationRequest(transport: accessT, remote: source == .access ? remote : nil,
-                                                bandwidthAS: asValue, bandwidthTIAS: tias)
+                                                bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: source == .access ? path : nil)
                 let core = TerminationRequest(transport: coreT, remote: source == .access ? nil : remote,
-                                              bandwidthAS: asValue, bandwidthTIAS: tias)
+                                              bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: source == .access ? nil : path)
                 if treatment == .plain, appAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
-                if source == .access { access.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware && treatment == .plain) }
-                else { core.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware && treatment == .plain) }
                 requests.append(StreamRequest(index: i, media: st.media, protocol: family, treatment: treatment,
                                               action: action == .replace && family == .rtp ? .configure : action,
                                               direction: direction, access: access, core: core))
@@ -526,14 +525,13 @@ public struct RewriteSession: Sendable {
             case .e2e, .plain, .rtp:
                 let remote = try m.remote()
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
-                let access = TerminationRequest(transport: st.accessTransport, remote: source == .access ? remote : nil,
-                                                bandwidthAS: asValue, bandwidthTIAS: tias)
-                let core = TerminationRequest(transport: st.coreTransport, remote: source == .access ? nil : remote,
-                                              bandwidthAS: asValue, bandwidthTIAS: tias)
-                if st.treatment == .plain, st.applicationAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
                 let aware = st.treatment == .plain && st.applicationAware
-                if source == .access { access.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: aware) }
-                else { core.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: aware) }
+                let path = Self.remotePath(draft, media: i, family: st.family, appAware: aware)
+                let access = TerminationRequest(transport: st.accessTransport, remote: source == .access ? remote : nil,
+                                                bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: source == .access ? path : nil)
+                let core = TerminationRequest(transport: st.coreTransport, remote: source == .access ? nil : remote,
+                                              bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: source == .access ? nil : path)
+                if st.treatment == .plain, st.applicationAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment,
                                               action: .configure, direction: direction, access: access, core: core))
             case .passThrough, .released:
