@@ -301,11 +301,7 @@ public final class SIPTransportService: @unchecked Sendable {
                 try await sendDatagram(bytes, on: channel, to: remote)
                 return SIPSendResult(transport: .udp, flow: flow)
             case .connection(let id):
-                guard let c = locked({ connections[id] }) else { throw SIPTransportError.unknownFlow(flow) }
-                guard c.channel.isWritable else { throw SIPTransportError.congested(flow) }
-                c.channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
-                count { $0.messagesSent += 1 }
-                return SIPSendResult(transport: c.transport, flow: flow)
+                return try writeOnConnection(bytes, id: id, flow: flow)
             }
         case .address(let address, let requested, let side):
             return try await send(bytes, to: address, requested: requested, side: side, serverName: nil)
@@ -331,11 +327,7 @@ public final class SIPTransportService: @unchecked Sendable {
                 try writeDatagram(bytes, on: channel, to: remote, onFailure: onFailure)
                 return SIPSendResult(transport: .udp, flow: flow)
             case .connection(let id):
-                guard let c = locked({ connections[id] }) else { throw SIPTransportError.unknownFlow(flow) }
-                guard c.channel.isWritable else { throw SIPTransportError.congested(flow) }
-                c.channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
-                count { $0.messagesSent += 1 }
-                return SIPSendResult(transport: c.transport, flow: flow)
+                return try writeOnConnection(bytes, id: id, flow: flow)
             }
         case .address(let address, let requested, let side), .named(let address, _, let requested, let side):
             let kind = transport(forMessageOf: bytes.count, requested: requested)
@@ -353,6 +345,17 @@ public final class SIPTransportService: @unchecked Sendable {
                 return SIPSendResult(transport: kind, flow: SIPFlowToken(.connection(id)))
             }
         }
+    }
+
+    /// Queues `bytes` on the open connection `id` named by `flow` without waiting for the peer
+    /// (shared by `send(_:to:)` and `sendImmediately(_:to:onFailure:)`): throws `unknownFlow` when
+    /// the connection is gone and `congested` when its queue is over the high-water mark.
+    private func writeOnConnection(_ bytes: [UInt8], id: UInt64, flow: SIPFlowToken) throws -> SIPSendResult {
+        guard let c = locked({ connections[id] }) else { throw SIPTransportError.unknownFlow(flow) }
+        guard c.channel.isWritable else { throw SIPTransportError.congested(flow) }
+        c.channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+        count { $0.messagesSent += 1 }
+        return SIPSendResult(transport: c.transport, flow: flow)
     }
 
     private func udpListener(side: SIPSide, for address: SocketAddress) throws -> (Int, any Channel) {
