@@ -36,8 +36,6 @@ struct BFCPCallResult {
 
 @Suite("End to end: BFCP over TLS (UE) ↔ ims-agw ↔ plain TCP BFCP (core), signalled by SIPp through pcscf-alg", .serialized)
 struct AGWBFCPEndToEndTests {
-    static let sippFingerprint = "4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF"
-
     /// The first `regex` match (capture = the port) in the SIPp message logs of `prefix` ("ue_" / "core_").
     static func port(in dir: URL, prefix: String, _ regex: String) -> String? {
         let logs = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasPrefix(prefix) && $0.hasSuffix("messages.log") }
@@ -55,37 +53,24 @@ struct AGWBFCPEndToEndTests {
         guard let sipp = Live.tool("sipp", for: test), let python = Live.tool("python3", for: test),
               Live.tool("openssl", for: test) != nil,
               let pcscf = Live.binary("pcscf-alg", for: test), let agwPath = Live.binary("ims-agw", for: test) else { return nil }
-        let (dir, fp) = try await AGWBFCPRelayTests.ueIdentity("bfcp-e2e")
+        let (dir, fp) = try await AGWLiveLab.ueIdentity("bfcp-e2e")
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(fp.count == 95, "openssl fingerprint \(fp)")
         let uePort = LoopbackSocket.freePort(), corePort = LoopbackSocket.freePort()
-        let sc = TestRepository.url("Tests/Peers/sipp/pcscf")
         // The shared scenarios with this UE's fingerprint, free BFCP ports for the UE (50010) and the core
         // (7700), the gateway's port range, and time for the byte exchange before BYE.
         func adapt(_ file: String) throws -> String {
-            try String(contentsOf: sc.appendingPathComponent(file), encoding: .utf8)
-                .replacingOccurrences(of: Self.sippFingerprint, with: fp)
-                .replacingOccurrences(of: "<pause milliseconds=\"100\"/>", with: "<pause milliseconds=\"5000\"/>")
-                .replacingOccurrences(of: "AB:CD:EF:01:23:45:67:89", with: "[0-9A-F:]+")
-                .replacingOccurrences(of: "410[0-9][0-9]", with: "43[0-9]{3}")
-                .replacingOccurrences(of: "50010", with: "\(uePort)")
-                .replacingOccurrences(of: "7700", with: "\(corePort)")
+            try AGWLiveLab.adaptedScenario(file, fingerprint: fp, pauseMilliseconds: 5000, gatewayPorts: "43[0-9]{3}",
+                                           ports: [("50010", uePort), ("7700", corePort)])
         }
         let ueXML = try adapt(terminating ? "ue_alg_bfcp_answer.xml" : "ue_alg_bfcp.xml")
         let coreXML = try adapt(terminating ? "core_alg_bfcp_terminate.xml" : "core_alg_bfcp.xml")
         try ueXML.write(to: dir.appendingPathComponent("ue.xml"), atomically: true, encoding: .utf8)
         try coreXML.write(to: dir.appendingPathComponent("core.xml"), atomically: true, encoding: .utf8)
 
-        let (gm, mw, core, iq, ue) = (LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort())
-        let alg = LiveProcess(pcscf, ["pcscf", "--gm", "udp:127.0.0.1:\(gm)", "--gm", "tcp:127.0.0.1:\(gm)", "--mw", "udp:127.0.0.1:\(mw)",
-                                      "--core-next-hop", "sip:127.0.0.1:\(core);lr", "--iq", "udp:127.0.0.1:\(iq)", "--iq-wait", "20", "--echo-applied"])
-        try alg.start()
-        defer { alg.stop() }
-        let agw = LiveProcess(agwPath, ["--mgc", "udp:127.0.0.1:\(iq)", "--listen", "127.0.0.1:\(LoopbackSocket.freePort())",
-                                        "--media", "relay", "--media-ports", "43000-43999"])
-        try agw.start()
-        defer { agw.stop() }
-        #expect(await eventually(timeout: 20) { alg.stderr.contains("pcscf-alg pcscf listening") }, "\(alg.stderr)\n\(agw.stderr)")
+        let lab = try await AGWLiveSignalling.start(pcscf: pcscf, agwPath: agwPath, agwArguments: ["--media", "relay", "--media-ports", "43000-43999"])
+        defer { lab.stop() }
+        let (alg, agw) = (lab.alg, lab.agw)
         let peer = TestRepository.url("Tests/Peers/bfcp_e2e_peer.py").path
         let cert = ["--cert", dir.appendingPathComponent("ue.crt").path, "--key", dir.appendingPathComponent("ue.key").path]
         // The listening ends start before the call: originating, the UE (the gateway connects to it);
@@ -102,16 +87,8 @@ struct AGWBFCPEndToEndTests {
             uePeer = p
         }
         defer { uePeer?.stop(); corePeer?.stop() }
-        let common = ["-i", "127.0.0.1", "-m", "1", "-timeout", "30", "-timeout_error", "-nostdin", "-trace_err", "-trace_msg", "-key", "exp", "600"]
-        let coreSipp = LiveProcess(sipp, ["-sf", dir.appendingPathComponent("core.xml").path, "-t", "u1", "-p", "\(core)",
-                                          "-mp", "\(LoopbackSocket.freePort(span: 4))"] + common, directory: dir)
-        try coreSipp.start()
-        defer { coreSipp.stop() }
-        try await Task.sleep(for: .milliseconds(500))
-        let ueSipp = LiveProcess(sipp, ["-sf", dir.appendingPathComponent("ue.xml").path, "-t", "t1", "-p", "\(ue)",
-                                        "-mp", "\(LoopbackSocket.freePort(span: 4))"] + common + ["127.0.0.1:\(gm)"], directory: dir)
-        try ueSipp.start()
-        defer { ueSipp.stop() }
+        let (ueSipp, coreSipp) = try await lab.startSIPp(sipp, ue: dir.appendingPathComponent("ue.xml"), core: dir.appendingPathComponent("core.xml"), in: dir)
+        defer { ueSipp.stop(); coreSipp.stop() }
         if terminating {
             // The gateway's access port, from the INVITE the UE received; the UE opens TCP and is TLS server.
             var accessPort: String?

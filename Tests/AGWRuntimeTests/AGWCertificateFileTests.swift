@@ -16,10 +16,10 @@ struct AGWCertificateFileTests {
     /// A folder with gw.crt/gw.key, other.key and openssl's SHA-256 fingerprint of gw.crt.
     static func files(_ test: String) async throws -> (URL, String)? {
         guard Live.tool("openssl", for: test) != nil else { return nil }
-        let (dir, _) = try await AGWBFCPRelayTests.ueIdentity("cert-\(test)")
-        try await AGWMSRPEndToEndTests.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        let (dir, _) = try await AGWLiveLab.ueIdentity("cert-\(test)")
+        try await AGWLiveLab.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                                                 "-keyout", "gw.key", "-out", "gw.crt", "-days", "2", "-subj", "/CN=agw.test"], in: dir)
-        try await AGWMSRPEndToEndTests.openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "other.key"], in: dir)
+        try await AGWLiveLab.openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "other.key"], in: dir)
         let sh = LiveProcess("/bin/sh", ["-c", "openssl x509 -in gw.crt -noout -fingerprint -sha256 > gw.fp"], directory: dir)
         try sh.start()
         _ = await sh.wait(timeout: 20)

@@ -223,26 +223,14 @@ struct AGWCallSignallingLiveTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("agw-call-\(getpid())-\(LoopbackSocket.freePort())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (gm, mw, core, iq, ue) = (LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort())
-        let alg = LiveProcess(pcscf, ["pcscf", "--gm", "udp:127.0.0.1:\(gm)", "--gm", "tcp:127.0.0.1:\(gm)", "--mw", "udp:127.0.0.1:\(mw)",
-                                      "--core-next-hop", "sip:127.0.0.1:\(core);lr", "--iq", "udp:127.0.0.1:\(iq)", "--iq-wait", "20", "--echo-applied"])
-        try alg.start()
-        defer { alg.stop() }
         // The value the shared SIPp UE scenario checks for (the OTP MG's fixed fingerprint).
         let fp = "sha-256 " + Array(repeating: "AB:CD:EF:01:23:45:67:89", count: 4).joined(separator: ":")
-        let agw = LiveProcess(agwPath, ["--mgc", "udp:127.0.0.1:\(iq)", "--listen", "127.0.0.1:\(LoopbackSocket.freePort())",
-                                        "--media-ports", "41000-41099", "--media", "none", "--fingerprint", fp])
-        try agw.start()
-        defer { agw.stop() }
-        #expect(await eventually(timeout: 20) { alg.stderr.contains("pcscf-alg pcscf listening") }, "\(alg.stderr)\n\(agw.stderr)")
-        let common = ["-i", "127.0.0.1", "-m", "1", "-timeout", "30", "-timeout_error", "-nostdin", "-trace_err", "-trace_msg", "-key", "exp", "600"]
-        let coreSipp = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("core_alg_call.xml").path, "-t", "u1", "-p", "\(core)",
-                                          "-mp", "\(LoopbackSocket.freePort(span: 4))"] + common, directory: dir)
-        try coreSipp.start()
-        try await Task.sleep(for: .milliseconds(500))
-        let ueSipp = LiveProcess(sipp, ["-sf", sc.appendingPathComponent("ue_alg_call.xml").path, "-t", "t1", "-p", "\(ue)",
-                                        "-mp", "\(LoopbackSocket.freePort(span: 4))"] + common + ["127.0.0.1:\(gm)"], directory: dir)
-        try ueSipp.start()
+        let lab = try await AGWLiveSignalling.start(pcscf: pcscf, agwPath: agwPath,
+                                                    agwArguments: ["--media-ports", "41000-41099", "--media", "none", "--fingerprint", fp])
+        defer { lab.stop() }
+        let agw = lab.agw
+        let (ueSipp, coreSipp) = try await lab.startSIPp(sipp, ue: sc.appendingPathComponent("ue_alg_call.xml"),
+                                                         core: sc.appendingPathComponent("core_alg_call.xml"), in: dir)
         let ueStatus = await ueSipp.wait(timeout: 40)
         let coreStatus = await coreSipp.wait(timeout: 10)
         let errors = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasSuffix("errors.log") }

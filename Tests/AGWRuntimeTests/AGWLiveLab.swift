@@ -43,9 +43,7 @@ final class AGWLiveLab: @unchecked Sendable {
         self.agwExtra = agwExtra
         corePort = LoopbackSocket.freePort()
         (gmPort, sipCorePort, iqPort, agwIqPort) = (LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort())
-        alg = LiveProcess(pcscf, ["pcscf", "--gm", "udp:127.0.0.1:\(gmPort)", "--gm", "tcp:127.0.0.1:\(gmPort)",
-                                  "--mw", "udp:127.0.0.1:\(LoopbackSocket.freePort())", "--core-next-hop", "sip:127.0.0.1:\(sipCorePort);lr",
-                                  "--iq", "udp:127.0.0.1:\(iqPort)", "--iq-wait", "20", "--echo-applied"])
+        alg = LiveProcess(pcscf, Self.pcscfArguments(gm: gmPort, sipCore: sipCorePort, iq: iqPort))
     }
 
     /// pcscf-alg and ims-agw up, ims-agw registered; nil (skip / CI failure recorded) when a tool is missing.
@@ -53,7 +51,7 @@ final class AGWLiveLab: @unchecked Sendable {
         guard let sipp = Live.tool("sipp", for: test), let python = Live.tool("python3", for: test),
               Live.tool("openssl", for: test) != nil,
               let pcscf = Live.binary("pcscf-alg", for: test), let agwPath = Live.binary("ims-agw", for: test) else { return nil }
-        let (dir, fp) = try await AGWBFCPRelayTests.ueIdentity(test)
+        let (dir, fp) = try await ueIdentity(test)
         #expect(fp.count == 95, "openssl fingerprint: \(fp)")
         // The loopback ports are picked free but others' tests run beside these: a port taken in
         // between (pcscf-alg exits "Address already in use") gets one more try with new ports.
@@ -97,11 +95,7 @@ final class AGWLiveLab: @unchecked Sendable {
     /// A shared pcscf scenario (Tests/Peers/sipp/pcscf) with this lab's UE fingerprint and core MSRP
     /// port; the OTP MG's fixed fingerprint and port checks widened to any gateway; then `edit`.
     func scenario(_ file: String, _ edit: (String) -> String = { $0 }) throws -> URL {
-        let text = try String(contentsOf: TestRepository.url("Tests/Peers/sipp/pcscf").appendingPathComponent(file), encoding: .utf8)
-            .replacingOccurrences(of: "4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF", with: ueFingerprint)
-            .replacingOccurrences(of: "AB:CD:EF:01:23:45:67:89", with: "[0-9A-F:]+")
-            .replacingOccurrences(of: "410[0-9][0-9]", with: "4[0-9]{4}")
-            .replacingOccurrences(of: "7654", with: "\(corePort)")
+        let text = try Self.adaptedScenario(file, fingerprint: ueFingerprint, gatewayPorts: "4[0-9]{4}", ports: [("7654", corePort)])
         let url = dir.appendingPathComponent(file)
         try edit(text).write(to: url, atomically: true, encoding: .utf8)
         return url
@@ -110,14 +104,7 @@ final class AGWLiveLab: @unchecked Sendable {
     /// Starts the core SIPp, then the UE SIPp; returns the gateway's access port from the 200 OK the UE
     /// received (nil if none within 15 s).
     func startCall(ue: URL, core: URL) async throws -> Int? {
-        let common = ["-i", "127.0.0.1", "-m", "1", "-timeout", "30", "-timeout_error", "-nostdin", "-trace_err", "-trace_msg", "-key", "exp", "600"]
-        let coreSipp = LiveProcess(sipp, ["-sf", core.path, "-t", "u1", "-p", "\(sipCorePort)", "-mp", "\(LoopbackSocket.freePort(span: 4))"] + common,
-                                   directory: dir)
-        try coreSipp.start()
-        try await Task.sleep(for: .milliseconds(500))
-        let ueSipp = LiveProcess(sipp, ["-sf", ue.path, "-t", "t1", "-p", "\(LoopbackSocket.freePort())", "-mp", "\(LoopbackSocket.freePort(span: 4))"]
-                                 + common + ["127.0.0.1:\(gmPort)"], directory: dir)
-        try ueSipp.start()
+        let (ueSipp, coreSipp) = try await Self.startSIPp(sipp, ue: ue, core: core, gm: gmPort, sipCore: sipCorePort, in: dir)
         lock.withLock { others += [coreSipp, ueSipp]; sippUE = ueSipp; sippCore = coreSipp }
         var port: Int?
         _ = await eventually(timeout: 15) {
@@ -213,5 +200,115 @@ final class AGWLiveLab: @unchecked Sendable {
             </action>
           </recv>
         """).replacingOccurrences(of: "<Reference variables=\"", with: "<Reference variables=\"byereason,")
+    }
+}
+
+// MARK: The lab start shared by every live pcscf-alg + ims-agw test
+
+extension AGWLiveLab {
+    /// The UE fingerprint the shared SIPp scenarios (Tests/Peers/sipp/pcscf) carry; replaced by a fresh one.
+    static let sippFingerprint = "4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF"
+
+    /// Runs openssl with `args` in `dir` (waits up to 20 s).
+    static func openssl(_ args: [String], in dir: URL) async throws {
+        let p = LiveProcess("/usr/bin/openssl", args, directory: dir)
+        try p.start()
+        _ = await p.wait(timeout: 20)
+    }
+
+    /// A self-signed EC P-256 certificate `name`.crt with its key `name`.key in `dir`.
+    static func selfSignedCertificate(_ name: String, in dir: URL) async throws {
+        try await openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                           "-keyout", "\(name).key", "-out", "\(name).crt", "-days", "2", "-subj", "/CN=\(name).test"], in: dir)
+    }
+
+    /// A temporary folder holding a fresh self-signed UE certificate (ue.crt, ue.key) and its SHA-256
+    /// fingerprint as openssl prints it (RFC 8122 §5 form). The caller removes the folder.
+    static func ueIdentity(_ name: String) async throws -> (URL, String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("agw-\(name)-\(getpid())-\(LoopbackSocket.freePort())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try await selfSignedCertificate("ue", in: dir)
+        // Through a file: the exit of a process can come before its piped output is read.
+        let sh = LiveProcess("/bin/sh", ["-c", "openssl x509 -in ue.crt -noout -fingerprint -sha256 > ue.fp"], directory: dir)
+        try sh.start()
+        _ = await sh.wait(timeout: 20)
+        let fp = String(((try? String(contentsOf: dir.appendingPathComponent("ue.fp"), encoding: .utf8)) ?? "").split(separator: "=").last ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return (dir, fp)
+    }
+
+    /// The text of a shared pcscf scenario (Tests/Peers/sipp/pcscf/`file`) adapted to a live lab: the UE's
+    /// `fingerprint` for the scenario's, the OTP MG's fixed gateway fingerprint check widened to any
+    /// gateway, the pause before BYE set to `pauseMilliseconds` (time for media), the OTP MG's port check
+    /// (410xx) widened to the regular expression `gatewayPorts`, then each (text, port) of `ports`
+    /// replaced by the port.
+    static func adaptedScenario(_ file: String, fingerprint: String, pauseMilliseconds: Int? = nil, gatewayPorts: String? = nil,
+                                ports: [(String, Int)] = []) throws -> String {
+        var text = try String(contentsOf: TestRepository.url("Tests/Peers/sipp/pcscf").appendingPathComponent(file), encoding: .utf8)
+            .replacingOccurrences(of: sippFingerprint, with: fingerprint)
+        if let pauseMilliseconds {
+            text = text.replacingOccurrences(of: "<pause milliseconds=\"100\"/>", with: "<pause milliseconds=\"\(pauseMilliseconds)\"/>")
+        }
+        text = text.replacingOccurrences(of: "AB:CD:EF:01:23:45:67:89", with: "[0-9A-F:]+")
+        if let gatewayPorts { text = text.replacingOccurrences(of: "410[0-9][0-9]", with: gatewayPorts) }
+        for (from, port) in ports { text = text.replacingOccurrences(of: from, with: "\(port)") }
+        return text
+    }
+
+    /// pcscf-alg's arguments in every live lab: Gm on UDP and TCP, Mw on UDP, the S-CSCF (core SIPp)
+    /// as next hop, the MGC on Iq UDP.
+    static func pcscfArguments(gm: Int, sipCore: Int, iq: Int) -> [String] {
+        ["pcscf", "--gm", "udp:127.0.0.1:\(gm)", "--gm", "tcp:127.0.0.1:\(gm)", "--mw", "udp:127.0.0.1:\(LoopbackSocket.freePort())",
+         "--core-next-hop", "sip:127.0.0.1:\(sipCore);lr", "--iq", "udp:127.0.0.1:\(iq)", "--iq-wait", "20", "--echo-applied"]
+    }
+
+    /// SIPp's arguments common to the UE and the S-CSCF of a live lab (one call, traces, 30 s timeout).
+    static let sippCommon = ["-i", "127.0.0.1", "-m", "1", "-timeout", "30", "-timeout_error", "-nostdin", "-trace_err", "-trace_msg", "-key", "exp", "600"]
+
+    /// Starts the core SIPp (S-CSCF, UDP on `sipCore`) running `core`, then 500 ms later the UE SIPp (TCP)
+    /// running `ue` towards pcscf-alg's Gm port `gm`; both log into `dir`. The caller waits for or stops them.
+    static func startSIPp(_ sipp: String, ue: URL, core: URL, gm: Int, sipCore: Int, in dir: URL) async throws -> (ue: LiveProcess, core: LiveProcess) {
+        let coreSipp = LiveProcess(sipp, ["-sf", core.path, "-t", "u1", "-p", "\(sipCore)", "-mp", "\(LoopbackSocket.freePort(span: 4))"] + sippCommon,
+                                   directory: dir)
+        try coreSipp.start()
+        try await Task.sleep(for: .milliseconds(500))
+        let ueSipp = LiveProcess(sipp, ["-sf", ue.path, "-t", "t1", "-p", "\(LoopbackSocket.freePort())", "-mp", "\(LoopbackSocket.freePort(span: 4))"]
+                                 + sippCommon + ["127.0.0.1:\(gm)"], directory: dir)
+        do { try ueSipp.start() } catch { coreSipp.stop(); throw error }
+        return (ueSipp, coreSipp)
+    }
+}
+
+/// pcscf-alg (the MGC on Iq UDP) and one ims-agw registering to it, as the one-call live tests start them.
+struct AGWLiveSignalling {
+    let alg: LiveProcess
+    let agw: LiveProcess
+    /// pcscf-alg's Gm port (UDP and TCP), where the UE SIPp sends.
+    let gmPort: Int
+    /// The S-CSCF's port (the core SIPp), pcscf-alg's core next hop.
+    let sipCorePort: Int
+
+    /// Starts both, ims-agw with `--mgc` and `--listen` followed by `agwArguments`, and expects pcscf-alg to
+    /// report it listens within 20 s. The caller stops them (`stop()`).
+    static func start(pcscf: String, agwPath: String, agwArguments: [String],
+                      sourceLocation: SourceLocation = #_sourceLocation) async throws -> AGWLiveSignalling {
+        let (gm, sipCore, iq) = (LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort())
+        let alg = LiveProcess(pcscf, AGWLiveLab.pcscfArguments(gm: gm, sipCore: sipCore, iq: iq))
+        try alg.start()
+        let agw = LiveProcess(agwPath, ["--mgc", "udp:127.0.0.1:\(iq)", "--listen", "127.0.0.1:\(LoopbackSocket.freePort())"] + agwArguments)
+        do { try agw.start() } catch { alg.stop(); throw error }
+        #expect(await eventually(timeout: 20) { alg.stderr.contains("pcscf-alg pcscf listening") }, "\(alg.stderr)\n\(agw.stderr)",
+                sourceLocation: sourceLocation)
+        return AGWLiveSignalling(alg: alg, agw: agw, gmPort: gm, sipCorePort: sipCore)
+    }
+
+    /// The UE and core SIPp (AGWLiveLab.startSIPp) towards this pcscf-alg.
+    func startSIPp(_ sipp: String, ue: URL, core: URL, in dir: URL) async throws -> (ue: LiveProcess, core: LiveProcess) {
+        try await AGWLiveLab.startSIPp(sipp, ue: ue, core: core, gm: gmPort, sipCore: sipCorePort, in: dir)
+    }
+
+    func stop() {
+        agw.stop()
+        alg.stop()
     }
 }

@@ -42,45 +42,25 @@ struct AGWMSRPApplicationAwareEndToEndTests {
         guard let sipp = Live.tool("sipp", for: test), let python = Live.tool("python3", for: test),
               Live.tool("openssl", for: test) != nil,
               let pcscf = Live.binary("pcscf-alg", for: test), let agwPath = Live.binary("ims-agw", for: test) else { return nil }
-        let (dir, fp) = try await AGWBFCPRelayTests.ueIdentity("msrp-aware")
+        let (dir, fp) = try await AGWLiveLab.ueIdentity("msrp-aware")
         defer { try? FileManager.default.removeItem(at: dir) }
         let corePort = LoopbackSocket.freePort()
-        let sc = TestRepository.url("Tests/Peers/sipp/pcscf")
         // The shared MSRP scenarios without a=msrp-cema (so the ALG treats the stream as application-aware).
         func adapt(_ file: String) throws -> String {
-            try String(contentsOf: sc.appendingPathComponent(file), encoding: .utf8)
+            try AGWLiveLab.adaptedScenario(file, fingerprint: fp, pauseMilliseconds: 5000, gatewayPorts: "46[0-9]{3}", ports: [("7654", corePort)])
                 .replacingOccurrences(of: "a=msrp-cema\n", with: "")
-                .replacingOccurrences(of: AGWBFCPEndToEndTests.sippFingerprint, with: fp)
-                .replacingOccurrences(of: "<pause milliseconds=\"100\"/>", with: "<pause milliseconds=\"5000\"/>")
-                .replacingOccurrences(of: "AB:CD:EF:01:23:45:67:89", with: "[0-9A-F:]+")
-                .replacingOccurrences(of: "410[0-9][0-9]", with: "46[0-9]{3}")
-                .replacingOccurrences(of: "7654", with: "\(corePort)")
         }
         let ueXML = try adapt("ue_alg_call.xml"), coreXML = try adapt("core_alg_call.xml")
         #expect(!ueXML.contains("msrp-cema") && !coreXML.contains("msrp-cema"))
         try ueXML.write(to: dir.appendingPathComponent("ue.xml"), atomically: true, encoding: .utf8)
         try coreXML.write(to: dir.appendingPathComponent("core.xml"), atomically: true, encoding: .utf8)
 
-        let (gm, mw, core, iq, ue) = (LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort())
-        let alg = LiveProcess(pcscf, ["pcscf", "--gm", "udp:127.0.0.1:\(gm)", "--gm", "tcp:127.0.0.1:\(gm)", "--mw", "udp:127.0.0.1:\(mw)",
-                                      "--core-next-hop", "sip:127.0.0.1:\(core);lr", "--iq", "udp:127.0.0.1:\(iq)", "--iq-wait", "20", "--echo-applied"])
-        try alg.start()
-        defer { alg.stop() }
-        let agw = LiveProcess(agwPath, ["--mgc", "udp:127.0.0.1:\(iq)", "--listen", "127.0.0.1:\(LoopbackSocket.freePort())",
-                                        "--media", "relay", "--media-ports", "46000-46999"] + (applicationAware ? ["--msrp-application-aware"] : []))
-        try agw.start()
-        defer { agw.stop() }
-        #expect(await eventually(timeout: 20) { alg.stderr.contains("pcscf-alg pcscf listening") }, "\(alg.stderr)\n\(agw.stderr)")
-        let common = ["-i", "127.0.0.1", "-m", "1", "-timeout", "30", "-timeout_error", "-nostdin", "-trace_err", "-trace_msg", "-key", "exp", "600"]
-        let coreSipp = LiveProcess(sipp, ["-sf", dir.appendingPathComponent("core.xml").path, "-t", "u1", "-p", "\(core)",
-                                          "-mp", "\(LoopbackSocket.freePort(span: 4))"] + common, directory: dir)
-        try coreSipp.start()
-        defer { coreSipp.stop() }
-        try await Task.sleep(for: .milliseconds(500))
-        let ueSipp = LiveProcess(sipp, ["-sf", dir.appendingPathComponent("ue.xml").path, "-t", "t1", "-p", "\(ue)",
-                                        "-mp", "\(LoopbackSocket.freePort(span: 4))"] + common + ["127.0.0.1:\(gm)"], directory: dir)
-        try ueSipp.start()
-        defer { ueSipp.stop() }
+        let lab = try await AGWLiveSignalling.start(pcscf: pcscf, agwPath: agwPath,
+                                                    agwArguments: ["--media", "relay", "--media-ports", "46000-46999"] + (applicationAware ? ["--msrp-application-aware"] : []))
+        defer { lab.stop() }
+        let (alg, agw) = (lab.alg, lab.agw)
+        let (ueSipp, coreSipp) = try await lab.startSIPp(sipp, ue: dir.appendingPathComponent("ue.xml"), core: dir.appendingPathComponent("core.xml"), in: dir)
+        defer { ueSipp.stop(); coreSipp.stop() }
         // What each end learnt from SDP: the UE the gateway's access URI (200 OK), the core the gateway's core URI (INVITE).
         var uePeerPath: String?, corePeerPath: String?, accessPort: String?
         _ = await eventually(timeout: 15) {

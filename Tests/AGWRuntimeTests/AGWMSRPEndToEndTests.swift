@@ -20,12 +20,6 @@ struct MSRPCallResult {
 
 @Suite("End to end: UE MSRP over TLS → ims-agw → plain TCP MSRP core (pcscf-alg + SIPp)", .serialized)
 struct AGWMSRPEndToEndTests {
-    static func openssl(_ args: [String], in dir: URL) async throws {
-        let p = LiveProcess("/usr/bin/openssl", args, directory: dir)
-        try p.start()
-        _ = await p.wait(timeout: 20)
-    }
-
     /// One originating e2ae MSRP call; the UE's MSRP client uses `clientCert` (nil = the one its SDP announced).
     /// `terminating`: the core offers (core_alg_terminate.xml) and the UE answers (ue_alg_answer.xml);
     /// otherwise the UE offers (ue_alg_call.xml / core_alg_call.xml).
@@ -34,58 +28,29 @@ struct AGWMSRPEndToEndTests {
         guard let sipp = Live.tool("sipp", for: test), let python = Live.tool("python3", for: test),
               Live.tool("openssl", for: test) != nil,
               let pcscf = Live.binary("pcscf-alg", for: test), let agwPath = Live.binary("ims-agw", for: test) else { return nil }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("agw-msrp-\(getpid())-\(LoopbackSocket.freePort())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
         // The UE's certificate (its SDP fingerprint) and, for the negative case, another one.
-        for name in ["ue", "other"] {
-            try await openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                                   "-keyout", "\(name).key", "-out", "\(name).crt", "-days", "2", "-subj", "/CN=\(name).test"], in: dir)
-        }
-        // Through a file: the exit of a process can come before its piped output is read.
-        let sh = LiveProcess("/bin/sh", ["-c", "openssl x509 -in ue.crt -noout -fingerprint -sha256 > ue.fp"], directory: dir)
-        try sh.start()
-        _ = await sh.wait(timeout: 20)
-        let fpLine = (try? String(contentsOf: dir.appendingPathComponent("ue.fp"), encoding: .utf8)) ?? ""
-        let fp = String(fpLine.split(separator: "=").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(fp.count == 95, "openssl fingerprint: \(fpLine)")
+        let (dir, fp) = try await AGWLiveLab.ueIdentity("msrp")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await AGWLiveLab.selfSignedCertificate("other", in: dir)
+        #expect(fp.count == 95, "openssl fingerprint: \(fp)")
         let corePort = LoopbackSocket.freePort()
-        let sc = TestRepository.url("Tests/Peers/sipp/pcscf")
         // The shared scenarios, with this UE's fingerprint, the core MSRP port, and time for MSRP before BYE.
         func adapt(_ file: String) throws -> String {
-            try String(contentsOf: sc.appendingPathComponent(file), encoding: .utf8)
-                .replacingOccurrences(of: "4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF", with: fp)
-                .replacingOccurrences(of: "<pause milliseconds=\"100\"/>", with: "<pause milliseconds=\"6000\"/>")
-                .replacingOccurrences(of: "AB:CD:EF:01:23:45:67:89", with: "[0-9A-F:]+")
-                .replacingOccurrences(of: "7654", with: "\(corePort)")
+            try AGWLiveLab.adaptedScenario(file, fingerprint: fp, pauseMilliseconds: 6000, ports: [("7654", corePort)])
         }
         let ueXML = try adapt(terminating ? "ue_alg_answer.xml" : "ue_alg_call.xml")
         let coreXML = try adapt(terminating ? "core_alg_terminate.xml" : "core_alg_call.xml")
         try ueXML.write(to: dir.appendingPathComponent("ue.xml"), atomically: true, encoding: .utf8)
         try coreXML.write(to: dir.appendingPathComponent("core.xml"), atomically: true, encoding: .utf8)
 
-        let (gm, mw, core, iq, ue) = (LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort(), LoopbackSocket.freePort())
-        let alg = LiveProcess(pcscf, ["pcscf", "--gm", "udp:127.0.0.1:\(gm)", "--gm", "tcp:127.0.0.1:\(gm)", "--mw", "udp:127.0.0.1:\(mw)",
-                                      "--core-next-hop", "sip:127.0.0.1:\(core);lr", "--iq", "udp:127.0.0.1:\(iq)", "--iq-wait", "20", "--echo-applied"])
-        try alg.start()
-        defer { alg.stop() }
-        let agw = LiveProcess(agwPath, ["--mgc", "udp:127.0.0.1:\(iq)", "--listen", "127.0.0.1:\(LoopbackSocket.freePort())",
-                                        "--media", "relay", "--media-ports", "41000-41999"])
-        try agw.start()
-        defer { agw.stop() }
-        #expect(await eventually(timeout: 20) { alg.stderr.contains("pcscf-alg pcscf listening") }, "\(alg.stderr)\n\(agw.stderr)")
+        let lab = try await AGWLiveSignalling.start(pcscf: pcscf, agwPath: agwPath, agwArguments: ["--media", "relay", "--media-ports", "41000-41999"])
+        defer { lab.stop() }
+        let (alg, agw) = (lab.alg, lab.agw)
         let peer = TestRepository.url("Tests/Peers/msrp_e2e_peer.py").path
         let server = LiveProcess(python, [peer, "server", "--port", "\(corePort)", "--timeout", "20"])
         try server.start()
         defer { server.stop() }
-        let common = ["-i", "127.0.0.1", "-m", "1", "-timeout", "30", "-timeout_error", "-nostdin", "-trace_err", "-trace_msg", "-key", "exp", "600"]
-        let coreSipp = LiveProcess(sipp, ["-sf", dir.appendingPathComponent("core.xml").path, "-t", "u1", "-p", "\(core)",
-                                          "-mp", "\(LoopbackSocket.freePort(span: 4))"] + common, directory: dir)
-        try coreSipp.start()
-        try await Task.sleep(for: .milliseconds(500))
-        let ueSipp = LiveProcess(sipp, ["-sf", dir.appendingPathComponent("ue.xml").path, "-t", "t1", "-p", "\(ue)",
-                                        "-mp", "\(LoopbackSocket.freePort(span: 4))"] + common + ["127.0.0.1:\(gm)"], directory: dir)
-        try ueSipp.start()
+        let (ueSipp, coreSipp) = try await lab.startSIPp(sipp, ue: dir.appendingPathComponent("ue.xml"), core: dir.appendingPathComponent("core.xml"), in: dir)
         // The gateway's access port, from the 200 OK the UE received.
         var accessPort: String?
         _ = await eventually(timeout: 15) {
@@ -154,7 +119,7 @@ struct AGWBFCPRelayTests {
         let test = "bfcpTLSBytes"
         guard let escript = Live.otp(for: test), let python = Live.tool("python3", for: test), Live.tool("openssl", for: test) != nil,
               let agwPath = Live.binary("ims-agw", for: test) else { return }
-        let (dir, fp) = try await Self.ueIdentity("bfcp")
+        let (dir, fp) = try await AGWLiveLab.ueIdentity("bfcp")
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(fp.count == 95)
         let corePort = LoopbackSocket.freePort()
@@ -222,7 +187,7 @@ extension AGWBFCPRelayTests {
         let test = "gatewayAsTLSClient"
         guard let escript = Live.otp(for: test), let python = Live.tool("python3", for: test), Live.tool("openssl", for: test) != nil,
               let agwPath = Live.binary("ims-agw", for: test) else { return }
-        let (dir, fp) = try await Self.ueIdentity("tlsc")
+        let (dir, fp) = try await AGWLiveLab.ueIdentity("tlsc")
         defer { try? FileManager.default.removeItem(at: dir) }
         #expect(fp.count == 95)
         let uePort = LoopbackSocket.freePort()
@@ -279,21 +244,6 @@ extension AGWBFCPRelayTests {
 }
 
 extension AGWBFCPRelayTests {
-    /// A temporary folder holding a fresh self-signed UE certificate (ue.crt, ue.key) and its SHA-256
-    /// fingerprint as openssl prints it (RFC 8122 §5 form). The caller removes the folder.
-    static func ueIdentity(_ name: String) async throws -> (URL, String) {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("agw-\(name)-\(getpid())-\(LoopbackSocket.freePort())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try await AGWMSRPEndToEndTests.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                                                "-keyout", "ue.key", "-out", "ue.crt", "-days", "2", "-subj", "/CN=ue.test"], in: dir)
-        let sh = LiveProcess("/bin/sh", ["-c", "openssl x509 -in ue.crt -noout -fingerprint -sha256 > ue.fp"], directory: dir)
-        try sh.start()
-        _ = await sh.wait(timeout: 20)
-        let fp = String(((try? String(contentsOf: dir.appendingPathComponent("ue.fp"), encoding: .utf8)) ?? "").split(separator: "=").last ?? "")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        return (dir, fp)
-    }
-
     /// The OTP megaco MGC running `steps` (Tests/Peers/megaco_mgc.escript), once it listens. The caller stops it.
     static func startMGC(_ escript: String, steps: String, in dir: URL) async throws -> (LiveProcess, Int) {
         try steps.write(to: dir.appendingPathComponent("steps.txt"), atomically: true, encoding: .utf8)
