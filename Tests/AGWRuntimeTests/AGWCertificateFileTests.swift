@@ -80,12 +80,7 @@ struct AGWCertificateFileTests {
                 .replacingOccurrences(of: "a=fingerprint:sha-256 [0-9A-F:]+", with: "a=fingerprint:sha-256 \(fp)")
         }
         let core = try lab.scenario("core_alg_call.xml")
-        let server = try lab.msrpServer()
-        guard let access = try await lab.startCall(ue: ue, core: core) else {
-            Issue.record("the UE never got the gateway's access port\n\(lab.agw.stderr)\n\(lab.alg.stderr.suffix(1500))")
-            return
-        }
-        let client = try lab.msrpClient(port: access)
+        guard let (server, client, _) = try await lab.startMSRPCall(ue: ue, core: core) else { return }
         let status = await client.wait(timeout: 15)
         let call = await lab.finishCall()
         #expect(status == 0 && server.stdout.contains("SEND in ok"), "client:\n\(client.stdout)\nserver:\n\(server.stdout)\nAGW:\n\(lab.agw.stderr)")

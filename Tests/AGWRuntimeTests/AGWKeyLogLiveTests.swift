@@ -43,12 +43,7 @@ struct AGWKeyLogLiveTests {
         }
         let ue = try lab.scenario("ue_alg_call.xml") { $0.replacingOccurrences(of: "<pause milliseconds=\"100\"/>", with: "<pause milliseconds=\"3000\"/>") }
         let core = try lab.scenario("core_alg_call.xml")
-        let server = try lab.msrpServer()
-        guard let access = try await lab.startCall(ue: ue, core: core) else {
-            Issue.record("the UE never got the gateway's access port\n\(lab.agw.stderr)\n\(lab.alg.stderr.suffix(1500))")
-            return
-        }
-        let client = try lab.msrpClient(port: access)
+        guard let (server, client, access) = try await lab.startMSRPCall(ue: ue, core: core) else { return }
         let clientStatus = await client.wait(timeout: 15)
         _ = await server.wait(timeout: 5)
         try await Task.sleep(for: .milliseconds(200))

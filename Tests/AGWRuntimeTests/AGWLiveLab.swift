@@ -146,6 +146,17 @@ final class AGWLiveLab: @unchecked Sendable {
                              "--key", dir.appendingPathComponent("ue.key").path, "--timeout", "5", "--hold", "\(hold)"])
     }
 
+    /// The MSRP ends around one call: the core's plain-TCP server, the call (`startCall`), then the UE's
+    /// TLS client towards the gateway's access port; nil (issue recorded) when the UE never got that port.
+    func startMSRPCall(ue: URL, core: URL, hold: Double = 0) async throws -> (server: LiveProcess, client: LiveProcess, access: Int)? {
+        let server = try msrpServer(hold: hold)
+        guard let access = try await startCall(ue: ue, core: core) else {
+            Issue.record("the UE never got the gateway's access port\n\(agw.stderr)\n\(alg.stderr.suffix(1500))")
+            return nil
+        }
+        return (server, try msrpClient(port: access, hold: hold), access)
+    }
+
     /// Starts a helper process that `stop()` ends.
     func process(_ path: String, _ args: [String]) throws -> LiveProcess {
         let p = LiveProcess(path, args, directory: dir)

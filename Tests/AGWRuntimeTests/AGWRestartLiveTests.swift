@@ -23,13 +23,8 @@ struct AGWRestartLiveTests {
         let reason = "IMS-AGW restarted"
         let ue = try lab.scenario("ue_alg_call.xml") { AGWLiveLab.awaitingBYE($0, reason: reason) }
         let core = try lab.scenario("core_alg_call.xml") { AGWLiveLab.checkingBYEReason($0, reason: reason) }
-        let server = try lab.msrpServer(hold: 20)
-        guard let access = try await lab.startCall(ue: ue, core: core) else {
-            Issue.record("the UE never got the gateway's access port\n\(lab.agw.stderr)\n\(lab.alg.stderr.suffix(1500))")
-            return
-        }
         // The stream is up: one MSRP SEND and its 200 OK each way, TLS access leg ↔ TCP core leg (RFC 4975).
-        let client = try lab.msrpClient(port: access, hold: 20)
+        guard let (server, client, _) = try await lab.startMSRPCall(ue: ue, core: core, hold: 20) else { return }
         let flowing = await eventually(timeout: 15) { client.stdout.contains("SEND in ok") && server.stdout.contains("SEND out ok") }
         #expect(flowing, "client:\n\(client.stdout)\(client.stderr)\nserver:\n\(server.stdout)\(server.stderr)\nAGW:\n\(lab.agw.stderr)")
         guard flowing else { return }
