@@ -46,7 +46,10 @@ struct AGWKeyLogLiveTests {
         guard let (server, client, access) = try await lab.startMSRPCall(ue: ue, core: core) else { return }
         let clientStatus = await client.wait(timeout: 15)
         _ = await server.wait(timeout: 5)
-        try await Task.sleep(for: .milliseconds(200))
+        // libpcap's TPACKET_V3 ring hands a block to dumpcap only when it is full or its timeout expires;
+        // packets in a block not yet handed over when dumpcap stops are lost. Wait well past that timeout
+        // (the last SEND/200 went missing with 200 ms on a loaded machine).
+        try await Task.sleep(for: .milliseconds(1500))
         dump.process.interrupt()   // dumpcap closes the file and exits 0 on SIGINT
         #expect(await dump.wait(timeout: 10) == 0, "dumpcap stops on SIGINT and closes the capture: \(dump.stderr.suffix(300))")
         let call = await lab.finishCall()

@@ -13,6 +13,7 @@ struct MSRPCallResult {
     var clientOut: String
     var serverOut: String
     var agwLog: String
+    var algLog: String
     var ueStatus: Int32?
     var coreStatus: Int32?
     var errors: String
@@ -79,7 +80,7 @@ struct AGWMSRPEndToEndTests {
         let errors = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasSuffix("errors.log") }
             .compactMap { try? String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8) }.joined(separator: "\n")
         return MSRPCallResult(clientStatus: clientStatus, clientOut: client.stdout + client.stderr, serverOut: server.stdout + server.stderr,
-                              agwLog: agw.stderr, ueStatus: ueStatus, coreStatus: coreStatus, errors: errors)
+                              agwLog: agw.stderr, algLog: alg.stderr, ueStatus: ueStatus, coreStatus: coreStatus, errors: errors)
     }
 
     @Test("MSRP SEND crosses both ways (TLS access ↔ TCP core) with 200 OKs; the UE's certificate matches its SDP fingerprint")
@@ -109,6 +110,10 @@ struct AGWMSRPEndToEndTests {
         #expect(r.clientOut.contains("refused"), "\(context)")
         #expect(!r.serverOut.contains("SEND in ok"), "no byte of the UE reached the core: \(context)")
         #expect(r.agwLog.contains("Notify ip/1 tlsbsc/estfail -> ok"), "\(context)")
+        // pcscf-alg removes the failed stream; it was the call's only one, so it ends the dialog with a
+        // BYE towards both sides (seed 000; TS 23.334 §5.11.2.2).
+        #expect(r.algLog.contains("iq Notify dir=in") && r.algLog.contains("event=tlsbsc/estfail"), "\(r.algLog.suffix(2000))")
+        #expect(r.algLog.contains("originated BYE gm") && r.algLog.contains("originated BYE mw"), "\(r.algLog.suffix(2000))")
     }
 }
 
