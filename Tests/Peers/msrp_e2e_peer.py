@@ -22,6 +22,8 @@ import socket
 import ssl
 import sys
 
+from msrp_frames import read_frame  # noqa: E402  (Tests/Peers, beside this script)
+
 SHOW = False
 
 
@@ -43,23 +45,6 @@ def hold(sock, seconds):
     except (ssl.SSLError, OSError):
         print("closed by peer", flush=True)
 
-
-def read_frame(sock, buf):
-    while True:
-        nl = buf.find(b"\r\n")
-        if nl >= 0:
-            first = buf[:nl].split(b" ")
-            if len(first) >= 3 and first[0] == b"MSRP":
-                end = re.compile(rb"\r\n-------" + re.escape(first[1]) + rb"([$+#])\r\n")
-                m = end.search(buf)
-                if m:
-                    return buf[:m.end()], buf[m.end():]
-        if len(buf) > 1 << 20:
-            raise ConnectionError("frame too large")
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("peer closed")
-        buf += chunk
 
 
 def send_request(sock, buf, to_path, from_path, text):

@@ -19,22 +19,8 @@ import socket
 import ssl
 import sys
 
+from msrp_frames import read_frame  # noqa: E402  (Tests/Peers, beside this script)
 
-def read_frame(sock, buf):
-    while True:
-        nl = buf.find(b"\r\n")
-        if nl >= 0:
-            first = buf[:nl].split(b" ")
-            if len(first) >= 3 and first[0] == b"MSRP":
-                m = re.compile(rb"-------" + re.escape(first[1]) + rb"[$+#]\r\n").search(buf)
-                if m:
-                    return buf[:m.end()], buf[m.end():]
-        if len(buf) > 1 << 20:
-            raise ConnectionError("frame too large")
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("peer closed")
-        buf += chunk
 
 
 def paths(frame):

@@ -34,6 +34,8 @@ import subprocess
 import sys
 import time
 
+from msrp_frames import read_frame  # noqa: E402  (Tests/Peers, beside this script)
+
 END_RE = re.compile(rb"\r\n-------(\S+)([$+#])\r\n")
 
 
@@ -63,25 +65,6 @@ def check_peer_fingerprint(s, expected):
     if got.lower() != expected.lower():
         raise ssl.SSLError(f"peer fingerprint mismatch: {got}")
 
-
-def read_frame(sock, buf):
-    """Return (frame_bytes, rest) for one complete MSRP request/response."""
-    while True:
-        # first line: MSRP <transact-id> <method|code ...>
-        nl = buf.find(b"\r\n")
-        if nl >= 0:
-            first = buf[:nl].split(b" ")
-            if len(first) >= 3 and first[0] == b"MSRP":
-                tid = first[1]
-                end = re.compile(rb"\r\n-------" + re.escape(tid) +
-                                 rb"([$+#])\r\n")
-                m = end.search(buf)
-                if m:
-                    return buf[:m.end()], buf[m.end():]
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("peer closed")
-        buf += chunk
 
 
 def header(frame, name):
