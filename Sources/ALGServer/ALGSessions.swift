@@ -39,6 +39,12 @@ public actor ALGSessions {
         /// Last answer received and what was forwarded for it (2xx retransmissions get the same).
         var lastAnswerIn: String?
         var lastAnswerOut: String?
+        /// Delayed offer (RFC 3261 §13.2.1): last offer received in a 2xx to an INVITE without SDP and
+        /// what was forwarded for it (2xx retransmissions get the same).
+        var lastOfferIn: String?
+        var lastOfferOut: String?
+        /// The INVITE (without SDP) whose 2xx carried the last delayed offer.
+        var delayedOfferRequest: ProxyRequestID?
         /// The dialog as seen by the proxy (for the requests the ALG originates).
         var dialog: ALGDialogRecord?
     }
@@ -152,6 +158,7 @@ public actor ALGSessions {
         let sdp = String(decoding: body, as: UTF8.self)
         switch context.direction {
         case .request(let from, _):
+            if message.method == "ACK" { return await delayedAnswer(sdp, message: message) }
             guard let method = message.method, method == "INVITE" || method == "UPDATE" else { return .unchanged }
             guard let key = dialogKey(context.request) else { return .unchanged }
             let side: Side = from == .access ? .access : .core
@@ -178,6 +185,10 @@ public actor ALGSessions {
             if initial { logger.debug("ALG session \(key.callID) offer from \(side): \(out.summary)") }
             return out.result(agent: configuration.warningAgent)
         case .response:
+            if let status = context.status, (200...299).contains(status), context.request.method == "INVITE",
+               context.request.bodyRange.isEmpty, isDelayedOffer(context) {
+                return await delayedOffer(sdp, message: message, context: context, flags: flags)
+            }
             guard let status = context.status, (101...299).contains(status),
                   let tag = message.to?.tag, let key = existing(callID: context.request.callID ?? "", tags: tags(context.request)) else {
                 return .unchanged
@@ -207,6 +218,93 @@ public actor ALGSessions {
             }
             return out.result(agent: configuration.warningAgent)
         }
+    }
+
+    // MARK: Delayed offer (RFC 3261 §13.2.1, RFC 3264 §4)
+
+    /// Whether a 2xx with SDP to an INVITE without SDP is an offer for the ALG: a new dialog (no session),
+    /// a retransmission of the 2xx that carried one, or a re-INVITE without SDP in an established session.
+    private func isDelayedOffer(_ context: ProxyBodyContext) -> Bool {
+        guard let callID = context.request.callID, let k = existing(callID: callID, tags: tags(context.request)),
+              let e = sessions[k] else { return true }
+        if e.delayedOfferRequest == context.requestID { return true }
+        return context.request.to?.tag != nil && e.offerRequest != context.requestID && e.machine.state == .established
+    }
+
+    /// A 2xx with SDP to an INVITE without SDP: the callee's offer. Creates the session (initial INVITE)
+    /// or re-offers in it (re-INVITE without SDP), driving it as an offer from the callee's side; a
+    /// retransmitted 2xx with the same offer gets the same rewritten SDP.
+    private func delayedOffer(_ sdp: String, message: SIPMessage, context: ProxyBodyContext,
+                              flags: MediaSecurityFlags) async -> BodyRewriteResult {
+        guard let key = dialogKey(context.request), let callID = context.request.callID else { return .unchanged }
+        // The caller is who sent this INVITE (the callee for a re-INVITE it sent); the offer comes from the other side.
+        let callerSide: Side = context.requestInbound.side == .gm ? .access : .core
+        let target: SIPDialogID
+        if let k = existing(callID: callID, tags: tags(context.request)) {
+            target = k
+            if let e = sessions[k], e.lastOfferIn == sdp, let out = e.lastOfferOut {
+                return .replaced(body: Array(out.utf8), contentType: "application/sdp")   // retransmitted 2xx
+            }
+        } else {
+            guard context.request.to?.tag == nil else { return .unchanged }   // in-dialog, unknown session: not ours
+            guard sessions.count < Self.maximumSessions else {
+                // The 2xx cannot be refused: never forward the core's SDP unrewritten (the UAC BYEs).
+                return .failed(Self.reject(SIPRejection(status: 503, warning: warning("too many sessions"))))
+            }
+            var entry = Entry(machine: ALGSessionStateMachine(dialog: key, flags: flags, configuration: configuration, now: now()),
+                              offerRequest: context.requestID)
+            let request = context.request
+            if let from = request.fields(.from).first.map({ request.value(of: $0) }),
+               let callerTarget = request.contacts.first?.address?.uri, let cseq = request.cseq?.number {
+                var d = ALGDialogRecord(callID: callID, callerSide: callerSide, callerFrom: from, callerTarget: callerTarget, callerCSeq: cseq)
+                if callerSide == .access { d.accessFlow = context.requestInbound }
+                entry.dialog = d
+            }
+            sessions[key] = entry
+            byRequest[context.requestID] = key
+            target = key
+        }
+        if sessions[target]?.dialog?.calleeTo == nil,
+           let to = message.fields(.to).first.map({ message.value(of: $0) }), let calleeTarget = message.contacts.first?.address?.uri {
+            // RFC 3261 §12.1: the 2xx fixes the callee's tag, its remote target and the route set.
+            sessions[target]?.dialog?.calleeTo = to
+            sessions[target]?.dialog?.calleeTarget = calleeTarget
+            sessions[target]?.dialog?.recordRoute = message.recordRoutes.map { "<\($0.uri)>" }
+        }
+        // The sender of the 2xx: the callee of this INVITE (the other side of its sender).
+        let offerer = callerSide.other
+        let out = await drive(target, .offerReceived(sdp: sdp, from: offerer, now: now()))
+        logger.debug("ALG session \(callID) delayed offer from \(offerer): \(out.summary)")
+        if let fwd = out.sdp, sessions[target] != nil {
+            sessions[target]?.lastOfferIn = sdp
+            sessions[target]?.lastOfferOut = fwd
+            sessions[target]?.delayedOfferRequest = context.requestID
+        }
+        if out.sdp == nil, out.rejection == nil {
+            return .failed(Self.reject(SIPRejection(status: 500, warning: warning("offer could not be processed"))))
+        }
+        return out.result(agent: configuration.warningAgent)
+    }
+
+    /// An ACK with SDP: the answer to an offer its 2xx carried (RFC 3261 §13.2.1), confirming the dialog.
+    private func delayedAnswer(_ sdp: String, message: SIPMessage) async -> BodyRewriteResult {
+        guard let callID = message.callID, let key = existing(callID: callID, tags: tags(message)),
+              let entry = sessions[key] else { return .unchanged }
+        if entry.lastAnswerIn == sdp, let cached = entry.lastAnswerOut, entry.machine.state == .established {
+            return .replaced(body: Array(cached.utf8), contentType: "application/sdp")   // ACK of a retransmitted 2xx
+        }
+        guard entry.lastOfferOut != nil, let remote = tags(message).first(where: { $0 != key.localTag }) else { return .unchanged }
+        let out = await drive(key, .answerReceived(sdp: sdp, dialogTag: remote, isFinal: true, now: now()))
+        if let fwd = out.sdp, sessions[key] != nil {
+            sessions[key]?.lastAnswerIn = sdp
+            sessions[key]?.lastAnswerOut = fwd
+        }
+        if out.sdp == nil {
+            // Not an answer the machine awaited (or it failed and the session ends with BYE): never
+            // forward the UE's SDP unrewritten.
+            return .failed(Self.reject(SIPRejection(status: 500, warning: warning("answer could not be processed"))))
+        }
+        return out.result(agent: configuration.warningAgent)
     }
 
     // MARK: CSeq translation (RFC 3261 §12.2.1.1, §12.2.2; ALGCSeqTranslation)

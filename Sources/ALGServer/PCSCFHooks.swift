@@ -238,7 +238,8 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
 
     public func attach(alg: ALGSessions?) { self.alg = alg }
 
-    /// SDP offers (INVITE/UPDATE) and answers (18x/2xx) go through the ALG session of their dialog.
+    /// SDP offers (INVITE/UPDATE; a 2xx to an INVITE without SDP) and answers (18x/2xx; the ACK after a 2xx
+    /// offer) go through the ALG session of their dialog.
     public func rewriteBody(_ body: ArraySlice<UInt8>, contentType: String, message: SIPMessage,
                             context: ProxyBodyContext) async -> BodyRewriteResult {
         guard let alg, contentType.lowercased().hasPrefix("application/sdp") else { return .unchanged }

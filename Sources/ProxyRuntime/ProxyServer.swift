@@ -569,6 +569,21 @@ public actor ProxyServer {
             Task {
                 guard case .forward(var edits) = await hooks.processRequest(request, context: context) else { return }
                 self.applyPreloadedRoutes(&edits, request)
+                if !request.bodyRange.isEmpty, let ct = request.contentType {
+                    // RFC 3264 / RFC 3261 §13.2.1: the ACK of a 2xx carries the answer when the 2xx carried
+                    // the offer (delayed offer); the body hook rewrites it like any other.
+                    let to = edits.flow?.side ?? edits.outboundSide ?? self.defaultOutboundSide(from: flow.side)
+                    let bodyContext = ProxyBodyContext(requestID: context.id, direction: .request(from: flow.side.proxySide, to: to.proxySide),
+                                                       request: request, requestInbound: flow, status: nil)
+                    switch await hooks.rewriteBody(request.body, contentType: ct, message: request, context: bodyContext) {
+                    case .unchanged: break
+                    case .replaced(let body, let contentType): edits.splice.replaceBody(body, contentType: contentType)
+                    case .failed(let r):
+                        // An ACK cannot be answered (§17.1.1.3): it is not forwarded with an unrewritten body.
+                        self.logger.warning("ACK body refused (\(r.status)); ACK not forwarded")
+                        return
+                    }
+                }
                 let bytes = edits.splice.bytes()
                 let message = bytes == request.bytes ? request : (try? SIPParser.parse(bytes, validateWithLibOSIP2: false))
                 guard let message else { return }

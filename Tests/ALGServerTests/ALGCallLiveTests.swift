@@ -87,6 +87,16 @@ extension ALGCallCase {
                     ueChecks: M.ueSeesE2AE("message", farPort: 7654),
                     coreChecks: M.coreSeesPlain("message", uePort: 50002) + [.has("a=setup:passive")],
                     mgLog: ["MG MODIFY", M.tlsClient], mgAdds: 2),
+        // Delayed offer (RFC 3261 §13.2.1, RFC 3264 §4): the UE's INVITE has no SDP, the core offers in
+        // the 200 (treated like a terminating offer), the UE answers in the ACK.
+        ALGCallCase(name: "MSRP e2ae delayed offer, RFC 3261 §13.2.1: INVITE without SDP; the core's 200 offers TCP/MSRP, the UE gets TCP/TLS/MSRP + AGW fingerprint + a=3ge2ae:applied; the UE's ACK answers TLS, the core gets the ACK as TCP/MSRP without fingerprint",
+                    direction: .originating,
+                    ueMedia: M.msrp(port: 50004, tls: true, setup: "active", fingerprint: M.ueFingerprint),
+                    coreMedia: M.msrp(port: 7654, tls: false, setup: "actpass"),
+                    ueChecks: M.ueSeesE2AE("message", farPort: 7654),
+                    coreChecks: M.coreSeesPlain("message", uePort: 50004) + [.has("a=setup:active")],
+                    delayedOffer: true,
+                    mgLog: ["MG MODIFY"], mgLogAbsent: [M.tlsClient], mgAdds: 2),
         // Seed 004 (BFCP).
         ALGCallCase(name: "BFCP e2ae originating, seed 004 originating flow: TCP/BFCP towards the core, TCP/TLS/BFCP with the AGW fingerprint towards the UE; the UE (offerer) starts TLS, so no Establish TLS",
                     direction: .originating,

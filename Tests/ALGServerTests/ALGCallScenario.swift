@@ -52,6 +52,10 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     var rejectChecks: [SDPCheck] = []
     /// The UE registers e2ae support (Security-Client msrp-tls;mediasec, bfcp-tls;mediasec).
     var e2aeRegistered = true
+    /// Delayed offer (RFC 3261 §13.2.1): the INVITE carries no SDP, the callee's 200 the offer
+    /// (`coreMedia`/`ueMedia` of the callee), the caller's ACK the answer; `ueChecks`/`coreChecks` of the
+    /// caller apply to the 200, those of the callee to the ACK.
+    var delayedOffer = false
     /// The UE's Gm transport is UDP (default TCP).
     var ueUDP = false
     var mgArguments: [String] = []
@@ -88,7 +92,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         }
         if isCaller {
             if p == .core { x += "  <pause milliseconds=\"300\"/>\n" }
-            x += invite(p, media: media)
+            x += invite(p, media: delayedOffer ? nil : media)
             if ending == .cancel { return x + cancelFromCaller(p) + Self.close(refs) }
             x += "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"180\" optional=\"true\"/>\n"
             var okActions = Self.actions(checks, prefix: "a", into: &refs)
@@ -98,9 +102,9 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
                 refs.append("calleeto")
             }
             x += "  <recv response=\"200\" rrs=\"true\">\n" + okActions + "  </recv>\n"
-            x += ack(p, cseq: 1)
+            x += ack(p, cseq: 1, sdp: delayedOffer ? media : nil)
         } else {
-            var actions = Self.actions(checks, prefix: "o", into: &refs)
+            var actions = delayedOffer ? "" : Self.actions(checks, prefix: "o", into: &refs)
             if ending == .cancel {
                 // The 487 goes after the CANCEL, so it takes the INVITE's Via values from here (RFC 3261 §9.2:
                 // the response to the INVITE, with all its Vias). A SIPp ereg on a header reads one occurrence
@@ -116,7 +120,8 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
             x += response(p, status: "180 Ringing", tag: true, sdp: nil)
             if ending == .cancel { return x + cancelAtCallee(p) + Self.close(refs) }
             x += response(p, status: "200 OK", tag: true, sdp: media, retrans: true)
-            x += "  <recv request=\"ACK\"/>\n"
+            x += delayedOffer ? "  <recv request=\"ACK\">\n" + Self.actions(checks, prefix: "k", into: &refs) + "  </recv>\n"
+                : "  <recv request=\"ACK\"/>\n"
         }
         switch ending {
         case .byeFromCaller:
@@ -245,8 +250,22 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         return "v=0\no=\(user) 2890844526 2890844526 IN IP4 [local_ip]\ns=-\nc=IN IP4 [local_ip]\nt=0 0\n" + media
     }
 
-    private func invite(_ p: Party, media: String) -> String {
+    private func invite(_ p: Party, media: String?) -> String {
         let i = ids(p)
+        guard let media else {
+            return Self.send("""
+            INVITE \(i.ruri) SIP/2.0
+            Via: \(i.via);branch=z9hG4bK-[pid]-[call_number]-inv
+            \(i.route)Max-Forwards: 70
+            From: \(i.from)
+            To: \(i.to)
+            Call-ID: \(i.callID)
+            CSeq: 1 INVITE
+            Contact: \(i.contact)
+            Content-Length: 0
+
+            """, retrans: true)
+        }
         return Self.send("""
         INVITE \(i.ruri) SIP/2.0
         Via: \(i.via);branch=z9hG4bK-[pid]-[call_number]-inv
@@ -282,8 +301,24 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         """, retrans: true)
     }
 
-    private func ack(_ p: Party, cseq: Int) -> String {
+    private func ack(_ p: Party, cseq: Int, sdp: String? = nil) -> String {
         let i = ids(p)
+        if let sdp {
+            return Self.send("""
+            ACK [next_url] SIP/2.0
+            Via: \(i.via);branch=[branch]
+            [routes]
+            Max-Forwards: 70
+            From: \(i.from)
+            [last_To:]
+            Call-ID: \(i.callID)
+            CSeq: \(cseq) ACK
+            Content-Type: application/sdp
+            Content-Length: [len]
+
+            \(Self.body(p, sdp))
+            """)
+        }
         return Self.send("""
         ACK [next_url] SIP/2.0
         Via: \(i.via);branch=[branch]

@@ -1,0 +1,127 @@
+// Delayed offer through ALGSessions (RFC 3261 §13.2.1, RFC 3264 §4): an INVITE without SDP, the
+// callee's offer in the 2xx, the caller's answer in the ACK. Scripted MGC, no sockets.
+import IMSALG
+import ProxyRuntime
+import SDPRewrite
+import SIPCore
+import SIPProxy
+import Testing
+@testable import ALGServer
+
+enum DelayedFx {
+    /// The core's offer in the 200 (TCP/MSRP, no fingerprint).
+    static let coreOffer = """
+        v=0
+        o=bob 2 2 IN IP4 203.0.113.5
+        s=-
+        c=IN IP4 203.0.113.5
+        t=0 0
+        m=message 7654 TCP/MSRP *
+        a=accept-types:message/cpim
+        a=path:msrp://203.0.113.5:7654/kjh34;tcp
+        a=setup:actpass
+        a=connection:new
+        a=sendrecv
+
+        """.replacingOccurrences(of: "\n", with: "\r\n")
+    /// The UE's answer in the ACK (TCP/TLS/MSRP with its fingerprint).
+    static let ueAnswer = """
+        v=0
+        o=alice 1 1 IN IP4 10.1.1.10
+        s=-
+        c=IN IP4 10.1.1.10
+        t=0 0
+        m=message 50000 TCP/TLS/MSRP *
+        a=accept-types:message/cpim
+        a=path:msrps://10.1.1.10:50000/u8kd2;tcp
+        a=setup:active
+        a=connection:new
+        a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF
+        a=sendrecv
+
+        """.replacingOccurrences(of: "\n", with: "\r\n")
+
+    static func ok() throws -> SIPMessage {
+        try HookFx.parse("""
+            SIP/2.0 200 OK
+            Via: SIP/2.0/TCP 127.0.0.1:40123;branch=z9hG4bK-i1
+            From: <sip:alice@ims.test>;tag=a1
+            To: <sip:bob@ims.test>;tag=b1
+            Call-ID: call-1
+            CSeq: 1 INVITE
+            Contact: <sip:bob@203.0.113.5>
+            Content-Type: application/sdp
+            Content-Length: 0
+
+
+            """)
+    }
+
+    static func ack() throws -> SIPMessage {
+        try HookFx.parse("""
+            ACK sip:bob@203.0.113.5 SIP/2.0
+            Via: SIP/2.0/TCP 127.0.0.1:40123;branch=z9hG4bK-a1
+            Max-Forwards: 70
+            From: <sip:alice@ims.test>;tag=a1
+            To: <sip:bob@ims.test>;tag=b1
+            Call-ID: call-1
+            CSeq: 1 ACK
+            Content-Type: application/sdp
+            Content-Length: 0
+
+
+            """)
+    }
+
+    static func ackContext(_ ack: SIPMessage) -> ProxyBodyContext {
+        ProxyBodyContext(requestID: ProxyRequestID(rawValue: 0), direction: .request(from: .access, to: .core), request: ack,
+                         requestInbound: HookFx.ueFlow, status: nil)
+    }
+}
+
+@Suite("ALGSessions: delayed offer — offer in the 2xx, answer in the ACK (RFC 3261 §13.2.1, RFC 3264 §4)")
+struct ALGDelayedOfferTests {
+    @Test("RFC 3261 §13.2.1: INVITE without SDP; 200 offer TCP/MSRP → Reserve, TCP/TLS/MSRP + AGW fingerprint + a=3ge2ae:applied to the UE; retransmitted 200 gets the same; ACK answer → Configure, TCP/MSRP without fingerprint to the core; BYE → Release")
+    func offerIn2xxAnswerInACK() async throws {
+        let mgc = ScriptedMGC()
+        let alg = ALGFx.sessions(mgc)
+        let invite = try ALGFx.invite()
+        #expect(invite.bodyRange.isEmpty)
+        let ok = try DelayedFx.ok()
+        let offered = try #require(ALGFx.text(await alg.rewrite(Array(DelayedFx.coreOffer.utf8)[...], message: ok,
+                                                               context: ALGFx.answerContext(invite, 200), flags: ALGFx.flags)))
+        #expect(await alg.count == 1, "the 2xx offer creates the session")
+        #expect(offered.contains("m=message 41000 TCP/TLS/MSRP "), "\(offered)")
+        #expect(offered.contains("a=fingerprint:sha-256 AB:CD:EF:01"))
+        #expect(offered.contains("a=3ge2ae:applied"))
+        #expect(offered.contains("c=IN IP4 192.0.2.1"))
+        #expect(!offered.contains("7654 ") && !offered.contains("203.0.113.5"))
+        let again = ALGFx.text(await alg.rewrite(Array(DelayedFx.coreOffer.utf8)[...], message: ok,
+                                                 context: ALGFx.answerContext(invite, 200), flags: ALGFx.flags))
+        #expect(again == offered, "a retransmitted 2xx gets the same rewritten offer, no new AGW operation")
+        #expect(await mgc.operations.count == 1)
+        await alg.requestCompleted(ALGFx.id, status: 200)
+        let ack = try DelayedFx.ack()
+        let answered = try #require(ALGFx.text(await alg.rewrite(Array(DelayedFx.ueAnswer.utf8)[...], message: ack,
+                                                                context: DelayedFx.ackContext(ack), flags: ALGFx.flags)))
+        #expect(answered.contains("m=message 41002 TCP/MSRP "), "\(answered)")
+        #expect(answered.contains("c=IN IP4 198.51.100.1"))
+        #expect(!answered.contains("fingerprint") && !answered.contains("TLS") && !answered.contains("3ge2ae"))
+        let ops = await mgc.operations
+        #expect(ops.count == 2, "reserve, configure: \(ops)")
+        if ops.count == 2, case .configure = ops[1] {} else { Issue.record("second operation is not a Configure: \(ops)") }
+        await alg.bye(try ALGFx.bye())
+        #expect(await alg.count == 0)
+        #expect(await mgc.releases == [.context("7")])
+    }
+
+    @Test("RFC 3261 §13.2.1: an ACK with SDP in a dialog whose 2xx carried no offer is not an answer: passes unchanged (no session)")
+    func ackWithoutSession() async throws {
+        let mgc = ScriptedMGC()
+        let alg = ALGFx.sessions(mgc)
+        let ack = try DelayedFx.ack()
+        let r = await alg.rewrite(Array(DelayedFx.ueAnswer.utf8)[...], message: ack, context: DelayedFx.ackContext(ack), flags: ALGFx.flags)
+        #expect(r == .unchanged)
+        #expect(await mgc.operations.isEmpty)
+    }
+}
