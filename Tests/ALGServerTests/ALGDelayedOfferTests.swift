@@ -115,6 +115,44 @@ struct ALGDelayedOfferTests {
         #expect(await mgc.releases == [.context("7")])
     }
 
+    @Test("RFC 3261 §14.1 / §13.2.1: a re-INVITE without SDP in an established session: the callee's 2xx offer is a re-offer from that side (UE gets TLS, no new Reserve), the ACK answer reaches the core as TCP/MSRP")
+    func reINVITEWithoutSDP() async throws {
+        let mgc = ScriptedMGC()
+        let alg = ALGFx.sessions(mgc)
+        let invite = try ALGFx.invite()
+        let ok = try DelayedFx.ok()
+        _ = await alg.rewrite(Array(DelayedFx.coreOffer.utf8)[...], message: ok, context: ALGFx.answerContext(invite, 200), flags: ALGFx.flags)
+        await alg.requestCompleted(ALGFx.id, status: 200)
+        let ack = try DelayedFx.ack()
+        _ = await alg.rewrite(Array(DelayedFx.ueAnswer.utf8)[...], message: ack, context: DelayedFx.ackContext(ack), flags: ALGFx.flags)
+        #expect(await mgc.operations.count == 2)
+        let reinvite = try HookFx.parse("""
+            INVITE sip:bob@203.0.113.5 SIP/2.0
+            Via: SIP/2.0/TCP 127.0.0.1:40123;branch=z9hG4bK-r2
+            Max-Forwards: 70
+            From: <sip:alice@ims.test>;tag=a1
+            To: <sip:bob@ims.test>;tag=b1
+            Call-ID: call-1
+            CSeq: 2 INVITE
+            Contact: <sip:alice@10.1.1.10>
+            Content-Length: 0
+
+
+            """)
+        let reContext = ProxyBodyContext(requestID: ProxyRequestID(rawValue: 2), direction: .response, request: reinvite,
+                                         requestInbound: HookFx.ueFlow, status: 200)
+        let reoffer = DelayedFx.coreOffer.replacingOccurrences(of: "o=bob 2 2", with: "o=bob 2 3")
+            .replacingOccurrences(of: "7654", with: "7656")
+        let offered = try #require(ALGFx.text(await alg.rewrite(Array(reoffer.utf8)[...], message: ok, context: reContext, flags: ALGFx.flags)))
+        #expect(offered.contains("TCP/TLS/MSRP") && offered.contains("a=fingerprint:sha-256 AB:CD:EF:01"), "\(offered)")
+        #expect(!offered.contains("7656"))
+        #expect(await mgc.operations.filter { if case .reserve = $0 { true } else { false } }.count == 1, "no new Reserve for the re-offer")
+        let answered = try #require(ALGFx.text(await alg.rewrite(Array(DelayedFx.ueAnswer.utf8)[...], message: ack,
+                                                                context: DelayedFx.ackContext(ack), flags: ALGFx.flags)))
+        #expect(answered.contains("TCP/MSRP") && !answered.contains("TLS") && !answered.contains("fingerprint"), "\(answered)")
+        #expect(await alg.count == 1)
+    }
+
     @Test("RFC 3261 §13.2.1: an ACK with SDP in a dialog whose 2xx carried no offer is not an answer: passes unchanged (no session)")
     func ackWithoutSession() async throws {
         let mgc = ScriptedMGC()
