@@ -252,21 +252,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
 
     private func invite(_ p: Party, media: String?) -> String {
         let i = ids(p)
-        guard let media else {
-            return Self.send("""
-            INVITE \(i.ruri) SIP/2.0
-            Via: \(i.via);branch=z9hG4bK-[pid]-[call_number]-inv
-            \(i.route)Max-Forwards: 70
-            From: \(i.from)
-            To: \(i.to)
-            Call-ID: \(i.callID)
-            CSeq: 1 INVITE
-            Contact: \(i.contact)
-            Content-Length: 0
-
-            """, retrans: true)
-        }
-        return Self.send("""
+        let head = """
         INVITE \(i.ruri) SIP/2.0
         Via: \(i.via);branch=z9hG4bK-[pid]-[call_number]-inv
         \(i.route)Max-Forwards: 70
@@ -275,11 +261,10 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         Call-ID: \(i.callID)
         CSeq: 1 INVITE
         Contact: \(i.contact)
-        Content-Type: application/sdp
-        Content-Length: [len]
-
-        \(Self.body(p, media))
-        """, retrans: true)
+        """
+        // RFC 3261 §13.2.1: without media the INVITE carries no offer (the delayed-offer case).
+        guard let media else { return Self.send(head + "\nContent-Length: 0\n", retrans: true) }
+        return Self.send(head + "\nContent-Type: application/sdp\nContent-Length: [len]\n\n" + Self.body(p, media), retrans: true)
     }
 
     private func inDialogInvite(_ p: Party, sdp: String, cseq: Int) -> String {
