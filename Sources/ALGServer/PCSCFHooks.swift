@@ -192,6 +192,11 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
         if let alg, context.responseInbound.side == .gm, context.request.method == "INVITE", (200..<300).contains(context.status) {
             await alg.noteAccessFlow(request: context.request, flow: context.responseInbound)   // ALG delegation (issue 9)
         }
+        if let alg, response.bodyRange.isEmpty, context.request.method == "INVITE", (200..<300).contains(context.status) {
+            // RFC 3262 §5 / RFC 6337 §3.1: a 2xx without SDP confirms the media answered in a reliable 18x or
+            // its PRACK (the body hook only sees responses with a body). ALG delegation (issue 9).
+            await alg.responseWithoutBody(response, request: context.request, status: context.status)
+        }
         if (200..<300).contains(context.status), context.request.method == "INVITE", context.request.to?.tag == nil,
            let callID = context.request.callID {
             drain.dialogConfirmed(callID: callID)
