@@ -69,6 +69,9 @@ public actor ALGSessions {
     public struct Activity: Sendable, Equatable {
         public var originated: [String] = []
         public var leftoverSubtracts: [String] = []
+        /// Sessions that reached `established` (a confirmed dialog with its answer applied), counted once each
+        /// time a machine enters that state (initial answer or re-offer); wraps instead of trapping.
+        public var establishments: UInt64 = 0
     }
     public private(set) var activity = Activity()
     /// Bound on the activity log kept for tests and admin.
@@ -570,7 +573,9 @@ public actor ALGSessions {
 
     private func apply(_ key: SIPDialogID, _ event: ALGSessionEvent) -> [ALGSessionAction] {
         guard var e = sessions[key] else { return [] }
+        let before = e.machine.state
         let actions = e.machine.handle(event)
+        if before != .established, e.machine.state == .established { activity.establishments &+= 1 }
         sessions[key] = e
         return actions
     }

@@ -97,6 +97,28 @@ extension ALGCallCase {
                     coreChecks: M.coreSeesPlain("message", uePort: 50004) + [.has("a=setup:active")],
                     delayedOffer: true,
                     mgLog: ["MG MODIFY"], mgLogAbsent: [M.tlsClient], mgAdds: 2),
+        // Offer in a reliable 18x (RFC 3262 §5, RFC 6337 §2.2): the UE's INVITE has no SDP, the core's 183
+        // (100rel, RSeq 1) offers, the UE's PRACK answers; the 200s and the ACK carry no body.
+        ALGCallCase(name: "MSRP e2ae offer in a reliable 183, RFC 3262 §5: INVITE without SDP; the core's 183 (Require: 100rel, RSeq: 1) offers TCP/MSRP, the UE gets TCP/TLS/MSRP + AGW fingerprint + a=3ge2ae:applied; the UE's PRACK (RAck: 1 1 INVITE) answers TLS, the core gets it as TCP/MSRP on the AGW without fingerprint; 200 to the PRACK, 200 to the INVITE without body, ACK, BYE",
+                    direction: .originating,
+                    ueMedia: M.msrp(port: 50006, tls: true, setup: "active", fingerprint: M.ueFingerprint),
+                    coreMedia: M.msrp(port: 7654, tls: false, setup: "actpass"),
+                    ueChecks: M.ueSeesE2AE("message", farPort: 7654),
+                    coreChecks: M.coreSeesPlain("message", uePort: 50006) + [.has("a=setup:active"), .has("c=IN IP4 127\\.0\\.0\\.1")],
+                    offerIn18x: true,
+                    callerMsgChecks: [.has("RSeq: *1"), .has("Require: *100rel")],
+                    calleeMsgChecks: [.has("RAck: *1 1 INVITE"), .has("CSeq: *2 PRACK")],
+                    mgLog: ["MG MODIFY"], mgLogAbsent: [M.tlsClient], mgAdds: 2, mgSubtracts: 2, establishments: 1),
+        ALGCallCase(name: "MSRP e2ae offer in a reliable 183 of a terminating call, RFC 3262 §5: the core's INVITE without SDP; the UE's 183 (100rel, RSeq 1) offers TLS with a=3ge2ae:requested, the core gets TCP/MSRP on the AGW; the core's PRACK answers a=setup:active, the UE gets TCP/TLS/MSRP + AGW fingerprint + a=3ge2ae:applied (the AGW is the TLS client: Establish TLS in the Modify); 200s and ACK without body",
+                    direction: .terminating,
+                    ueMedia: M.msrp(port: 50008, tls: true, setup: "actpass", fingerprint: M.ueFingerprint, e2ae: true),
+                    coreMedia: M.msrp(port: 7654, tls: false, setup: "active"),
+                    ueChecks: M.ueSeesE2AE("message", farPort: 7654) + [.has("a=setup:active")],
+                    coreChecks: M.coreSeesPlain("message", uePort: 50008),
+                    offerIn18x: true,
+                    callerMsgChecks: [.has("RSeq: *1"), .has("Require: *100rel")],
+                    calleeMsgChecks: [.has("RAck: *1 1 INVITE"), .has("CSeq: *2 PRACK")],
+                    mgLog: ["MG MODIFY", M.tlsClient], mgAdds: 2, mgSubtracts: 2, establishments: 1),
         // Seed 004 (BFCP).
         ALGCallCase(name: "BFCP e2ae originating, seed 004 originating flow: TCP/BFCP towards the core, TCP/TLS/BFCP with the AGW fingerprint towards the UE; the UE (offerer) starts TLS, so no Establish TLS",
                     direction: .originating,
@@ -240,6 +262,7 @@ struct ALGCallLiveTests {
         for s in c.mgLogAbsent { #expect(!mg.text.contains(s), "MG log lacks '\(s)': \(mg.text)") }
         let alg = try #require(service.alg)
         await alg.settle()
+        if let n = c.establishments { #expect(await alg.activity.establishments == n, "the session was established") }
         #expect(await ALGLive.drained(alg), "the ALG forgot the session")
         let client = try #require(service.iq)
         #expect(try await client.auditContexts().isEmpty, "no context left on the IMS-AGW. MG: \(mg.text)")

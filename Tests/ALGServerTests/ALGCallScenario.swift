@@ -56,6 +56,14 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     /// (`coreMedia`/`ueMedia` of the callee), the caller's ACK the answer; `ueChecks`/`coreChecks` of the
     /// caller apply to the 200, those of the callee to the ACK.
     var delayedOffer = false
+    /// Offer in a reliable 18x (RFC 3262 §5, RFC 6337 §2.2): the INVITE carries no SDP, the callee's 183
+    /// (`Require: 100rel`, `RSeq: 1`) the offer, the caller's PRACK (`RAck: 1 1 INVITE`) the answer; the
+    /// 200s (to the PRACK and to the INVITE) and the ACK carry no body. `ueChecks`/`coreChecks` of the
+    /// caller apply to the 183, those of the callee to the PRACK; `msgChecks*` to the whole message.
+    var offerIn18x = false
+    /// Regexps on the whole 183 the caller receives / the whole PRACK the callee receives (`offerIn18x`).
+    var callerMsgChecks: [SDPCheck] = []
+    var calleeMsgChecks: [SDPCheck] = []
     /// The UE's Gm transport is UDP (default TCP).
     var ueUDP = false
     var mgArguments: [String] = []
@@ -65,6 +73,8 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     var mgAdds: Int
     /// The number of Subtract lines expected (nil: not counted).
     var mgSubtracts: Int? = nil
+    /// The number of times the ALG's session reached `established` (nil: not checked).
+    var establishments: UInt64? = nil
 
     var testDescription: String { name }
 
@@ -92,8 +102,21 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         }
         if isCaller {
             if p == .core { x += "  <pause milliseconds=\"300\"/>\n" }
-            x += invite(p, media: delayedOffer ? nil : media)
+            x += invite(p, media: delayedOffer || offerIn18x ? nil : media)
             if ending == .cancel { return x + cancelFromCaller(p) + Self.close(refs) }
+            if offerIn18x {
+                // RFC 3262 §4: the caller PRACKs the reliable 183 with the answer to its offer (§5).
+                let on183 = Self.merge(Self.actions(checks, prefix: "a", into: &refs),
+                                       Self.actions(callerMsgChecks, prefix: "m", search: "msg", into: &refs))
+                x += "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"183\" rrs=\"true\">\n" + on183 + "  </recv>\n"
+                x += prack(p, cseq: 2, rack: "1 1 INVITE", sdp: media)
+                // The 200 to the PRACK, then the 200 to the INVITE (no body: the exchange is complete).
+                x += "  <recv response=\"200\"/>\n  <recv response=\"200\">\n"
+                    + Self.actions([.lacks("Content-Type")], prefix: "z", search: "msg", into: &refs) + "  </recv>\n"
+                x += ack(p, cseq: 1)
+                x += bye(p, cseq: 3)
+                return x + Self.close(refs)
+            }
             x += "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"180\" optional=\"true\"/>\n"
             var okActions = Self.actions(checks, prefix: "a", into: &refs)
             if case .tlsFailureReinvite = ending {
@@ -103,6 +126,39 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
             }
             x += "  <recv response=\"200\" rrs=\"true\">\n" + okActions + "  </recv>\n"
             x += ack(p, cseq: 1, sdp: delayedOffer ? media : nil)
+        } else if offerIn18x {
+            // The 200 to the INVITE goes after the PRACK's, so it takes the INVITE's Vias and Record-Route
+            // from here (RFC 3261 §8.2.6.2, §12.1.1).
+            let capture = "    <action>\n"
+                + "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Via:\" occurrence=\"1\" assign_to=\"invvia\"/>\n"
+                + "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Via:\" occurrence=\"2\" assign_to=\"invvia2\"/>\n"
+                + "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Record-Route:\" occurrence=\"1\" assign_to=\"invrr\"/>\n"
+                + "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Record-Route:\" occurrence=\"2\" assign_to=\"invrr2\"/>\n"
+                + "    </action>\n"
+            refs += ["invvia", "invvia2", "invrr", "invrr2"]
+            x += "  <recv request=\"INVITE\" rrs=\"true\">\n" + capture + "  </recv>\n"
+            // RFC 3262 §3: retransmitted (same RSeq) until the PRACK comes.
+            x += response(p, status: "183 Session Progress", tag: true, sdp: media, retrans: true, extra: "Require: 100rel\nRSeq: 1\n")
+            x += "  <recv request=\"PRACK\">\n" + Self.merge(Self.actions(checks, prefix: "k", into: &refs),
+                                                             Self.actions(calleeMsgChecks, prefix: "n", search: "msg", into: &refs)) + "  </recv>\n"
+            x += response(p, status: "200 OK", tag: false, sdp: nil)
+            let contact = p == .ue ? ueContact : "<sip:bob@[local_ip]:[local_port]>"
+            x += "  <pause milliseconds=\"200\"/>\n" + Self.send("""
+            SIP/2.0 200 OK
+            Via: [$invvia]
+            Via: [$invvia2]
+            Record-Route: [$invrr]
+            Record-Route: [$invrr2]
+            [last_From:]
+            [last_To:]
+            [last_Call-ID:]
+            CSeq: 1 INVITE
+            Contact: \(contact)
+            Content-Length: 0
+
+            """, retrans: true)
+            x += "  <recv request=\"ACK\"/>\n" + byeReceived(p)
+            return x + Self.close(refs)
         } else {
             var actions = delayedOffer ? "" : Self.actions(checks, prefix: "o", into: &refs)
             if ending == .cancel {
@@ -260,7 +316,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         To: \(i.to)
         Call-ID: \(i.callID)
         CSeq: 1 INVITE
-        Contact: \(i.contact)
+        Contact: \(i.contact)\(offerIn18x ? "\nSupported: 100rel" : "")
         """
         // RFC 3261 §13.2.1: without media the INVITE carries no offer (the delayed-offer case).
         guard let media else { return Self.send(head + "\nContent-Length: 0\n", retrans: true) }
@@ -318,6 +374,26 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         """)
     }
 
+    /// RFC 3262 §7.2: the PRACK of the reliable 18x (RAck: its RSeq, then the INVITE's CSeq), with the answer.
+    private func prack(_ p: Party, cseq: Int, rack: String, sdp: String) -> String {
+        let i = ids(p)
+        return Self.send("""
+        PRACK [next_url] SIP/2.0
+        Via: \(i.via);branch=[branch]
+        [routes]
+        Max-Forwards: 70
+        From: \(i.from)
+        [last_To:]
+        Call-ID: \(i.callID)
+        CSeq: \(cseq) PRACK
+        RAck: \(rack)
+        Content-Type: application/sdp
+        Content-Length: [len]
+
+        \(Self.body(p, sdp))
+        """, retrans: true)
+    }
+
     private func bye(_ p: Party, cseq: Int, to: String = "[last_To:]", okActions: String = "") -> String {
         let i = ids(p)
         return "  <pause milliseconds=\"100\"/>\n" + Self.send("""
@@ -339,11 +415,12 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     }
 
     /// A response to the last request received (the callee's To tag on the first ones).
-    private func response(_ p: Party, status: String, tag: Bool, sdp: String?, rawBody: Bool = false, retrans: Bool = false) -> String {
+    private func response(_ p: Party, status: String, tag: Bool, sdp: String?, rawBody: Bool = false, retrans: Bool = false,
+                          extra: String = "") -> String {
         let contact = p == .ue ? ueContact : "<sip:bob@[local_ip]:[local_port]>"
         var m = "SIP/2.0 \(status)\n[last_Via:]\n[last_From:]\n[last_To:]\(tag ? ";tag=[pid]e[call_number]" : "")\n[last_Call-ID:]\n[last_CSeq:]\n"
         if tag { m += "[last_Record-Route:]\n" }
-        m += "Contact: \(contact)\n"
+        m += "Contact: \(contact)\n" + extra
         if let sdp {
             m += "Content-Type: application/sdp\nContent-Length: [len]\n\n" + (rawBody ? sdp : Self.body(p, sdp))
         } else {
