@@ -108,7 +108,7 @@ extension ALGCallCase {
                     offerIn18x: true,
                     callerMsgChecks: [.has("RSeq: *1"), .has("Require: *100rel")],
                     calleeMsgChecks: [.has("RAck: *1 1 INVITE"), .has("CSeq: *2 PRACK")],
-                    mgLog: ["MG MODIFY"], mgLogAbsent: [M.tlsClient], mgAdds: 2, mgSubtracts: 2, establishments: 1),
+                    mgLog: ["MG MODIFY"], mgLogAbsent: [M.tlsClient], mgAdds: 2, mgSubtracts: 2, mgModifies: 2, establishments: 1),
         ALGCallCase(name: "MSRP e2ae offer in a reliable 183 of a terminating call, RFC 3262 §5: the core's INVITE without SDP; the UE's 183 (100rel, RSeq 1) offers TLS with a=3ge2ae:requested, the core gets TCP/MSRP on the AGW; the core's PRACK answers a=setup:active, the UE gets TCP/TLS/MSRP + AGW fingerprint + a=3ge2ae:applied (the AGW is the TLS client: Establish TLS in the Modify); 200s and ACK without body",
                     direction: .terminating,
                     ueMedia: M.msrp(port: 50008, tls: true, setup: "actpass", fingerprint: M.ueFingerprint, e2ae: true),
@@ -118,7 +118,17 @@ extension ALGCallCase {
                     offerIn18x: true,
                     callerMsgChecks: [.has("RSeq: *1"), .has("Require: *100rel")],
                     calleeMsgChecks: [.has("RAck: *1 1 INVITE"), .has("CSeq: *2 PRACK")],
-                    mgLog: ["MG MODIFY", M.tlsClient], mgAdds: 2, mgSubtracts: 2, establishments: 1),
+                    mgLog: ["MG MODIFY", M.tlsClient], mgAdds: 2, mgSubtracts: 2, mgModifies: 2, establishments: 1),
+        ALGCallCase(name: "MSRP e2ae answer in a reliable 183, RFC 3262 §5 / RFC 6337 §3.1: the UE's INVITE offers; the core's 183 (100rel, RSeq 1) answers TCP/MSRP, the UE gets TCP/TLS/MSRP + AGW fingerprint + a=3ge2ae:applied; PRACK, 200s and ACK without body: the 200 confirms the session without a second Modify",
+                    direction: .originating,
+                    ueMedia: M.msrp(port: 50014, tls: true, setup: "active", fingerprint: M.ueFingerprint, e2ae: true),
+                    coreMedia: M.msrp(port: 7654, tls: false, setup: "passive"),
+                    ueChecks: M.ueSeesE2AE("message", farPort: 7654) + [.has("a=setup:passive")],
+                    coreChecks: M.coreSeesPlain("message", uePort: 50014),
+                    answerIn18x: true,
+                    callerMsgChecks: [.has("RSeq: *1"), .has("Require: *100rel")],
+                    calleeMsgChecks: [.has("RAck: *1 1 INVITE"), .has("CSeq: *2 PRACK"), .lacks("Content-Type")],
+                    mgLog: ["MG MODIFY"], mgLogAbsent: [M.tlsClient], mgAdds: 2, mgSubtracts: 2, mgModifies: 2, establishments: 1),
         // Seed 004 (BFCP).
         ALGCallCase(name: "BFCP e2ae originating, seed 004 originating flow: TCP/BFCP towards the core, TCP/TLS/BFCP with the AGW fingerprint towards the UE; the UE (offerer) starts TLS, so no Establish TLS",
                     direction: .originating,
@@ -258,6 +268,7 @@ struct ALGCallLiveTests {
         #expect(ue.status == 0, "UE SIPp: \(ue)\nMG: \(mg.text)")
         #expect(await mg.addCount(waitingFor: c.mgAdds) == c.mgAdds, "MG: \(mg.text)")
         if let n = c.mgSubtracts { #expect(await mg.lines("MG SUBTRACT", waitingFor: n) == n, "MG: \(mg.text)") }
+        if let n = c.mgModifies { #expect(await mg.lines("MG MODIFY", waitingFor: n) == n, "MG: \(mg.text)") }
         for s in c.mgLog { #expect(await mg.contains(s), "MG log has '\(s)': \(mg.text)") }
         for s in c.mgLogAbsent { #expect(!mg.text.contains(s), "MG log lacks '\(s)': \(mg.text)") }
         let alg = try #require(service.alg)

@@ -61,7 +61,12 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     /// 200s (to the PRACK and to the INVITE) and the ACK carry no body. `ueChecks`/`coreChecks` of the
     /// caller apply to the 183, those of the callee to the PRACK; `msgChecks*` to the whole message.
     var offerIn18x = false
-    /// Regexps on the whole 183 the caller receives / the whole PRACK the callee receives (`offerIn18x`).
+    /// Answer in a reliable 18x (RFC 3262 §5, RFC 6337 §3.1): the INVITE carries the offer, the callee's
+    /// 183 (`Require: 100rel`, `RSeq: 1`) the answer; the PRACK, the 200s and the ACK carry no body.
+    var answerIn18x = false
+    private var reliable18x: Bool { offerIn18x || answerIn18x }
+    /// Regexps on the whole 183 the caller receives / the whole PRACK the callee receives (`offerIn18x`,
+    /// `answerIn18x`).
     var callerMsgChecks: [SDPCheck] = []
     var calleeMsgChecks: [SDPCheck] = []
     /// The UE's Gm transport is UDP (default TCP).
@@ -73,6 +78,8 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     var mgAdds: Int
     /// The number of Subtract lines expected (nil: not counted).
     var mgSubtracts: Int? = nil
+    /// The number of Modify lines expected (nil: not counted): one per termination of each Configure.
+    var mgModifies: Int? = nil
     /// The number of times the ALG's session reached `established` (nil: not checked).
     var establishments: UInt64? = nil
 
@@ -104,12 +111,12 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
             if p == .core { x += "  <pause milliseconds=\"300\"/>\n" }
             x += invite(p, media: delayedOffer || offerIn18x ? nil : media)
             if ending == .cancel { return x + cancelFromCaller(p) + Self.close(refs) }
-            if offerIn18x {
-                // RFC 3262 §4: the caller PRACKs the reliable 183 with the answer to its offer (§5).
+            if reliable18x {
+                // RFC 3262 §4: the caller PRACKs the reliable 183, with the answer to its offer (§5) if it has one.
                 let on183 = Self.merge(Self.actions(checks, prefix: "a", into: &refs),
                                        Self.actions(callerMsgChecks, prefix: "m", search: "msg", into: &refs))
                 x += "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"183\" rrs=\"true\">\n" + on183 + "  </recv>\n"
-                x += prack(p, cseq: 2, rack: "1 1 INVITE", sdp: media)
+                x += prack(p, cseq: 2, rack: "1 1 INVITE", sdp: offerIn18x ? media : nil)
                 // The 200 to the PRACK, then the 200 to the INVITE (no body: the exchange is complete).
                 x += "  <recv response=\"200\"/>\n  <recv response=\"200\">\n"
                     + Self.actions([.lacks("Content-Type")], prefix: "z", search: "msg", into: &refs) + "  </recv>\n"
@@ -126,7 +133,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
             }
             x += "  <recv response=\"200\" rrs=\"true\">\n" + okActions + "  </recv>\n"
             x += ack(p, cseq: 1, sdp: delayedOffer ? media : nil)
-        } else if offerIn18x {
+        } else if reliable18x {
             // The 200 to the INVITE goes after the PRACK's, so it takes the INVITE's Vias and Record-Route
             // from here (RFC 3261 §8.2.6.2, §12.1.1).
             let capture = "    <action>\n"
@@ -136,10 +143,11 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
                 + "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Record-Route:\" occurrence=\"2\" assign_to=\"invrr2\"/>\n"
                 + "    </action>\n"
             refs += ["invvia", "invvia2", "invrr", "invrr2"]
-            x += "  <recv request=\"INVITE\" rrs=\"true\">\n" + capture + "  </recv>\n"
+            let onInvite = answerIn18x ? Self.merge(Self.actions(checks, prefix: "o", into: &refs), capture) : capture
+            x += "  <recv request=\"INVITE\" rrs=\"true\">\n" + onInvite + "  </recv>\n"
             // RFC 3262 §3: retransmitted (same RSeq) until the PRACK comes.
             x += response(p, status: "183 Session Progress", tag: true, sdp: media, retrans: true, extra: "Require: 100rel\nRSeq: 1\n")
-            x += "  <recv request=\"PRACK\">\n" + Self.merge(Self.actions(checks, prefix: "k", into: &refs),
+            x += "  <recv request=\"PRACK\">\n" + Self.merge(Self.actions(offerIn18x ? checks : [], prefix: "k", into: &refs),
                                                              Self.actions(calleeMsgChecks, prefix: "n", search: "msg", into: &refs)) + "  </recv>\n"
             x += response(p, status: "200 OK", tag: false, sdp: nil)
             let contact = p == .ue ? ueContact : "<sip:bob@[local_ip]:[local_port]>"
@@ -316,7 +324,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         To: \(i.to)
         Call-ID: \(i.callID)
         CSeq: 1 INVITE
-        Contact: \(i.contact)\(offerIn18x ? "\nSupported: 100rel" : "")
+        Contact: \(i.contact)\(reliable18x ? "\nSupported: 100rel" : "")
         """
         // RFC 3261 §13.2.1: without media the INVITE carries no offer (the delayed-offer case).
         guard let media else { return Self.send(head + "\nContent-Length: 0\n", retrans: true) }
@@ -375,8 +383,23 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     }
 
     /// RFC 3262 §7.2: the PRACK of the reliable 18x (RAck: its RSeq, then the INVITE's CSeq), with the answer.
-    private func prack(_ p: Party, cseq: Int, rack: String, sdp: String) -> String {
+    private func prack(_ p: Party, cseq: Int, rack: String, sdp: String?) -> String {
         let i = ids(p)
+        guard let sdp else {
+            return Self.send("""
+            PRACK [next_url] SIP/2.0
+            Via: \(i.via);branch=[branch]
+            [routes]
+            Max-Forwards: 70
+            From: \(i.from)
+            [last_To:]
+            Call-ID: \(i.callID)
+            CSeq: \(cseq) PRACK
+            RAck: \(rack)
+            Content-Length: 0
+
+            """, retrans: true)
+        }
         return Self.send("""
         PRACK [next_url] SIP/2.0
         Via: \(i.via);branch=[branch]
