@@ -33,6 +33,10 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         case tlsFailureReinvite(index: Int)
         /// The MG reports a TLS failure on the only stream: the ALG sends BYE to both sides.
         case tlsFailureBye
+        /// `offerIn18x`: the caller's PRACK answer is refused 488 (`rejectChecks` on it) and never reaches
+        /// the callee; the callee's retransmitted 183 is refused too, so the caller's INVITE ends 488 (ACKed);
+        /// the callee, never PRACKed, ends its INVITE with 500 (RFC 3262 §3).
+        case prackAnswerRefused
     }
 
     var name: String
@@ -117,6 +121,11 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
                                        Self.actions(callerMsgChecks, prefix: "m", search: "msg", into: &refs))
                 x += "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"183\" rrs=\"true\">\n" + on183 + "  </recv>\n"
                 x += prack(p, cseq: 2, rack: "1 1 INVITE", sdp: offerIn18x ? media : nil)
+                if ending == .prackAnswerRefused {
+                    x += "  <recv response=\"488\">\n" + Self.actions(rejectChecks, prefix: "w", search: "msg", into: &refs) + "  </recv>\n"
+                    x += "  <recv response=\"488\"/>\n" + nonOKAck(p)
+                    return x + Self.close(refs)
+                }
                 // The 200 to the PRACK, then the 200 to the INVITE (no body: the exchange is complete).
                 x += "  <recv response=\"200\"/>\n  <recv response=\"200\">\n"
                     + Self.actions([.lacks("Content-Type")], prefix: "z", search: "msg", into: &refs) + "  </recv>\n"
@@ -146,7 +155,27 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
             let onInvite = answerIn18x ? Self.merge(Self.actions(checks, prefix: "o", into: &refs), capture) : capture
             x += "  <recv request=\"INVITE\" rrs=\"true\">\n" + onInvite + "  </recv>\n"
             // RFC 3262 §3: retransmitted (same RSeq) until the PRACK comes.
-            x += response(p, status: "183 Session Progress", tag: true, sdp: media, retrans: true, extra: "Require: 100rel\nRSeq: 1\n")
+            let reliable183 = response(p, status: "183 Session Progress", tag: true, sdp: media, retrans: ending != .prackAnswerRefused,
+                                       extra: "Require: 100rel\nRSeq: 1\n")
+            x += reliable183
+            if ending == .prackAnswerRefused {
+                // RFC 3262 §3: the 183 retransmitted (same RSeq), by hand (SIPp's own retransmissions would go on
+                // past the wait). No PRACK may arrive (a request SIPp does not await is a failure): the wait
+                // times out, and the INVITE ends with 500 (RFC 3262 §3), which the proxy ACKs.
+                x += "  <pause milliseconds=\"500\"/>\n" + reliable183
+                x += "  <recv request=\"UPDATE\" timeout=\"2000\" ontimeout=\"1\"/>\n  <label id=\"1\"/>\n"
+                x += Self.send("""
+                SIP/2.0 500 Server Internal Error
+                [last_Via:]
+                [last_From:]
+                [last_To:];tag=[pid]e[call_number]
+                [last_Call-ID:]
+                [last_CSeq:]
+                Content-Length: 0
+
+                """) + "  <recv request=\"ACK\"/>\n"
+                return x + Self.close(refs)
+            }
             x += "  <recv request=\"PRACK\">\n" + Self.merge(Self.actions(offerIn18x ? checks : [], prefix: "k", into: &refs),
                                                              Self.actions(calleeMsgChecks, prefix: "n", search: "msg", into: &refs)) + "  </recv>\n"
             x += response(p, status: "200 OK", tag: false, sdp: nil)
@@ -223,7 +252,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
             }
         case .tlsFailureBye:
             x += byeReceived(p)
-        case .cancel, .rejected:
+        case .cancel, .rejected, .prackAnswerRefused:
             break
         }
         return x + Self.close(refs)
@@ -377,6 +406,22 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         [last_To:]
         Call-ID: \(i.callID)
         CSeq: \(cseq) ACK
+        Content-Length: 0
+
+        """)
+    }
+
+    /// RFC 3261 §17.1.1.3: the ACK of a non-2xx final to the INVITE (its Via branch, the response's To).
+    private func nonOKAck(_ p: Party) -> String {
+        let i = ids(p)
+        return Self.send("""
+        ACK \(i.ruri) SIP/2.0
+        Via: \(i.via);branch=z9hG4bK-[pid]-[call_number]-inv
+        \(i.route)Max-Forwards: 70
+        From: \(i.from)
+        [last_To:]
+        Call-ID: \(i.callID)
+        CSeq: 1 ACK
         Content-Length: 0
 
         """)
