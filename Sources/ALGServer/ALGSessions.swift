@@ -48,6 +48,8 @@ public actor ALGSessions {
         /// RFC 3262 §3: the RSeq of the reliable 18x that carried the last delayed offer (nil: the offer
         /// was in a 2xx). Its retransmissions (same RSeq) get the same rewritten offer; the PRACK answers it.
         var offerRSeq: UInt32?
+        /// The To tag of the reliable 18x that carried it (a retransmission is of the same early dialog).
+        var offerTag: String?
         /// The dialog as seen by the proxy (for the requests the ALG originates).
         var dialog: ALGDialogRecord?
     }
@@ -267,7 +269,8 @@ public actor ALGSessions {
         if let k = existing(callID: callID, tags: tags(context.request)) {
             target = k
             if let e = sessions[k], let out = e.lastOfferOut,
-               e.lastOfferIn == sdp || (rseq != nil && rseq == e.offerRSeq && e.delayedOfferRequest == context.requestID) {
+               e.lastOfferIn == sdp || (rseq != nil && rseq == e.offerRSeq && e.delayedOfferRequest == context.requestID
+                                        && message.to?.tag == e.offerTag) {
                 // A retransmitted 2xx or reliable 18x (same RSeq, RFC 3262 §3): the same rewritten offer. The
                 // 2xx after a reliable 18x may repeat that offer (RFC 6337 §3.1): it confirms the dialog
                 // whose answer came in the PRACK.
@@ -308,6 +311,7 @@ public actor ALGSessions {
             sessions[target]?.lastOfferOut = fwd
             sessions[target]?.delayedOfferRequest = context.requestID
             sessions[target]?.offerRSeq = rseq
+            sessions[target]?.offerTag = rseq == nil ? nil : message.to?.tag
         }
         if out.sdp == nil {
             if rseq != nil { refuse(context.requestID) }

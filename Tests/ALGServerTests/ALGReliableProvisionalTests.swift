@@ -277,6 +277,23 @@ struct ALGReliableProvisionalTests {
         #expect(F.reserves(await mgc.operations) == 1)
     }
 
+    @Test("RFC 3262 §3 / RFC 3261 §16.7 forking: a reliable 183 of another early dialog (other To tag, also RSeq 1) with another offer is no retransmission: it never gets the first dialog's rewritten offer; the machine refuses a second offer while one is outstanding (500) and reserves nothing more")
+    func forkedSecondOfferIsNoRetransmission() async throws {
+        let mgc = ScriptedMGC()
+        let alg = F.sessions(mgc, clock: ManualClock())
+        let invite = try F.message("invite-no-sdp.msg")
+        let first = ALGFx.text(await alg.rewrite(try F.sdp("core-offer.sdp"), message: try F.message("183-reliable.msg"),
+                                                 context: F.responseContext(invite, 183), flags: ALGFx.flags))
+        #expect(first != nil)
+        let fork = await alg.rewrite(try F.sdp("core-offer-fork.sdp"), message: try F.message("183-reliable-fork.msg"),
+                                     context: F.responseContext(invite, 183), flags: ALGFx.flags)
+        #expect(ALGFx.text(fork) == nil, "the first dialog's offer is not handed to another early dialog")
+        #expect(F.rejection(fork)?.status == 500)
+        #expect(F.reserves(await mgc.operations) == 1)
+        #expect(await alg.count == 1)
+        #expect(await mgc.releases.isEmpty)
+    }
+
     @Test("RFC 3262 §4: a PRACK with SDP in a dialog the ALG does not hold passes unchanged")
     func prackWithoutSession() async throws {
         let mgc = ScriptedMGC()
