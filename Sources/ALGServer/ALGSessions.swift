@@ -433,6 +433,17 @@ public actor ALGSessions {
         return sessions[key]?.dialog?.forwardCSeq(cseq.number, method: cseq.method, from: sender)
     }
 
+    /// The `RAck` value to forward for a PRACK of a dialog this ALG holds whose INVITE went on with a
+    /// translated CSeq (RFC 3262 §7.2, RFC 3261 §12.2.1.1); nil: forward it unchanged. Call after
+    /// `forwardCSeq` for the same request.
+    public func forwardRAck(_ request: SIPMessage) -> String? {
+        guard request.method == "PRACK", request.to?.tag != nil, let callID = request.callID,
+              let f = request.fields(named: "RAck").first, let key = existing(callID: callID, tags: tags(request)),
+              let d = sessions[key]?.dialog else { return nil }
+        let sender: Side = request.from?.tag == key.localTag ? d.callerSide : d.callerSide.other
+        return (sender == d.callerSide ? d.fromCaller : d.fromCallee).forwardRAck(request.value(of: f))
+    }
+
     // MARK: Session end
 
     /// The request's final response went out (RFC 3261 §16.7 step 10; 487 after CANCEL §16.10): an

@@ -105,6 +105,8 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
         // RFC 3261 §12.2.2: after the ALG inserted requests into this direction of the dialog, the
         // sender's CSeq numbers are raised (read before a BYE ends the session). ALG delegation (issue 9).
         let cseq = await alg?.forwardCSeq(request)
+        // RFC 3262 §7.2: a PRACK's RAck names its INVITE by the number the UAS saw (translated likewise).
+        let rack = request.method == "PRACK" ? await alg?.forwardRAck(request) : nil
         let decision: ProxyRequestDecision
         switch inbound.side {
         case .gm:
@@ -115,8 +117,9 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
             if request.method == "BYE" { await alg?.bye(request) }   // ALG delegation (issue 9)
             decision = await terminating(request)
         }
-        guard let cseq, case .forward(var edits) = decision else { return decision }
-        ALGCSeqTranslation.rewrite(&edits.splice, number: cseq)
+        guard cseq != nil || rack != nil, case .forward(var edits) = decision else { return decision }
+        if let cseq { ALGCSeqTranslation.rewrite(&edits.splice, number: cseq) }
+        if let rack { edits.splice.replaceHeader("RAck", rack) }
         return .forward(edits)
     }
 
