@@ -290,6 +290,45 @@ struct ALGCallLiveTests {
         await service.shutdown()
     }
 
+    @Test("The built pcscf-alg binary (pcscf subcommand, Iq UDP, --echo-applied) with the OTP MG: the reliable-183 offer answered in the PRACK (RFC 3262 §5) end to end, the same generated SIPp pair as the in-process case; one Configure, both terminations Subtracted after BYE and the binary logs that no session is left",
+          .timeLimit(.minutes(1)))
+    func reliable183ThroughBinary() async throws {
+        guard let sipp = PCSCFLive.requireSIPp(), OTPMG.available() else { return }
+        let binary = TestRepository.url(".build/debug/pcscf-alg").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            if LiveTool.isCI { Issue.record("\(binary) not built (swift build --build-tests builds it)") } else { print("skipping: \(binary) not built") }
+            return
+        }
+        let c = try #require(ALGCallCase.all.first { $0.offerIn18x && $0.direction == .originating && $0.ending == .byeFromCaller })
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("alg-binary-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ueFile = dir.appendingPathComponent("ue.xml"), coreFile = dir.appendingPathComponent("core.xml")
+        try c.ue.write(to: ueFile, atomically: true, encoding: .utf8)
+        try c.core.write(to: coreFile, atomically: true, encoding: .utf8)
+        let (gm, corePort, iq) = (PCSCFLive.freePort(), PCSCFLive.freePort(), try await OTPMG.freePort())
+        let alg = LiveProcess(binary, ["pcscf", "--gm", "tcp:127.0.0.1:\(gm)", "--mw", "udp:127.0.0.1:\(PCSCFLive.freePort())",
+                                       "--core-next-hop", "sip:127.0.0.1:\(corePort);lr", "--iq", "udp:127.0.0.1:\(iq)",
+                                       "--iq-wait", "20", "--echo-applied"])
+        try alg.start()
+        defer { alg.stop() }
+        let mg = try OTPMG(mgcPort: iq, localPort: try await OTPMG.freePort(), duration: 40,
+                           extra: ["--port-base", "41000", "--media-ip", "127.0.0.1"])
+        defer { _ = mg.stop() }
+        // --iq-wait: the SIP listeners open once the gateway registered.
+        try #require(await eventually(timeout: 25) { alg.stderr.contains("pcscf-alg pcscf listening") }, "\(alg.stderr)\nMG: \(mg.text)")
+        async let coreRun = PCSCFLive.run(sipp, scenario: coreFile.path, transport: "u1", port: corePort, remote: nil)
+        try await Task.sleep(for: .milliseconds(300))
+        let ue = try await PCSCFLive.run(sipp, scenario: ueFile.path, transport: "t1", port: PCSCFLive.freePort(), remote: "127.0.0.1:\(gm)")
+        let core = try await coreRun
+        #expect(core.status == 0, "core SIPp: \(core)\npcscf-alg: \(alg.stderr.suffix(3000))")
+        #expect(ue.status == 0, "UE SIPp: \(ue)\npcscf-alg: \(alg.stderr.suffix(3000))")
+        #expect(await mg.addCount(waitingFor: 2) == 2, "MG: \(mg.text)")
+        #expect(await mg.lines("MG MODIFY", waitingFor: 2) == 2, "one Configure (two terminations). MG: \(mg.text)")
+        #expect(await mg.lines("MG SUBTRACT", waitingFor: 2) == 2, "MG: \(mg.text)")
+        #expect(await eventually(timeout: 5) { alg.stderr.contains("session ended; 0 sessions active") }, "\(alg.stderr.suffix(3000))")
+    }
+
     @Test("A heartbeat Notify for a context no session knows: the MGC answers it with an error (H.248.8 435) and the ALG Subtracts that context; nothing is left; the pcscf-alg log has one line for the incoming Notify and one for the Subtract (TS 23.334 §8; H.248.36)",
           .timeLimit(.minutes(1)))
     func unknownContextHeartbeat() async throws {
