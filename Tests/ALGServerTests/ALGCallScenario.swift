@@ -162,7 +162,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
                 // RFC 3262 §3: the 183 retransmitted (same RSeq), by hand (SIPp's own retransmissions would go on
                 // past the wait). No PRACK may arrive (a request SIPp does not await is a failure): the wait
                 // times out, and the INVITE ends with 500 (RFC 3262 §3), which the proxy ACKs.
-                x += "  <pause milliseconds=\"500\"/>\n" + reliable183
+                x += "  <pause milliseconds=\"1000\"/>\n" + reliable183
                 x += "  <recv request=\"UPDATE\" timeout=\"2000\" ontimeout=\"1\"/>\n  <label id=\"1\"/>\n"
                 x += Self.send("""
                 SIP/2.0 500 Server Internal Error
