@@ -590,7 +590,10 @@ public actor ALGSessions {
         guard var e = sessions[key] else { return [] }
         let before = e.machine.state
         let actions = e.machine.handle(event)
-        if before != .established, e.machine.state == .established { activity.establishments &+= 1 }
+        if before != .established, e.machine.state == .established {
+            activity.establishments &+= 1
+            logger.info("ALG \(key.callID): session established; \(sessions.count) sessions active")
+        }
         sessions[key] = e
         return actions
     }

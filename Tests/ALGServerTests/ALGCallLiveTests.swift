@@ -1,8 +1,8 @@
 // The IMS-ALG end to end over real sockets, one parameterised test over the call cases of issue 9: the
-// P-CSCF in process (Iq on an ephemeral UDP port), the OTP megaco MG (Tests/Peers/megaco_mg.escript) as
+// built pcscf-alg binary (`ALGBinaryLab`; Iq on UDP), the OTP megaco MG (Tests/Peers/megaco_mg.escript) as
 // the IMS-AGW, a SIPp UE (Gm, TCP; UDP for one CANCEL case) and a SIPp S-CSCF (Mw, UDP) running the pair `ALGCallCase` generates.
 // SIPp's check_it regexps check the SDP each side receives; the MG's log shows the H.248 commands; at the
-// end the gateway is audited (`Context *`): no context may be left.
+// end the MG's own count must show no context left (`MG LIVE contexts=0 terminations=0`).
 // Without sipp or escript: skipped with a reason; under CI=true a failure.
 import ALGTestSupport
 import Foundation
@@ -269,64 +269,25 @@ struct ALGCallLiveTests {
         try c.core.write(to: coreFile, atomically: true, encoding: .utf8)
 
         let corePort = PCSCFLive.freePort()
-        let service = try await ALGLive.start(corePort: corePort, gmUDP: c.ueUDP)
-        let mg = try await ALGLive.gateway(service, extra: c.mgArguments)
-        let (core, ue) = try await PCSCFLive.pair(sipp, service: service, corePort: corePort, core: coreFile.path, ue: ueFile.path, ueUDP: c.ueUDP)
-        if keep != nil { try? "\(core)\n\n\(ue)".write(to: dir.appendingPathComponent("sipp.log"), atomically: true, encoding: .utf8) }
-        #expect(core.status == 0, "core SIPp: \(core)\nMG: \(mg.text)")
-        #expect(ue.status == 0, "UE SIPp: \(ue)\nMG: \(mg.text)")
+        guard let lab = try await ALGBinaryLab.start(corePort: corePort, gmUDP: c.ueUDP, mgExtra: c.mgArguments) else { return }
+        defer { lab.stop() }
+        let mg = lab.mg
+        async let coreRun = PCSCFLive.run(sipp, scenario: coreFile.path, transport: "u1", port: corePort, remote: nil)
+        try await Task.sleep(for: .milliseconds(300))
+        let ue = try await PCSCFLive.run(sipp, scenario: ueFile.path, transport: c.ueUDP ? "u1" : "t1", port: PCSCFLive.freePort(),
+                                         remote: "127.0.0.1:\(lab.gm)")
+        let core = try await coreRun
+        if keep != nil { try? "\(core)\n\n\(ue)\n\npcscf-alg:\n\(lab.log)".write(to: dir.appendingPathComponent("sipp.log"), atomically: true, encoding: .utf8) }
+        #expect(core.status == 0, "core SIPp: \(core)\nMG: \(mg.text)\npcscf-alg: \(lab.log.suffix(3000))")
+        #expect(ue.status == 0, "UE SIPp: \(ue)\nMG: \(mg.text)\npcscf-alg: \(lab.log.suffix(3000))")
         #expect(await mg.addCount(waitingFor: c.mgAdds) == c.mgAdds, "MG: \(mg.text)")
         if let n = c.mgSubtracts { #expect(await mg.lines("MG SUBTRACT", waitingFor: n) == n, "MG: \(mg.text)") }
         if let n = c.mgModifies { #expect(await mg.lines("MG MODIFY", waitingFor: n) == n, "MG: \(mg.text)") }
         for s in c.mgLog { #expect(await mg.contains(s), "MG log has '\(s)': \(mg.text)") }
         for s in c.mgLogAbsent { #expect(!mg.text.contains(s), "MG log lacks '\(s)': \(mg.text)") }
-        let alg = try #require(service.alg)
-        await alg.settle()
-        if let n = c.establishments { #expect(await alg.activity.establishments == n, "the session was established") }
-        #expect(await ALGLive.drained(alg), "the ALG forgot the session")
-        let client = try #require(service.iq)
-        #expect(try await client.auditContexts().isEmpty, "no context left on the IMS-AGW. MG: \(mg.text)")
-        mg.stop()
-        await service.shutdown()
-    }
-
-    @Test("The built pcscf-alg binary (pcscf subcommand, Iq UDP, --echo-applied) with the OTP MG: the reliable-183 offer answered in the PRACK (RFC 3262 §5) end to end, the same generated SIPp pair as the in-process case; one Configure, both terminations Subtracted after BYE and the binary logs that no session is left",
-          .timeLimit(.minutes(1)))
-    func reliable183ThroughBinary() async throws {
-        guard let sipp = PCSCFLive.requireSIPp(), OTPMG.available() else { return }
-        let binary = TestRepository.url(".build/debug/pcscf-alg").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            if LiveTool.isCI { Issue.record("\(binary) not built (swift build --build-tests builds it)") } else { print("skipping: \(binary) not built") }
-            return
-        }
-        let c = try #require(ALGCallCase.all.first { $0.offerIn18x && $0.direction == .originating && $0.ending == .byeFromCaller })
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("alg-binary-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let ueFile = dir.appendingPathComponent("ue.xml"), coreFile = dir.appendingPathComponent("core.xml")
-        try c.ue.write(to: ueFile, atomically: true, encoding: .utf8)
-        try c.core.write(to: coreFile, atomically: true, encoding: .utf8)
-        let (gm, corePort, iq) = (PCSCFLive.freePort(), PCSCFLive.freePort(), try await OTPMG.freePort())
-        let alg = LiveProcess(binary, ["pcscf", "--gm", "tcp:127.0.0.1:\(gm)", "--mw", "udp:127.0.0.1:\(PCSCFLive.freePort())",
-                                       "--core-next-hop", "sip:127.0.0.1:\(corePort);lr", "--iq", "udp:127.0.0.1:\(iq)",
-                                       "--iq-wait", "20", "--echo-applied"])
-        try alg.start()
-        defer { alg.stop() }
-        let mg = try OTPMG(mgcPort: iq, localPort: try await OTPMG.freePort(), duration: 40,
-                           extra: ["--port-base", "41000", "--media-ip", "127.0.0.1"])
-        defer { _ = mg.stop() }
-        // --iq-wait: the SIP listeners open once the gateway registered.
-        try #require(await eventually(timeout: 25) { alg.stderr.contains("pcscf-alg pcscf listening") }, "\(alg.stderr)\nMG: \(mg.text)")
-        async let coreRun = PCSCFLive.run(sipp, scenario: coreFile.path, transport: "u1", port: corePort, remote: nil)
-        try await Task.sleep(for: .milliseconds(300))
-        let ue = try await PCSCFLive.run(sipp, scenario: ueFile.path, transport: "t1", port: PCSCFLive.freePort(), remote: "127.0.0.1:\(gm)")
-        let core = try await coreRun
-        #expect(core.status == 0, "core SIPp: \(core)\npcscf-alg: \(alg.stderr.suffix(3000))")
-        #expect(ue.status == 0, "UE SIPp: \(ue)\npcscf-alg: \(alg.stderr.suffix(3000))")
-        #expect(await mg.addCount(waitingFor: 2) == 2, "MG: \(mg.text)")
-        #expect(await mg.lines("MG MODIFY", waitingFor: 2) == 2, "one Configure (two terminations). MG: \(mg.text)")
-        #expect(await mg.lines("MG SUBTRACT", waitingFor: 2) == 2, "MG: \(mg.text)")
-        #expect(await eventually(timeout: 5) { alg.stderr.contains("session ended; 0 sessions active") }, "\(alg.stderr.suffix(3000))")
+        #expect(await lab.drained(), "the ALG forgot the session: \(lab.log.suffix(3000))")
+        if let n = c.establishments { #expect(lab.establishments == n, "sessions established: \(lab.log.suffix(3000))") }
+        #expect(await lab.gatewayHoldsNoContext(), "no context left on the IMS-AGW. MG: \(mg.text)")
     }
 
     @Test("A heartbeat Notify for a context no session knows: the MGC answers it with an error (H.248.8 435) and the ALG Subtracts that context; nothing is left; the pcscf-alg log has one line for the incoming Notify and one for the Subtract (TS 23.334 §8; H.248.36)",
