@@ -356,8 +356,13 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         Contact: \(i.contact)\(reliable18x ? "\nSupported: 100rel" : "")
         """
         // RFC 3261 §13.2.1: without media the INVITE carries no offer (the delayed-offer case).
-        guard let media else { return Self.send(head + "\nContent-Length: 0\n", retrans: true) }
-        return Self.send(head + "\nContent-Type: application/sdp\nContent-Length: [len]\n\n" + Self.body(p, media), retrans: true)
+        return Self.send(Self.ending(head, p, sdp: media), retrans: true)
+    }
+
+    /// A request's end: `Content-Length: 0` without SDP, otherwise the Content-Type and the party's SDP body.
+    static func ending(_ head: String, _ p: Party, sdp: String?) -> String {
+        guard let sdp else { return head + "\nContent-Length: 0\n" }
+        return head + "\nContent-Type: application/sdp\nContent-Length: [len]\n\n" + body(p, sdp)
     }
 
     private func inDialogInvite(_ p: Party, sdp: String, cseq: Int) -> String {
@@ -381,23 +386,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
 
     private func ack(_ p: Party, cseq: Int, sdp: String? = nil) -> String {
         let i = ids(p)
-        if let sdp {
-            return Self.send("""
-            ACK [next_url] SIP/2.0
-            Via: \(i.via);branch=[branch]
-            [routes]
-            Max-Forwards: 70
-            From: \(i.from)
-            [last_To:]
-            Call-ID: \(i.callID)
-            CSeq: \(cseq) ACK
-            Content-Type: application/sdp
-            Content-Length: [len]
-
-            \(Self.body(p, sdp))
-            """)
-        }
-        return Self.send("""
+        return Self.send(Self.ending("""
         ACK [next_url] SIP/2.0
         Via: \(i.via);branch=[branch]
         [routes]
@@ -406,9 +395,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         [last_To:]
         Call-ID: \(i.callID)
         CSeq: \(cseq) ACK
-        Content-Length: 0
-
-        """)
+        """, p, sdp: sdp))
     }
 
     /// RFC 3261 §17.1.1.3: the ACK of a non-2xx final to the INVITE (its Via branch, the response's To).
@@ -430,22 +417,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     /// RFC 3262 §7.2: the PRACK of the reliable 18x (RAck: its RSeq, then the INVITE's CSeq), with the answer.
     private func prack(_ p: Party, cseq: Int, rack: String, sdp: String?) -> String {
         let i = ids(p)
-        guard let sdp else {
-            return Self.send("""
-            PRACK [next_url] SIP/2.0
-            Via: \(i.via);branch=[branch]
-            [routes]
-            Max-Forwards: 70
-            From: \(i.from)
-            [last_To:]
-            Call-ID: \(i.callID)
-            CSeq: \(cseq) PRACK
-            RAck: \(rack)
-            Content-Length: 0
-
-            """, retrans: true)
-        }
-        return Self.send("""
+        return Self.send(Self.ending("""
         PRACK [next_url] SIP/2.0
         Via: \(i.via);branch=[branch]
         [routes]
@@ -455,11 +427,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         Call-ID: \(i.callID)
         CSeq: \(cseq) PRACK
         RAck: \(rack)
-        Content-Type: application/sdp
-        Content-Length: [len]
-
-        \(Self.body(p, sdp))
-        """, retrans: true)
+        """, p, sdp: sdp), retrans: true)
     }
 
     private func bye(_ p: Party, cseq: Int, to: String = "[last_To:]", okActions: String = "") -> String {
