@@ -59,6 +59,17 @@ enum ReliableFx {
     static func reserves(_ ops: [MGCOperation]) -> Int { ops.filter { if case .reserve = $0 { true } else { false } }.count }
     static func configures(_ ops: [MGCOperation]) -> Int { ops.filter { if case .configure = $0 { true } else { false } }.count }
 
+    /// The body hook on the folder's SDP `sdp` carried by `response` (default: the core's reliable 183) to `invite`.
+    static func inResponse(_ alg: ALGSessions, _ sdp: String, _ response: SIPMessage, to invite: SIPMessage,
+                           status: Int = 183) async throws -> BodyRewriteResult {
+        await alg.rewrite(try self.sdp(sdp), message: response, context: responseContext(invite, status), flags: ALGFx.flags)
+    }
+
+    /// The body hook on the folder's SDP `sdp` carried by the caller's `prack`.
+    static func inPRACK(_ alg: ALGSessions, _ sdp: String, _ prack: SIPMessage) async throws -> BodyRewriteResult {
+        await alg.rewrite(try self.sdp(sdp), message: prack, context: prackContext(prack), flags: ALGFx.flags)
+    }
+
     static func rejection(_ r: BodyRewriteResult) -> ProxyReject? {
         if case .failed(let reject) = r { return reject }
         return nil
@@ -92,8 +103,7 @@ struct ALGReliableProvisionalTests {
         let invite = try F.message("invite-no-sdp.msg")
         #expect(invite.bodyRange.isEmpty)
         let p183 = try F.message("183-reliable.msg")
-        let offered = try #require(ALGFx.text(await alg.rewrite(try F.sdp("core-offer.sdp"), message: p183,
-                                                               context: F.responseContext(invite, 183), flags: ALGFx.flags)))
+        let offered = try #require(ALGFx.text(try await F.inResponse(alg, "core-offer.sdp", p183, to: invite)))
         #expect(await alg.count == 1, "the 18x offer creates the session")
         #expect(offered.contains("m=message 41000 TCP/TLS/MSRP "), "\(offered)")
         #expect(offered.contains("a=fingerprint:sha-256 AB:CD:EF:01"))
@@ -101,15 +111,13 @@ struct ALGReliableProvisionalTests {
         #expect(offered.contains("c=IN IP4 192.0.2.1"))
         #expect(!offered.contains("7654 ") && !offered.contains("203.0.113.5"))
         // RFC 3262 §3: the UAS retransmits the reliable 18x (same RSeq) until PRACKed.
-        let again = ALGFx.text(await alg.rewrite(try F.sdp("core-offer.sdp"), message: p183,
-                                                 context: F.responseContext(invite, 183), flags: ALGFx.flags))
+        let again = ALGFx.text(try await F.inResponse(alg, "core-offer.sdp", p183, to: invite))
         #expect(again == offered)
         #expect(F.reserves(await mgc.operations) == 1, "a retransmitted 18x does not Reserve twice")
 
         let prack = try F.message("prack.msg")
         #expect(await alg.forwardCSeq(prack) == nil, "no CSeq translation of the PRACK (ALGCSeqTranslation undisturbed)")
-        let answered = try #require(ALGFx.text(await alg.rewrite(try F.sdp("ue-answer.sdp"), message: prack,
-                                                                context: F.prackContext(prack), flags: ALGFx.flags)))
+        let answered = try #require(ALGFx.text(try await F.inPRACK(alg, "ue-answer.sdp", prack)))
         #expect(answered.contains("m=message 41002 TCP/MSRP "), "\(answered)")
         #expect(answered.contains("c=IN IP4 198.51.100.1"))
         #expect(!answered.contains("fingerprint") && !answered.contains("TLS") && !answered.contains("3ge2ae"))
@@ -141,10 +149,9 @@ struct ALGReliableProvisionalTests {
         let clock = ManualClock()
         let alg = F.sessions(mgc, clock: clock)
         let invite = try F.message("invite-no-sdp.msg")
-        _ = await alg.rewrite(try F.sdp("core-offer.sdp"), message: try F.message("183-reliable.msg"),
-                              context: F.responseContext(invite, 183), flags: ALGFx.flags)
+        _ = try await F.inResponse(alg, "core-offer.sdp", try F.message("183-reliable.msg"), to: invite)
         let prack = try F.message("prack.msg")
-        _ = await alg.rewrite(try F.sdp("ue-answer.sdp"), message: prack, context: F.prackContext(prack), flags: ALGFx.flags)
+        _ = try await F.inPRACK(alg, "ue-answer.sdp", prack)
         clock.advance(.seconds(400))
         await alg.tick()
         #expect(await alg.count == 0)
@@ -157,12 +164,10 @@ struct ALGReliableProvisionalTests {
         let clock = ManualClock()
         let alg = F.sessions(mgc, clock: clock)
         let invite = try F.message("invite-no-sdp.msg")
-        let offered = ALGFx.text(await alg.rewrite(try F.sdp("core-offer.sdp"), message: try F.message("183-reliable.msg"),
-                                                   context: F.responseContext(invite, 183), flags: ALGFx.flags))
+        let offered = ALGFx.text(try await F.inResponse(alg, "core-offer.sdp", try F.message("183-reliable.msg"), to: invite))
         let prack = try F.message("prack.msg")
-        _ = await alg.rewrite(try F.sdp("ue-answer.sdp"), message: prack, context: F.prackContext(prack), flags: ALGFx.flags)
-        let repeated = ALGFx.text(await alg.rewrite(try F.sdp("core-offer.sdp"), message: try F.message("200-invite.msg"),
-                                                    context: F.responseContext(invite, 200), flags: ALGFx.flags))
+        _ = try await F.inPRACK(alg, "ue-answer.sdp", prack)
+        let repeated = ALGFx.text(try await F.inResponse(alg, "core-offer.sdp", try F.message("200-invite.msg"), to: invite, status: 200))
         #expect(repeated != nil && repeated == offered)
         #expect(await mgc.operations.count == 2)
         clock.advance(.seconds(400))
@@ -179,12 +184,10 @@ struct ALGReliableProvisionalTests {
         let toCore = try #require(ALGFx.text(await alg.rewrite(try F.sdp("ue-offer.sdp"), message: invite,
                                                               context: F.offerContext(invite), flags: ALGFx.flags)))
         #expect(toCore.contains("TCP/MSRP") && !toCore.contains("TLS"))
-        let in18x = try #require(ALGFx.text(await alg.rewrite(try F.sdp("core-answer.sdp"), message: try F.message("183-reliable.msg"),
-                                                             context: F.responseContext(invite, 183), flags: ALGFx.flags)))
+        let in18x = try #require(ALGFx.text(try await F.inResponse(alg, "core-answer.sdp", try F.message("183-reliable.msg"), to: invite)))
         #expect(in18x.contains("TCP/TLS/MSRP") && in18x.contains("a=fingerprint:sha-256 AB:CD:EF:01"), "\(in18x)")
         #expect(F.configures(await mgc.operations) == 1)
-        let in2xx = ALGFx.text(await alg.rewrite(try F.sdp("core-answer.sdp"), message: try F.message("200-invite.msg"),
-                                                 context: F.responseContext(invite, 200), flags: ALGFx.flags))
+        let in2xx = ALGFx.text(try await F.inResponse(alg, "core-answer.sdp", try F.message("200-invite.msg"), to: invite, status: 200))
         #expect(in2xx == in18x)
         let ops = await mgc.operations
         #expect(ops.count == 2, "no second Configure: \(ops)")
@@ -202,10 +205,9 @@ struct ALGReliableProvisionalTests {
         await hooks.attach(alg: alg)
         let invite = try F.message("invite-offer.msg")
         _ = await alg.rewrite(try F.sdp("ue-offer.sdp"), message: invite, context: F.offerContext(invite), flags: ALGFx.flags)
-        _ = await alg.rewrite(try F.sdp("core-answer.sdp"), message: try F.message("183-reliable.msg"),
-                              context: F.responseContext(invite, 183), flags: ALGFx.flags)
+        _ = try await F.inResponse(alg, "core-answer.sdp", try F.message("183-reliable.msg"), to: invite)
         let prack = try F.message("prack.msg")
-        let offerInPRACK = await alg.rewrite(try F.sdp("ue-offer.sdp"), message: prack, context: F.prackContext(prack), flags: ALGFx.flags)
+        let offerInPRACK = try await F.inPRACK(alg, "ue-offer.sdp", prack)
         #expect(F.rejection(offerInPRACK)?.status == 488)
         _ = await hooks.processResponse(try F.message("200-invite.msg"),
                                         context: ProxyResponseContext(requestID: F.inviteID, request: invite, requestInbound: HookFx.ueFlow,
@@ -222,8 +224,7 @@ struct ALGReliableProvisionalTests {
         let mgc = ScriptedMGC()
         let alg = F.sessions(mgc, clock: ManualClock())
         let invite = try F.message("invite-no-sdp.msg")
-        let r = await alg.rewrite(try F.sdp("core-offer.sdp"), message: try F.message("183-unreliable.msg"),
-                                  context: F.responseContext(invite, 183), flags: ALGFx.flags)
+        let r = try await F.inResponse(alg, "core-offer.sdp", try F.message("183-unreliable.msg"), to: invite)
         #expect(r == .unchanged)
         #expect(await alg.count == 0)
         #expect(await mgc.operations.isEmpty)
@@ -234,8 +235,7 @@ struct ALGReliableProvisionalTests {
         let mgc = ScriptedMGC()
         let alg = F.sessions(mgc, clock: ManualClock())
         let invite = try F.message("invite-no-sdp.msg")
-        _ = await alg.rewrite(try F.sdp("core-offer.sdp"), message: try F.message("183-reliable.msg"),
-                              context: F.responseContext(invite, 183), flags: ALGFx.flags)
+        _ = try await F.inResponse(alg, "core-offer.sdp", try F.message("183-reliable.msg"), to: invite)
         #expect(await alg.count == 1)
         await alg.requestCompleted(F.inviteID, status: 486)
         #expect(await alg.count == 0)
@@ -248,15 +248,15 @@ struct ALGReliableProvisionalTests {
         let alg = F.sessions(mgc, clock: ManualClock())
         let invite = try F.message("invite-no-sdp.msg")
         let p183 = try F.message("183-reliable.msg")
-        _ = await alg.rewrite(try F.sdp("core-offer.sdp"), message: p183, context: F.responseContext(invite, 183), flags: ALGFx.flags)
+        _ = try await F.inResponse(alg, "core-offer.sdp", p183, to: invite)
         let prack = try F.message("prack.msg")
-        let r = await alg.rewrite(try F.sdp("ue-answer-malformed.sdp"), message: prack, context: F.prackContext(prack), flags: ALGFx.flags)
+        let r = try await F.inPRACK(alg, "ue-answer-malformed.sdp", prack)
         let reject = try #require(F.rejection(r))
         #expect(reject.status == 488)
         #expect(reject.extraHeaders.contains { $0.name == "Warning" && $0.value.hasPrefix("399 pcscf.test ") })
         #expect(await alg.count == 0)
         #expect(await mgc.releases == [.context("7")])
-        let again = await alg.rewrite(try F.sdp("core-offer.sdp"), message: p183, context: F.responseContext(invite, 183), flags: ALGFx.flags)
+        let again = try await F.inResponse(alg, "core-offer.sdp", p183, to: invite)
         #expect(F.rejection(again)?.status == 488)
         #expect(F.reserves(await mgc.operations) == 1, "no Reserve for the retransmitted 18x")
         #expect(await alg.count == 0)
@@ -269,10 +269,10 @@ struct ALGReliableProvisionalTests {
         let alg = F.sessions(mgc, clock: ManualClock())
         let invite = try F.message("invite-no-sdp.msg")
         let p183 = try F.message("183-reliable.msg")
-        let first = await alg.rewrite(try F.sdp("core-offer.sdp"), message: p183, context: F.responseContext(invite, 183), flags: ALGFx.flags)
+        let first = try await F.inResponse(alg, "core-offer.sdp", p183, to: invite)
         #expect(F.rejection(first) != nil)
         #expect(await alg.count == 0)
-        let again = await alg.rewrite(try F.sdp("core-offer.sdp"), message: p183, context: F.responseContext(invite, 183), flags: ALGFx.flags)
+        let again = try await F.inResponse(alg, "core-offer.sdp", p183, to: invite)
         #expect(F.rejection(again)?.status == 488)
         #expect(F.reserves(await mgc.operations) == 1)
     }
@@ -282,11 +282,9 @@ struct ALGReliableProvisionalTests {
         let mgc = ScriptedMGC()
         let alg = F.sessions(mgc, clock: ManualClock())
         let invite = try F.message("invite-no-sdp.msg")
-        let first = ALGFx.text(await alg.rewrite(try F.sdp("core-offer.sdp"), message: try F.message("183-reliable.msg"),
-                                                 context: F.responseContext(invite, 183), flags: ALGFx.flags))
+        let first = ALGFx.text(try await F.inResponse(alg, "core-offer.sdp", try F.message("183-reliable.msg"), to: invite))
         #expect(first != nil)
-        let fork = await alg.rewrite(try F.sdp("core-offer-fork.sdp"), message: try F.message("183-reliable-fork.msg"),
-                                     context: F.responseContext(invite, 183), flags: ALGFx.flags)
+        let fork = try await F.inResponse(alg, "core-offer-fork.sdp", try F.message("183-reliable-fork.msg"), to: invite)
         #expect(ALGFx.text(fork) == nil, "the first dialog's offer is not handed to another early dialog")
         #expect(F.rejection(fork)?.status == 500)
         #expect(F.reserves(await mgc.operations) == 1)
@@ -299,7 +297,7 @@ struct ALGReliableProvisionalTests {
         let mgc = ScriptedMGC()
         let alg = F.sessions(mgc, clock: ManualClock())
         let prack = try F.message("prack.msg")
-        let r = await alg.rewrite(try F.sdp("ue-answer.sdp"), message: prack, context: F.prackContext(prack), flags: ALGFx.flags)
+        let r = try await F.inPRACK(alg, "ue-answer.sdp", prack)
         #expect(r == .unchanged)
         #expect(await mgc.operations.isEmpty)
     }
