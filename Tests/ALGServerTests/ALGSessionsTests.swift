@@ -267,23 +267,31 @@ struct ALGSessionsCSeqTests {
             """)
     }
 
-    @Test("RFC 3261 §12.2.2: TLS failure on one of two streams → the ALG re-INVITEs the callee with the caller's next CSeq (2) and the caller with 1; then the caller's own BYE 2 is forwarded as 3, a callee request 1 as 3, the ACK of the caller's 2xx keeps 1")
-    func translatedAfterReINVITE() async throws {
-        let mgc = ScriptedMGC()
-        let alg = ALGFx.sessions(mgc)
+    static let alice = "<sip:alice@ims.test>;tag=a1", bobNoTag = "<sip:bob@ims.test>", bob = "<sip:bob@ims.test>;tag=b1"
+
+    /// An established audio + MSRP call (INVITE offer, 200 answer) whose MSRP stream then fails TLS on the gateway,
+    /// so the ALG re-INVITEs both sides (port 0 for that stream); the originator records those re-INVITEs.
+    static func afterALGReINVITE() async throws -> (ALGSessions, RecordingOriginator) {
+        let alg = ALGFx.sessions(ScriptedMGC())
         let originator = RecordingOriginator()
         await alg.attach(originator: originator)
-        let alice = "<sip:alice@ims.test>;tag=a1", bobNoTag = "<sip:bob@ims.test>", bob = "<sip:bob@ims.test>;tag=b1"
-        let invite = try Self.message("INVITE sip:bob@ims.test SIP/2.0", from: alice, to: bobNoTag, cseq: "1 INVITE", contact: true)
-        let offer = ALGFx.offer.replacingOccurrences(of: "t=0 0\r\n", with: "t=0 0\r\n" + Self.audio)
+        let invite = try message("INVITE sip:bob@ims.test SIP/2.0", from: alice, to: bobNoTag, cseq: "1 INVITE", contact: true)
+        let offer = ALGFx.offer.replacingOccurrences(of: "t=0 0\r\n", with: "t=0 0\r\n" + audio)
         _ = try #require(ALGFx.text(await alg.rewrite(Array(offer.utf8)[...], message: invite, context: ALGFx.offerContext(invite), flags: ALGFx.flags)))
-        let ok = try Self.message("SIP/2.0 200 OK", from: alice, to: bob, cseq: "1 INVITE", contact: true)
-        let answer = ALGFx.answer.replacingOccurrences(of: "t=0 0\r\n", with: "t=0 0\r\n" + Self.audio)
+        let ok = try message("SIP/2.0 200 OK", from: alice, to: bob, cseq: "1 INVITE", contact: true)
+        let answer = ALGFx.answer.replacingOccurrences(of: "t=0 0\r\n", with: "t=0 0\r\n" + audio)
         _ = try #require(ALGFx.text(await alg.rewrite(Array(answer.utf8)[...], message: ok, context: ALGFx.answerContext(invite, 200), flags: ALGFx.flags)))
         await alg.requestCompleted(ALGFx.id, status: 200)
         // The MSRP stream is index 1: its access termination is ip/3 (ScriptedMGC: 2 * index + 1).
         await alg.gatewayEvent(IqGatewayEventForContext(contextID: "7", event: .tlsFailure(termination: "ip/3")))
         await alg.settle()
+        return (alg, originator)
+    }
+
+    @Test("RFC 3261 §12.2.2: TLS failure on one of two streams → the ALG re-INVITEs the callee with the caller's next CSeq (2) and the caller with 1; then the caller's own BYE 2 is forwarded as 3, a callee request 1 as 3, the ACK of the caller's 2xx keeps 1")
+    func translatedAfterReINVITE() async throws {
+        let (alg, originator) = try await Self.afterALGReINVITE()
+        let (alice, bob, bobNoTag) = (Self.alice, Self.bob, Self.bobNoTag)
         let sent = await originator.requests
         #expect(sent.map(\.method) == ["INVITE", "INVITE"], "\(sent)")
         #expect(sent.first { $0.side == .mw }?.cseq == 2, "towards the callee as the caller: the caller's next")
@@ -301,19 +309,8 @@ struct ALGSessionsCSeqTests {
 
     @Test("RFC 3262 §7.2 with RFC 3261 §12.2.2: after the ALG's re-INVITE (2 towards the callee), the caller's own re-INVITE 2 goes on as 3; its PRACK 3 (RAck: 1 2 INVITE, for the callee's reliable 18x) goes on as 4 with RAck: 1 3 INVITE, the number the callee saw")
     func prackAfterReINVITE() async throws {
-        let mgc = ScriptedMGC()
-        let alg = ALGFx.sessions(mgc)
-        await alg.attach(originator: RecordingOriginator())
-        let alice = "<sip:alice@ims.test>;tag=a1", bobNoTag = "<sip:bob@ims.test>", bob = "<sip:bob@ims.test>;tag=b1"
-        let invite = try Self.message("INVITE sip:bob@ims.test SIP/2.0", from: alice, to: bobNoTag, cseq: "1 INVITE", contact: true)
-        let offer = ALGFx.offer.replacingOccurrences(of: "t=0 0\r\n", with: "t=0 0\r\n" + Self.audio)
-        _ = try #require(ALGFx.text(await alg.rewrite(Array(offer.utf8)[...], message: invite, context: ALGFx.offerContext(invite), flags: ALGFx.flags)))
-        let ok = try Self.message("SIP/2.0 200 OK", from: alice, to: bob, cseq: "1 INVITE", contact: true)
-        let answer = ALGFx.answer.replacingOccurrences(of: "t=0 0\r\n", with: "t=0 0\r\n" + Self.audio)
-        _ = try #require(ALGFx.text(await alg.rewrite(Array(answer.utf8)[...], message: ok, context: ALGFx.answerContext(invite, 200), flags: ALGFx.flags)))
-        await alg.requestCompleted(ALGFx.id, status: 200)
-        await alg.gatewayEvent(IqGatewayEventForContext(contextID: "7", event: .tlsFailure(termination: "ip/3")))
-        await alg.settle()
+        let (alg, _) = try await Self.afterALGReINVITE()
+        let (alice, bob) = (Self.alice, Self.bob)
         let reinvite = try Self.message("INVITE sip:bob@203.0.113.5 SIP/2.0", from: alice, to: bob, cseq: "2 INVITE", contact: true)
         #expect(await alg.forwardCSeq(reinvite) == 3)
         var prack = try Self.message("PRACK sip:bob@203.0.113.5 SIP/2.0", from: alice, to: bob, cseq: "3 PRACK")
