@@ -70,15 +70,16 @@ private func rewriteRound() -> Int {
     do {
         // Each rewrite is the whole per-SDP work of the proxy (ALGSessionStateMachine): parse the
         // received text, run the rules (the gateway request), apply the AGW answer, serialise the SDP
-        // to forward. The requests' stream counts go into the checksum with the emitted bytes.
+        // to forward as the message body's bytes. The requests' stream counts go into the checksum
+        // with the emitted bytes.
         var session = RewriteSession(flags: .all)
         let offer = try SessionDescription(parsing: benchOffer)
         let offerRequest = try session.receive(offer, kind: .offer, direction: .originating)
-        let toCore = try session.applyGatewayAnswer(benchGatewayOffer).serialized()
+        let toCore = try session.applyGatewayAnswer(benchGatewayOffer).serializedBytes()
         let answer = try SessionDescription(parsing: benchAnswer)
         let answerRequest = try session.receive(answer, kind: .answer, direction: .originating)
-        let toUE = try session.applyGatewayAnswer(GatewayAnswer()).serialized()
-        return toCore.utf8.count + toUE.utf8.count + offerRequest.streams.count + answerRequest.streams.count
+        let toUE = try session.applyGatewayAnswer(GatewayAnswer()).serializedBytes()
+        return toCore.count + toUE.count + offerRequest.streams.count + answerRequest.streams.count
     } catch {
         return -1
     }
@@ -151,14 +152,16 @@ func runSDPBench(_ arguments: [String]) {
     if sink == 42 { print("") }
 }
 
-/// `pcscf-bench sdp count N`: N rounds (2N rewrites) then N libosip2 INVITE parses, untimed (for callgrind).
+/// `pcscf-bench sdp count N [--rewrites-only]`: N rounds (2N rewrites) then N libosip2 INVITE parses,
+/// untimed (for callgrind); with `--rewrites-only` no parses (for scripts/sdp-allocs.sh).
 func runSDPCount(_ arguments: [String]) {
     let n = max(1, arguments.first.flatMap { Int($0) } ?? 1_000)
+    let parses = arguments.contains("--rewrites-only") ? 0 : n
     let inviteBytes = Array(benchInvite.utf8)
     var sink = 0
     for _ in 0..<n { sink &+= rewriteRound() }
-    for _ in 0..<n { sink &+= inviteBytes.withUnsafeBytes { LibOSIP2.parseAndFree($0) ? 1 : 0 } }
-    print("sdp count: \(n) rounds (\(2 * n) rewrites) and \(n) INVITE parses (checksum \(sink))")
+    for _ in 0..<parses { sink &+= inviteBytes.withUnsafeBytes { LibOSIP2.parseAndFree($0) ? 1 : 0 } }
+    print("sdp count: \(n) rounds (\(2 * n) rewrites) and \(parses) INVITE parses (checksum \(sink))")
 }
 
 /// `pcscf-bench sdp-breakdown [n]`: where the rewrite time goes (parse / rules / serialise).
@@ -166,7 +169,7 @@ func runSDPBreakdown(_ arguments: [String]) {
     let n = arguments.first.flatMap { Int($0) } ?? 20_000
     guard let offer = try? SessionDescription(parsing: benchOffer) else { return }
     let (dParse, _) = measure(n) { ((try? SessionDescription(parsing: benchOffer))?.media.count) ?? 0 }
-    let (dSer, _) = measure(n) { offer.serialized().utf8.count }
+    let (dSer, _) = measure(n) { offer.serializedBytes().count }
     let (dRecv, _) = measure(n) {
         var s = RewriteSession(flags: .all)
         return ((try? s.receive(offer, kind: .offer, direction: .originating))?.streams.count) ?? 0

@@ -65,11 +65,80 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
     }
 
     public var hash: HashFunction
-    public var bytes: [UInt8]
+    /// The digest, stored inline up to `inlineCapacity` (32 bytes, SHA-256, the hash of every
+    /// e2ae fingerprint we see): such a fingerprint costs no allocation and copying one retains
+    /// nothing. Longer digests (SHA-384, SHA-512) are kept in `overflow`.
+    @usableFromInline var digest: (UInt64, UInt64, UInt64, UInt64)
+    @usableFromInline var digestCount: UInt8
+    @usableFromInline var overflow: [UInt8]?
+
+    /// The digest bytes.
+    public var bytes: [UInt8] {
+        get { withDigest { Array($0) } }
+        set { self = Fingerprint(hash: hash, bytes: newValue) }
+    }
 
     public init(hash: HashFunction, bytes: [UInt8]) {
+        if bytes.count <= Self.inlineCapacity {
+            self = bytes.withUnsafeBufferPointer { b in
+                Fingerprint(hash: hash, digest: b.baseAddress, count: b.count)
+            }
+        } else {
+            self.hash = hash
+            digest = (0, 0, 0, 0)
+            digestCount = 0
+            overflow = bytes
+        }
+    }
+
+    /// A fingerprint whose `count` digest bytes are at `src`.
+    init(hash: HashFunction, digest src: UnsafePointer<UInt8>?, count: Int) {
+        var d: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var over: [UInt8]? = nil
+        var n: UInt8 = 0
+        if let src, count > 0 {
+            if count <= Self.inlineCapacity {
+                withUnsafeMutableBytes(of: &d) { raw in
+                    if let p = raw.baseAddress { p.copyMemory(from: src, byteCount: count) }
+                }
+                n = UInt8(truncatingIfNeeded: count)
+            } else {
+                over = Array(UnsafeBufferPointer(start: src, count: count))
+            }
+        }
         self.hash = hash
-        self.bytes = bytes
+        self.digest = d
+        self.digestCount = n
+        self.overflow = over
+    }
+
+    /// Digest bytes stored inline.
+    @usableFromInline static var inlineCapacity: Int { 32 }
+
+    /// Runs `body` over the digest bytes.
+    @inlinable
+    public func withDigest<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        if let overflow { return try overflow.withUnsafeBufferPointer(body) }
+        let n = Int(digestCount)
+        return try withUnsafeBytes(of: digest) { raw in
+            try body(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: n))
+        }
+    }
+
+    /// Number of digest bytes.
+    public var byteCount: Int { overflow?.count ?? Int(digestCount) }
+
+    public static func == (a: Fingerprint, b: Fingerprint) -> Bool {
+        guard a.hash == b.hash, a.byteCount == b.byteCount else { return false }
+        return a.withDigest { x in b.withDigest { y in x.elementsEqual(y) } }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(hash)
+        withDigest { d in
+            hasher.combine(d.count)
+            for b in d { hasher.combine(b) }
+        }
     }
 
     /// Parses the attribute value `<hash-func> <hex pairs>`, validating hash name, format and length.
@@ -114,7 +183,7 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
             }
             // Decoded on the stack, then copied into the array in one append (an append per byte
             // checks capacity and uniqueness each time).
-            let decoded = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: expected) { tmp -> [UInt8]? in
+            let decoded = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: expected) { tmp -> Fingerprint? in
                 guard let t = tmp.baseAddress else { return nil }
                 var q = base + from
                 for j in 0..<expected {
@@ -124,14 +193,10 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
                     t[j] = hi &<< 4 | lo
                     q += 3
                 }
-                var fast = [UInt8]()
-                fast.reserveCapacity(expected)
-                fast.append(contentsOf: UnsafeBufferPointer(start: t, count: expected))
-                return fast
+                return Fingerprint(hash: hash, digest: t, count: expected)
             }
             if let decoded {
-                self.hash = hash
-                self.bytes = decoded
+                self = decoded
                 return
             }
         }
@@ -163,8 +228,7 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
             throw SDPError(.fingerprintLengthMismatch, line: line,
                            detail: "\(hash.rawValue) needs \(hash.byteCount) bytes, got \(out.count)")
         }
-        self.hash = hash
-        self.bytes = out
+        self.init(hash: hash, bytes: out)
     }
 
     /// Parses a whole `sha-256 AB:CD:...` text (convenience for configuration and fixtures).
@@ -182,16 +246,18 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
 
     /// Colon-separated upper-case hex.
     public var hexString: String {
-        let count = bytes.isEmpty ? 0 : bytes.count * 3 - 1
-        return String(unsafeUninitializedCapacity: count) { out in
-            let digits: StaticString = "0123456789ABCDEF"
-            let d = digits.utf8Start
-            var p = 0
-            for (k, b) in bytes.enumerated() {
-                if k > 0 { out[p] = ASCII.colon; p += 1 }
-                out[p] = d[Int(b >> 4)]; out[p + 1] = d[Int(b & 0x0F)]; p += 2
+        withDigest { bytes in
+            let count = bytes.isEmpty ? 0 : bytes.count * 3 - 1
+            return String(unsafeUninitializedCapacity: count) { out in
+                let digits: StaticString = "0123456789ABCDEF"
+                let d = digits.utf8Start
+                var p = 0
+                for (k, b) in bytes.enumerated() {
+                    if k > 0 { out[p] = ASCII.colon; p += 1 }
+                    out[p] = d[Int(b >> 4)]; out[p + 1] = d[Int(b & 0x0F)]; p += 2
+                }
+                return p
             }
-            return p
         }
     }
 
@@ -203,7 +269,7 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
 
     /// Number of bytes of `text(prefix:)`.
     func textCount(prefix: StaticString) -> Int {
-        prefix.utf8CodeUnitCount + hash.staticName.utf8CodeUnitCount + 1 + (bytes.isEmpty ? 0 : bytes.count * 3 - 1)
+        prefix.utf8CodeUnitCount + hash.staticName.utf8CodeUnitCount + 1 + (byteCount == 0 ? 0 : byteCount * 3 - 1)
     }
 
     /// Writes `text(prefix:)` at `d` (textCount(prefix:) bytes).
@@ -214,7 +280,7 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
         (d + p).initialize(from: name.utf8Start, count: name.utf8CodeUnitCount); p += name.utf8CodeUnitCount
         d[p] = ASCII.space; p += 1
         // `XX` then `:XX` per further byte, through a moving pointer (RFC 8122 §5 UHEX).
-        bytes.withUnsafeBufferPointer { bs in
+        withDigest { bs in
             guard let src = bs.baseAddress, bs.count > 0 else { return }
             @inline(__always) func hex(_ v: UInt8) -> UInt8 { v < 10 ? v &+ 0x30 : v &+ 0x37 }
             var q = d + p
@@ -229,21 +295,11 @@ public struct Fingerprint: Sendable, Equatable, Hashable, CustomStringConvertibl
     }
 
     func text(prefix: StaticString) -> String {
-        let name = hash.staticName
-        let hexCount = bytes.isEmpty ? 0 : bytes.count * 3 - 1
-        let total = prefix.utf8CodeUnitCount + name.utf8CodeUnitCount + 1 + hexCount
+        let total = textCount(prefix: prefix)
         return String(unsafeUninitializedCapacity: total) { out in
-            var p = 0
-            SDPText.write(UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount), out, &p)
-            SDPText.write(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), out, &p)
-            out[p] = ASCII.space; p += 1
-            let digits: StaticString = "0123456789ABCDEF"
-            let d = digits.utf8Start
-            for (k, b) in bytes.enumerated() {
-                if k > 0 { out[p] = ASCII.colon; p += 1 }
-                out[p] = d[Int(b >> 4)]; out[p + 1] = d[Int(b & 0x0F)]; p += 2
-            }
-            return p
+            guard let d = out.baseAddress else { return 0 }
+            write(prefix: prefix, to: d)
+            return total
         }
     }
     public var description: String { value }

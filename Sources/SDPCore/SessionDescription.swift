@@ -93,28 +93,84 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
         self.media = media
     }
 
-    /// The SDP text. Unchanged descriptions reproduce their input exactly.
+    /// The SDP text. Unchanged descriptions reproduce their input exactly. (A String convenience over
+    /// the same writer as `serializedBytes()`; the String validates its UTF-8 once more.)
     public func serialized() -> String {
+        let fallback = fallbackEnding
+        return media.withUnsafeBufferPointer { ms -> String in
+            String(unsafeUninitializedCapacity: measure(ms, fallback: fallback)) { out -> Int in
+                write(ms, fallback: fallback, into: out)
+            }
+        }
+    }
+
+    /// The SDP as bytes, for the transport (a message body): one allocation of the exact size, no
+    /// UTF-8 validation. Unchanged descriptions reproduce their input exactly.
+    public func serializedBytes() -> [UInt8] {
+        let fallback = fallbackEnding
+        // The sections are read in place (borrowed through the media array's buffer: no copy of a
+        // table, hence no retain/release of its storage per section and pass).
+        return media.withUnsafeBufferPointer { ms -> [UInt8] in
+            // `reserveCapacity` + `append(contentsOf:)` of a sequence that writes itself into the
+            // array's spare capacity: this path is specialised here, while
+            // `Array(unsafeUninitializedCapacity:)` looks up the standard library's prespecialised
+            // `[UInt8]` metadata on every call (≈ 530 instructions).
+            let writer = Writer(sdp: self, media: ms, fallback: fallback, size: measure(ms, fallback: fallback))
+            var out: [UInt8] = []
+            out.reserveCapacity(writer.size)
+            out.append(contentsOf: writer)
+            return out
+        }
+    }
+
+    /// The serialised bytes as a sequence that copies itself in one pass (`_copyContents`).
+    private struct Writer: Sequence {
+        let sdp: SessionDescription
+        let media: UnsafeBufferPointer<MediaDescription>
+        let fallback: SDPLineEnding
+        let size: Int
+
+        struct Iterator: IteratorProtocol {
+            mutating func next() -> UInt8? { nil }
+        }
+
+        func makeIterator() -> Iterator { Iterator() }
+        var underestimatedCount: Int { size }
+
+        func _copyContents(initializing out: UnsafeMutableBufferPointer<UInt8>) -> (Iterator, UnsafeMutableBufferPointer<UInt8>.Index) {
+            // `out` has room for `size` bytes (the array reserved them); a smaller buffer gets nothing
+            // rather than an overflow.
+            guard out.count >= size else { return (Iterator(), 0) }
+            return (Iterator(), sdp.write(media, fallback: fallback, into: out))
+        }
+    }
+
+    /// The terminator for lines without one that are not last (the first one used in the document).
+    private var fallbackEnding: SDPLineEnding {
         var fallback = table.preferredEnding
         if fallback == .none {
             for m in media where m.table.preferredEnding != .none { fallback = m.table.preferredEnding; break }
         }
-        if fallback == .none { fallback = .crlf }
-        // Exact size first, then one allocation written in place.
-        // The sections are read in place (borrowed through the media array's buffer: no copy of a
-        // table, hence no retain/release of its storage per section and pass).
-        return media.withUnsafeBufferPointer { ms -> String in
-            let lastMedia = ms.count - 1
-            var size = SessionDescription.measure(table, last: ms.isEmpty, fallback: fallback)
-            for k in 0..<ms.count { size += SessionDescription.measure(ms[k].table, last: k == lastMedia, fallback: fallback) }
-            return String(unsafeUninitializedCapacity: size) { out -> Int in
-                var p = SessionDescription.write(table, last: ms.isEmpty, fallback: fallback, into: out, at: 0)
-                for k in 0..<ms.count {
-                    p = SessionDescription.write(ms[k].table, last: k == lastMedia, fallback: fallback, into: out, at: p)
-                }
-                return p
-            }
+        return fallback == .none ? .crlf : fallback
+    }
+
+    /// Exact byte size of the serialised document.
+    private func measure(_ ms: UnsafeBufferPointer<MediaDescription>, fallback: SDPLineEnding) -> Int {
+        let lastMedia = ms.count - 1
+        var size = SessionDescription.measure(table, last: ms.isEmpty, fallback: fallback)
+        for k in 0..<ms.count { size += SessionDescription.measure(ms[k].table, last: k == lastMedia, fallback: fallback) }
+        return size
+    }
+
+    /// Writes the document into `out` (sized by `measure`); returns the byte count.
+    private func write(_ ms: UnsafeBufferPointer<MediaDescription>, fallback: SDPLineEnding,
+                       into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        let lastMedia = ms.count - 1
+        var p = SessionDescription.write(table, last: ms.isEmpty, fallback: fallback, into: out, at: 0)
+        for k in 0..<ms.count {
+            p = SessionDescription.write(ms[k].table, last: k == lastMedia, fallback: fallback, into: out, at: p)
         }
+        return p
     }
 
     private static func measure(_ t: borrowing SDPLineTable, last: Bool, fallback: SDPLineEnding) -> Int {

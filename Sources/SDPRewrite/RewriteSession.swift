@@ -32,6 +32,9 @@ public struct RewriteSession: Sendable {
         var rewriteHost: Bool
     }
 
+    /// One stream's plan (one per m-line, in m-line order: `plans[k].index == k`). Pass 1 of
+    /// `applyGatewayAnswer` fills in the AGW endpoint and the edits in place, so no per-answer
+    /// arrays of edits and endpoints are allocated.
     struct StreamPlan: Sendable {
         var index: Int
         var target: Side
@@ -39,11 +42,16 @@ public struct RewriteSession: Sendable {
         var insertGatewayFingerprint = false
         var addApplied = false
         var path: PathPlan? = nil
+        /// Set by `planEdits`: the AGW endpoint towards `target`, the AGW fingerprint to insert and the
+        /// new a=path value.
+        var endpoint: LocalEndpoint? = nil
+        var fingerprint: Fingerprint? = nil
+        var newPath: String? = nil
     }
 
     struct OfferInfo: Sendable {
         var direction: CallDirection
-        var offerRoles: [SetupRole?]
+        var offerRoles: SetupRoleList
         var cema: StreamSet
         /// Streams the offer reserved (released again by `offerFailed`).
         var reserved: StreamSet
@@ -117,92 +125,89 @@ public struct RewriteSession: Sendable {
         }
         taken = .idle
         // Pass 1 checks everything that can fail without touching the draft or the stream states, so
-        // a failure leaves the session as it was.
-        let edits: [Edit]
-        let endpoints: [LocalEndpoint?]
+        // a failure leaves the session as it was (the plans' endpoint and edit fields are rewritten by
+        // every pass 1).
         do {
-            (edits, endpoints) = try Self.planEdits(answer, pending: pending, streams: streams)
+            try Self.planEdits(answer, pending: &pending, streams: streams)
         } catch {
             phase = pending.kind == .offer ? .offerAwaitingGateway(pending) : .answerAwaitingGateway(pending)
             throw error
         }
         // Pass 2 cannot fail. The phase no longer holds the draft, so editing it does not copy it.
         phase = pending.kind == .offer ? .awaitingAnswer(pending.offer) : .idle
-        for plan in pending.plans {
+        for p in pending.plans.indices {
             // By position in the answer, read in place (a copied StreamAnswer costs a retain per field);
-            // the stream states are edited in place too.
-            guard let k = answer.streams.firstIndex(where: { $0.index == plan.index }) else { continue }
-            let i = plan.index
+            // the stream states are edited in place too (and the plans are not copied).
+            let i = pending.plans[p].index
+            guard let k = answer.streams.firstIndex(where: { $0.index == i }) else { continue }
             if let e = answer.streams[k].access { streams[i].access = e }
             if let e = answer.streams[k].core { streams[i].core = e }
             if let f = answer.streams[k].fingerprint { streams[i].gatewayFingerprint = f }
         }
         var sdp = SessionDescription(table: SDPLineTable(), media: [])
         swap(&sdp, &pending.draft)
-        for edit in edits {
-            let i = edit.index
-            if let fp = edit.fingerprint { FingerprintRule.insert(fp, into: &sdp.media[i]) }
-            if edit.addApplied {
+        var anyEndpoint = false
+        for k in pending.plans.indices where pending.plans[k].anchored {
+            let i = pending.plans[k].index
+            anyEndpoint = anyEndpoint || pending.plans[k].endpoint != nil
+            if let fp = pending.plans[k].fingerprint { FingerprintRule.insert(fp, into: &sdp.media[i]) }
+            if pending.plans[k].addApplied {
                 // TS 24.229 §7.5.2 / seed 004 terminating step 8: a=3ge2ae:applied in what goes to the UE.
                 sdp.media[i].appendAttribute("3ge2ae", "applied")
             }
-            if let new = edit.path { sdp.media[i].setAttribute("path", new) }
+            if let new = pending.plans[k].newPath { sdp.media[i].setAttribute("path", new) }
         }
-        AddressRule.apply(endpoints, to: &sdp, rewriteOrigin: policy.rewriteOriginAddress)
+        if anyEndpoint {
+            AddressRule.apply(PlanEndpoints(plans: pending.plans), to: &sdp, rewriteOrigin: policy.rewriteOriginAddress)
+        }
         return sdp
     }
 
-    /// One section's edits, decided before any is made.
-    struct Edit {
-        var index: Int
-        var fingerprint: Fingerprint?
-        var addApplied: Bool
-        var path: String?
+    /// The plans' AGW endpoints by m-line index, for `AddressRule` (no array of endpoints built).
+    struct PlanEndpoints: EndpointList {
+        let plans: [StreamPlan]
+        var count: Int { plans.count }
+        subscript(k: Int) -> LocalEndpoint? { plans[k].anchored ? plans[k].endpoint : nil }
     }
 
-    /// Pass 1 of `applyGatewayAnswer`: the AGW endpoints per anchored stream and the edits; throws
-    /// without changing anything.
-    static func planEdits(_ answer: GatewayAnswer, pending: borrowing Pending,
-                          streams: borrowing [StreamState]) throws(RewriteError) -> ([Edit], [LocalEndpoint?]) {
-        var endpoints: [LocalEndpoint?] = []
-        endpoints.reserveCapacity(pending.draft.media.count)
-        for _ in 0..<pending.draft.media.count { endpoints.append(nil) }
-        var edits: [Edit] = []
-        edits.reserveCapacity(pending.plans.count)
-        for plan in pending.plans {
-            guard plan.anchored else { continue }
-            let i = plan.index
+    /// Pass 1 of `applyGatewayAnswer`: the AGW endpoint of each anchored stream and its edits, written
+    /// into the plans; throws without changing anything else.
+    static func planEdits(_ answer: GatewayAnswer, pending: inout Pending,
+                          streams: borrowing [StreamState]) throws(RewriteError) {
+        for p in pending.plans.indices where pending.plans[p].anchored {
+            let i = pending.plans[p].index
+            pending.plans[p].endpoint = nil
+            pending.plans[p].fingerprint = nil
+            pending.plans[p].newPath = nil
             let k = answer.streams.firstIndex(where: { $0.index == i })
+            let target = pending.plans[p].target
             let ep: LocalEndpoint?
-            if plan.target == .access {
+            if target == .access {
                 ep = k.flatMap { answer.streams[$0].access } ?? streams[i].access
             } else {
                 ep = k.flatMap { answer.streams[$0].core } ?? streams[i].core
             }
             guard let ep else {
-                throw RewriteError(.incompleteGatewayAnswer, stream: i, detail: "no \(plan.target.rawValue) endpoint")
+                throw RewriteError(.incompleteGatewayAnswer, stream: i, detail: "no \(target.rawValue) endpoint")
             }
-            endpoints[i] = ep
-            var edit = Edit(index: i, fingerprint: nil, addApplied: plan.addApplied, path: nil)
-            if plan.insertGatewayFingerprint {
+            if pending.plans[p].insertGatewayFingerprint {
                 // Seed 000/003: "include the certificate fingerprint received from the IMS-AGW in the SDP it sends to the IMS UE".
                 guard let fp = k.flatMap({ answer.streams[$0].fingerprint }) ?? streams[i].gatewayFingerprint else {
                     throw RewriteError(.incompleteGatewayAnswer, stream: i, detail: "no AGW fingerprint")
                 }
-                edit.fingerprint = fp
+                pending.plans[p].fingerprint = fp
             }
-            if let path = plan.path, let old = pending.draft.media[i].attributeValue(.path) {
+            if let path = pending.plans[p].path, let old = pending.draft.media[i].attributeValue(.path) {
                 // RFC 4975 §9 / seed 003: application-aware interworking puts the AGW in the endpoint's path URI.
                 guard let new = MSRPPathRule.rewriteLast(old, scheme: path.scheme,
                                                          host: path.rewriteHost ? ep.address : nil,
                                                          port: path.rewriteHost ? ep.port : nil) else {
                     throw RewriteError(.malformedPath, stream: i, detail: "a=path:\(old)")
                 }
-                edit.path = new
+                pending.plans[p].newPath = new
             }
-            edits.append(edit)
+            pending.plans[p].endpoint = ep
         }
-        return (edits, endpoints)
     }
 
     /// The offer failed (error response, CANCEL): release what it reserved and restore the previous
@@ -246,8 +251,7 @@ public struct RewriteSession: Sendable {
         var plans: [StreamPlan] = []
         plans.reserveCapacity(count)
         var replacedFingerprints = StreamSet()
-        var info = OfferInfo(direction: direction, offerRoles: [], cema: StreamSet(), reserved: StreamSet(), priorStreams: streams)
-        info.offerRoles.reserveCapacity(count)
+        var info = OfferInfo(direction: direction, offerRoles: SetupRoleList(), cema: StreamSet(), reserved: StreamSet(), priorStreams: streams)
         let merge = policy.tcpHandling == .merge
         let sessionDirection = draft.direction
         let sessionSetup = SessionSetup(draft)
@@ -257,7 +261,7 @@ public struct RewriteSession: Sendable {
             let prior: StreamState? = i < streams.count ? streams[i] : nil
             let role = m.role
             let connAttr = m.connection
-            info.offerRoles.append(role)
+            info.offerRoles.append(role, at: i)
             if m.cema { info.cema.insert(i) }
 
             if m.disabled {
@@ -328,44 +332,47 @@ public struct RewriteSession: Sendable {
                 let accessSetup: SetupRole = merge ? .passive : .actpass       // TS 23.334 §6.2.18 / seed 004 steps 2-7
                 let tlsClient = TCPRoleRule.agwIsTLSClient(rule: policy.tlsRoleRule(for: family), offererSide: source,
                                                            agwActiveTowardsUE: tcpKnownMergeAccess ? false : nil)
-                var access = TerminationRequest(transport: accessT, requestLocalFingerprint: action != .configure,
-                                                tcp: TCPInstruction(setup: accessSetup, synTriggersPeer: interlink && trigger == .access,
-                                                                    reuseConnection: action == .configure),
-                                                startTLSAsClient: tlsClient)
-                var core = TerminationRequest(transport: coreT,
-                                              tcp: TCPInstruction(setup: .actpass, synTriggersPeer: interlink && trigger == .core,
-                                                                  reuseConnection: action == .configure))
+                // The request is built whole and its terminations are filled in place (a `var`
+                // termination passed to the request's initialiser was copied, retaining its fields).
+                var req = StreamRequest(
+                    index: i, media: st.media, protocol: family, treatment: treatment, action: action, direction: direction,
+                    access: TerminationRequest(transport: accessT, requestLocalFingerprint: action != .configure,
+                                               tcp: TCPInstruction(setup: accessSetup, synTriggersPeer: interlink && trigger == .access,
+                                                                   reuseConnection: action == .configure),
+                                               startTLSAsClient: tlsClient),
+                    core: TerminationRequest(transport: coreT,
+                                             tcp: TCPInstruction(setup: .actpass, synTriggersPeer: interlink && trigger == .core,
+                                                                 reuseConnection: action == .configure)))
                 if source == .access {
                     // Originating (TS 33.328 §7.2.1; seed 004 originating steps 5-8).
-                    st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &access,
+                    st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &req.access,
                                                              missing: "e2ae requested without a=fingerprint")
-                    access.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware)
+                    req.access?.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware)
                     replacedFingerprints.insert(i)
                     if let p = DecisionRule.proto(family, tls: false) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: false, model: policy.bandwidth)
-                    core.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
-                    core.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
+                    req.core?.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
+                    req.core?.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
                     if merge { draft.media[i].setSetupRole(.actpass) }
                     plan.path = pathPlan(family: family, appAware: appAware, cema: cema, towards: .core)
                 } else {
                     // Terminating (TS 33.328 §7.3.1 step 4; seed 004 terminating steps 2-8).
                     replacedFingerprints.insert(i)
-                    core.remote = try m.remote()
-                    core.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware)
-                    core.bandwidthAS = m.bandwidthAS
-                    core.bandwidthTIAS = m.bandwidthTIAS
+                    req.core?.remote = try m.remote()
+                    req.core?.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware)
+                    req.core?.bandwidthAS = m.bandwidthAS
+                    req.core?.bandwidthTIAS = m.bandwidthTIAS
                     if let p = DecisionRule.proto(family, tls: true) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: true, model: policy.bandwidth)
-                    access.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
-                    access.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
+                    req.access?.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
+                    req.access?.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
                     if merge { draft.media[i].setSetupRole(.passive) }   // the UE must be TCP-active (merge mode)
                     draft.media[i].removeAttributes(.e2ae)
                     plan.insertGatewayFingerprint = true
                     plan.addApplied = true
                     plan.path = pathPlan(family: family, appAware: appAware, cema: cema, towards: .access)
                 }
-                requests.append(StreamRequest(index: i, media: st.media, protocol: family, treatment: treatment,
-                                              action: action, direction: direction, access: access, core: core))
+                requests.append(Self.take(&req, leaving: .placeholder))
             case .e2e, .plain, .rtp:
                 // TI-23334-v: e2e gets transport TCP, no TLS data; plain/RTP: ordinary anchoring. a=crypto,
                 // a=fingerprint and a=setup pass unchanged; only addresses (and path if app-aware) change.
@@ -453,7 +460,7 @@ public struct RewriteSession: Sendable {
                 continue
             }
             let answerRole = try m.answerRole()
-            let offerRole = i < info.offerRoles.count ? info.offerRoles[i] : nil
+            let offerRole = info.offerRoles[i]
             let direction = m.direction ?? sessionDirection ?? .sendrecv
             var plan = StreamPlan(index: i, target: target, anchored: true)
             let family = m.family, tls = m.tls
@@ -472,19 +479,21 @@ public struct RewriteSession: Sendable {
                                                connect: explicit && trigger == .core)
                 var coreTCP = TCPInstruction(setup: .actpass, synTriggersPeer: interlink && trigger == .core,
                                              connect: explicit && trigger == .access)
-                var access = TerminationRequest(transport: st.accessTransport, startTLSAsClient: tlsClient)
-                var core = TerminationRequest(transport: st.coreTransport)
+                var req = StreamRequest(index: i, media: st.media, protocol: st.family, treatment: .e2ae,
+                                        action: .configure, direction: direction,
+                                        access: TerminationRequest(transport: st.accessTransport, startTLSAsClient: tlsClient),
+                                        core: TerminationRequest(transport: st.coreTransport))
                 if source == .core {
                     // Originating answer (TS 33.328 §7.2.1 step 8; seed 004 steps 14-17).
-                    core.remote = try m.remote()
-                    core.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: st.applicationAware)
-                    core.bandwidthAS = m.bandwidthAS
-                    core.bandwidthTIAS = m.bandwidthTIAS
+                    req.core?.remote = try m.remote()
+                    req.core?.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: st.applicationAware)
+                    req.core?.bandwidthAS = m.bandwidthAS
+                    req.core?.bandwidthTIAS = m.bandwidthTIAS
                     replacedFingerprints.insert(i)
                     if let p = DecisionRule.proto(st.family, tls: true) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: true, model: policy.bandwidth)
-                    access.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
-                    access.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
+                    req.access?.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
+                    req.access?.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
                     if merge {
                         // TS 23.334 §6.2.18.4: the AGW is TCP server towards the UE; on the core side it took
                         // the role opposite to the core's answer.
@@ -499,15 +508,15 @@ public struct RewriteSession: Sendable {
                                          cema: info.cema.contains(i), towards: .access)
                 } else {
                     // Terminating answer (TS 33.328 §7.3.1 step 7; seed 004 terminating steps 13-17).
-                    st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &access,
+                    st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &req.access,
                                                              missing: "UE answer without a=fingerprint")
-                    access.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: st.applicationAware)
+                    req.access?.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: st.applicationAware)
                     replacedFingerprints.insert(i)
                     draft.media[i].removeAttributes(.e2ae)
                     if let p = DecisionRule.proto(st.family, tls: false) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: false, model: policy.bandwidth)
-                    core.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
-                    core.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
+                    req.core?.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
+                    req.core?.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
                     if merge {
                         let coreRole = TCPRoleRule.mergeCoreAnswerRole(coreOffer: offerRole)
                         draft.media[i].setSetupRole(coreRole)
@@ -518,10 +527,9 @@ public struct RewriteSession: Sendable {
                                          cema: info.cema.contains(i), towards: .core)
                 }
                 if merge { accessTCP.synTriggersPeer = false }
-                access.tcp = accessTCP
-                core.tcp = coreTCP
-                requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: .e2ae,
-                                              action: .configure, direction: direction, access: access, core: core))
+                req.access?.tcp = accessTCP
+                req.core?.tcp = coreTCP
+                requests.append(Self.take(&req, leaving: .placeholder))
             case .e2e, .plain, .rtp:
                 let remote = try m.remote()
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
@@ -567,6 +575,13 @@ extension RewriteSession.StreamState {
     }
 }
 
+extension StreamRequest {
+    /// An empty request (nothing to retain), left behind by `RewriteSession.take`.
+    static var placeholder: StreamRequest {
+        StreamRequest(index: 0, media: "", protocol: .other, treatment: .released, action: .release)
+    }
+}
+
 extension StreamTreatment {
     /// Streams whose media flows through the AGW.
     public var isAnchored: Bool {
@@ -588,14 +603,14 @@ extension RewriteSession {
         return String(p)
     }
 
-    static func takeUEMedia(_ sdp: SessionDescription, media i: Int, facts m: MediaFacts, into access: inout TerminationRequest,
+    static func takeUEMedia(_ sdp: SessionDescription, media i: Int, facts m: MediaFacts, into access: inout TerminationRequest?,
                             missing detail: String) throws(RewriteError) -> [Fingerprint] {
         let ueFps = try FingerprintRule.applicable(sdp, media: i)
         guard !ueFps.isEmpty else { throw RewriteError(.missingFingerprint, stream: i, detail: detail) }
-        access.remote = try m.remote()
-        access.remoteFingerprints = ueFps
-        access.bandwidthAS = m.bandwidthAS
-        access.bandwidthTIAS = m.bandwidthTIAS
+        access?.remote = try m.remote()
+        access?.remoteFingerprints = ueFps
+        access?.bandwidthAS = m.bandwidthAS
+        access?.bandwidthTIAS = m.bandwidthTIAS
         return ueFps
     }
 }

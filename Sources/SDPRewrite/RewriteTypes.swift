@@ -120,3 +120,63 @@ struct StreamSet: Sendable, Equatable {
 
     var isEmpty: Bool { low == 0 && high.isEmpty }
 }
+
+/// The offer's a=setup role per stream (RFC 4145 §4), read again when its answer comes. The first 64
+/// streams take 4 bits each of four words (no array allocation per offer); later ones (only in SDPs
+/// built by hand) go to an array.
+struct SetupRoleList: Sendable, Equatable {
+    var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    var high: [Int: SetupRole] = [:]
+
+    init() {}
+
+    static func == (a: SetupRoleList, b: SetupRoleList) -> Bool {
+        a.words == b.words && a.high == b.high
+    }
+
+    @inline(__always)
+    private static func code(_ r: SetupRole?) -> UInt64 {
+        switch r {
+        case nil: return 0
+        case .active?: return 1
+        case .passive?: return 2
+        case .actpass?: return 3
+        case .holdconn?: return 4
+        }
+    }
+
+    /// Records the role of stream `i` (each index once, in any order).
+    mutating func append(_ role: SetupRole?, at i: Int) {
+        guard i >= 0, i < 64 else {
+            if let role { high[i] = role }
+            return
+        }
+        let shift = UInt64((i & 15) * 4)
+        let v = Self.code(role) << shift
+        switch i >> 4 {
+        case 0: words.0 |= v
+        case 1: words.1 |= v
+        case 2: words.2 |= v
+        default: words.3 |= v
+        }
+    }
+
+    /// The role of stream `i`; nil when absent or not recorded.
+    subscript(i: Int) -> SetupRole? {
+        guard i >= 0, i < 64 else { return high[i] }
+        let w: UInt64
+        switch i >> 4 {
+        case 0: w = words.0
+        case 1: w = words.1
+        case 2: w = words.2
+        default: w = words.3
+        }
+        switch (w >> UInt64((i & 15) * 4)) & 15 {
+        case 1: return .active
+        case 2: return .passive
+        case 3: return .actpass
+        case 4: return .holdconn
+        default: return nil
+        }
+    }
+}

@@ -36,4 +36,21 @@ struct SDPFingerprintTests {
         #expect(fp.bytes == Array(repeating: 0x0A, count: hash.byteCount))
         #expect(fp.hexString == (0..<hash.byteCount).map { _ in "0A" }.joined(separator: ":"))
     }
+
+    @Test("RFC 8122 §5: a digest keeps its bytes, equality and hash whether stored inline (<= 32 bytes) or not",
+          arguments: Fingerprint.HashFunction.allCases)
+    func storage(hash: Fingerprint.HashFunction) throws {
+        let bytes = (0..<hash.byteCount).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 1) }
+        let built = Fingerprint(hash: hash, bytes: bytes)
+        #expect(built.bytes == bytes)
+        #expect(built.byteCount == hash.byteCount)
+        let parsed = try Fingerprint(parsing: built.value)
+        #expect(parsed == built)
+        #expect(Set([parsed, built]).count == 1)
+        var changed = built
+        changed.bytes[0] ^= 0xFF
+        #expect(changed != built)
+        #expect(changed.bytes.dropFirst() == bytes.dropFirst())
+        #expect(Fingerprint(hash: hash, bytes: []) != built)
+    }
 }

@@ -11,6 +11,8 @@ struct SDPParseTests {
         let sdp = try SessionDescription(parsing: text)
         #expect(sdp.serialized() == text)
         #expect(Array(sdp.serialized().utf8) == Array(text.utf8))
+        // The byte output (what goes into a message body) is the same bytes.
+        #expect(sdp.serializedBytes() == Array(text.utf8))
     }
 
     @Test("RFC 8866 §5: malformed input gives the typed error named by the fixture", arguments: Repo.files("Fixtures/sdp/malformed", ext: "sdp"))

@@ -20,6 +20,7 @@ struct RewriteFixtureTests {
             let expectedSDP = try #require(Repo.text(base + "expected.sdp"))
             let out = outcome.sdp.serialized()
             #expect(out == expectedSDP)
+            #expect(outcome.sdp.serializedBytes() == Array(expectedSDP.utf8), "byte output differs from the String output")
             #expect(LibOSIP2.acceptsSDP(out), "libosip2 rejects the emitted SDP")
             let expectedJSON = try #require(Repo.text(base + "expected-request.json"))
             let expectedRequest = try JSONDecoder().decode(GatewayRequest.self, from: Data(expectedJSON.utf8))

@@ -2,6 +2,19 @@
 // §5.7 c= at session or media level; RFC 3605 §2.1 a=rtcp; RFC 3264 §8.4 hold with 0.0.0.0).
 import SDPCore
 
+/// AGW endpoints by m-line index (nil: not anchored or no endpoint).
+protocol EndpointList {
+    var count: Int { get }
+    subscript(k: Int) -> LocalEndpoint? { get }
+}
+
+/// An array of endpoints, as given to the public `AddressRule.apply`.
+struct EndpointArray: EndpointList {
+    let endpoints: [LocalEndpoint?]
+    var count: Int { endpoints.count }
+    subscript(k: Int) -> LocalEndpoint? { endpoints[k] }
+}
+
 public enum AddressRule {
     /// Puts the AGW endpoints into the SDP: the m= port of each anchored stream, its a=rtcp, and its
     /// connection address. The session-level c= is rewritten when every stream that relies on it
@@ -9,6 +22,12 @@ public enum AddressRule {
     /// Streams on hold with c=0.0.0.0 (RFC 3264 §8.4) keep that address.
     public static func apply(_ endpoints: [LocalEndpoint?], to sdp: inout SessionDescription, rewriteOrigin: Bool) {
         guard endpoints.contains(where: { $0 != nil }) else { return }
+        apply(EndpointArray(endpoints: endpoints), to: &sdp, rewriteOrigin: rewriteOrigin)
+    }
+
+    /// `apply` over any endpoint list (the session passes its plans; specialised, no array built).
+    /// The caller has checked that at least one endpoint is set.
+    static func apply<E: EndpointList>(_ endpoints: E, to sdp: inout SessionDescription, rewriteOrigin: Bool) {
         let sessionFacts = ownAddressKind(sdp.table)
         let sessionHasAddress = sessionFacts != 0
         let sessionIsHold = sessionFacts == 2
@@ -54,8 +73,12 @@ public enum AddressRule {
             let setC = o == 1 || (o == 0 && !sessionUsable && !sessionIsHold)
             anchor(&media[k], ep, setConnection: setC)
         }
-        if rewriteOrigin, let first = endpoints.first(where: { $0 != nil }) ?? nil {
-            sdp.setOriginAddress(first.address)
+        if rewriteOrigin {
+            for k in 0..<endpoints.count {
+                guard let first = endpoints[k] else { continue }
+                sdp.setOriginAddress(first.address)
+                break
+            }
         }
     }
 
