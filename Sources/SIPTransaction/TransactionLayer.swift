@@ -372,7 +372,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         guard response.statusCode != nil else {
             throw TransactionError(.wrongMessageKind, "a server transaction sends responses")
         }
-        guard let entry = entries[id], !entry.machine.isClient else {
+        guard let index = entries.index(forKey: id), !entries.values[index].machine.isClient else {
             throw TransactionError(.unknownTransaction, "no server transaction \(id)")
         }
         var outputs = fireDueTimers(upTo: now)
@@ -445,33 +445,37 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
     private mutating func apply(
         _ event: TransactionEvent<Payload>, to id: TransactionID, at time: TransactionInstant
     ) -> [TransactionLayerOutput<Payload, Peer>] {
-        guard var entry = entries.removeValue(forKey: id) else { return [] }
-        let actions = entry.machine.handle(event)
+        // Mutated in place (one lookup, no move of the entry out of the table and back); nothing below
+        // inserts or removes entries before the final removal, so `index` stays valid.
+        guard let index = entries.index(forKey: id) else { return [] }
+        let actions = entries.values[index].machine.handle(event)
+        let peer = entries.values[index].peer
+        let reliable = entries.values[index].reliable
         var outputs: [TransactionLayerOutput<Payload, Peer>] = []
         var terminated = false
         for action in actions {
             switch action {
             case .send(let message):
-                outputs.append(.transmit(message, to: entry.peer, reliable: entry.reliable, transaction: id))
+                outputs.append(.transmit(message, to: peer, reliable: reliable, transaction: id))
             case .sendACK(let response):
-                let ack = makeACK(entry.machine.request, response)
-                outputs.append(.transmit(ack, to: entry.peer, reliable: entry.reliable, transaction: id))
+                let ack = makeACK(entries.values[index].machine.request, response)
+                outputs.append(.transmit(ack, to: peer, reliable: reliable, transaction: id))
             case .startTimer(let timer, let duration):
                 let generation = nextGeneration
                 nextGeneration &+= 1
-                entry.timerGenerations[timer] = generation
+                entries.values[index].timerGenerations[timer] = generation
                 timerQueue.push(deadline: time + duration, transaction: id, timer: timer, generation: generation)
             case .cancelTimer(let timer):
-                entry.timerGenerations[timer] = nil
+                entries.values[index].timerGenerations[timer] = nil
             case .passToTU(let message):
-                if entry.machine.isClient {
+                if entries.values[index].machine.isClient {
                     outputs.append(.response(id, message))
                 } else if message.isRequest, message.method == .ack {
-                    outputs.append(.ack(message, from: entry.peer, transaction: id))
+                    outputs.append(.ack(message, from: peer, transaction: id))
                 } else if message.method == .cancel {
-                    outputs.append(.cancelRequest(id, message, from: entry.peer, invite: entry.cancelTarget))
+                    outputs.append(.cancelRequest(id, message, from: peer, invite: entries.values[index].cancelTarget))
                 } else {
-                    outputs.append(.newRequest(id, message, from: entry.peer))
+                    outputs.append(.newRequest(id, message, from: peer))
                 }
             case .timeout(let timer):
                 outputs.append(.timeout(id, timer))
@@ -486,14 +490,13 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         }
         if terminated {
             // §17.1.1.2 / §17.2.1: destroyed the instant it enters Terminated.
+            let entry = entries.remove(at: index).value
             if let key = entry.clientKey, clientIndex[key] == id { clientIndex[key] = nil }
             if let key = entry.serverKey, serverIndex[key] == id { serverIndex[key] = nil }
             if let key = entry.legacyKey {
                 legacyIndex[key]?.removeAll { $0 == id }
                 if legacyIndex[key]?.isEmpty == true { legacyIndex[key] = nil }
             }
-        } else {
-            entries[id] = entry
         }
         return outputs
     }
