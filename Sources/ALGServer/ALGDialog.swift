@@ -143,6 +143,17 @@ public struct ALGCSeqTranslation: Sendable, Equatable {
         return out == number ? nil : out
     }
 
+    /// RFC 3262 §7.2: the `RAck` value (`response-num CSeq-num Method`) of a PRACK sent in this direction,
+    /// as it must go on: its CSeq-num names the INVITE the reliable 18x answered, as the UAS saw it, so an
+    /// INVITE that went on translated is named by its translated number. Nil: unchanged (no translation,
+    /// not an INVITE of this direction, or not a well-formed RAck).
+    public func forwardRAck(_ value: String) -> String? {
+        let parts = value.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard parts.count == 3, let rseq = UInt32(parts[0]), let number = UInt32(parts[1]),
+              parts[2] == "INVITE", let i = lastInvite, i.received == number, i.sent != number else { return nil }
+        return "\(rseq) \(i.sent) \(parts[2])"
+    }
+
     /// The number of a request the proxy inserts into this direction (the next after everything sent
     /// towards Y), and the new offset. Nil when it would reach 2**31 (§8.1.1.5).
     public mutating func insert() -> UInt32? {

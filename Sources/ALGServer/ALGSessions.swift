@@ -43,13 +43,23 @@ public actor ALGSessions {
         /// what was forwarded for it (2xx retransmissions get the same).
         var lastOfferIn: String?
         var lastOfferOut: String?
-        /// The INVITE (without SDP) whose 2xx carried the last delayed offer.
+        /// The INVITE (without SDP) whose 2xx (or reliable 18x) carried the last delayed offer.
         var delayedOfferRequest: ProxyRequestID?
+        /// RFC 3262 §3: the RSeq of the reliable 18x that carried the last delayed offer (nil: the offer
+        /// was in a 2xx). Its retransmissions (same RSeq) get the same rewritten offer; the PRACK answers it.
+        var offerRSeq: UInt32?
+        /// The To tag of the reliable 18x that carried it (a retransmission is of the same early dialog).
+        var offerTag: String?
         /// The dialog as seen by the proxy (for the requests the ALG originates).
         var dialog: ALGDialogRecord?
     }
     private var sessions: [SIPDialogID: Entry] = [:]
     private var byRequest: [ProxyRequestID: SIPDialogID] = [:]
+    /// INVITEs (without SDP) whose callee's offer in a reliable 18x failed (its Reserve, or the PRACK's
+    /// answer): a retransmission of that 18x is refused again instead of reserving anew (RFC 3262 §3).
+    private var refusedOfferRequests: [ProxyRequestID] = []
+    /// Bound on `refusedOfferRequests` (oldest forgotten first).
+    public static let maximumRefusedOffers = 256
     private var originator: (any ALGRequestOriginator)?
     private var eventsTask: Task<Void, Never>?
     private var originations: [Task<Void, Never>] = []
@@ -61,6 +71,9 @@ public actor ALGSessions {
     public struct Activity: Sendable, Equatable {
         public var originated: [String] = []
         public var leftoverSubtracts: [String] = []
+        /// Sessions that reached `established` (a confirmed dialog with its answer applied), counted once each
+        /// time a machine enters that state (initial answer or re-offer); wraps instead of trapping.
+        public var establishments: UInt64 = 0
     }
     public private(set) var activity = Activity()
     /// Bound on the activity log kept for tests and admin.
@@ -159,6 +172,7 @@ public actor ALGSessions {
         switch context.direction {
         case .request(let from, _):
             if message.method == "ACK" { return await delayedAnswer(sdp, message: message) }
+            if message.method == "PRACK" { return await prackBody(sdp, message: message) }
             guard let method = message.method, method == "INVITE" || method == "UPDATE" else { return .unchanged }
             guard let key = dialogKey(context.request) else { return .unchanged }
             let side: Side = from == .access ? .access : .core
@@ -185,8 +199,11 @@ public actor ALGSessions {
             if initial { logger.debug("ALG session \(key.callID) offer from \(side): \(out.summary)") }
             return out.result(agent: configuration.warningAgent)
         case .response:
-            if let status = context.status, (200...299).contains(status), context.request.method == "INVITE",
-               context.request.bodyRange.isEmpty, isDelayedOffer(context) {
+            if let status = context.status, context.request.method == "INVITE", context.request.bodyRange.isEmpty,
+               (200...299).contains(status) || ((101...199).contains(status) && Self.reliableRSeq(message) != nil),
+               isDelayedOffer(context) {
+                // RFC 3261 §13.2.1, RFC 3262 §5, RFC 6337 §2.2: to an INVITE without SDP, the first SDP of a
+                // reliable 18x or of the 2xx is the callee's offer.
                 return await delayedOffer(sdp, message: message, context: context, flags: flags)
             }
             guard let status = context.status, (101...299).contains(status),
@@ -222,9 +239,11 @@ public actor ALGSessions {
 
     // MARK: Delayed offer (RFC 3261 §13.2.1, RFC 3264 §4)
 
-    /// Whether a 2xx with SDP to an INVITE without SDP is an offer for the ALG: a new dialog (no session),
-    /// a retransmission of the 2xx that carried one, or a re-INVITE without SDP in an established session.
+    /// Whether a 2xx or reliable 18x with SDP to an INVITE without SDP is an offer for the ALG: a new
+    /// dialog (no session), a retransmission of the response that carried one (or the 2xx after the
+    /// reliable 18x that did), or a re-INVITE without SDP in an established session.
     private func isDelayedOffer(_ context: ProxyBodyContext) -> Bool {
+        if refusedOfferRequests.contains(context.requestID) { return true }
         guard let callID = context.request.callID, let k = existing(callID: callID, tags: tags(context.request)),
               let e = sessions[k] else { return true }
         if e.delayedOfferRequest == context.requestID { return true }
@@ -237,13 +256,31 @@ public actor ALGSessions {
     private func delayedOffer(_ sdp: String, message: SIPMessage, context: ProxyBodyContext,
                               flags: MediaSecurityFlags) async -> BodyRewriteResult {
         guard let key = dialogKey(context.request), let callID = context.request.callID else { return .unchanged }
+        let isFinal = (200...299).contains(context.status ?? 0)
+        let rseq = isFinal ? nil : Self.reliableRSeq(message)
+        if refusedOfferRequests.contains(context.requestID) {
+            // RFC 3262 §3: a retransmission of a reliable 18x whose offer already failed: refused again,
+            // never reserved anew (nor forwarded with the core's SDP).
+            return .failed(Self.reject(SIPRejection(status: 488, warning: warning("offer in a reliable provisional response refused"))))
+        }
         // The caller is who sent this INVITE (the callee for a re-INVITE it sent); the offer comes from the other side.
         let callerSide: Side = context.requestInbound.side == .gm ? .access : .core
         let target: SIPDialogID
         if let k = existing(callID: callID, tags: tags(context.request)) {
             target = k
-            if let e = sessions[k], e.lastOfferIn == sdp, let out = e.lastOfferOut {
-                return .replaced(body: Array(out.utf8), contentType: "application/sdp")   // retransmitted 2xx
+            if let e = sessions[k], let out = e.lastOfferOut,
+               e.lastOfferIn == sdp || (rseq != nil && rseq == e.offerRSeq && e.delayedOfferRequest == context.requestID
+                                        && message.to?.tag == e.offerTag) {
+                // A retransmitted 2xx or reliable 18x (same RSeq, RFC 3262 §3): the same rewritten offer. The
+                // 2xx after a reliable 18x may repeat that offer (RFC 6337 §3.1): it confirms the dialog
+                // whose answer came in the PRACK.
+                if isFinal, let tag = message.to?.tag {
+                    noteCallee(k, message)
+                    if e.offerRSeq != nil, e.machine.state != .established {
+                        _ = await drive(k, .answerReceived(sdp: nil, dialogTag: tag, isFinal: true, now: now()))
+                    }
+                }
+                return .replaced(body: Array(out.utf8), contentType: "application/sdp")
             }
         } else {
             guard context.request.to?.tag == nil else { return .unchanged }   // in-dialog, unknown session: not ours
@@ -264,26 +301,103 @@ public actor ALGSessions {
             byRequest[context.requestID] = key
             target = key
         }
-        if sessions[target]?.dialog?.calleeTo == nil,
-           let to = message.fields(.to).first.map({ message.value(of: $0) }), let calleeTarget = message.contacts.first?.address?.uri {
-            // RFC 3261 §12.1: the 2xx fixes the callee's tag, its remote target and the route set.
-            sessions[target]?.dialog?.calleeTo = to
-            sessions[target]?.dialog?.calleeTarget = calleeTarget
-            sessions[target]?.dialog?.recordRoute = message.recordRoutes.map { "<\($0.uri)>" }
-        }
-        // The sender of the 2xx: the callee of this INVITE (the other side of its sender).
+        if isFinal { noteCallee(target, message) }
+        // The sender of the response: the callee of this INVITE (the other side of its sender).
         let offerer = callerSide.other
         let out = await drive(target, .offerReceived(sdp: sdp, from: offerer, now: now()))
-        logger.debug("ALG session \(callID) delayed offer from \(offerer): \(out.summary)")
+        logger.debug("ALG session \(callID) delayed offer from \(offerer) in a \(context.status ?? 0): \(out.summary)")
         if let fwd = out.sdp, sessions[target] != nil {
             sessions[target]?.lastOfferIn = sdp
             sessions[target]?.lastOfferOut = fwd
             sessions[target]?.delayedOfferRequest = context.requestID
+            sessions[target]?.offerRSeq = rseq
+            sessions[target]?.offerTag = rseq == nil ? nil : message.to?.tag
         }
-        if out.sdp == nil, out.rejection == nil {
-            return .failed(Self.reject(SIPRejection(status: 500, warning: warning("offer could not be processed"))))
+        if out.sdp == nil {
+            if rseq != nil { refuse(context.requestID) }
+            if out.rejection == nil {
+                return .failed(Self.reject(SIPRejection(status: 500, warning: warning("offer could not be processed"))))
+            }
         }
         return out.result(agent: configuration.warningAgent)
+    }
+
+    /// RFC 3261 §12.1: the 2xx fixes the callee's tag, its remote target and the route set.
+    private func noteCallee(_ key: SIPDialogID, _ message: SIPMessage) {
+        guard sessions[key]?.dialog?.calleeTo == nil, let to = message.fields(.to).first.map({ message.value(of: $0) }),
+              let calleeTarget = message.contacts.first?.address?.uri else { return }
+        sessions[key]?.dialog?.calleeTo = to
+        sessions[key]?.dialog?.calleeTarget = calleeTarget
+        sessions[key]?.dialog?.recordRoute = message.recordRoutes.map { "<\($0.uri)>" }
+    }
+
+    private func refuse(_ id: ProxyRequestID) {
+        guard !refusedOfferRequests.contains(id) else { return }
+        refusedOfferRequests.append(id)
+        if refusedOfferRequests.count > Self.maximumRefusedOffers { refusedOfferRequests.removeFirst() }
+    }
+
+    /// The RSeq of a reliable provisional response (RFC 3262 §7.1: `Require: 100rel` and `RSeq`, 1 to
+    /// 2**31-1); nil when the response is not reliable.
+    static func reliableRSeq(_ message: SIPMessage) -> UInt32? {
+        func trimmed(_ s: Substring) -> Substring {
+            var t = s
+            while let c = t.first, c == " " || c == "\t" { t.removeFirst() }
+            while let c = t.last, c == " " || c == "\t" { t.removeLast() }
+            return t
+        }
+        let requires = message.fields(named: "Require").contains { f in
+            message.value(of: f).split(separator: ",").contains { trimmed($0).lowercased() == "100rel" }
+        }
+        guard requires, let f = message.fields(named: "RSeq").first, let n = UInt32(trimmed(message.value(of: f)[...])),
+              n >= 1, n <= ALGCSeqTranslation.maximumNumber else {
+            return nil
+        }
+        return n
+    }
+
+    // MARK: Offer in a reliable 18x, answer in the PRACK (RFC 3262 §5, RFC 6337 §2.2)
+
+    /// A PRACK with SDP: the answer to the callee's offer in the reliable 18x it acknowledges (the early
+    /// dialog's media are configured on the AGW; the 2xx confirms it without SDP). The UAC cannot be told
+    /// after the fact that its answer failed, but the PRACK can: a malformed or unacceptable answer gets
+    /// 488 (RFC 3261 §21.4.26) and the session is released (nothing left on the AGW); the UAS, never
+    /// PRACKed, ends the INVITE itself (RFC 3262 §3), and its 18x retransmissions are refused. Any other
+    /// SDP in a PRACK is an offer (RFC 3262 §5: after an exchange completed in the 18x/PRACK), which this
+    /// ALG does not take: 488 with a Warning, never forwarded unrewritten.
+    private func prackBody(_ sdp: String, message: SIPMessage) async -> BodyRewriteResult {
+        guard let callID = message.callID, let key = existing(callID: callID, tags: tags(message)),
+              let entry = sessions[key] else { return .unchanged }
+        if entry.lastAnswerIn == sdp, let cached = entry.lastAnswerOut, entry.offerRSeq != nil {
+            return .replaced(body: Array(cached.utf8), contentType: "application/sdp")   // same answer again
+        }
+        guard entry.offerRSeq != nil, entry.lastOfferOut != nil, entry.machine.appliedTag == nil,
+              entry.machine.state == .awaitingAnswer || entry.machine.state == .answerAwaitingGateway,
+              let remote = tags(message).first(where: { $0 != key.localTag }) else {
+            return .failed(Self.reject(SIPRejection(status: 488, warning: warning("SDP offer in PRACK not supported"))))
+        }
+        let out = await drive(key, .answerReceived(sdp: sdp, dialogTag: remote, isFinal: false, now: now()))
+        if let fwd = out.sdp, sessions[key] != nil {
+            sessions[key]?.lastAnswerIn = sdp
+            sessions[key]?.lastAnswerOut = fwd
+            return .replaced(body: Array(fwd.utf8), contentType: "application/sdp")
+        }
+        if let id = entry.delayedOfferRequest { refuse(id) }
+        logger.warning("ALG \(callID): the PRACK's answer was refused; session released")
+        let text = out.rejection?.warning ?? warning("unacceptable answer in PRACK")
+        return .failed(Self.reject(SIPRejection(status: 488, warning: text)))
+    }
+
+    /// A 2xx without body to an INVITE (RFC 3261 §13.2.1, RFC 3262 §5, RFC 6337 §3.1): when the answer came
+    /// earlier in a reliable 18x or its PRACK, the 2xx confirms that early dialog's media (no new
+    /// offer/answer, no AGW operation).
+    public func responseWithoutBody(_ response: SIPMessage, request: SIPMessage, status: Int) async {
+        guard (200...299).contains(status), request.method == "INVITE", let tag = response.to?.tag,
+              let callID = request.callID, let key = existing(callID: callID, tags: tags(request)),
+              let state = sessions[key]?.machine.state, state == .awaitingAnswer || state == .answerAwaitingGateway else { return }
+        noteCallee(key, response)
+        let out = await drive(key, .answerReceived(sdp: nil, dialogTag: tag, isFinal: true, now: now()))
+        logger.debug("ALG session \(callID) 2xx without SDP: \(sessions[key]?.machine.state.rawValue ?? "ended") \(out.summary)")
     }
 
     /// An ACK with SDP: the answer to an offer its 2xx carried (RFC 3261 §13.2.1), confirming the dialog.
@@ -317,6 +431,17 @@ public actor ALGSessions {
               let key = existing(callID: callID, tags: tags(request)), let d = sessions[key]?.dialog else { return nil }
         let sender: Side = request.from?.tag == key.localTag ? d.callerSide : d.callerSide.other
         return sessions[key]?.dialog?.forwardCSeq(cseq.number, method: cseq.method, from: sender)
+    }
+
+    /// The `RAck` value to forward for a PRACK of a dialog this ALG holds whose INVITE went on with a
+    /// translated CSeq (RFC 3262 §7.2, RFC 3261 §12.2.1.1); nil: forward it unchanged. Call after
+    /// `forwardCSeq` for the same request.
+    public func forwardRAck(_ request: SIPMessage) -> String? {
+        guard request.method == "PRACK", request.to?.tag != nil, let callID = request.callID,
+              let f = request.fields(named: "RAck").first, let key = existing(callID: callID, tags: tags(request)),
+              let d = sessions[key]?.dialog else { return nil }
+        let sender: Side = request.from?.tag == key.localTag ? d.callerSide : d.callerSide.other
+        return (sender == d.callerSide ? d.fromCaller : d.fromCallee).forwardRAck(request.value(of: f))
     }
 
     // MARK: Session end
@@ -463,7 +588,12 @@ public actor ALGSessions {
 
     private func apply(_ key: SIPDialogID, _ event: ALGSessionEvent) -> [ALGSessionAction] {
         guard var e = sessions[key] else { return [] }
+        let before = e.machine.state
         let actions = e.machine.handle(event)
+        if before != .established, e.machine.state == .established {
+            activity.establishments &+= 1
+            logger.info("ALG \(key.callID): session established; \(sessions.count) sessions active")
+        }
         sessions[key] = e
         return actions
     }

@@ -105,6 +105,8 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
         // RFC 3261 §12.2.2: after the ALG inserted requests into this direction of the dialog, the
         // sender's CSeq numbers are raised (read before a BYE ends the session). ALG delegation (issue 9).
         let cseq = await alg?.forwardCSeq(request)
+        // RFC 3262 §7.2: a PRACK's RAck names its INVITE by the number the UAS saw (translated likewise).
+        let rack = request.method == "PRACK" ? await alg?.forwardRAck(request) : nil
         let decision: ProxyRequestDecision
         switch inbound.side {
         case .gm:
@@ -115,8 +117,9 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
             if request.method == "BYE" { await alg?.bye(request) }   // ALG delegation (issue 9)
             decision = await terminating(request)
         }
-        guard let cseq, case .forward(var edits) = decision else { return decision }
-        ALGCSeqTranslation.rewrite(&edits.splice, number: cseq)
+        guard cseq != nil || rack != nil, case .forward(var edits) = decision else { return decision }
+        if let cseq { ALGCSeqTranslation.rewrite(&edits.splice, number: cseq) }
+        if let rack { edits.splice.replaceHeader("RAck", rack) }
         return .forward(edits)
     }
 
@@ -191,6 +194,11 @@ public actor PCSCFHooks: ProxyRuntimeHooks {
     public func processResponse(_ response: SIPMessage, context: ProxyResponseContext) async -> ProxyResponseDecision {
         if let alg, context.responseInbound.side == .gm, context.request.method == "INVITE", (200..<300).contains(context.status) {
             await alg.noteAccessFlow(request: context.request, flow: context.responseInbound)   // ALG delegation (issue 9)
+        }
+        if let alg, response.bodyRange.isEmpty, context.request.method == "INVITE", (200..<300).contains(context.status) {
+            // RFC 3262 §5 / RFC 6337 §3.1: a 2xx without SDP confirms the media answered in a reliable 18x or
+            // its PRACK (the body hook only sees responses with a body). ALG delegation (issue 9).
+            await alg.responseWithoutBody(response, request: context.request, status: context.status)
         }
         if (200..<300).contains(context.status), context.request.method == "INVITE", context.request.to?.tag == nil,
            let callID = context.request.callID {

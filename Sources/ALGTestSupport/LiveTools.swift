@@ -16,6 +16,22 @@ public enum LiveTool {
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 }
 
+extension Process {
+    /// `run()` with an empty signal mask for the child. Swift Testing runs tests on the cooperative pool,
+    /// whose threads block almost every signal, and a spawned child inherits its parent thread's mask
+    /// (POSIX `posix_spawn`, `fork`): such a child never sees `terminate()`'s SIGTERM nor `interrupt()`'s
+    /// SIGINT and lingers until its own timeout. The mask is cleared on the calling thread only for the
+    /// spawn (Foundation spawns from the calling thread), then restored.
+    public func runWithSignalsUnblocked() throws {
+        var empty = sigset_t()
+        var saved = sigset_t()
+        sigemptyset(&empty)
+        pthread_sigmask(SIG_SETMASK, &empty, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
+        try run()
+    }
+}
+
 /// A child process with captured output, killed when it outlives its deadline.
 public final class LiveProcess: @unchecked Sendable {
     public let process = Process()
@@ -44,7 +60,7 @@ public final class LiveProcess: @unchecked Sendable {
         }
     }
 
-    public func start() throws { try process.run() }
+    public func start() throws { try process.runWithSignalsUnblocked() }
 
     public var stdout: String { lock.lock(); defer { lock.unlock() }; return String(decoding: outData, as: UTF8.self) }
     public var stderr: String { lock.lock(); defer { lock.unlock() }; return String(decoding: errData, as: UTF8.self) }

@@ -168,7 +168,7 @@ func runProcess(_ path: String, _ args: [String]) throws -> String {
     let pipe = Pipe()
     p.standardOutput = pipe
     p.standardError = FileHandle.nullDevice
-    try p.run()
+    try p.runWithSignalsUnblocked()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return String(decoding: data, as: UTF8.self)

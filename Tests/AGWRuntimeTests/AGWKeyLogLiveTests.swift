@@ -31,10 +31,8 @@ struct AGWKeyLogLiveTests {
         guard let lab = try await AGWLiveLab.start(test, mediaPorts: media, agwExtra: ["--key-log", keyLog.path]) else { return }
         defer { lab.stop() }
         let capture = lab.dir.appendingPathComponent("msrp.pcapng")
-        // Children of the test inherit the blocked signal mask of the dispatch thread that spawns them,
-        // so dumpcap would never see SIGTERM: python unblocks every signal, then execs dumpcap.
-        let dump = try lab.process(lab.python, ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])",
-                                                dumpcap, "-i", "lo", "-f", "tcp port \(lab.corePort) or tcp portrange \(media.lowerBound)-\(media.upperBound)",
+        // LiveProcess spawns with an empty signal mask (`runWithSignalsUnblocked`), so dumpcap sees SIGINT.
+        let dump = try lab.process(dumpcap, ["-i", "lo", "-f", "tcp port \(lab.corePort) or tcp portrange \(media.lowerBound)-\(media.upperBound)",
                                              "-w", capture.path, "-a", "duration:40", "-q"])
         guard await eventually(timeout: 10, { dump.stderr.contains("Capturing on") }) else {
             let why = "dumpcap cannot capture on lo as this user: \(dump.stderr.prefix(400))"

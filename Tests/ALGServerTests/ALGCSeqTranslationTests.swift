@@ -26,6 +26,21 @@ struct ALGCSeqTranslationTests {
         #expect(t.offset == 0)
     }
 
+    @Test("RFC 3262 §7.2: a PRACK's RAck names its INVITE by the number the UAS saw: after the proxy's insertion, the caller's re-INVITE 2 went on as 3, so RAck 1 2 INVITE goes on as 1 3 INVITE; the untranslated dialog-creating INVITE, other methods and malformed values are left alone")
+    func rackFollowsTheInvite() {
+        var t = ALGCSeqTranslation(dialogCreating: 1)
+        #expect(t.forwardRAck("1 1 INVITE") == nil, "no translation yet")
+        #expect(t.insert() == 2)
+        #expect(t.forward(2, method: "INVITE") == 3)
+        #expect(t.forwardRAck("1 2 INVITE") == "1 3 INVITE")
+        #expect(t.forwardRAck("7  2\tINVITE") == "7 3 INVITE")
+        #expect(t.forward(3, method: "PRACK") == 4)
+        #expect(t.forwardRAck("1 1 INVITE") == nil, "not the INVITE the 18x answered")
+        #expect(t.forwardRAck("1 2 UPDATE") == nil)
+        #expect(t.forwardRAck("1 x INVITE") == nil)
+        #expect(t.forwardRAck("1 2") == nil)
+    }
+
     @Test("RFC 3261 §12.2.2: after the proxy's re-INVITE (caller's INVITE 1 → proxy's 2) the caller's own next BYE 2 reaches the callee as 3, above the proxy's 2")
     func callerAfterInsertion() {
         var t = ALGCSeqTranslation(dialogCreating: 1)

@@ -1,8 +1,8 @@
 // The IMS-ALG end to end over real sockets, one parameterised test over the call cases of issue 9: the
-// P-CSCF in process (Iq on an ephemeral UDP port), the OTP megaco MG (Tests/Peers/megaco_mg.escript) as
+// built pcscf-alg binary (`ALGBinaryLab`; Iq on UDP), the OTP megaco MG (Tests/Peers/megaco_mg.escript) as
 // the IMS-AGW, a SIPp UE (Gm, TCP; UDP for one CANCEL case) and a SIPp S-CSCF (Mw, UDP) running the pair `ALGCallCase` generates.
 // SIPp's check_it regexps check the SDP each side receives; the MG's log shows the H.248 commands; at the
-// end the gateway is audited (`Context *`): no context may be left.
+// end the MG's own count must show no context left (`MG LIVE contexts=0 terminations=0`).
 // Without sipp or escript: skipped with a reason; under CI=true a failure.
 import ALGTestSupport
 import Foundation
@@ -97,6 +97,47 @@ extension ALGCallCase {
                     coreChecks: M.coreSeesPlain("message", uePort: 50004) + [.has("a=setup:active")],
                     delayedOffer: true,
                     mgLog: ["MG MODIFY"], mgLogAbsent: [M.tlsClient], mgAdds: 2),
+        // Offer in a reliable 18x (RFC 3262 §5, RFC 6337 §2.2): the UE's INVITE has no SDP, the core's 183
+        // (100rel, RSeq 1) offers, the UE's PRACK answers; the 200s and the ACK carry no body.
+        ALGCallCase(name: "MSRP e2ae offer in a reliable 183, RFC 3262 §5: INVITE without SDP; the core's 183 (Require: 100rel, RSeq: 1) offers TCP/MSRP, the UE gets TCP/TLS/MSRP + AGW fingerprint + a=3ge2ae:applied; the UE's PRACK (RAck: 1 1 INVITE) answers TLS, the core gets it as TCP/MSRP on the AGW without fingerprint; 200 to the PRACK, 200 to the INVITE without body, ACK, BYE",
+                    direction: .originating,
+                    ueMedia: M.msrp(port: 50006, tls: true, setup: "active", fingerprint: M.ueFingerprint),
+                    coreMedia: M.msrp(port: 7654, tls: false, setup: "actpass"),
+                    ueChecks: M.ueSeesE2AE("message", farPort: 7654),
+                    coreChecks: M.coreSeesPlain("message", uePort: 50006) + [.has("a=setup:active"), .has("c=IN IP4 127\\.0\\.0\\.1")],
+                    offerIn18x: true,
+                    callerMsgChecks: [.has("RSeq: *1"), .has("Require: *100rel")],
+                    calleeMsgChecks: [.has("RAck: *1 1 INVITE"), .has("CSeq: *2 PRACK")],
+                    mgLog: ["MG MODIFY"], mgLogAbsent: [M.tlsClient], mgAdds: 2, mgSubtracts: 2, mgModifies: 2, establishments: 1),
+        ALGCallCase(name: "MSRP e2ae offer in a reliable 183 of a terminating call, RFC 3262 §5: the core's INVITE without SDP; the UE's 183 (100rel, RSeq 1) offers TLS with a=3ge2ae:requested, the core gets TCP/MSRP on the AGW; the core's PRACK answers a=setup:active, the UE gets TCP/TLS/MSRP + AGW fingerprint + a=3ge2ae:applied (the AGW is the TLS client: Establish TLS in the Modify); 200s and ACK without body",
+                    direction: .terminating,
+                    ueMedia: M.msrp(port: 50008, tls: true, setup: "actpass", fingerprint: M.ueFingerprint, e2ae: true),
+                    coreMedia: M.msrp(port: 7654, tls: false, setup: "active"),
+                    ueChecks: M.ueSeesE2AE("message", farPort: 7654) + [.has("a=setup:active")],
+                    coreChecks: M.coreSeesPlain("message", uePort: 50008),
+                    offerIn18x: true,
+                    callerMsgChecks: [.has("RSeq: *1"), .has("Require: *100rel")],
+                    calleeMsgChecks: [.has("RAck: *1 1 INVITE"), .has("CSeq: *2 PRACK")],
+                    mgLog: ["MG MODIFY", M.tlsClient], mgAdds: 2, mgSubtracts: 2, mgModifies: 2, establishments: 1),
+        ALGCallCase(name: "Malformed answer in the PRACK (SHA-256 fingerprint of 31 bytes, RFC 8122 §5) to the core's reliable 183 offer: 488 with Warning to the PRACK, which never reaches the core; the context is Subtracted; the core's retransmitted 183 is refused (the UE's INVITE ends 488) and nothing is reserved again (RFC 3262 §3/§5)",
+                    direction: .originating, ending: .prackAnswerRefused,
+                    ueMedia: M.msrp(port: 50016, tls: true, setup: "active",
+                                    fingerprint: "sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12"),
+                    coreMedia: M.msrp(port: 7654, tls: false, setup: "actpass"),
+                    ueChecks: M.ueSeesE2AE("message", farPort: 7654),
+                    rejectChecks: [.has("Warning: 399 "), .has("CSeq: *2 PRACK")],
+                    offerIn18x: true,
+                    mgAdds: 2, mgSubtracts: 2, establishments: 0),
+        ALGCallCase(name: "MSRP e2ae answer in a reliable 183, RFC 3262 §5 / RFC 6337 §3.1: the UE's INVITE offers; the core's 183 (100rel, RSeq 1) answers TCP/MSRP, the UE gets TCP/TLS/MSRP + AGW fingerprint + a=3ge2ae:applied; PRACK, 200s and ACK without body: the 200 confirms the session without a second Modify",
+                    direction: .originating,
+                    ueMedia: M.msrp(port: 50014, tls: true, setup: "active", fingerprint: M.ueFingerprint, e2ae: true),
+                    coreMedia: M.msrp(port: 7654, tls: false, setup: "passive"),
+                    ueChecks: M.ueSeesE2AE("message", farPort: 7654) + [.has("a=setup:passive")],
+                    coreChecks: M.coreSeesPlain("message", uePort: 50014),
+                    answerIn18x: true,
+                    callerMsgChecks: [.has("RSeq: *1"), .has("Require: *100rel")],
+                    calleeMsgChecks: [.has("RAck: *1 1 INVITE"), .has("CSeq: *2 PRACK"), .lacks("Content-Type")],
+                    mgLog: ["MG MODIFY"], mgLogAbsent: [M.tlsClient], mgAdds: 2, mgSubtracts: 2, mgModifies: 2, establishments: 1),
         // Seed 004 (BFCP).
         ALGCallCase(name: "BFCP e2ae originating, seed 004 originating flow: TCP/BFCP towards the core, TCP/TLS/BFCP with the AGW fingerprint towards the UE; the UE (offerer) starts TLS, so no Establish TLS",
                     direction: .originating,
@@ -228,23 +269,25 @@ struct ALGCallLiveTests {
         try c.core.write(to: coreFile, atomically: true, encoding: .utf8)
 
         let corePort = PCSCFLive.freePort()
-        let service = try await ALGLive.start(corePort: corePort, gmUDP: c.ueUDP)
-        let mg = try await ALGLive.gateway(service, extra: c.mgArguments)
-        let (core, ue) = try await PCSCFLive.pair(sipp, service: service, corePort: corePort, core: coreFile.path, ue: ueFile.path, ueUDP: c.ueUDP)
-        if keep != nil { try? "\(core)\n\n\(ue)".write(to: dir.appendingPathComponent("sipp.log"), atomically: true, encoding: .utf8) }
-        #expect(core.status == 0, "core SIPp: \(core)\nMG: \(mg.text)")
-        #expect(ue.status == 0, "UE SIPp: \(ue)\nMG: \(mg.text)")
+        guard let lab = try await ALGBinaryLab.start(corePort: corePort, gmUDP: c.ueUDP, mgExtra: c.mgArguments) else { return }
+        defer { lab.stop() }
+        let mg = lab.mg
+        async let coreRun = PCSCFLive.run(sipp, scenario: coreFile.path, transport: "u1", port: corePort, remote: nil)
+        try await Task.sleep(for: .milliseconds(300))
+        let ue = try await PCSCFLive.run(sipp, scenario: ueFile.path, transport: c.ueUDP ? "u1" : "t1", port: PCSCFLive.freePort(),
+                                         remote: "127.0.0.1:\(lab.gm)")
+        let core = try await coreRun
+        if keep != nil { try? "\(core)\n\n\(ue)\n\npcscf-alg:\n\(lab.log)".write(to: dir.appendingPathComponent("sipp.log"), atomically: true, encoding: .utf8) }
+        #expect(core.status == 0, "core SIPp: \(core)\nMG: \(mg.text)\npcscf-alg: \(lab.log.suffix(3000))")
+        #expect(ue.status == 0, "UE SIPp: \(ue)\nMG: \(mg.text)\npcscf-alg: \(lab.log.suffix(3000))")
         #expect(await mg.addCount(waitingFor: c.mgAdds) == c.mgAdds, "MG: \(mg.text)")
         if let n = c.mgSubtracts { #expect(await mg.lines("MG SUBTRACT", waitingFor: n) == n, "MG: \(mg.text)") }
+        if let n = c.mgModifies { #expect(await mg.lines("MG MODIFY", waitingFor: n) == n, "MG: \(mg.text)") }
         for s in c.mgLog { #expect(await mg.contains(s), "MG log has '\(s)': \(mg.text)") }
         for s in c.mgLogAbsent { #expect(!mg.text.contains(s), "MG log lacks '\(s)': \(mg.text)") }
-        let alg = try #require(service.alg)
-        await alg.settle()
-        #expect(await ALGLive.drained(alg), "the ALG forgot the session")
-        let client = try #require(service.iq)
-        #expect(try await client.auditContexts().isEmpty, "no context left on the IMS-AGW. MG: \(mg.text)")
-        mg.stop()
-        await service.shutdown()
+        #expect(await lab.drained(), "the ALG forgot the session: \(lab.log.suffix(3000))")
+        if let n = c.establishments { #expect(lab.establishments == n, "sessions established: \(lab.log.suffix(3000))") }
+        #expect(await lab.gatewayHoldsNoContext(), "no context left on the IMS-AGW. MG: \(mg.text)")
     }
 
     @Test("A heartbeat Notify for a context no session knows: the MGC answers it with an error (H.248.8 435) and the ALG Subtracts that context; nothing is left; the pcscf-alg log has one line for the incoming Notify and one for the Subtract (TS 23.334 §8; H.248.36)",

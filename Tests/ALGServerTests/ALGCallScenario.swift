@@ -33,6 +33,10 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         case tlsFailureReinvite(index: Int)
         /// The MG reports a TLS failure on the only stream: the ALG sends BYE to both sides.
         case tlsFailureBye
+        /// `offerIn18x`: the caller's PRACK answer is refused 488 (`rejectChecks` on it) and never reaches
+        /// the callee; the callee's retransmitted 183 is refused too, so the caller's INVITE ends 488 (ACKed);
+        /// the callee, never PRACKed, ends its INVITE with 500 (RFC 3262 §3).
+        case prackAnswerRefused
     }
 
     var name: String
@@ -56,6 +60,19 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     /// (`coreMedia`/`ueMedia` of the callee), the caller's ACK the answer; `ueChecks`/`coreChecks` of the
     /// caller apply to the 200, those of the callee to the ACK.
     var delayedOffer = false
+    /// Offer in a reliable 18x (RFC 3262 §5, RFC 6337 §2.2): the INVITE carries no SDP, the callee's 183
+    /// (`Require: 100rel`, `RSeq: 1`) the offer, the caller's PRACK (`RAck: 1 1 INVITE`) the answer; the
+    /// 200s (to the PRACK and to the INVITE) and the ACK carry no body. `ueChecks`/`coreChecks` of the
+    /// caller apply to the 183, those of the callee to the PRACK; `msgChecks*` to the whole message.
+    var offerIn18x = false
+    /// Answer in a reliable 18x (RFC 3262 §5, RFC 6337 §3.1): the INVITE carries the offer, the callee's
+    /// 183 (`Require: 100rel`, `RSeq: 1`) the answer; the PRACK, the 200s and the ACK carry no body.
+    var answerIn18x = false
+    private var reliable18x: Bool { offerIn18x || answerIn18x }
+    /// Regexps on the whole 183 the caller receives / the whole PRACK the callee receives (`offerIn18x`,
+    /// `answerIn18x`).
+    var callerMsgChecks: [SDPCheck] = []
+    var calleeMsgChecks: [SDPCheck] = []
     /// The UE's Gm transport is UDP (default TCP).
     var ueUDP = false
     var mgArguments: [String] = []
@@ -65,6 +82,10 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     var mgAdds: Int
     /// The number of Subtract lines expected (nil: not counted).
     var mgSubtracts: Int? = nil
+    /// The number of Modify lines expected (nil: not counted): one per termination of each Configure.
+    var mgModifies: Int? = nil
+    /// The number of times the ALG's session reached `established` (nil: not checked).
+    var establishments: UInt64? = nil
 
     var testDescription: String { name }
 
@@ -92,8 +113,26 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         }
         if isCaller {
             if p == .core { x += "  <pause milliseconds=\"300\"/>\n" }
-            x += invite(p, media: delayedOffer ? nil : media)
+            x += invite(p, media: delayedOffer || offerIn18x ? nil : media)
             if ending == .cancel { return x + cancelFromCaller(p) + Self.close(refs) }
+            if reliable18x {
+                // RFC 3262 §4: the caller PRACKs the reliable 183, with the answer to its offer (§5) if it has one.
+                let on183 = Self.merge(Self.actions(checks, prefix: "a", into: &refs),
+                                       Self.actions(callerMsgChecks, prefix: "m", search: "msg", into: &refs))
+                x += "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"183\" rrs=\"true\">\n" + on183 + "  </recv>\n"
+                x += prack(p, cseq: 2, rack: "1 1 INVITE", sdp: offerIn18x ? media : nil)
+                if ending == .prackAnswerRefused {
+                    x += "  <recv response=\"488\">\n" + Self.actions(rejectChecks, prefix: "w", search: "msg", into: &refs) + "  </recv>\n"
+                    x += "  <recv response=\"488\"/>\n" + nonOKAck(p)
+                    return x + Self.close(refs)
+                }
+                // The 200 to the PRACK, then the 200 to the INVITE (no body: the exchange is complete).
+                x += "  <recv response=\"200\"/>\n  <recv response=\"200\">\n"
+                    + Self.actions([.lacks("Content-Type")], prefix: "z", search: "msg", into: &refs) + "  </recv>\n"
+                x += ack(p, cseq: 1)
+                x += bye(p, cseq: 3)
+                return x + Self.close(refs)
+            }
             x += "  <recv response=\"100\" optional=\"true\"/>\n  <recv response=\"180\" optional=\"true\"/>\n"
             var okActions = Self.actions(checks, prefix: "a", into: &refs)
             if case .tlsFailureReinvite = ending {
@@ -103,6 +142,60 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
             }
             x += "  <recv response=\"200\" rrs=\"true\">\n" + okActions + "  </recv>\n"
             x += ack(p, cseq: 1, sdp: delayedOffer ? media : nil)
+        } else if reliable18x {
+            // The 200 to the INVITE goes after the PRACK's, so it takes the INVITE's Vias and Record-Route
+            // from here (RFC 3261 §8.2.6.2, §12.1.1).
+            let capture = "    <action>\n"
+                + "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Via:\" occurrence=\"1\" assign_to=\"invvia\"/>\n"
+                + "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Via:\" occurrence=\"2\" assign_to=\"invvia2\"/>\n"
+                + "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Record-Route:\" occurrence=\"1\" assign_to=\"invrr\"/>\n"
+                + "      <ereg regexp=\".*\" search_in=\"hdr\" header=\"Record-Route:\" occurrence=\"2\" assign_to=\"invrr2\"/>\n"
+                + "    </action>\n"
+            refs += ["invvia", "invvia2", "invrr", "invrr2"]
+            let onInvite = answerIn18x ? Self.merge(Self.actions(checks, prefix: "o", into: &refs), capture) : capture
+            x += "  <recv request=\"INVITE\" rrs=\"true\">\n" + onInvite + "  </recv>\n"
+            // RFC 3262 §3: retransmitted (same RSeq) until the PRACK comes.
+            let reliable183 = response(p, status: "183 Session Progress", tag: true, sdp: media, retrans: ending != .prackAnswerRefused,
+                                       extra: "Require: 100rel\nRSeq: 1\n")
+            x += reliable183
+            if ending == .prackAnswerRefused {
+                // RFC 3262 §3: the 183 retransmitted (same RSeq), by hand (SIPp's own retransmissions would go on
+                // past the wait). No PRACK may arrive (a request SIPp does not await is a failure): the wait
+                // times out, and the INVITE ends with 500 (RFC 3262 §3), which the proxy ACKs.
+                x += "  <pause milliseconds=\"1000\"/>\n" + reliable183
+                x += "  <recv request=\"UPDATE\" timeout=\"2000\" ontimeout=\"1\"/>\n  <label id=\"1\"/>\n"
+                x += Self.send("""
+                SIP/2.0 500 Server Internal Error
+                [last_Via:]
+                [last_From:]
+                [last_To:];tag=[pid]e[call_number]
+                [last_Call-ID:]
+                [last_CSeq:]
+                Content-Length: 0
+
+                """) + "  <recv request=\"ACK\"/>\n"
+                return x + Self.close(refs)
+            }
+            x += "  <recv request=\"PRACK\">\n" + Self.merge(Self.actions(offerIn18x ? checks : [], prefix: "k", into: &refs),
+                                                             Self.actions(calleeMsgChecks, prefix: "n", search: "msg", into: &refs)) + "  </recv>\n"
+            x += response(p, status: "200 OK", tag: false, sdp: nil)
+            let contact = p == .ue ? ueContact : "<sip:bob@[local_ip]:[local_port]>"
+            x += "  <pause milliseconds=\"200\"/>\n" + Self.send("""
+            SIP/2.0 200 OK
+            Via: [$invvia]
+            Via: [$invvia2]
+            Record-Route: [$invrr]
+            Record-Route: [$invrr2]
+            [last_From:]
+            [last_To:]
+            [last_Call-ID:]
+            CSeq: 1 INVITE
+            Contact: \(contact)
+            Content-Length: 0
+
+            """, retrans: true)
+            x += "  <recv request=\"ACK\"/>\n" + byeReceived(p)
+            return x + Self.close(refs)
         } else {
             var actions = delayedOffer ? "" : Self.actions(checks, prefix: "o", into: &refs)
             if ending == .cancel {
@@ -159,7 +252,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
             }
         case .tlsFailureBye:
             x += byeReceived(p)
-        case .cancel, .rejected:
+        case .cancel, .rejected, .prackAnswerRefused:
             break
         }
         return x + Self.close(refs)
@@ -260,7 +353,7 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         To: \(i.to)
         Call-ID: \(i.callID)
         CSeq: 1 INVITE
-        Contact: \(i.contact)
+        Contact: \(i.contact)\(reliable18x ? "\nSupported: 100rel" : "")
         """
         // RFC 3261 §13.2.1: without media the INVITE carries no offer (the delayed-offer case).
         guard let media else { return Self.send(head + "\nContent-Length: 0\n", retrans: true) }
@@ -318,6 +411,57 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
         """)
     }
 
+    /// RFC 3261 §17.1.1.3: the ACK of a non-2xx final to the INVITE (its Via branch, the response's To).
+    private func nonOKAck(_ p: Party) -> String {
+        let i = ids(p)
+        return Self.send("""
+        ACK \(i.ruri) SIP/2.0
+        Via: \(i.via);branch=z9hG4bK-[pid]-[call_number]-inv
+        \(i.route)Max-Forwards: 70
+        From: \(i.from)
+        [last_To:]
+        Call-ID: \(i.callID)
+        CSeq: 1 ACK
+        Content-Length: 0
+
+        """)
+    }
+
+    /// RFC 3262 §7.2: the PRACK of the reliable 18x (RAck: its RSeq, then the INVITE's CSeq), with the answer.
+    private func prack(_ p: Party, cseq: Int, rack: String, sdp: String?) -> String {
+        let i = ids(p)
+        guard let sdp else {
+            return Self.send("""
+            PRACK [next_url] SIP/2.0
+            Via: \(i.via);branch=[branch]
+            [routes]
+            Max-Forwards: 70
+            From: \(i.from)
+            [last_To:]
+            Call-ID: \(i.callID)
+            CSeq: \(cseq) PRACK
+            RAck: \(rack)
+            Content-Length: 0
+
+            """, retrans: true)
+        }
+        return Self.send("""
+        PRACK [next_url] SIP/2.0
+        Via: \(i.via);branch=[branch]
+        [routes]
+        Max-Forwards: 70
+        From: \(i.from)
+        [last_To:]
+        Call-ID: \(i.callID)
+        CSeq: \(cseq) PRACK
+        RAck: \(rack)
+        Content-Type: application/sdp
+        Content-Length: [len]
+
+        \(Self.body(p, sdp))
+        """, retrans: true)
+    }
+
     private func bye(_ p: Party, cseq: Int, to: String = "[last_To:]", okActions: String = "") -> String {
         let i = ids(p)
         return "  <pause milliseconds=\"100\"/>\n" + Self.send("""
@@ -339,11 +483,12 @@ struct ALGCallCase: Sendable, CustomTestStringConvertible {
     }
 
     /// A response to the last request received (the callee's To tag on the first ones).
-    private func response(_ p: Party, status: String, tag: Bool, sdp: String?, rawBody: Bool = false, retrans: Bool = false) -> String {
+    private func response(_ p: Party, status: String, tag: Bool, sdp: String?, rawBody: Bool = false, retrans: Bool = false,
+                          extra: String = "") -> String {
         let contact = p == .ue ? ueContact : "<sip:bob@[local_ip]:[local_port]>"
         var m = "SIP/2.0 \(status)\n[last_Via:]\n[last_From:]\n[last_To:]\(tag ? ";tag=[pid]e[call_number]" : "")\n[last_Call-ID:]\n[last_CSeq:]\n"
         if tag { m += "[last_Record-Route:]\n" }
-        m += "Contact: \(contact)\n"
+        m += "Contact: \(contact)\n" + extra
         if let sdp {
             m += "Content-Type: application/sdp\nContent-Length: [len]\n\n" + (rawBody ? sdp : Self.body(p, sdp))
         } else {

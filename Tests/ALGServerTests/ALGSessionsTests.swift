@@ -298,4 +298,29 @@ struct ALGSessionsCSeqTests {
         let outOfDialog = try Self.message("OPTIONS sip:bob@ims.test SIP/2.0", from: alice, to: bobNoTag, cseq: "9 OPTIONS")
         #expect(await alg.forwardCSeq(outOfDialog) == nil, "no To tag: not an in-dialog request")
     }
+
+    @Test("RFC 3262 §7.2 with RFC 3261 §12.2.2: after the ALG's re-INVITE (2 towards the callee), the caller's own re-INVITE 2 goes on as 3; its PRACK 3 (RAck: 1 2 INVITE, for the callee's reliable 18x) goes on as 4 with RAck: 1 3 INVITE, the number the callee saw")
+    func prackAfterReINVITE() async throws {
+        let mgc = ScriptedMGC()
+        let alg = ALGFx.sessions(mgc)
+        await alg.attach(originator: RecordingOriginator())
+        let alice = "<sip:alice@ims.test>;tag=a1", bobNoTag = "<sip:bob@ims.test>", bob = "<sip:bob@ims.test>;tag=b1"
+        let invite = try Self.message("INVITE sip:bob@ims.test SIP/2.0", from: alice, to: bobNoTag, cseq: "1 INVITE", contact: true)
+        let offer = ALGFx.offer.replacingOccurrences(of: "t=0 0\r\n", with: "t=0 0\r\n" + Self.audio)
+        _ = try #require(ALGFx.text(await alg.rewrite(Array(offer.utf8)[...], message: invite, context: ALGFx.offerContext(invite), flags: ALGFx.flags)))
+        let ok = try Self.message("SIP/2.0 200 OK", from: alice, to: bob, cseq: "1 INVITE", contact: true)
+        let answer = ALGFx.answer.replacingOccurrences(of: "t=0 0\r\n", with: "t=0 0\r\n" + Self.audio)
+        _ = try #require(ALGFx.text(await alg.rewrite(Array(answer.utf8)[...], message: ok, context: ALGFx.answerContext(invite, 200), flags: ALGFx.flags)))
+        await alg.requestCompleted(ALGFx.id, status: 200)
+        await alg.gatewayEvent(IqGatewayEventForContext(contextID: "7", event: .tlsFailure(termination: "ip/3")))
+        await alg.settle()
+        let reinvite = try Self.message("INVITE sip:bob@203.0.113.5 SIP/2.0", from: alice, to: bob, cseq: "2 INVITE", contact: true)
+        #expect(await alg.forwardCSeq(reinvite) == 3)
+        var prack = try Self.message("PRACK sip:bob@203.0.113.5 SIP/2.0", from: alice, to: bob, cseq: "3 PRACK")
+        #expect(await alg.forwardRAck(prack) == nil, "no RAck header: nothing to translate")
+        prack = try HookFx.parse(String(decoding: prack.bytes, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n")
+            .replacingOccurrences(of: "CSeq: 3 PRACK\n", with: "CSeq: 3 PRACK\nRAck: 1 2 INVITE\n"))
+        #expect(await alg.forwardCSeq(prack) == 4)
+        #expect(await alg.forwardRAck(prack) == "1 3 INVITE")
+    }
 }

@@ -99,7 +99,7 @@ final class OTPMG: @unchecked Sendable {
         let out = try FileHandle(forWritingTo: log)
         process.standardOutput = out
         process.standardError = out
-        try process.run()
+        try process.runWithSignalsUnblocked()
     }
 
     var text: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }

@@ -76,7 +76,7 @@ enum PCSCFLive {
         p.standardOutput = FileHandle.nullDevice
         let err = Pipe()
         p.standardError = err
-        try p.run()
+        try p.runWithSignalsUnblocked()
         let deadline = Date().addingTimeInterval(Double(timeout + 10))
         while p.isRunning {
             if Date() > deadline { p.terminate() }

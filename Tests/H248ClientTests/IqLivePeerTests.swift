@@ -69,7 +69,7 @@ final class MGProcess: @unchecked Sendable {
         process.standardOutput = out
         process.standardError = out
         process.arguments = arguments
-        try process.run()
+        try process.runWithSignalsUnblocked()
     }
 
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }

@@ -51,7 +51,7 @@ enum Repo {
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
-        try p.run()
+        try p.runWithSignalsUnblocked()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))

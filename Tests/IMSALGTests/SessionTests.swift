@@ -263,6 +263,43 @@ struct SessionTests {
         #expect(h.mgc.releases.isEmpty)
     }
 
+    @Test("RFC 3262 §5 / RFC 6337 §2.2: the callee's offer (reliable 18x, from the core) answered in the PRACK (not final); the 2xx without body (sdp nil) confirms that dialog with no AGW operation")
+    func offerIn18xAnswerInPRACKThen2xxWithoutBody() throws {
+        var h = SessionHarness()
+        let offer = h.send(.offerReceived(sdp: try SDPFx.rewrite("03"), from: .core, now: Self.t0))
+        guard case .reserve = try #require(h.mgc.nonReleases.first) else { Issue.record("reserve"); return }
+        #expect(h.forwarded(offer).map(\.1) == [.access])
+        #expect(h.machine.state == .awaitingAnswer)
+        let prack = h.send(.answerReceived(sdp: try SDPFx.rewrite("04"), dialogTag: "B", isFinal: false, now: Self.t0))
+        #expect(h.forwarded(prack).map(\.1) == [.core])
+        #expect(h.machine.state == .awaitingAnswer)
+        let n = h.mgc.calls.count
+        let fin = h.send(.answerReceived(sdp: nil, dialogTag: "B", isFinal: true, now: Self.t0 + .seconds(1)))
+        #expect(h.mgc.calls.count == n, "no second Configure")
+        #expect(h.machine.state == .established)
+        #expect(h.machine.confirmedTag == "B")
+        #expect(fin.allSatisfy { if case .mgc = $0 { false } else { true } })
+    }
+
+    @Test("RFC 3262 §5 / RFC 6337 §3.1: a re-offer answered in a reliable 18x of the confirmed dialog (not final); the 2xx without body (sdp nil) takes that applied answer and re-establishes the session, no second Configure")
+    func reofferAnsweredIn18xThen2xxWithoutBody() throws {
+        var h = SessionHarness()
+        h.send(.offerReceived(sdp: try SDPFx.rewrite("01"), from: .access, now: Self.t0))
+        let answer = try SDPFx.rewrite("02")
+        h.send(.answerReceived(sdp: answer, dialogTag: "A", isFinal: true, now: Self.t0))
+        #expect(h.machine.state == .established)
+        h.send(.offerReceived(sdp: try SDPFx.rewrite("01").replacingOccurrences(of: "o=alice 2890844526 2890844526", with: "o=alice 2890844526 2890844527"), from: .access, now: Self.t0))
+        #expect(h.machine.state == .awaitingAnswer)
+        let reanswer = answer.replacingOccurrences(of: "203.0.113.5", with: "203.0.113.9")
+        let early = h.send(.answerReceived(sdp: reanswer, dialogTag: "A", isFinal: false, now: Self.t0))
+        #expect(h.forwarded(early).count == 1)
+        #expect(h.machine.state == .awaitingAnswer)
+        let n = h.mgc.calls.count
+        h.send(.answerReceived(sdp: nil, dialogTag: "A", isFinal: true, now: Self.t0))
+        #expect(h.mgc.calls.count == n)
+        #expect(h.machine.state == .established, "without the applied answer the 2xx without body would leave the re-offer pending")
+    }
+
     @Test("Forking: the same answer repeated (18x then 2xx) needs no second Configure")
     func forkingSameAnswer() throws {
         var h = SessionHarness()

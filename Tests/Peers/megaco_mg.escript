@@ -67,6 +67,7 @@
 %%       MG RESTART dropped contexts=1 terminations=2
 %%       MG RESTART registered version=3 ...
 %%       MG STATE contexts=0 terminations=0        (on stop)
+%%       MG LIVE contexts=1 terminations=2         (after each transaction request)
 %%   * stops by itself after --duration seconds (default 60).
 %%
 %% Usage:
@@ -408,6 +409,8 @@ execute(CH, V, ActionRequests) ->
     put(vsn, V),
     put(conn, CH),
     Replies = lists:flatmap(fun action/1, ActionRequests),
+    {Ctxs, Terms} = state_counts(),
+    log("LIVE contexts=~p terminations=~p", [Ctxs, Terms]),
     case opt(imm_ack) of
         true -> {{handle_ack, {acts, length(Replies)}}, Replies};
         false -> {discard_ack, Replies}

@@ -172,7 +172,7 @@ struct SIPpTLSShimTests {
         shim.arguments = ["TCP-LISTEN:\(shimPort),reuseaddr,bind=127.0.0.1", "OPENSSL:127.0.0.1:\(tlsPort),verify=0"]
         shim.standardOutput = FileHandle.nullDevice
         shim.standardError = FileHandle.nullDevice
-        try shim.run()
+        try shim.runWithSignalsUnblocked()
         defer { if shim.isRunning { shim.terminate() } }
         #expect(await eventually { isListening(port: shimPort) }, "socat did not listen on \(shimPort)")
 

@@ -105,7 +105,7 @@ func runSIPpUAC(_ sipp: String, calls: Int, mode: String, port: Int) async throw
     p.standardOutput = FileHandle.nullDevice
     let err = Pipe()
     p.standardError = err
-    try p.run()
+    try p.runWithSignalsUnblocked()
     while p.isRunning { try await Task.sleep(nanoseconds: 50_000_000) }
     return (p.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
 }

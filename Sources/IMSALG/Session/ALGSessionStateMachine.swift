@@ -251,7 +251,10 @@ public struct ALGSessionStateMachine: Sendable {
             return []
         }
         if let confirmed = confirmedTag, confirmed != a.tag { return [] }   // re-offer: only the dialog's own answer
-        guard let sdp = a.sdp ?? earlyDialogs[a.tag] else {
+        // sdp nil: a 2xx without body; its answer is the one that came earlier in a reliable 18x (or the
+        // PRACK) of the same dialog: the early dialog's, or, for a re-offer of a confirmed dialog, the
+        // answer applied for that dialog (RFC 3262 §5, RFC 6337 §3.1).
+        guard let sdp = a.sdp ?? earlyDialogs[a.tag] ?? (a.tag == appliedTag ? appliedAnswerSDP : nil) else {
             // A 18x without SDP creates an early dialog but carries no answer.
             return []
         }
