@@ -548,7 +548,23 @@ public actor ProxyServer {
         case .flow: return false
         case .address(let a, _, _), .named(let a, _, _, _): address = a
         }
-        return boundAddresses.contains { $0.ipAddress == address.ipAddress && $0.port == address.port }
+        return boundAddresses.contains { Self.sameIPAndPort($0, address) }
+    }
+
+    /// Same IP address and port, compared on the address bytes (what comparing `ipAddress` strings and
+    /// ports gives, without formatting two addresses with inet_ntop for every forwarded request).
+    static func sameIPAndPort(_ a: SocketAddress, _ b: SocketAddress) -> Bool {
+        switch (a, b) {
+        case (.v4(let x), .v4(let y)):
+            return x.address.sin_addr.s_addr == y.address.sin_addr.s_addr && x.address.sin_port == y.address.sin_port
+        case (.v6(let x), .v6(let y)):
+            guard x.address.sin6_port == y.address.sin6_port else { return false }
+            return withUnsafeBytes(of: x.address.sin6_addr) { xb in
+                withUnsafeBytes(of: y.address.sin6_addr) { yb in xb.elementsEqual(yb) }
+            }
+        default:
+            return a.ipAddress == b.ipAddress && a.port == b.port
+        }
     }
 
     private func isReliable(_ d: SIPDestination) -> Bool {

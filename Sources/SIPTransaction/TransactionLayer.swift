@@ -164,7 +164,49 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         /// For a CANCEL server transaction: the INVITE server transaction it refers to.
         let cancelTarget: TransactionID?
         /// Live generation per running timer; a queued timer whose generation differs is stale.
-        var timerGenerations: [TransactionTimer: UInt64] = [:]
+        var timerGenerations = TimerGenerations()
+    }
+
+    /// The live generation of each of the 13 timers of one transaction, inline (no per-transaction
+    /// dictionary: allocating and hashing one per transaction was a visible share of the proxy's CPU).
+    /// nil: the timer is not running. Generations start at 1, so 0 is stored for nil.
+    struct TimerGenerations: Sendable {
+        private var slots: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+        subscript(timer: TransactionTimer) -> UInt64? {
+            get {
+                let value = withUnsafeBytes(of: slots) { $0.load(fromByteOffset: Self.offset(timer), as: UInt64.self) }
+                return value == 0 ? nil : value
+            }
+            set {
+                let offset = Self.offset(timer)
+                withUnsafeMutableBytes(of: &slots) { $0.storeBytes(of: newValue ?? 0, toByteOffset: offset, as: UInt64.self) }
+            }
+        }
+
+        /// The running timers, in declaration order.
+        var running: [TransactionTimer] { TransactionTimer.allCases.filter { self[$0] != nil } }
+
+        @inline(__always) private static func offset(_ timer: TransactionTimer) -> Int {
+            let index: Int
+            switch timer {
+            case .timerA: index = 0
+            case .timerB: index = 1
+            case .timerC: index = 2
+            case .timerD: index = 3
+            case .timerE: index = 4
+            case .timerF: index = 5
+            case .timerG: index = 6
+            case .timerH: index = 7
+            case .timerI: index = 8
+            case .timerJ: index = 9
+            case .timerK: index = 10
+            case .timerL: index = 11
+            case .timerM: index = 12
+            }
+            return index * MemoryLayout<UInt64>.stride
+        }
     }
 
     public let configuration: TransactionLayerConfiguration
@@ -198,7 +240,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
 
     /// The timers currently running for a transaction.
     public func runningTimers(of id: TransactionID) -> Set<TransactionTimer> {
-        Set(entries[id]?.timerGenerations.keys.map { $0 } ?? [])
+        Set(entries[id]?.timerGenerations.running ?? [])
     }
 
     /// The earliest instant at which `advance(to:)` has work to do, nil when no timer runs. It may
@@ -269,18 +311,18 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
                 outputs.append(.discarded(message, reason: .strayResponse))
                 return outputs
             }
-            outputs += apply(.received(message), to: id, at: time)
+            Self.append(apply(.received(message), to: id, at: time), to: &outputs)
         } else if let id = serverTransaction(matching: message) {
             // §17.2.3: a matching request (retransmission or ACK) goes to its server transaction.
-            outputs += apply(.received(message), to: id, at: time)
+            Self.append(apply(.received(message), to: id, at: time), to: &outputs)
         } else if message.method == .ack {
             // An ACK that matches no server transaction is the ACK for a 2xx: it is not part of
             // any transaction (RFC 3261 §17) and goes to the core (§16.10 forwards it statelessly).
             outputs.append(.ack(message, from: peer, transaction: nil))
         } else {
-            outputs += createServerTransaction(for: message, from: peer, reliable: reliable, at: time)
+            Self.append(createServerTransaction(for: message, from: peer, reliable: reliable, at: time), to: &outputs)
         }
-        outputs += fireDueTimers(upTo: now)
+        Self.append(fireDueTimers(upTo: now), to: &outputs)
         return outputs
     }
 
@@ -318,8 +360,8 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             machine: machine, peer: peer, reliable: reliable, clientKey: key, serverKey: nil, legacyKey: nil,
             requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: nil)
         clientIndex[key] = id
-        outputs += apply(.start, to: id, at: currentTime)
-        outputs += fireDueTimers(upTo: now)
+        Self.append(apply(.start, to: id, at: currentTime), to: &outputs)
+        Self.append(fireDueTimers(upTo: now), to: &outputs)
         return (id, outputs)
     }
 
@@ -330,7 +372,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         guard response.statusCode != nil else {
             throw TransactionError(.wrongMessageKind, "a server transaction sends responses")
         }
-        guard let entry = entries[id], !entry.machine.isClient else {
+        guard let index = entries.index(forKey: id), !entries.values[index].machine.isClient else {
             throw TransactionError(.unknownTransaction, "no server transaction \(id)")
         }
         var outputs = fireDueTimers(upTo: now)
@@ -341,16 +383,16 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         {
             entries[id]?.responseToTag = tag
         }
-        outputs += sent
-        outputs += fireDueTimers(upTo: now)
+        Self.append(sent, to: &outputs)
+        Self.append(fireDueTimers(upTo: now), to: &outputs)
         return outputs
     }
 
     /// The transport reports that it could not send a message of transaction `id`.
     public mutating func transportError(on id: TransactionID, now: TransactionInstant) -> [TransactionLayerOutput<Payload, Peer>] {
         var outputs = fireDueTimers(upTo: now)
-        outputs += apply(.transportError, to: id, at: currentTime)
-        outputs += fireDueTimers(upTo: now)
+        Self.append(apply(.transportError, to: id, at: currentTime), to: &outputs)
+        Self.append(fireDueTimers(upTo: now), to: &outputs)
         return outputs
     }
 
@@ -360,6 +402,14 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
     }
 
     // MARK: Internals
+
+    /// `outputs += more` without allocating a new buffer when `outputs` is still empty (the usual case:
+    /// no timer was due before the message).
+    @inline(__always) private static func append(_ more: [TransactionLayerOutput<Payload, Peer>],
+                                                 to outputs: inout [TransactionLayerOutput<Payload, Peer>]) {
+        if more.isEmpty { return }
+        if outputs.isEmpty { outputs = more } else { outputs.append(contentsOf: more) }
+    }
 
     private mutating func allocateID() -> TransactionID {
         let id = TransactionID(rawValue: nextID)
@@ -395,33 +445,37 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
     private mutating func apply(
         _ event: TransactionEvent<Payload>, to id: TransactionID, at time: TransactionInstant
     ) -> [TransactionLayerOutput<Payload, Peer>] {
-        guard var entry = entries.removeValue(forKey: id) else { return [] }
-        let actions = entry.machine.handle(event)
+        // Mutated in place (one lookup, no move of the entry out of the table and back); nothing below
+        // inserts or removes entries before the final removal, so `index` stays valid.
+        guard let index = entries.index(forKey: id) else { return [] }
+        let actions = entries.values[index].machine.handle(event)
+        let peer = entries.values[index].peer
+        let reliable = entries.values[index].reliable
         var outputs: [TransactionLayerOutput<Payload, Peer>] = []
         var terminated = false
         for action in actions {
             switch action {
             case .send(let message):
-                outputs.append(.transmit(message, to: entry.peer, reliable: entry.reliable, transaction: id))
+                outputs.append(.transmit(message, to: peer, reliable: reliable, transaction: id))
             case .sendACK(let response):
-                let ack = makeACK(entry.machine.request, response)
-                outputs.append(.transmit(ack, to: entry.peer, reliable: entry.reliable, transaction: id))
+                let ack = makeACK(entries.values[index].machine.request, response)
+                outputs.append(.transmit(ack, to: peer, reliable: reliable, transaction: id))
             case .startTimer(let timer, let duration):
                 let generation = nextGeneration
                 nextGeneration &+= 1
-                entry.timerGenerations[timer] = generation
+                entries.values[index].timerGenerations[timer] = generation
                 timerQueue.push(deadline: time + duration, transaction: id, timer: timer, generation: generation)
             case .cancelTimer(let timer):
-                entry.timerGenerations[timer] = nil
+                entries.values[index].timerGenerations[timer] = nil
             case .passToTU(let message):
-                if entry.machine.isClient {
+                if entries.values[index].machine.isClient {
                     outputs.append(.response(id, message))
                 } else if message.isRequest, message.method == .ack {
-                    outputs.append(.ack(message, from: entry.peer, transaction: id))
+                    outputs.append(.ack(message, from: peer, transaction: id))
                 } else if message.method == .cancel {
-                    outputs.append(.cancelRequest(id, message, from: entry.peer, invite: entry.cancelTarget))
+                    outputs.append(.cancelRequest(id, message, from: peer, invite: entries.values[index].cancelTarget))
                 } else {
-                    outputs.append(.newRequest(id, message, from: entry.peer))
+                    outputs.append(.newRequest(id, message, from: peer))
                 }
             case .timeout(let timer):
                 outputs.append(.timeout(id, timer))
@@ -436,14 +490,13 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         }
         if terminated {
             // §17.1.1.2 / §17.2.1: destroyed the instant it enters Terminated.
+            let entry = entries.remove(at: index).value
             if let key = entry.clientKey, clientIndex[key] == id { clientIndex[key] = nil }
             if let key = entry.serverKey, serverIndex[key] == id { serverIndex[key] = nil }
             if let key = entry.legacyKey {
                 legacyIndex[key]?.removeAll { $0 == id }
                 if legacyIndex[key]?.isEmpty == true { legacyIndex[key] = nil }
             }
-        } else {
-            entries[id] = entry
         }
         return outputs
     }
@@ -460,7 +513,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             entries.values[i].timerGenerations[item.timer] = nil
             let fireTime = max(item.deadline, currentTime)
             currentTime = fireTime
-            outputs += apply(.timerFired(item.timer), to: item.transaction, at: fireTime)
+            Self.append(apply(.timerFired(item.timer), to: item.transaction, at: fireTime), to: &outputs)
         }
         if now > currentTime { currentTime = now }
         compactTimerQueueIfNeeded()

@@ -11,17 +11,26 @@ final class SIPDatagramHandler: ChannelInboundHandler {
     private let service: SIPTransportService
     private let listener: Int
     private let side: SIPSide
+    /// The last peer and its address text (`SocketAddress.ipAddress` formats it with inet_ntop each time;
+    /// most datagrams come from the same few peers).
+    private var lastRemote: SocketAddress?
+    private var lastRemoteIP: String?
 
     init(service: SIPTransportService, listener: Int, side: SIPSide) {
         self.service = service; self.listener = listener; self.side = side
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        service.beginReadBurst(on: context.eventLoop)
         let envelope = unwrapInboundIn(data)
         let remote = envelope.remoteAddress
         let bytes = Array(envelope.data.readableBytesView)
         let local = context.channel.localAddress ?? remote
-        service.process(bytes, side: side, transport: .udp, local: local, remote: remote,
+        if lastRemote != remote {
+            lastRemote = remote
+            lastRemoteIP = remote.ipAddress
+        }
+        service.process(bytes, side: side, transport: .udp, local: local, remote: remote, remoteIP: lastRemoteIP,
                         flow: SIPFlowToken(.datagram(listener: listener, remote: remote))) { answer in
             context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: answer))), promise: nil)
         }
@@ -61,6 +70,7 @@ final class SIPStreamHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
+        service.beginReadBurst(on: context.eventLoop)
         let buffer = unwrapInboundIn(data)
         framer.append(buffer.readableBytesView)
         if pendingStart > 0, pendingStart * 2 >= pending.count {

@@ -55,6 +55,9 @@ public final class SIPTransportService: @unchecked Sendable {
     private var counterValues = SIPTransportCounters()
     /// Client TLS context, made on the first outgoing TLS connection (`configuration.tlsClient`).
     private var clientTLSContext: NIOSSLContext?
+    /// Per event loop with a read burst in progress: the channels written (not yet flushed) since it
+    /// began. See `beginReadBurst(on:)`.
+    private var burstWrites: [ObjectIdentifier: [any Channel]] = [:]
 
     /// The process-wide event loop group (`MultiThreadedEventLoopGroup.singleton`, never shut down), for
     /// layers that run on one of its loops and must outlive a transport's `shutdown`.
@@ -340,7 +343,7 @@ public final class SIPTransportService: @unchecked Sendable {
                 guard let (id, channel) = existingConnection(to: address, side: side, transport: kind) else { return nil }
                 if kind != requested { count { $0.udpToTCPSwitches += 1 } }
                 guard channel.isWritable else { throw SIPTransportError.congested(SIPFlowToken(.connection(id))) }
-                channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+                write(ByteBuffer(bytes: bytes), on: channel, promise: nil)
                 count { $0.messagesSent += 1 }
                 return SIPSendResult(transport: kind, flow: SIPFlowToken(.connection(id)))
             }
@@ -353,7 +356,7 @@ public final class SIPTransportService: @unchecked Sendable {
     private func writeOnConnection(_ bytes: [UInt8], id: UInt64, flow: SIPFlowToken) throws -> SIPSendResult {
         guard let c = locked({ connections[id] }) else { throw SIPTransportError.unknownFlow(flow) }
         guard c.channel.isWritable else { throw SIPTransportError.congested(flow) }
-        c.channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+        write(ByteBuffer(bytes: bytes), on: c.channel, promise: nil)
         count { $0.messagesSent += 1 }
         return SIPSendResult(transport: c.transport, flow: flow)
     }
@@ -375,7 +378,7 @@ public final class SIPTransportService: @unchecked Sendable {
         guard bytes.count <= SIPTransportLimits.udpMaxDatagramBytes else { throw SIPTransportError.messageTooLarge(bytes.count) }
         let promise = channel.eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenFailure(onFailure)
-        channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: bytes)), promise: promise)
+        write(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: bytes)), on: channel, promise: promise)
         count { $0.messagesSent += 1 }
     }
 
@@ -413,6 +416,50 @@ public final class SIPTransportService: @unchecked Sendable {
         guard bytes.count <= SIPTransportLimits.udpMaxDatagramBytes else { throw SIPTransportError.messageTooLarge(bytes.count) }
         try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: bytes))).get()
         count { $0.messagesSent += 1 }
+    }
+
+    // MARK: Write batching
+
+    /// Called by the handlers when they read: until the tasks of this event-loop tick run, writes made
+    /// on this loop (replies, forwarded messages) are queued on their channels, then one task flushes
+    /// each channel once. A burst of datagrams read together then leaves in one `sendmmsg` per socket
+    /// (NIO's vector datagram writes) instead of one `sendmsg` each, and the peers are woken once the
+    /// burst is handled rather than in the middle of it. Nothing waits longer than the current tick.
+    func beginReadBurst(on loop: any EventLoop) {
+        let id = ObjectIdentifier(loop)
+        let isNew: Bool = locked {
+            if burstWrites[id] != nil { return false }
+            burstWrites[id] = []
+            return true
+        }
+        guard isNew else { return }
+        loop.execute { [self] in
+            let channels = locked { burstWrites.removeValue(forKey: id) } ?? []
+            for channel in channels { channel.flush() }
+        }
+    }
+
+    /// Writes `data` on `channel`: queued until the end of the current read burst when one is in
+    /// progress on the calling event loop (`beginReadBurst(on:)`), else written and flushed now.
+    private func write<Data: Sendable>(_ data: Data, on channel: any Channel, promise: EventLoopPromise<Void>?) {
+        let loop = channel.eventLoop
+        if loop.inEventLoop {
+            let id = ObjectIdentifier(loop)
+            let queued: Bool = locked {
+                guard var pending = burstWrites[id] else { return false }
+                if !pending.contains(where: { $0 === channel }) {
+                    burstWrites[id] = nil  // keep the array uniquely referenced while appending
+                    pending.append(channel)
+                    burstWrites[id] = pending
+                }
+                return true
+            }
+            if queued {
+                channel.write(data, promise: promise)
+                return
+            }
+        }
+        channel.writeAndFlush(data, promise: promise)
     }
 
     // MARK: Receiving (called by the handlers on their event loop)
@@ -456,8 +503,10 @@ public final class SIPTransportService: @unchecked Sendable {
 
     /// Parses one datagram or framed message; answers malformed requests through `reply`, drops and
     /// counts the rest; stamps Via on requests; yields the message to `inbound`.
+    /// - Parameter remoteIP: `remote.ipAddress` when the caller has it at hand (the handlers keep the
+    ///   text of their last peer, so the datagram path does not format an address per request).
     func process(_ bytes: [UInt8], side: SIPSide, transport: SIPTransportKind, local: SocketAddress,
-                 remote: SocketAddress, flow: SIPFlowToken, reply: ([UInt8]) -> Void) {
+                 remote: SocketAddress, remoteIP: String? = nil, flow: SIPFlowToken, reply: ([UInt8]) -> Void) {
         let limits = configuration.parseLimits
         var message: SIPMessage
         do {
@@ -476,7 +525,7 @@ public final class SIPTransportService: @unchecked Sendable {
             }
             return
         }
-        if message.isRequest, let ip = remote.ipAddress, let port = remote.port,
+        if message.isRequest, let ip = remoteIP ?? remote.ipAddress, let port = remote.port,
            let stamped = SIPViaStamp.stamp(message, sourceIP: ip, sourcePort: port),
            let reparsed = try? SIPParser.scan(stamped, limits: limits) {
             message = reparsed

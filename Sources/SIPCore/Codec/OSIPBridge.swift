@@ -1,7 +1,11 @@
 // The only file that imports the libosip2 shim (Docs/architecture.md). No C pointer leaves it.
 // Pitfalls designed around (platform-notes §1): parser_init exactly once, trace silenced before the
-// first parse, osip_message_to_str never used to forward, every C tree freed in the scope that made it.
+// first parse, osip_message_to_str never used to forward, every C tree freed (or, in the validation
+// arena, dropped) in the scope that made it.
 internal import CLibOSIP2
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One-time initialisation of libosipparser2.
 enum OSIP {
@@ -9,7 +13,10 @@ enum OSIP {
     /// initialised through swift_once) and silence the trace output first.
     private static let initResult: Int32 = {
         osip_trace_initialize_func(TRACE_LEVEL0, { _, _, _, _, _ in })
-        return parser_init()
+        let result = parser_init()
+        // The validation pass's per-thread arena (`OSIPArena`): malloc/realloc/free outside `validate`.
+        osip_set_allocators(osipArenaAllocate, osipArenaReallocate, osipArenaRelease)
+        return result
     }()
 
     @inline(__always) static func initialise() {
@@ -42,8 +49,118 @@ public enum LibOSIP2 {
 
 extension LibOSIP2 {
     /// Validation pass used by `SIPParser.parse`: `osip_message_parse` on a copy libosip2 makes itself;
-    /// the C tree is freed before returning, nothing but the verdict leaves this file. The message is
+    /// the C tree is gone before returning, nothing but the verdict leaves this file. The message is
     /// never serialised with `osip_message_to_str` (it reorders headers, splits comma lists,
     /// re-capitalises names: platform-notes §1.6); forwarding splices our own bytes.
-    static func validate(_ bytes: UnsafeRawBufferPointer) -> Bool { parseAndFree(bytes) }
+    /// The C tree lives in a per-thread arena (`OSIPArena`) and is dropped with it, so the check costs
+    /// libosip2's parse without a malloc and a free per node; the verdict is libosip2's own
+    /// (`LibOSIP2ArenaTests` compares it with `parseAndFree` on every fixture and their prefixes).
+    static func validate(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        OSIP.initialise()
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return false }
+        guard let arena = OSIPArena.current(), !arena.pointee.active else { return parseAndFree(bytes) }
+        arena.pointee.active = true
+        arena.pointee.used = 0
+        arena.pointee.spilled = false
+        defer { arena.pointee.active = false; arena.pointee.used = 0 }
+        var message: UnsafeMutablePointer<osip_message_t>? = nil
+        guard osip_message_init(&message) == 0, let message else { return false }
+        let ok = osip_message_parse(message, base.assumingMemoryBound(to: CChar.self), bytes.count) == 0
+        // Blocks that spilled to malloc must be freed; arena blocks go when the arena is reset.
+        if arena.pointee.spilled { osip_message_free(message) }
+        return ok
+    }
+}
+
+/// The per-thread arena of the validation pass. A full `osip_message_parse` allocates a C tree of ~100
+/// small blocks and `osip_message_free` walks and frees it again: malloc and free were about half of the
+/// check's cost. While `LibOSIP2.validate` runs, the allocators given to `osip_set_allocators` bump-allocate
+/// from this thread's buffer; the tree is dropped by resetting it. libosip2's code (so its verdict) is
+/// unchanged. Outside that scope, or once the buffer is full, they are malloc/realloc/free, and a block
+/// that is not in the buffer is always freed with free().
+enum OSIPArena {
+    /// Bytes of each thread's buffer: an IMS INVITE with SDP needs ~10 KiB of tree; a message whose tree is
+    /// larger spills to malloc (correct, slower).
+    static let capacity = 256 * 1024
+    /// Each block is preceded by its size (for realloc), keeping 16-byte alignment.
+    static let header = 16
+
+    struct State {
+        var base: UnsafeMutableRawPointer
+        var used: Int
+        var active: Bool
+        var spilled: Bool
+    }
+
+    /// The key of each thread's `State` (freed with its buffer when the thread exits).
+    static let key: pthread_key_t? = {
+        var key = pthread_key_t()
+        let created = pthread_key_create(&key) { pointer in
+            guard let pointer else { return }
+            let state = pointer.assumingMemoryBound(to: State.self)
+            free(state.pointee.base)
+            state.deinitialize(count: 1)
+            free(pointer)
+        }
+        return created == 0 ? key : nil
+    }()
+
+    /// This thread's state, made on first use; nil if it cannot be made (validation then uses malloc).
+    static func current() -> UnsafeMutablePointer<State>? {
+        guard let key else { return nil }
+        if let existing = pthread_getspecific(key) { return existing.assumingMemoryBound(to: State.self) }
+        guard let buffer = malloc(capacity) else { return nil }
+        guard let raw = malloc(MemoryLayout<State>.stride) else { free(buffer); return nil }
+        let state = raw.bindMemory(to: State.self, capacity: 1)
+        state.initialize(to: State(base: buffer, used: 0, active: false, spilled: false))
+        guard pthread_setspecific(key, raw) == 0 else {
+            state.deinitialize(count: 1); free(raw); free(buffer); return nil
+        }
+        return state
+    }
+
+    /// This thread's state if it exists (the allocators never create one).
+    @inline(__always) static func existing() -> UnsafeMutablePointer<State>? {
+        guard let key, let raw = pthread_getspecific(key) else { return nil }
+        return raw.assumingMemoryBound(to: State.self)
+    }
+
+    @inline(__always) static func owns(_ pointer: UnsafeMutableRawPointer, _ state: UnsafeMutablePointer<State>) -> Bool {
+        let base = state.pointee.base
+        return pointer >= base && pointer < base + capacity
+    }
+}
+
+/// osip_malloc while `OSIPArena` is set (the `osip_set_allocators` hooks must be plain functions).
+private func osipArenaAllocate(_ size: Int) -> UnsafeMutableRawPointer? {
+    if let state = OSIPArena.existing(), state.pointee.active {
+        if size >= 0, size <= OSIPArena.capacity {
+            let need = ((size + 15) & ~15) + OSIPArena.header
+            if need <= OSIPArena.capacity - state.pointee.used {
+                let block = state.pointee.base + state.pointee.used
+                state.pointee.used += need
+                block.storeBytes(of: size, as: Int.self)
+                return block + OSIPArena.header
+            }
+        }
+        state.pointee.spilled = true
+    }
+    return malloc(size)
+}
+
+/// osip_realloc: an arena block moves to a new block (its size is stored before it); others go to realloc.
+private func osipArenaReallocate(_ pointer: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer? {
+    guard let pointer else { return osipArenaAllocate(size) }
+    guard let state = OSIPArena.existing(), OSIPArena.owns(pointer, state) else { return realloc(pointer, size) }
+    let old = (pointer - OSIPArena.header).load(as: Int.self)
+    guard let fresh = osipArenaAllocate(size) else { return nil }
+    fresh.copyMemory(from: pointer, byteCount: min(old, size))
+    return fresh
+}
+
+/// osip_free: arena blocks are left to the arena's reset; every other block is freed.
+private func osipArenaRelease(_ pointer: UnsafeMutableRawPointer?) {
+    guard let pointer else { return }
+    if let state = OSIPArena.existing(), OSIPArena.owns(pointer, state) { return }
+    free(pointer)
 }
