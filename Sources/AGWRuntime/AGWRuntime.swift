@@ -102,7 +102,7 @@ public actor AGWRuntime {
     /// Opens the transport, starts registering (retried until answered) and the timers.
     public func start() async throws {
         try configuration.timers.validate()
-        let addrs = try await SocketAddress.makeAddressResolvingHost(configuration.mgc.host, port: configuration.mgc.port)
+        let addrs = try SocketAddress.makeAddressResolvingHost(configuration.mgc.host, port: configuration.mgc.port)
         mgcAddress = addrs
         if configuration.mgc.kind == .udp {
             try await openTransport()

@@ -4,7 +4,7 @@
 // remote target, Route = route set, From/To/Call-ID of the dialog, a higher CSeq); `ProxyServer.originate`
 // adds the proxy's own Via and Max-Forwards, runs the client transaction (RFC 3261 §17.1) and ACKs a 2xx
 // to an INVITE (§13.2.2.4).
-public import SIPCore
+import SIPCore
 public import SIPProxy
 public import SIPTransport
 
