@@ -22,7 +22,7 @@ if [ "${1:-}" = "--agw" ]; then
     swift build -c release --product ims-agw
     .build/release/pcscf-alg pcscf --iq-wait 30 &
     ALG=$!
-    trap 'kill $ALG $AGW 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+    trap 'kill $ALG 2>/dev/null; wait $ALG 2>/dev/null; kill $AGW 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
     sleep 1
     .build/release/ims-agw --mgc udp:127.0.0.1:2944 --listen 127.0.0.1:2946 --media relay \
         --media-address 127.0.0.1 --media-ports 40000-40999 --msrp-application-aware &
@@ -35,7 +35,8 @@ if [ $# -gt 0 ]; then
 fi
 .build/release/pcscf-alg pcscf --iq-wait 30 &
 ALG=$!
-trap 'kill $ALG $MG 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
+# pcscf-alg first (it drains and sends its graceful ServiceChange to the gateway), then the gateway.
+trap 'kill $ALG 2>/dev/null; wait $ALG 2>/dev/null; kill $MG 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
 sleep 1
 escript Tests/Peers/megaco_mg.escript --mgc 127.0.0.1:2944 --transport udp --encoding compact \
     --version 3 --local-port 2945 --media-ip 127.0.0.1 --port-base 40000 --duration 86400 &
