@@ -10,68 +10,13 @@ import Testing
 
 enum DelayedFx {
     /// The core's offer in the 200 (TCP/MSRP, no fingerprint).
-    static let coreOffer = """
-        v=0
-        o=bob 2 2 IN IP4 203.0.113.5
-        s=-
-        c=IN IP4 203.0.113.5
-        t=0 0
-        m=message 7654 TCP/MSRP *
-        a=accept-types:message/cpim
-        a=path:msrp://203.0.113.5:7654/kjh34;tcp
-        a=setup:actpass
-        a=connection:new
-        a=sendrecv
-
-        """.replacingOccurrences(of: "\n", with: "\r\n")
+    static let coreOffer = ALGFixture.body("sessions/core-offer-in-200.sdp")
     /// The UE's answer in the ACK (TCP/TLS/MSRP with its fingerprint).
-    static let ueAnswer = """
-        v=0
-        o=alice 1 1 IN IP4 10.1.1.10
-        s=-
-        c=IN IP4 10.1.1.10
-        t=0 0
-        m=message 50000 TCP/TLS/MSRP *
-        a=accept-types:message/cpim
-        a=path:msrps://10.1.1.10:50000/u8kd2;tcp
-        a=setup:active
-        a=connection:new
-        a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF
-        a=sendrecv
+    static let ueAnswer = ALGFixture.body("sessions/ue-answer-in-ack.sdp")
 
-        """.replacingOccurrences(of: "\n", with: "\r\n")
+    static func ok() throws -> SIPMessage { try ALGFixture.message("sessions/200-invite-offer.msg") }
 
-    static func ok() throws -> SIPMessage {
-        try HookFx.parse("""
-            SIP/2.0 200 OK
-            Via: SIP/2.0/TCP 127.0.0.1:40123;branch=z9hG4bK-i1
-            From: <sip:alice@ims.test>;tag=a1
-            To: <sip:bob@ims.test>;tag=b1
-            Call-ID: call-1
-            CSeq: 1 INVITE
-            Contact: <sip:bob@203.0.113.5>
-            Content-Type: application/sdp
-            Content-Length: 0
-
-
-            """)
-    }
-
-    static func ack() throws -> SIPMessage {
-        try HookFx.parse("""
-            ACK sip:bob@203.0.113.5 SIP/2.0
-            Via: SIP/2.0/TCP 127.0.0.1:40123;branch=z9hG4bK-a1
-            Max-Forwards: 70
-            From: <sip:alice@ims.test>;tag=a1
-            To: <sip:bob@ims.test>;tag=b1
-            Call-ID: call-1
-            CSeq: 1 ACK
-            Content-Type: application/sdp
-            Content-Length: 0
-
-
-            """)
-    }
+    static func ack() throws -> SIPMessage { try ALGFixture.message("sessions/ack-answer.msg") }
 
     static func ackContext(_ ack: SIPMessage) -> ProxyBodyContext {
         ProxyBodyContext(requestID: ProxyRequestID(rawValue: 0), direction: .request(from: .access, to: .core), request: ack,
@@ -126,19 +71,7 @@ struct ALGDelayedOfferTests {
         let ack = try DelayedFx.ack()
         _ = await alg.rewrite(Array(DelayedFx.ueAnswer.utf8)[...], message: ack, context: DelayedFx.ackContext(ack), flags: ALGFx.flags)
         #expect(await mgc.operations.count == 2)
-        let reinvite = try HookFx.parse("""
-            INVITE sip:bob@203.0.113.5 SIP/2.0
-            Via: SIP/2.0/TCP 127.0.0.1:40123;branch=z9hG4bK-r2
-            Max-Forwards: 70
-            From: <sip:alice@ims.test>;tag=a1
-            To: <sip:bob@ims.test>;tag=b1
-            Call-ID: call-1
-            CSeq: 2 INVITE
-            Contact: <sip:alice@10.1.1.10>
-            Content-Length: 0
-
-
-            """)
+        let reinvite = try ALGFixture.message("sessions/reinvite-no-sdp.msg")
         let reContext = ProxyBodyContext(requestID: ProxyRequestID(rawValue: 2), direction: .response, request: reinvite,
                                          requestInbound: HookFx.ueFlow, status: 200)
         let reoffer = DelayedFx.coreOffer.replacingOccurrences(of: "o=bob 2 2", with: "o=bob 2 3")

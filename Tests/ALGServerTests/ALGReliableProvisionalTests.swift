@@ -14,21 +14,12 @@ import Testing
 @testable import ALGServer
 
 enum ReliableFx {
-    static func text(_ name: String) throws -> String {
-        let raw = try String(contentsOf: TestRepository.url("Fixtures/alg/reliable-18x/\(name)"), encoding: .utf8)
-        return raw.replacingOccurrences(of: "\r\n", with: "\n")
-    }
-
     /// A SIP message of the folder (LF in the file; CRLF on the wire).
-    static func message(_ name: String) throws -> SIPMessage {
-        var t = try text(name)
-        while t.hasSuffix("\n") { t.removeLast() }
-        return try HookFx.parse(t + "\n\n")
-    }
+    static func message(_ name: String) throws -> SIPMessage { try ALGFixture.message("reliable-18x/\(name)") }
 
     /// An SDP body of the folder (CRLF line ends, as the wire carries it).
     static func sdp(_ name: String) throws -> ArraySlice<UInt8> {
-        Array(try text(name).replacingOccurrences(of: "\n", with: "\r\n").utf8)[...]
+        Array(try ALGFixture.text("reliable-18x/\(name)").replacingOccurrences(of: "\n", with: "\r\n").utf8)[...]
     }
 
     static let inviteID = ProxyRequestID(rawValue: 1)

@@ -55,80 +55,14 @@ enum ALGFx {
     static let fingerprint = try! Fingerprint(parsing:
         "sha-256 AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:EF")
     static let flags = MediaSecurityFlags(ue: [.msrpTLS, .bfcpTLS], network: [.msrpTLS, .bfcpTLS])
-    static let offer = """
-        v=0
-        o=alice 1 1 IN IP4 10.1.1.10
-        s=-
-        c=IN IP4 10.1.1.10
-        t=0 0
-        m=message 50000 TCP/TLS/MSRP *
-        a=accept-types:message/cpim
-        a=path:msrps://10.1.1.10:50000/u8kd2;tcp
-        a=setup:actpass
-        a=connection:new
-        a=fingerprint:sha-256 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB:4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF
-        a=3ge2ae:requested
-        a=sendrecv
+    static let offer = ALGFixture.body("sessions/ue-offer.sdp")
+    static let answer = ALGFixture.body("sessions/core-answer.sdp")
 
-        """.replacingOccurrences(of: "\n", with: "\r\n")
-    static let answer = """
-        v=0
-        o=bob 2 2 IN IP4 203.0.113.5
-        s=-
-        c=IN IP4 203.0.113.5
-        t=0 0
-        m=message 7654 TCP/MSRP *
-        a=accept-types:message/cpim
-        a=path:msrp://203.0.113.5:7654/kjh34;tcp
-        a=setup:active
-        a=connection:new
+    static func invite() throws -> SIPMessage { try ALGFixture.message("sessions/invite.msg") }
 
-        """.replacingOccurrences(of: "\n", with: "\r\n")
+    static func ok() throws -> SIPMessage { try ALGFixture.message("sessions/200-invite.msg") }
 
-    static func invite() throws -> SIPMessage {
-        try HookFx.parse("""
-            INVITE sip:bob@ims.test SIP/2.0
-            Via: SIP/2.0/TCP 127.0.0.1:40123;branch=z9hG4bK-i1
-            Max-Forwards: 70
-            From: <sip:alice@ims.test>;tag=a1
-            To: <sip:bob@ims.test>
-            Call-ID: call-1
-            CSeq: 1 INVITE
-            Content-Type: application/sdp
-            Content-Length: 0
-
-
-            """)
-    }
-
-    static func response(_ status: Int) throws -> SIPMessage {
-        try HookFx.parse("""
-            SIP/2.0 \(status) OK
-            Via: SIP/2.0/TCP 127.0.0.1:40123;branch=z9hG4bK-i1
-            From: <sip:alice@ims.test>;tag=a1
-            To: <sip:bob@ims.test>;tag=b1
-            Call-ID: call-1
-            CSeq: 1 INVITE
-            Content-Length: 0
-
-
-            """)
-    }
-
-    static func bye() throws -> SIPMessage {
-        try HookFx.parse("""
-            BYE sip:bob@203.0.113.5 SIP/2.0
-            Via: SIP/2.0/TCP 127.0.0.1:40123;branch=z9hG4bK-b1
-            Max-Forwards: 70
-            From: <sip:alice@ims.test>;tag=a1
-            To: <sip:bob@ims.test>;tag=b1
-            Call-ID: call-1
-            CSeq: 2 BYE
-            Content-Length: 0
-
-
-            """)
-    }
+    static func bye() throws -> SIPMessage { try ALGFixture.message("sessions/bye.msg") }
 
     static let id = ProxyRequestID(rawValue: 1)
     static func offerContext(_ invite: SIPMessage) -> ProxyBodyContext {
@@ -174,7 +108,7 @@ struct ALGSessionsTests {
         #expect(offered.contains("m=message 41002 TCP/MSRP "))
         #expect(offered.contains("c=IN IP4 198.51.100.1"))
         #expect(!offered.contains("fingerprint") && !offered.contains("3ge2ae") && !offered.contains("TLS"))
-        let ok = try ALGFx.response(200)
+        let ok = try ALGFx.ok()
         let answered = try #require(ALGFx.text(await alg.rewrite(Array(ALGFx.answer.utf8)[...], message: ok,
                                                                 context: ALGFx.answerContext(invite, 200), flags: ALGFx.flags)))
         #expect(answered.contains("m=message 41000 TCP/TLS/MSRP "))
