@@ -340,17 +340,10 @@ public actor ALGSessions {
     /// The RSeq of a reliable provisional response (RFC 3262 §7.1: `Require: 100rel` and `RSeq`, 1 to
     /// 2**31-1); nil when the response is not reliable.
     static func reliableRSeq(_ message: SIPMessage) -> UInt32? {
-        func trimmed(_ s: Substring) -> Substring {
-            var t = s
-            while let c = t.first, c == " " || c == "\t" { t.removeFirst() }
-            while let c = t.last, c == " " || c == "\t" { t.removeLast() }
-            return t
-        }
-        let requires = message.fields(named: "Require").contains { f in
-            message.value(of: f).split(separator: ",").contains { trimmed($0).lowercased() == "100rel" }
-        }
-        guard requires, let f = message.fields(named: "RSeq").first, let n = UInt32(trimmed(message.value(of: f)[...])),
-              n >= 1, n <= ALGCSeqTranslation.maximumNumber else {
+        // SIPCore's element views split comma lists and trim LWS (RFC 3261 §7.3.1).
+        guard message.elements(.require).contains(where: { $0.lowercased() == "100rel" }),
+              let f = message.fields(named: "RSeq").first, let r = message.elementRanges(of: f).first,
+              let n = UInt32(message.text(r)), n >= 1, n <= ALGCSeqTranslation.maximumNumber else {
             return nil
         }
         return n
