@@ -214,7 +214,7 @@ extension SDPSection {
         }
         var existing: Int? = nil
         for i in 0..<table.count where isDirection(table.key(i)) { existing = i; break }
-        table.records.removeAll { isDirection($0.key) }
+        table.removeAll { isDirection($0.key) }
         guard let direction else { return }
         if let existing, existing <= table.count {
             table.insert(type: ASCII.a, value: direction.rawValue, ending: table.preferredEnding, at: existing)
@@ -266,7 +266,7 @@ extension SDPLineTable {
     @inlinable
     public func fingerprints() throws(SDPError) -> [Fingerprint] {
         var out: [Fingerprint] = []
-        for i in records.indices where records[i].key == .fingerprint {
+        for i in 0..<count where rec(i).key == .fingerprint {
             let parsed = withAttributeValue(i) { buf -> Result<Fingerprint, SDPError> in
                 Result(catching: { () throws(SDPError) -> Fingerprint in try Fingerprint(bytes: buf) })
             }
@@ -301,7 +301,7 @@ extension SDPLineTable {
 
     @inlinable
     public var direction: MediaDirection? {
-        for i in records.indices {
+        for i in lo..<hi {
             switch records[i].key {
             case .sendrecv: return .sendrecv
             case .sendonly: return .sendonly
@@ -341,12 +341,12 @@ extension SDPLineTable {
             var v = UInt64(port), k = n + len - 1
             repeat { d[k] = UInt8(truncatingIfNeeded: v % 10) &+ ASCII.zero; v /= 10; k -= 1 } while v > 0
         }
-        records[i].start = a
-        records[i].end = b
-        records[i].key = .rtcp
-        var j = records.count - 1
+        records[lo &+ i].start = a
+        records[lo &+ i].end = b
+        records[lo &+ i].key = .rtcp
+        var j = count - 1
         while j > i {
-            if records[j].key == .rtcp { records.remove(at: j) }
+            if rec(j).key == .rtcp { remove(at: j) }
             j -= 1
         }
     }

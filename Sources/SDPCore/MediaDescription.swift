@@ -126,3 +126,169 @@ public struct MediaDescription: Sendable, Equatable, SDPSection {
         }
     }
 }
+
+/// The media descriptions of a `SessionDescription`, and the store of the whole SDP: one byte buffer
+/// and one record array holding the session lines (`store`'s window) followed by each media section
+/// (`starts[k]` is where section k starts, counted from the end of the session lines; section k ends
+/// where section k+1 starts, the last one at the end of the records).
+///
+/// `list[k]` is a view of section k over the store (no line is copied). `list[k].x()` on a mutable
+/// list edits the store in place. Assigning `list[k] = m` copies `m`'s lines in. Mutate a section
+/// only through `list[k]` (in place, or by assignment): a `MediaDescription` reached through
+/// `inout list[k]` must not be replaced by another value as a whole (`m = other` inside a function
+/// taking `inout MediaDescription`); assign `list[k] = other` instead.
+public struct MediaList: RandomAccessCollection, Sendable, Equatable, ExpressibleByArrayLiteral {
+    /// The whole SDP's store (as the table of a media view, so that `list[k]` can lend it in place);
+    /// outside an access to `list[k]` its window is the session section.
+    @usableFromInline var view: MediaDescription
+    /// Start of each media section, relative to `store.hi`.
+    @usableFromInline var starts: [Int]
+
+    /// The whole SDP's store; its window is the session section.
+    @inlinable
+    var store: SDPLineTable {
+        _read { yield view.table }
+        _modify { yield &view.table }
+    }
+
+    @inlinable
+    init(store: SDPLineTable, starts: [Int]) {
+        self.view = MediaDescription(table: store)
+        self.starts = starts
+    }
+
+    /// An empty list (no session lines, no media).
+    @inlinable
+    public init() {
+        view = MediaDescription(table: SDPLineTable())
+        starts = []
+    }
+
+    public init(_ media: some Sequence<MediaDescription>) {
+        self.init()
+        for m in media { append(m) }
+    }
+
+    public init(arrayLiteral elements: MediaDescription...) {
+        self.init(elements)
+    }
+
+    @inlinable public var startIndex: Int { 0 }
+    @inlinable public var endIndex: Int { starts.count }
+    @inlinable public var count: Int { starts.count }
+    @inlinable public var isEmpty: Bool { starts.isEmpty }
+
+    /// Record bounds of section k in the store.
+    @inlinable
+    func bounds(_ k: Int) -> (Int, Int) {
+        let a = store.hi &+ starts[k]
+        let b = k &+ 1 < starts.count ? store.hi &+ starts[k &+ 1] : store.records.count
+        return (a, b)
+    }
+
+    @inlinable
+    public subscript(k: Int) -> MediaDescription {
+        get {
+            let (a, b) = bounds(k)
+            return MediaDescription(table: SDPLineTable(bytes: store.bytes, records: store.records, lo: a, hi: b))
+        }
+        set {
+            self[k].table.replaceLines(with: newValue.table)
+        }
+        // The store is lent in place as section k's view (no copy, stays unique); inlined, so the
+        // coroutine needs no heap frame.
+        @inline(__always)
+        _modify {
+            let (a, b) = bounds(k)
+            let sessionEnd = view.table.hi
+            let total = view.table.records.count
+            view.table.lo = a
+            view.table.hi = b
+            defer { endAccess(k, a, b, sessionEnd: sessionEnd, total: total) }
+            yield &view
+        }
+    }
+
+    /// After an in-place access to section k (window a..<b of `total` records): the window goes back
+    /// to the session section and the later sections move by the lines added or removed.
+    @usableFromInline
+    mutating func endAccess(_ k: Int, _ a: Int, _ b: Int, sessionEnd: Int, total: Int) {
+        let delta = (view.table.hi &- view.table.lo) &- (b &- a)
+        if view.table.lo == a, view.table.records.count == total &+ delta {
+            view.table.lo = 0
+            view.table.hi = sessionEnd
+            if delta != 0 {
+                var j = k &+ 1
+                while j < starts.count { starts[j] &+= delta; j &+= 1 }
+            }
+        } else {
+            // The view was replaced as a whole (see the type's note): the rest of the store went
+            // with it. Keep what was yielded back as the only media section.
+            assertionFailure("MediaList: a media view was replaced through inout; assign list[k] = m instead")
+            let t = view.table
+            view = MediaDescription(table: SDPLineTable())
+            starts = []
+            append(MediaDescription(table: t))
+        }
+    }
+
+    public static func == (x: MediaList, y: MediaList) -> Bool {
+        guard x.count == y.count else { return false }
+        for k in 0..<x.count where !(x[k].table == y[k].table) { return false }
+        return true
+    }
+
+    /// Appends a copy of `m`'s lines as the last media section.
+    public mutating func append(_ m: MediaDescription) {
+        starts.append(store.records.count &- store.hi)
+        self[starts.count &- 1].table.replaceLines(with: m.table)
+    }
+
+    public mutating func append(contentsOf media: some Sequence<MediaDescription>) {
+        for m in media { append(m) }
+    }
+
+    /// Inserts a copy of `m`'s lines as media section `k`.
+    public mutating func insert(_ m: MediaDescription, at k: Int) {
+        guard k < starts.count else { append(m); return }
+        let (a, _) = bounds(k)
+        starts.insert(a &- store.hi, at: k)
+        self[k].table.replaceLines(with: m.table)
+    }
+
+    /// Removes media section `k` and returns it (as a value of its own).
+    @discardableResult
+    public mutating func remove(at k: Int) -> MediaDescription {
+        let removed = MediaDescription(table: self[k].table.compacted)
+        let (a, b) = bounds(k)
+        store.records.removeSubrange(a..<b)
+        starts.remove(at: k)
+        var j = k
+        while j < starts.count { starts[j] &-= (b &- a); j &+= 1 }
+        return removed
+    }
+
+    @discardableResult
+    public mutating func removeLast() -> MediaDescription { remove(at: starts.count &- 1) }
+
+    /// Removes every media section (the session lines stay).
+    public mutating func removeAll() {
+        store.records.removeSubrange(store.hi..<store.records.count)
+        starts.removeAll()
+    }
+
+    /// Removes the media sections for which `drop` is true.
+    public mutating func removeAll(where drop: (MediaDescription) throws -> Bool) rethrows {
+        var k = starts.count &- 1
+        while k >= 0 {
+            if try drop(self[k]) { remove(at: k) }
+            k &-= 1
+        }
+    }
+
+    /// Replaces every media section by copies of `other`'s.
+    mutating func replaceMedia(with other: MediaList) {
+        removeAll()
+        for m in other { append(m) }
+    }
+}

@@ -24,22 +24,48 @@ public struct SDPLineRecord: Sendable, Equatable {
     }
 }
 
-/// The lines of one section over one byte buffer.
+/// The lines of one section over one byte buffer. A table may be a window (`lo..<hi`) over the record
+/// array of a whole SDP: `SessionDescription` keeps every section's lines in one buffer and one record
+/// array, the session section first, then each media section; the session table and each
+/// `MediaDescription` reached through `SessionDescription.media` are windows over it. Line indices
+/// are relative to the window; inserting or removing a line moves the window's end.
 public struct SDPLineTable: Sendable {
     @usableFromInline var bytes: SDPBytes
+    /// Every record of the store; this table's lines are `records[lo..<hi]`.
     @usableFromInline var records: [SDPLineRecord]
+    @usableFromInline var lo: Int
+    @usableFromInline var hi: Int
 
     @inlinable
     public init() {
         bytes = SDPBytes()
         records = []
+        lo = 0
+        hi = 0
     }
 
     @usableFromInline
     init(bytes: SDPBytes, records: [SDPLineRecord]) {
         self.bytes = bytes
         self.records = records
+        lo = 0
+        hi = records.count
     }
+
+    @usableFromInline
+    init(bytes: SDPBytes, records: [SDPLineRecord], lo: Int, hi: Int) {
+        self.bytes = bytes
+        self.records = records
+        self.lo = lo
+        self.hi = hi
+    }
+
+    /// True when the table's window covers its whole record array.
+    @inlinable var isWhole: Bool { lo == 0 && hi == records.count }
+
+    /// Record `i` of the window.
+    @inlinable
+    func rec(_ i: Int) -> SDPLineRecord { records[lo &+ i] }
 
     /// Builds a table from materialised lines.
     public init(lines: [SDPLine]) {
@@ -49,21 +75,22 @@ public struct SDPLineTable: Sendable {
             let (a, b) = appendBytes(of: l.value)
             records.append(SDPLineRecord(start: a, end: b, type: l.type, ending: l.ending, key: l.key))
         }
+        hi = records.count
     }
 
     // MARK: reading
 
-    @inlinable public var count: Int { records.count }
-    @inlinable public var isEmpty: Bool { records.isEmpty }
-    @inlinable public func type(_ i: Int) -> UInt8 { records[i].type }
-    @inlinable public func key(_ i: Int) -> SDPAttributeKey { records[i].key }
-    @inlinable public func ending(_ i: Int) -> SDPLineEnding { records[i].ending }
-    @inlinable public func valueLength(_ i: Int) -> Int { records[i].end - records[i].start }
+    @inlinable public var count: Int { hi &- lo }
+    @inlinable public var isEmpty: Bool { hi == lo }
+    @inlinable public func type(_ i: Int) -> UInt8 { rec(i).type }
+    @inlinable public func key(_ i: Int) -> SDPAttributeKey { rec(i).key }
+    @inlinable public func ending(_ i: Int) -> SDPLineEnding { rec(i).ending }
+    @inlinable public func valueLength(_ i: Int) -> Int { let r = rec(i); return r.end - r.start }
 
     /// Runs `body` over the value bytes of line `i`.
     @inlinable
     public func withValue<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
-        let r = records[i]
+        let r = rec(i)
         return try bytes.withUnsafeBufferPointer { all in
             try body(UnsafeBufferPointer(rebasing: all[r.start..<r.end]))
         }
@@ -73,7 +100,7 @@ public struct SDPLineTable: Sendable {
     /// property attribute or an unknown key.
     @inlinable
     public func withAttributeValue<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R? {
-        let r = records[i]
+        let r = rec(i)
         let n = r.key.nameLength
         guard n > 0, r.end - r.start > n else { return nil }
         return try bytes.withUnsafeBufferPointer { all -> R? in
@@ -89,7 +116,7 @@ public struct SDPLineTable: Sendable {
 
     /// The attribute value of line `i` (after the first `:`), nil for a property attribute or a non-a= line.
     public func attributeValue(_ i: Int) -> Substring? {
-        let r = records[i]
+        let r = rec(i)
         guard r.type == ASCII.a else { return nil }
         let n = r.key.nameLength
         return withValue(i) { buf -> Substring? in
@@ -111,22 +138,22 @@ public struct SDPLineTable: Sendable {
 
     /// Line `i` materialised.
     public func line(_ i: Int) -> SDPLine {
-        let r = records[i]
+        let r = rec(i)
         return SDPLine(type: r.type, value: value(i), ending: r.ending, key: r.key)
     }
 
     /// Every line materialised.
-    public var lines: [SDPLine] { records.indices.map { line($0) } }
+    public var lines: [SDPLine] { (0..<count).map { line($0) } }
 
     @inlinable
     public func firstIndex(ofType t: UInt8) -> Int? {
-        for i in records.indices where records[i].type == t { return i }
+        for i in lo..<hi where records[i].type == t { return i &- lo }
         return nil
     }
 
     @inlinable
     public func firstIndex(of k: SDPAttributeKey) -> Int? {
-        for i in records.indices where records[i].key == k { return i }
+        for i in lo..<hi where records[i].key == k { return i &- lo }
         return nil
     }
 
@@ -136,8 +163,9 @@ public struct SDPLineTable: Sendable {
     /// True for line `i` being attribute `name` (pre-classified as `k`; ASCII case-insensitive).
     @inlinable
     public func matches(_ i: Int, _ k: SDPAttributeKey, _ name: StaticString) -> Bool {
-        if k != .other { return records[i].key == k }
-        guard records[i].type == ASCII.a else { return false }
+        let r = rec(i)
+        if k != .other { return r.key == k }
+        guard r.type == ASCII.a else { return false }
         return withValue(i) { tb -> Bool in
             let n = name.utf8CodeUnitCount
             guard tb.count >= n, tb.count == n || tb[n] == ASCII.colon else { return false }
@@ -149,11 +177,11 @@ public struct SDPLineTable: Sendable {
 
     /// Same lines (type, value bytes, terminator), whatever the buffer layout.
     public static func == (a: SDPLineTable, b: SDPLineTable) -> Bool {
-        guard a.records.count == b.records.count else { return false }
+        guard a.count == b.count else { return false }
         return a.bytes.withUnsafeBufferPointer { ab in
             b.bytes.withUnsafeBufferPointer { bb in
-                for i in a.records.indices {
-                    let x = a.records[i], y = b.records[i]
+                for i in 0..<a.count {
+                    let x = a.rec(i), y = b.rec(i)
                     guard x.type == y.type, x.ending == y.ending, x.end - x.start == y.end - y.start else { return false }
                     for k in 0..<(x.end - x.start) where ab[x.start + k] != bb[y.start + k] { return false }
                 }
@@ -200,15 +228,16 @@ public struct SDPLineTable: Sendable {
 
     @usableFromInline
     mutating func repoint(_ i: Int, _ a: Int, _ b: Int) {
-        records[i].start = a
-        records[i].end = b
-        if records[i].type == ASCII.a {
+        let j = lo &+ i
+        records[j].start = a
+        records[j].end = b
+        if records[j].type == ASCII.a {
             let key = bytes.withUnsafeBufferPointer { buf -> SDPAttributeKey in
                 var e = b
                 for k in a..<b where buf[k] == ASCII.colon { e = k; break }
                 return SDPAttributeKey.classify(buf, a, e)
             }
-            records[i].key = key
+            records[j].key = key
         }
     }
 
@@ -216,7 +245,7 @@ public struct SDPLineTable: Sendable {
     @inlinable
     public mutating func replace(in i: Int, from: Int, to: Int, count: Int,
                                  _ fill: (UnsafeMutablePointer<UInt8>) -> Void) {
-        let r = records[i]
+        let r = rec(i)
         let total = from + count + (r.end - r.start - to)
         let (a, b) = appendValue(count: total) { old, d in
             if let o = old {
@@ -225,8 +254,8 @@ public struct SDPLineTable: Sendable {
             }
             fill(d + from)
         }
-        records[i].start = a
-        records[i].end = b
+        records[lo &+ i].start = a
+        records[lo &+ i].end = b
     }
 
     /// Replaces bytes [from, to) of line `i`'s value by `text`.
@@ -236,7 +265,8 @@ public struct SDPLineTable: Sendable {
                 if let s = src.baseAddress, src.count > 0 { d.initialize(from: s, count: src.count) }
             }
         }
-        if records[i].type == ASCII.a { repoint(i, records[i].start, records[i].end) }
+        let r = rec(i)
+        if r.type == ASCII.a { repoint(i, r.start, r.end) }
     }
 
     /// Appends `name[:value]` to the buffer (one copy, no intermediate String); returns its range.
@@ -258,7 +288,8 @@ public struct SDPLineTable: Sendable {
     /// Inserts a line whose value is already in the buffer at [a, b).
     @usableFromInline
     mutating func insertRecord(type: UInt8, _ a: Int, _ b: Int, ending: SDPLineEnding, at index: Int) {
-        records.insert(SDPLineRecord(start: a, end: b, type: type, ending: ending, key: .notAttribute), at: index)
+        records.insert(SDPLineRecord(start: a, end: b, type: type, ending: ending, key: .notAttribute), at: lo &+ index)
+        hi &+= 1
         if type == ASCII.a { repoint(index, a, b) }
     }
 
@@ -266,13 +297,13 @@ public struct SDPLineTable: Sendable {
     /// (RFC 8866 §5 order given by `rank`).
     public mutating func setAttribute(_ name: StaticString, _ k: SDPAttributeKey, _ value: String?, rank: (UInt8) -> Int) {
         var first = -1
-        for i in records.indices where matches(i, k, name) { first = i; break }
+        for i in 0..<count where matches(i, k, name) { first = i; break }
         let (a, b) = appendAttributeText(name, value)
         if first >= 0 {
             repoint(first, a, b)
-            var i = records.count - 1
+            var i = count - 1
             while i > first {
-                if matches(i, k, name) { records.remove(at: i) }
+                if matches(i, k, name) { remove(at: i) }
                 i -= 1
             }
         } else {
@@ -283,12 +314,52 @@ public struct SDPLineTable: Sendable {
     /// Inserts a line at `index`.
     public mutating func insert(type: UInt8, value text: String, ending: SDPLineEnding, at index: Int) {
         let (a, b) = appendBytes(of: text)
-        records.insert(SDPLineRecord(start: a, end: b, type: type, ending: ending, key: .notAttribute), at: index)
+        records.insert(SDPLineRecord(start: a, end: b, type: type, ending: ending, key: .notAttribute), at: lo &+ index)
+        hi &+= 1
         if type == ASCII.a { repoint(index, a, b) }
     }
 
     public mutating func remove(at i: Int) {
-        records.remove(at: i)
+        records.remove(at: lo &+ i)
+        hi &-= 1
+    }
+
+    /// Removes every line of the window for which `drop` is true (order kept).
+    @inlinable
+    public mutating func removeAll(where drop: (SDPLineRecord) throws -> Bool) rethrows {
+        var w = lo
+        for r in lo..<hi where !(try drop(records[r])) {
+            if w != r { records[w] = records[r] }
+            w += 1
+        }
+        let removed = hi - w
+        if removed > 0 {
+            records.removeSubrange(w..<hi)
+            hi = w
+        }
+    }
+
+    /// Replaces the window's lines by those of `other` (its values are copied into this buffer).
+    public mutating func replaceLines(with other: SDPLineTable) {
+        var fresh: [SDPLineRecord] = []
+        fresh.reserveCapacity(other.count)
+        other.bytes.withUnsafeBufferPointer { src in
+            for i in 0..<other.count {
+                let r = other.rec(i)
+                let start = bytes.append(contentsOf: UnsafeBufferPointer(rebasing: src[r.start..<r.end]))
+                fresh.append(SDPLineRecord(start: start, end: start + (r.end - r.start), type: r.type, ending: r.ending, key: r.key))
+            }
+        }
+        records.replaceSubrange(lo..<hi, with: fresh)
+        hi = lo + fresh.count
+    }
+
+    /// A table of its own holding just this window's lines.
+    public var compacted: SDPLineTable {
+        if isWhole { return self }
+        var t = SDPLineTable()
+        t.replaceLines(with: self)
+        return t
     }
 
     /// Removes every line with attribute key `k`; returns how many.
@@ -296,16 +367,17 @@ public struct SDPLineTable: Sendable {
     public mutating func removeAll(_ k: SDPAttributeKey) -> Int {
         guard let first = firstIndex(of: k) else { return 0 }
         // In-place compaction from the first match (order kept).
-        var w = first
-        for r in (first + 1)..<records.count where records[r].key != k {
+        var w = lo &+ first
+        for r in (w + 1)..<hi where records[r].key != k {
             records[w] = records[r]
             w += 1
         }
-        let removed = records.count - w
-        records.removeLast(removed)
+        let removed = hi - w
+        records.removeSubrange(w..<hi)
+        hi = w
         return removed
     }
 
     @inlinable
-    public mutating func setEnding(_ i: Int, _ e: SDPLineEnding) { records[i].ending = e }
+    public mutating func setEnding(_ i: Int, _ e: SDPLineEnding) { records[lo &+ i].ending = e }
 }

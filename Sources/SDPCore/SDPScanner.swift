@@ -59,10 +59,11 @@ extension SessionDescription {
         e - s == 1 && (p[s] == ASCII.dollar || p[s] == ASCII.dash)
     }
 
-    /// Splits, bounds and validates `buf`, filling the session table and the media descriptions.
+    /// Splits, bounds and validates `buf`, filling the SDP's one store: every line's record in one
+    /// array (offsets into one copy of the input) and the record index of each m= line.
     /// Returns the first error.
     static func scanSections(_ buf: UnsafeBufferPointer<UInt8>, options: SDPParseOptions,
-                             session: inout SDPLineTable, media: inout [MediaDescription]) -> SDPError? {
+                             into list: inout MediaList) -> SDPError? {
         guard let p = buf.baseAddress, buf.count > 0 else { return SDPError(.emptyInput) }
         let n = buf.count
         var pos = 0
@@ -72,23 +73,12 @@ extension SessionDescription {
         var mediaCount = 0
         var seenO = false, seenS = false, seenT = false
         let wild = options.allowH248Wildcards
-        // The section being filled: its first line starts at `base`; its last value ends at `lastEnd`.
+        // Every line of the SDP; the last value ends at `lastEnd`. `starts` holds the record index of
+        // each m= line.
         var records: [SDPLineRecord] = []
-        records.reserveCapacity(16)
-        var base = 0, lastEnd = 0
-
-        @inline(__always)
-        func flush(_ records: [SDPLineRecord], _ base: Int, _ lastEnd: Int, media inMedia: Bool,
-                   _ session: inout SDPLineTable, _ media: inout [MediaDescription]) {
-            let bytes = SDPBytes(copying: UnsafeBufferPointer(start: p + base, count: lastEnd - base), spare: 256)
-            let table = SDPLineTable(bytes: bytes, records: records)
-            if inMedia {
-                if media.isEmpty { media.reserveCapacity(4) }
-                media.append(MediaDescription(table: table))
-            } else {
-                session = table
-            }
-        }
+        records.reserveCapacity(64)
+        var starts: [Int] = []
+        var lastEnd = 0
 
         while pos < n {
             lineNumber &+= 1
@@ -133,7 +123,7 @@ extension SessionDescription {
             if length == 0 {
                 // Blank lines are not SDP (RFC 8866 §5) but trail many real bodies: keep them at the end only.
                 sawBlank = true
-                records.append(SDPLineRecord(start: start - base, end: start - base, type: 0, ending: ending, key: .notAttribute))
+                records.append(SDPLineRecord(start: start, end: start, type: 0, ending: ending, key: .notAttribute))
                 lastEnd = start
                 continue
             }
@@ -179,19 +169,15 @@ extension SessionDescription {
                 guard mediaCount <= SDPLimits.maxMediaDescriptions else {
                     return SDPError(.tooManyMediaDescriptions, line: lineNumber, detail: "> \(SDPLimits.maxMediaDescriptions)")
                 }
-                // A new media section (RFC 8866 §5.14): the previous section is complete.
-                if !records.isEmpty {
-                    flush(records, base, lastEnd, media: inMedia, &session, &media)
-                    records = []
-                    records.reserveCapacity(16)
-                }
+                // A new media section (RFC 8866 §5.14).
+                if starts.isEmpty { starts.reserveCapacity(4) }
+                starts.append(records.count)
                 inMedia = true
-                base = start
             default:
                 break   // other and unknown types are kept as-is
             }
             sawLine = true
-            records.append(SDPLineRecord(start: v - base, end: end - base, type: type, ending: ending, key: key))
+            records.append(SDPLineRecord(start: v, end: end, type: type, ending: ending, key: key))
             lastEnd = end
         }
         if options.requireMandatoryLines {
@@ -200,7 +186,11 @@ extension SessionDescription {
             guard seenT else { return SDPError(.missingMandatoryLine, detail: "t= missing (RFC 8866 §5.9)") }
         }
         guard sawLine else { return SDPError(.emptyInput) }
-        if !records.isEmpty { flush(records, base, lastEnd, media: inMedia, &session, &media) }
+        // One copy of the input (up to the last value) with room for the ALG's edits.
+        let bytes = SDPBytes(copying: UnsafeBufferPointer(start: p, count: lastEnd), spare: 512)
+        let sessionEnd = starts.first ?? records.count
+        for k in starts.indices { starts[k] &-= sessionEnd }
+        list = MediaList(store: SDPLineTable(bytes: bytes, records: records, lo: 0, hi: sessionEnd), starts: starts)
         return nil
     }
 

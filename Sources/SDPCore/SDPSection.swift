@@ -13,7 +13,7 @@ extension SDPSection {
     /// The lines, materialised (each value is a new String; use the table on hot paths).
     public var lines: [SDPLine] {
         get { table.lines }
-        set { table = SDPLineTable(lines: newValue) }
+        set { table.replaceLines(with: SDPLineTable(lines: newValue)) }
     }
 
     /// The terminator to use for inserted lines: the first terminated line's; `.none` when the section
@@ -54,7 +54,7 @@ extension SDPSection {
                     insertLine(type: ASCII.c, value: text)
                 }
             } else {
-                table.records.removeAll { $0.type == ASCII.c }
+                table.removeAll { $0.type == ASCII.c }
             }
         }
     }
@@ -191,7 +191,7 @@ extension SDPSection {
 extension SDPLineTable {
     @inlinable
     public var preferredEnding: SDPLineEnding {
-        for i in records.indices where records[i].ending != .none { return records[i].ending }
+        for i in lo..<hi where records[i].ending != .none { return records[i].ending }
         return .none
     }
 
@@ -208,11 +208,11 @@ extension SDPLineTable {
         var ending = ending
         if ending == .none { ending = preferredEnding }
         let r = rank(type)
-        var index = records.count
-        while index > 0, rank(records[index - 1].type) > r { index -= 1 }
-        if index == records.count, index > 0, records[index - 1].ending == .none {
+        var index = count
+        while index > 0, rank(rec(index - 1).type) > r { index -= 1 }
+        if index == count, index > 0, rec(index - 1).ending == .none {
             // Keep the original final-terminator choice: the new line takes the "no terminator" role.
-            records[index - 1].ending = ending
+            records[lo &+ index - 1].ending = ending
             ending = .none
         }
         insertRecord(type: type, range.0, range.1, ending: ending, at: index)
@@ -286,7 +286,7 @@ extension SDPLineTable {
 
     @inlinable
     public func bandwidth(_ kind: Bandwidth.Kind) -> UInt64? {
-        for i in records.indices where records[i].type == ASCII.b {
+        for i in 0..<count where rec(i).type == ASCII.b {
             if let v = withValue(i, { Bandwidth.value(ofKind: kind, in: $0) }) { return v }
         }
         return nil

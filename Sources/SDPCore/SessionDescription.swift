@@ -21,14 +21,36 @@ public struct SDPParseOptions: Sendable, Equatable {
 }
 
 /// A whole SDP: session-level lines, then one `MediaDescription` per m= line.
+///
+/// Storage: one byte buffer and one line-record array for the whole SDP (`MediaList`), the session
+/// lines first, then each media section's. `table` is the session section (a window over that
+/// store) and `media[i]` is a view of media section `i` over the same store: reading one copies no
+/// line, and editing one in place (`sdp.media[i].setPort(…)`) edits the store without copying it.
+/// Assigning `sdp.media[i] = m` copies `m`'s lines in.
 public struct SessionDescription: Sendable, Equatable, SDPSection {
-    /// Session-level lines (everything before the first m=), in input order.
-    public var table: SDPLineTable
-    /// Media descriptions in input order (their index is the RFC 3264 stream index).
-    public var media: [MediaDescription]
+    @usableFromInline var storage: MediaList
+
+    /// Session-level lines (everything before the first m=), in input order. Setting it replaces
+    /// the session lines only.
+    public var table: SDPLineTable {
+        @inlinable _read { yield storage.store }
+        set { storage.store.replaceLines(with: newValue) }
+        @inlinable _modify { yield &storage.store }
+    }
+
+    /// Media descriptions in input order (their index is the RFC 3264 stream index). Setting it
+    /// replaces the media sections only (the session lines stay).
+    public var media: MediaList {
+        @inlinable _read { yield storage }
+        set { storage.replaceMedia(with: newValue) }
+        @inlinable _modify { yield &storage }
+    }
+
+    /// Number of media descriptions.
+    @inlinable public var mediaCount: Int { storage.starts.count }
 
     public static func == (a: SessionDescription, b: SessionDescription) -> Bool {
-        a.table == b.table && a.media == b.media
+        a.storage.store == b.storage.store && a.storage == b.storage
     }
 
     /// RFC 8866 §5 session-level order: v o s i u e p c b t r z k a; blank trailing lines last.
@@ -53,13 +75,17 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
     }
 
     public init(lines: [SDPLine], media: [MediaDescription]) {
-        self.table = SDPLineTable(lines: lines)
-        self.media = media
+        self.init(table: SDPLineTable(lines: lines), media: media)
     }
 
     public init(table: SDPLineTable, media: [MediaDescription]) {
-        self.table = table
-        self.media = media
+        storage = MediaList(store: table.compacted, starts: [])
+        for m in media { storage.append(m) }
+    }
+
+    public init(table: SDPLineTable, media: MediaList) {
+        storage = MediaList(store: table.compacted, starts: [])
+        storage.replaceMedia(with: media)
     }
 
     /// Parses an RFC 8866 SDP (strict: v=0 first, o=, s= and t= present, no wildcards).
@@ -83,50 +109,43 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
 
         // One pass over the contiguous UTF-8 bytes splits, bounds and validates every line, and puts
         // each line's record straight into its section's table (SDPScanner.swift).
-        var sessionTable = SDPLineTable()
-        var media: [MediaDescription] = []
+        var list = MediaList()
         let failure: SDPError? = text.withUTF8 { buf -> SDPError? in
-            SessionDescription.scanSections(buf, options: options, session: &sessionTable, media: &media)
+            SessionDescription.scanSections(buf, options: options, into: &list)
         }
         if let failure { throw failure }
-        self.table = sessionTable
-        self.media = media
+        storage = list
     }
 
     /// The SDP text. Unchanged descriptions reproduce their input exactly. (A String convenience over
     /// the same writer as `serializedBytes()`; the String validates its UTF-8 once more.)
     public func serialized() -> String {
-        let fallback = fallbackEnding
-        return media.withUnsafeBufferPointer { ms -> String in
-            String(unsafeUninitializedCapacity: measure(ms, fallback: fallback)) { out -> Int in
-                write(ms, fallback: fallback, into: out)
-            }
+        let store = storage.store
+        let fallback = Self.fallbackEnding(store)
+        return String(unsafeUninitializedCapacity: Self.measure(store, fallback: fallback)) { out -> Int in
+            Self.write(store, fallback: fallback, into: out)
         }
     }
 
     /// The SDP as bytes, for the transport (a message body): one allocation of the exact size, no
     /// UTF-8 validation. Unchanged descriptions reproduce their input exactly.
     public func serializedBytes() -> [UInt8] {
-        let fallback = fallbackEnding
-        // The sections are read in place (borrowed through the media array's buffer: no copy of a
-        // table, hence no retain/release of its storage per section and pass).
-        return media.withUnsafeBufferPointer { ms -> [UInt8] in
-            // `reserveCapacity` + `append(contentsOf:)` of a sequence that writes itself into the
-            // array's spare capacity: this path is specialised here, while
-            // `Array(unsafeUninitializedCapacity:)` looks up the standard library's prespecialised
-            // `[UInt8]` metadata on every call (≈ 530 instructions).
-            let writer = Writer(sdp: self, media: ms, fallback: fallback, size: measure(ms, fallback: fallback))
-            var out: [UInt8] = []
-            out.reserveCapacity(writer.size)
-            out.append(contentsOf: writer)
-            return out
-        }
+        // The store holds every line in document order: one pass over its records.
+        let fallback = Self.fallbackEnding(storage.store)
+        // `reserveCapacity` + `append(contentsOf:)` of a sequence that writes itself into the
+        // array's spare capacity: this path is specialised here, while
+        // `Array(unsafeUninitializedCapacity:)` looks up the standard library's prespecialised
+        // `[UInt8]` metadata on every call (≈ 530 instructions).
+        let writer = Writer(sdp: self, fallback: fallback, size: Self.measure(storage.store, fallback: fallback))
+        var out: [UInt8] = []
+        out.reserveCapacity(writer.size)
+        out.append(contentsOf: writer)
+        return out
     }
 
     /// The serialised bytes as a sequence that copies itself in one pass (`_copyContents`).
     private struct Writer: Sequence {
         let sdp: SessionDescription
-        let media: UnsafeBufferPointer<MediaDescription>
         let fallback: SDPLineEnding
         let size: Int
 
@@ -141,59 +160,43 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
             // `out` has room for `size` bytes (the array reserved them); a smaller buffer gets nothing
             // rather than an overflow.
             guard out.count >= size else { return (Iterator(), 0) }
-            return (Iterator(), sdp.write(media, fallback: fallback, into: out))
+            return (Iterator(), SessionDescription.write(sdp.storage.store, fallback: fallback, into: out))
         }
     }
 
-    /// The terminator for lines without one that are not last (the first one used in the document).
-    private var fallbackEnding: SDPLineEnding {
-        var fallback = table.preferredEnding
-        if fallback == .none {
-            for m in media where m.table.preferredEnding != .none { fallback = m.table.preferredEnding; break }
+    /// The terminator for lines without one that are not last: the first one used in the document
+    /// (session section first, then the media sections in order), else CRLF.
+    private static func fallbackEnding(_ store: borrowing SDPLineTable) -> SDPLineEnding {
+        store.records.withUnsafeBufferPointer { rs -> SDPLineEnding in
+            for k in 0..<rs.count where rs[k].ending != .none { return rs[k].ending }
+            return .crlf
         }
-        return fallback == .none ? .crlf : fallback
     }
 
-    /// Exact byte size of the serialised document.
-    private func measure(_ ms: UnsafeBufferPointer<MediaDescription>, fallback: SDPLineEnding) -> Int {
-        let lastMedia = ms.count - 1
-        var size = SessionDescription.measure(table, last: ms.isEmpty, fallback: fallback)
-        for k in 0..<ms.count { size += SessionDescription.measure(ms[k].table, last: k == lastMedia, fallback: fallback) }
-        return size
-    }
-
-    /// Writes the document into `out` (sized by `measure`); returns the byte count.
-    private func write(_ ms: UnsafeBufferPointer<MediaDescription>, fallback: SDPLineEnding,
-                       into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        let lastMedia = ms.count - 1
-        var p = SessionDescription.write(table, last: ms.isEmpty, fallback: fallback, into: out, at: 0)
-        for k in 0..<ms.count {
-            p = SessionDescription.write(ms[k].table, last: k == lastMedia, fallback: fallback, into: out, at: p)
-        }
-        return p
-    }
-
-    private static func measure(_ t: borrowing SDPLineTable, last: Bool, fallback: SDPLineEnding) -> Int {
+    /// Exact byte size of the serialised document (every record of the store, in order).
+    private static func measure(_ t: borrowing SDPLineTable, fallback: SDPLineEnding) -> Int {
         t.records.withUnsafeBufferPointer { rs -> Int in
             var size = 0
+            let last = rs.count &- 1
             for k in 0..<rs.count {
                 let r = rs[k]
                 size &+= (r.type == 0 ? 0 : 2) &+ r.end &- r.start
                 var e = r.ending
-                if e == .none, !(last && k == rs.count - 1) { e = fallback }
+                if e == .none, k != last { e = fallback }
                 size &+= e == .crlf ? 2 : (e == .lf ? 1 : 0)
             }
             return size
         }
     }
 
-    /// Writes the lines of `t` at out[start...] (the caller sized `out` with `measure`); returns the end.
-    private static func write(_ t: borrowing SDPLineTable, last: Bool, fallback: SDPLineEnding,
-                              into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
-        guard let dst = out.baseAddress else { return start }
+    /// Writes every line of the store into `out` (sized by `measure`); returns the byte count.
+    private static func write(_ t: borrowing SDPLineTable, fallback: SDPLineEnding,
+                              into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        guard let dst = out.baseAddress else { return 0 }
         return t.records.withUnsafeBufferPointer { rs -> Int in
             t.bytes.withUnsafeBufferPointer { src -> Int in
-                var d = dst + start
+                var d = dst
+                let last = rs.count &- 1
                 for k in 0..<rs.count {
                     let r = rs[k]
                     if r.type != 0 {
@@ -203,7 +206,7 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
                     if n > 0, let s = src.baseAddress { d.update(from: s + r.start, count: n) }
                     d += n
                     var e = r.ending
-                    if e == .none, !(last && k == rs.count - 1) { e = fallback }
+                    if e == .none, k != last { e = fallback }
                     switch e {
                     case .crlf: d[0] = ASCII.cr; d[1] = ASCII.lf; d += 2
                     case .lf: d[0] = ASCII.lf; d += 1
@@ -224,7 +227,7 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
             return try? Origin(parsing: table.value(i), allowWildcards: true)
         }
         set {
-            guard let newValue else { table.records.removeAll { $0.type == ASCII.o }; return }
+            guard let newValue else { table.removeAll { $0.type == ASCII.o }; return }
             if let i = table.firstIndex(ofType: ASCII.o) {
                 table.setValue(i, newValue.value)
             } else {

@@ -33,10 +33,7 @@ public enum AddressRule {
         let sessionIsHold = sessionFacts == 2
         var sessionTarget: String? = nil
         var sessionUsable = sessionHasAddress && !sessionIsHold
-        // The media array is taken out of the SDP and edited as a local (unique) array.
-        var media: [MediaDescription] = []
-        swap(&media, &sdp.media)
-        defer { swap(&media, &sdp.media) }
+        let mediaCount = sdp.mediaCount
         // Per media: own c= (0 none, 1 an address, 2 the hold address 0.0.0.0) and disabled flag
         // (RFC 8866 §5.7 c= at either level; RFC 3264 §8.4 hold; §8.2 port 0), read once. Kept as bits
         // of three words for the first 64 sections (no array allocation); later ones are read again.
@@ -44,8 +41,8 @@ public enum AddressRule {
             (ownAddressKind(m.table), m.isDisabled)
         }
         var ownAddress: UInt64 = 0, ownHold: UInt64 = 0, disabledBits: UInt64 = 0
-        for k in media.indices {
-            let (o, d) = facts(media[k])
+        for k in 0..<mediaCount {
+            let (o, d) = facts(sdp.media[k])
             if k < 64 {
                 let bit: UInt64 = 1 << UInt64(k)
                 if o == 1 { ownAddress |= bit } else if o == 2 { ownHold |= bit }
@@ -59,7 +56,7 @@ public enum AddressRule {
         if sessionUsable, let target = sessionTarget {
             sdp.setConnectionAddress(target)
         }
-        for k in media.indices where k < endpoints.count {
+        for k in 0..<mediaCount where k < endpoints.count {
             guard let ep = endpoints[k] else { continue }
             let o: UInt8, d: Bool
             if k < 64 {
@@ -67,11 +64,11 @@ public enum AddressRule {
                 o = ownAddress & bit != 0 ? 1 : (ownHold & bit != 0 ? 2 : 0)
                 d = disabledBits & bit != 0
             } else {
-                (o, d) = facts(media[k])
+                (o, d) = facts(sdp.media[k])
             }
             guard !d else { continue }
             let setC = o == 1 || (o == 0 && !sessionUsable && !sessionIsHold)
-            anchor(&media[k], ep, setConnection: setC)
+            anchor(&sdp.media[k], ep, setConnection: setC)
         }
         if rewriteOrigin {
             for k in 0..<endpoints.count {
