@@ -141,15 +141,8 @@ public struct MediaList: RandomAccessCollection, Sendable, Equatable, Expressibl
     /// The whole SDP's store (as the table of a media view, so that `list[k]` can lend it in place);
     /// outside an access to `list[k]` its window is the session section.
     @usableFromInline var view: MediaDescription
-    /// Start of each media section, relative to `store.hi`.
+    /// Start of each media section, relative to `view.table.hi`.
     @usableFromInline var starts: [Int]
-
-    /// The whole SDP's store; its window is the session section.
-    @inlinable
-    var store: SDPLineTable {
-        _read { yield view.table }
-        _modify { yield &view.table }
-    }
 
     @inlinable
     init(store: SDPLineTable, starts: [Int]) {
@@ -178,11 +171,11 @@ public struct MediaList: RandomAccessCollection, Sendable, Equatable, Expressibl
     @inlinable public var count: Int { starts.count }
     @inlinable public var isEmpty: Bool { starts.isEmpty }
 
-    /// Record bounds of section k in the store.
+    /// Record bounds of section k in the view.table.
     @inlinable
     func bounds(_ k: Int) -> (Int, Int) {
-        let a = store.hi &+ starts[k]
-        let b = k &+ 1 < starts.count ? store.hi &+ starts[k &+ 1] : store.records.count
+        let a = view.table.hi &+ starts[k]
+        let b = k &+ 1 < starts.count ? view.table.hi &+ starts[k &+ 1] : view.table.records.count
         return (a, b)
     }
 
@@ -190,7 +183,7 @@ public struct MediaList: RandomAccessCollection, Sendable, Equatable, Expressibl
     public subscript(k: Int) -> MediaDescription {
         get {
             let (a, b) = bounds(k)
-            return MediaDescription(table: SDPLineTable(bytes: store.bytes, records: store.records, lo: a, hi: b))
+            return MediaDescription(table: SDPLineTable(bytes: view.table.bytes, records: view.table.records, lo: a, hi: b))
         }
         set {
             self[k].table.replaceLines(with: newValue.table)
@@ -240,7 +233,7 @@ public struct MediaList: RandomAccessCollection, Sendable, Equatable, Expressibl
 
     /// Appends a copy of `m`'s lines as the last media section.
     public mutating func append(_ m: MediaDescription) {
-        starts.append(store.records.count &- store.hi)
+        starts.append(view.table.records.count &- view.table.hi)
         self[starts.count &- 1].table.replaceLines(with: m.table)
     }
 
@@ -252,7 +245,7 @@ public struct MediaList: RandomAccessCollection, Sendable, Equatable, Expressibl
     public mutating func insert(_ m: MediaDescription, at k: Int) {
         guard k < starts.count else { append(m); return }
         let (a, _) = bounds(k)
-        starts.insert(a &- store.hi, at: k)
+        starts.insert(a &- view.table.hi, at: k)
         self[k].table.replaceLines(with: m.table)
     }
 
@@ -261,7 +254,7 @@ public struct MediaList: RandomAccessCollection, Sendable, Equatable, Expressibl
     public mutating func remove(at k: Int) -> MediaDescription {
         let removed = MediaDescription(table: self[k].table.compacted)
         let (a, b) = bounds(k)
-        store.records.removeSubrange(a..<b)
+        view.table.records.removeSubrange(a..<b)
         starts.remove(at: k)
         var j = k
         while j < starts.count { starts[j] &-= (b &- a); j &+= 1 }
@@ -273,7 +266,7 @@ public struct MediaList: RandomAccessCollection, Sendable, Equatable, Expressibl
 
     /// Removes every media section (the session lines stay).
     public mutating func removeAll() {
-        store.records.removeSubrange(store.hi..<store.records.count)
+        view.table.records.removeSubrange(view.table.hi..<view.table.records.count)
         starts.removeAll()
     }
 
@@ -290,5 +283,23 @@ public struct MediaList: RandomAccessCollection, Sendable, Equatable, Expressibl
     mutating func replaceMedia(with other: MediaList) {
         removeAll()
         for m in other { append(m) }
+    }
+}
+
+extension MediaDescription {
+    /// Runs `body` over this description in place (see `SessionDescription.withMedia`).
+    @inlinable
+    public mutating func lend<R, E: Error>(_ body: (borrowing MediaDescription) throws(E) -> R) throws(E) -> R {
+        try body(self)
+    }
+}
+
+extension SessionDescription {
+    /// Runs `body` over media description `k` read in place: no view is built, so nothing is
+    /// retained or released (`media[k]` returns a view that holds a reference to the store). Needs
+    /// mutable access; nothing is changed.
+    @inlinable
+    public mutating func withMedia<R, E: Error>(_ k: Int, _ body: (borrowing MediaDescription) throws(E) -> R) throws(E) -> R {
+        try media[k].lend(body)
     }
 }

@@ -22,35 +22,68 @@ public struct SDPParseOptions: Sendable, Equatable {
 
 /// A whole SDP: session-level lines, then one `MediaDescription` per m= line.
 ///
-/// Storage: one byte buffer and one line-record array for the whole SDP (`MediaList`), the session
-/// lines first, then each media section's. `table` is the session section (a window over that
-/// store) and `media[i]` is a view of media section `i` over the same store: reading one copies no
-/// line, and editing one in place (`sdp.media[i].setPort(…)`) edits the store without copying it.
-/// Assigning `sdp.media[i] = m` copies `m`'s lines in.
+/// Storage: one byte buffer and one line-record array for the whole SDP, the session lines first,
+/// then each media section's. `table` is that store, its window being the session section; `media[i]`
+/// is a view of media section `i` over the same store: reading one copies no line, and editing one in
+/// place (`sdp.media[i].setPort(…)`) edits the store without copying it. Assigning `sdp.media[i] = m`
+/// copies `m`'s lines in. Edit the session lines through `table`'s methods or `lines`; assigning
+/// `table` a table that is not this description's own store replaces the whole store (the media
+/// sections are then dropped).
 public struct SessionDescription: Sendable, Equatable, SDPSection {
-    @usableFromInline var storage: MediaList
+    /// The store of the whole SDP; its window is the session-level lines (everything before the first
+    /// m=), in input order. (A stored property: reading it costs no copy.)
+    public var table: SDPLineTable
+    /// Start of each media section, relative to `table.hi`.
+    @usableFromInline var starts: [Int]
+    /// Number of media-section records after the session window, as left by the last media access
+    /// (a mismatch means `table` was replaced by a foreign table).
+    @usableFromInline var mediaLines: Int
 
-    /// Session-level lines (everything before the first m=), in input order. Setting it replaces
-    /// the session lines only.
-    public var table: SDPLineTable {
-        @inlinable _read { yield storage.store }
-        set { storage.store.replaceLines(with: newValue) }
-        @inlinable _modify { yield &storage.store }
-    }
+    @inlinable
+    var storeIsValid: Bool { table.lo == 0 && table.records.count &- table.hi == mediaLines }
 
     /// Media descriptions in input order (their index is the RFC 3264 stream index). Setting it
     /// replaces the media sections only (the session lines stay).
     public var media: MediaList {
-        @inlinable _read { yield storage }
-        set { storage.replaceMedia(with: newValue) }
-        @inlinable _modify { yield &storage }
+        @inlinable get {
+            storeIsValid ? MediaList(store: table, starts: starts) : MediaList(store: table.compacted, starts: [])
+        }
+        set {
+            modifyMedia { $0.replaceMedia(with: newValue) }
+        }
+        @inlinable @inline(__always) _modify {
+            if !storeIsValid { dropLostMedia() }
+            // The store is moved into the list (no copy, stays unique) and moved back after.
+            var list = MediaList()
+            swap(&list.view.table, &table)
+            swap(&list.starts, &starts)
+            defer {
+                swap(&list.view.table, &table)
+                swap(&list.starts, &starts)
+                mediaLines = table.records.count &- table.hi
+            }
+            yield &list
+        }
+    }
+
+    @usableFromInline
+    mutating func modifyMedia(_ body: (inout MediaList) -> Void) {
+        body(&media)
+    }
+
+    /// `table` was replaced by a table that is not this store: keep its window as the session lines.
+    @usableFromInline
+    mutating func dropLostMedia() {
+        table = table.compacted
+        starts = []
+        mediaLines = 0
     }
 
     /// Number of media descriptions.
-    @inlinable public var mediaCount: Int { storage.starts.count }
+    @inlinable public var mediaCount: Int { storeIsValid ? starts.count : 0 }
 
     public static func == (a: SessionDescription, b: SessionDescription) -> Bool {
-        a.storage.store == b.storage.store && a.storage == b.storage
+        a.table == b.table && a.media == b.media
     }
 
     /// RFC 8866 §5 session-level order: v o s i u e p c b t r z k a; blank trailing lines last.
@@ -79,13 +112,23 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
     }
 
     public init(table: SDPLineTable, media: [MediaDescription]) {
-        storage = MediaList(store: table.compacted, starts: [])
-        for m in media { storage.append(m) }
+        self.table = table.compacted
+        starts = []
+        mediaLines = 0
+        if !media.isEmpty { modifyMedia { list in for m in media { list.append(m) } } }
     }
 
     public init(table: SDPLineTable, media: MediaList) {
-        storage = MediaList(store: table.compacted, starts: [])
-        storage.replaceMedia(with: media)
+        self.table = table.compacted
+        starts = []
+        mediaLines = 0
+        modifyMedia { $0.replaceMedia(with: media) }
+    }
+
+    init(list: consuming MediaList) {
+        table = list.view.table
+        starts = list.starts
+        mediaLines = table.records.count &- table.hi
     }
 
     /// Parses an RFC 8866 SDP (strict: v=0 first, o=, s= and t= present, no wildcards).
@@ -114,13 +157,13 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
             SessionDescription.scanSections(buf, options: options, into: &list)
         }
         if let failure { throw failure }
-        storage = list
+        self.init(list: list)
     }
 
     /// The SDP text. Unchanged descriptions reproduce their input exactly. (A String convenience over
     /// the same writer as `serializedBytes()`; the String validates its UTF-8 once more.)
     public func serialized() -> String {
-        let store = storage.store
+        let store = storeIsValid ? table : table.compacted
         let fallback = Self.fallbackEnding(store)
         return String(unsafeUninitializedCapacity: Self.measure(store, fallback: fallback)) { out -> Int in
             Self.write(store, fallback: fallback, into: out)
@@ -131,12 +174,13 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
     /// UTF-8 validation. Unchanged descriptions reproduce their input exactly.
     public func serializedBytes() -> [UInt8] {
         // The store holds every line in document order: one pass over its records.
-        let fallback = Self.fallbackEnding(storage.store)
+        let store = storeIsValid ? table : table.compacted
+        let fallback = Self.fallbackEnding(store)
         // `reserveCapacity` + `append(contentsOf:)` of a sequence that writes itself into the
         // array's spare capacity: this path is specialised here, while
         // `Array(unsafeUninitializedCapacity:)` looks up the standard library's prespecialised
         // `[UInt8]` metadata on every call (≈ 530 instructions).
-        let writer = Writer(sdp: self, fallback: fallback, size: Self.measure(storage.store, fallback: fallback))
+        let writer = Writer(store: store, fallback: fallback, size: Self.measure(store, fallback: fallback))
         var out: [UInt8] = []
         out.reserveCapacity(writer.size)
         out.append(contentsOf: writer)
@@ -145,7 +189,7 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
 
     /// The serialised bytes as a sequence that copies itself in one pass (`_copyContents`).
     private struct Writer: Sequence {
-        let sdp: SessionDescription
+        let store: SDPLineTable
         let fallback: SDPLineEnding
         let size: Int
 
@@ -160,7 +204,7 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
             // `out` has room for `size` bytes (the array reserved them); a smaller buffer gets nothing
             // rather than an overflow.
             guard out.count >= size else { return (Iterator(), 0) }
-            return (Iterator(), SessionDescription.write(sdp.storage.store, fallback: fallback, into: out))
+            return (Iterator(), SessionDescription.write(store, fallback: fallback, into: out))
         }
     }
 

@@ -197,7 +197,7 @@ public struct RewriteSession: Sendable {
                 }
                 pending.plans[p].fingerprint = fp
             }
-            if let path = pending.plans[p].path, let old = pending.draft.media[i].attributeValue(.path) {
+            if let path = pending.plans[p].path, let old = pending.draft.withMedia(i, { $0.attributeValue(.path) }) {
                 // RFC 4975 §9 / seed 003: application-aware interworking puts the AGW in the endpoint's path URI.
                 guard let new = MSRPPathRule.rewriteLast(old, scheme: path.scheme,
                                                          host: path.rewriteHost ? ep.address : nil,
@@ -237,11 +237,11 @@ public struct RewriteSession: Sendable {
         // The draft is the received SDP itself: every read of an m-line happens before its first edit,
         // and no copy of it is kept, so the edits do not copy its storage.
         var draft = consume sdp
-        guard draft.media.count >= streams.count else {
+        guard draft.mediaCount >= streams.count else {
             // RFC 3264 §8: a re-offer keeps every m-line (removed streams get port 0).
             throw RewriteError(.answerMismatch, detail: "re-offer has fewer m-lines than the session")
         }
-        let count = draft.media.count
+        let count = draft.mediaCount
         // Built fresh (every index gets its state below): a copy of `streams` would be copied again on
         // the first write (copy-on-write), retaining every field of every state.
         var newStreams: [StreamState] = []
@@ -257,7 +257,7 @@ public struct RewriteSession: Sendable {
         let sessionSetup = SessionSetup(draft)
 
         for i in 0..<count {
-            let m = try MediaFacts.read(draft.media[i], index: i, session: sessionSetup)
+            let m = try draft.withMedia(i) { m throws(RewriteError) in try MediaFacts.read(m, index: i, session: sessionSetup) }
             let prior: StreamState? = i < streams.count ? streams[i] : nil
             let role = m.role
             let connAttr = m.connection
@@ -345,27 +345,27 @@ public struct RewriteSession: Sendable {
                                                                  reuseConnection: action == .configure)))
                 if source == .access {
                     // Originating (TS 33.328 §7.2.1; seed 004 originating steps 5-8).
-                    st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &req.access,
+                    st.ueFingerprints = try Self.takeUEMedia(&draft, media: i, facts: m, into: &req.access,
                                                              missing: "e2ae requested without a=fingerprint")
-                    req.access?.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware)
+                    req.access?.remotePath = Self.remotePath(&draft, media: i, family: family, appAware: appAware)
                     replacedFingerprints.insert(i)
                     if let p = DecisionRule.proto(family, tls: false) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: false, model: policy.bandwidth)
-                    req.core?.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
-                    req.core?.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
+                    req.core?.bandwidthAS = draft.withMedia(i) { $0.bandwidth(.applicationSpecific) }
+                    req.core?.bandwidthTIAS = draft.withMedia(i) { $0.bandwidth(.transportIndependent) }
                     if merge { draft.media[i].setSetupRole(.actpass) }
                     plan.path = pathPlan(family: family, appAware: appAware, cema: cema, towards: .core)
                 } else {
                     // Terminating (TS 33.328 §7.3.1 step 4; seed 004 terminating steps 2-8).
                     replacedFingerprints.insert(i)
                     req.core?.remote = try m.remote()
-                    req.core?.remotePath = Self.remotePath(draft, media: i, family: family, appAware: appAware)
+                    req.core?.remotePath = Self.remotePath(&draft, media: i, family: family, appAware: appAware)
                     req.core?.bandwidthAS = m.bandwidthAS
                     req.core?.bandwidthTIAS = m.bandwidthTIAS
                     if let p = DecisionRule.proto(family, tls: true) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: true, model: policy.bandwidth)
-                    req.access?.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
-                    req.access?.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
+                    req.access?.bandwidthAS = draft.withMedia(i) { $0.bandwidth(.applicationSpecific) }
+                    req.access?.bandwidthTIAS = draft.withMedia(i) { $0.bandwidth(.transportIndependent) }
                     if merge { draft.media[i].setSetupRole(.passive) }   // the UE must be TCP-active (merge mode)
                     draft.media[i].removeAttributes(.e2ae)
                     plan.insertGatewayFingerprint = true
@@ -379,7 +379,7 @@ public struct RewriteSession: Sendable {
                 let remote = try m.remote()
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
                 // Built whole as constants (moved into the request; `var`s were copied into it).
-                let path = Self.remotePath(draft, media: i, family: family, appAware: appAware && treatment == .plain)
+                let path = Self.remotePath(&draft, media: i, family: family, appAware: appAware && treatment == .plain)
                 let access = TerminationRequest(transport: accessT, remote: source == .access ? remote : nil,
                                                 bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: source == .access ? path : nil)
                 let core = TerminationRequest(transport: coreT, remote: source == .access ? nil : remote,
@@ -421,7 +421,7 @@ public struct RewriteSession: Sendable {
         let target = offerer
         // Edited in place, as in receiveOffer.
         var draft = consume sdp
-        let count = draft.media.count
+        let count = draft.mediaCount
         guard count == streams.count else {
             throw RewriteError(.answerMismatch, detail: "answer has \(count) m-lines, offer had \(streams.count)")
         }
@@ -446,7 +446,7 @@ public struct RewriteSession: Sendable {
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
-            let m = try MediaFacts.read(draft.media[i], index: i, session: sessionSetup, answer: true)
+            let m = try draft.withMedia(i) { m throws(RewriteError) in try MediaFacts.read(m, index: i, session: sessionSetup, answer: true) }
             if m.disabled {
                 // RFC 3264 §6: the answerer rejected the stream: release it.
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment, action: .release))
@@ -486,14 +486,14 @@ public struct RewriteSession: Sendable {
                 if source == .core {
                     // Originating answer (TS 33.328 §7.2.1 step 8; seed 004 steps 14-17).
                     req.core?.remote = try m.remote()
-                    req.core?.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: st.applicationAware)
+                    req.core?.remotePath = Self.remotePath(&draft, media: i, family: st.family, appAware: st.applicationAware)
                     req.core?.bandwidthAS = m.bandwidthAS
                     req.core?.bandwidthTIAS = m.bandwidthTIAS
                     replacedFingerprints.insert(i)
                     if let p = DecisionRule.proto(st.family, tls: true) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: true, model: policy.bandwidth)
-                    req.access?.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
-                    req.access?.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
+                    req.access?.bandwidthAS = draft.withMedia(i) { $0.bandwidth(.applicationSpecific) }
+                    req.access?.bandwidthTIAS = draft.withMedia(i) { $0.bandwidth(.transportIndependent) }
                     if merge {
                         // TS 23.334 §6.2.18.4: the AGW is TCP server towards the UE; on the core side it took
                         // the role opposite to the core's answer.
@@ -508,15 +508,15 @@ public struct RewriteSession: Sendable {
                                          cema: info.cema.contains(i), towards: .access)
                 } else {
                     // Terminating answer (TS 33.328 §7.3.1 step 7; seed 004 terminating steps 13-17).
-                    st.ueFingerprints = try Self.takeUEMedia(draft, media: i, facts: m, into: &req.access,
+                    st.ueFingerprints = try Self.takeUEMedia(&draft, media: i, facts: m, into: &req.access,
                                                              missing: "UE answer without a=fingerprint")
-                    req.access?.remotePath = Self.remotePath(draft, media: i, family: st.family, appAware: st.applicationAware)
+                    req.access?.remotePath = Self.remotePath(&draft, media: i, family: st.family, appAware: st.applicationAware)
                     replacedFingerprints.insert(i)
                     draft.media[i].removeAttributes(.e2ae)
                     if let p = DecisionRule.proto(st.family, tls: false) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: false, model: policy.bandwidth)
-                    req.core?.bandwidthAS = draft.media[i].bandwidth(.applicationSpecific)
-                    req.core?.bandwidthTIAS = draft.media[i].bandwidth(.transportIndependent)
+                    req.core?.bandwidthAS = draft.withMedia(i) { $0.bandwidth(.applicationSpecific) }
+                    req.core?.bandwidthTIAS = draft.withMedia(i) { $0.bandwidth(.transportIndependent) }
                     if merge {
                         let coreRole = TCPRoleRule.mergeCoreAnswerRole(coreOffer: offerRole)
                         draft.media[i].setSetupRole(coreRole)
@@ -534,7 +534,7 @@ public struct RewriteSession: Sendable {
                 let remote = try m.remote()
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
                 let aware = st.treatment == .plain && st.applicationAware
-                let path = Self.remotePath(draft, media: i, family: st.family, appAware: aware)
+                let path = Self.remotePath(&draft, media: i, family: st.family, appAware: aware)
                 let access = TerminationRequest(transport: st.accessTransport, remote: source == .access ? remote : nil,
                                                 bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: source == .access ? path : nil)
                 let core = TerminationRequest(transport: st.coreTransport, remote: source == .access ? nil : remote,
@@ -598,14 +598,15 @@ extension RewriteSession {
     /// address, port and bandwidth. Returns the fingerprints, which the session keeps; an e2ae stream
     /// without one is rejected (488).
     /// The peer's a=path for the AGW's Remote descriptor, on application-aware MSRP streams only (seed 003).
-    static func remotePath(_ sdp: SessionDescription, media i: Int, family: StreamProtocol, appAware: Bool) -> String? {
-        guard family == .msrp, appAware, let p = sdp.media[i].attributeValue(.path) else { return nil }
+    /// (`sdp` is read in place: `inout` only so that no view of it is built.)
+    static func remotePath(_ sdp: inout SessionDescription, media i: Int, family: StreamProtocol, appAware: Bool) -> String? {
+        guard family == .msrp, appAware, let p = sdp.withMedia(i, { $0.attributeValue(.path) }) else { return nil }
         return String(p)
     }
 
-    static func takeUEMedia(_ sdp: SessionDescription, media i: Int, facts m: MediaFacts, into access: inout TerminationRequest?,
+    static func takeUEMedia(_ sdp: inout SessionDescription, media i: Int, facts m: MediaFacts, into access: inout TerminationRequest?,
                             missing detail: String) throws(RewriteError) -> [Fingerprint] {
-        let ueFps = try FingerprintRule.applicable(sdp, media: i)
+        let ueFps = try FingerprintRule.applicable(inPlace: &sdp, media: i)
         guard !ueFps.isEmpty else { throw RewriteError(.missingFingerprint, stream: i, detail: detail) }
         access?.remote = try m.remote()
         access?.remoteFingerprints = ueFps

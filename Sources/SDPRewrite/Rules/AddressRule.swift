@@ -37,12 +37,12 @@ public enum AddressRule {
         // Per media: own c= (0 none, 1 an address, 2 the hold address 0.0.0.0) and disabled flag
         // (RFC 8866 §5.7 c= at either level; RFC 3264 §8.4 hold; §8.2 port 0), read once. Kept as bits
         // of three words for the first 64 sections (no array allocation); later ones are read again.
-        @inline(__always) func facts(_ m: borrowing MediaDescription) -> (own: UInt8, disabled: Bool) {
-            (ownAddressKind(m.table), m.isDisabled)
+        @inline(__always) func facts(_ sdp: inout SessionDescription, _ k: Int) -> (own: UInt8, disabled: Bool) {
+            sdp.withMedia(k) { m in (ownAddressKind(m.table), m.isDisabled) }
         }
         var ownAddress: UInt64 = 0, ownHold: UInt64 = 0, disabledBits: UInt64 = 0
         for k in 0..<mediaCount {
-            let (o, d) = facts(sdp.media[k])
+            let (o, d) = facts(&sdp, k)
             if k < 64 {
                 let bit: UInt64 = 1 << UInt64(k)
                 if o == 1 { ownAddress |= bit } else if o == 2 { ownHold |= bit }
@@ -64,7 +64,7 @@ public enum AddressRule {
                 o = ownAddress & bit != 0 ? 1 : (ownHold & bit != 0 ? 2 : 0)
                 d = disabledBits & bit != 0
             } else {
-                (o, d) = facts(sdp.media[k])
+                (o, d) = facts(&sdp, k)
             }
             guard !d else { continue }
             let setC = o == 1 || (o == 0 && !sessionUsable && !sessionIsHold)

@@ -15,6 +15,16 @@ public enum FingerprintRule {
         }
     }
 
+    /// `applicable` reading the SDP in place (no view of the media description is built).
+    static func applicable(inPlace sdp: inout SessionDescription, media index: Int) throws(RewriteError) -> [Fingerprint] {
+        do {
+            let own = try sdp.withMedia(index) { m throws(SDPError) in try m.fingerprints() }
+            return own.isEmpty ? try sdp.fingerprints() : own
+        } catch {
+            throw RewriteError(error, stream: index)
+        }
+    }
+
     /// Removes every fingerprint that applies to the replaced streams `indices`: their media-level
     /// lines, and session-level lines (specs.md §8, pitfall 7). Session-level fingerprints still
     /// needed by other TLS-carrying streams are first copied to those streams' media level.
@@ -23,11 +33,11 @@ public enum FingerprintRule {
     }
 
     static func removeApplicable(_ sdp: inout SessionDescription, replaced indices: StreamSet) {
-        for i in sdp.media.indices where indices.contains(i) { sdp.media[i].removeFingerprints() }
+        for i in 0..<sdp.mediaCount where indices.contains(i) { sdp.media[i].removeFingerprints() }
         guard !indices.isEmpty, sdp.table.contains(.fingerprint) else { return }
         let sessionValues = sdp.attributeValues(.fingerprint)
-        for k in sdp.media.indices where !indices.contains(k) {
-            let usesTLS = sdp.media[k].withField(2) { b -> Bool in
+        for k in 0..<sdp.mediaCount where !indices.contains(k) {
+            let usesTLS = sdp.withMedia(k) { m in m.withField(2) { b -> Bool in
                 if DecisionRule.classify(protoBytes: b).tls { return true }
                 var i = 0
                 while i + 3 <= b.count {
@@ -35,8 +45,8 @@ public enum FingerprintRule {
                     i += 1
                 }
                 return false
-            }
-            if usesTLS, !sdp.media[k].hasAttribute(.fingerprint) {
+            } }
+            if usesTLS, !sdp.withMedia(k, { $0.hasAttribute(.fingerprint) }) {
                 for v in sessionValues { sdp.media[k].appendAttribute("fingerprint", String(v)) }
             }
         }
