@@ -197,7 +197,15 @@ public struct MediaList: RandomAccessCollection, Sendable, Equatable, Expressibl
             let total = view.table.records.count
             view.table.lo = a
             view.table.hi = b
-            defer { endAccess(k, a, b, sessionEnd: sessionEnd, total: total) }
+            defer {
+                // Usual case: no line added or removed; otherwise the later sections move.
+                if view.table.lo == a, view.table.hi == b, view.table.records.count == total {
+                    view.table.lo = 0
+                    view.table.hi = sessionEnd
+                } else {
+                    endAccess(k, a, b, sessionEnd: sessionEnd, total: total)
+                }
+            }
             yield &view
         }
     }

@@ -163,33 +163,43 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
     /// The SDP text. Unchanged descriptions reproduce their input exactly. (A String convenience over
     /// the same writer as `serializedBytes()`; the String validates its UTF-8 once more.)
     public func serialized() -> String {
-        let store = storeIsValid ? table : table.compacted
-        let fallback = Self.fallbackEnding(store)
-        return String(unsafeUninitializedCapacity: Self.measure(store, fallback: fallback)) { out -> Int in
-            Self.write(store, fallback: fallback, into: out)
+        guard storeIsValid else { return SessionDescription(table: table, media: []).serialized() }
+        return table.records.withUnsafeBufferPointer { rs -> String in
+            table.bytes.withUnsafeBufferPointer { bs -> String in
+                let fallback = Self.fallbackEnding(rs)
+                return String(unsafeUninitializedCapacity: Self.measure(rs, fallback: fallback)) { out -> Int in
+                    Self.write(rs, bs, fallback: fallback, into: out)
+                }
+            }
         }
     }
 
     /// The SDP as bytes, for the transport (a message body): one allocation of the exact size, no
     /// UTF-8 validation. Unchanged descriptions reproduce their input exactly.
     public func serializedBytes() -> [UInt8] {
-        // The store holds every line in document order: one pass over its records.
-        let store = storeIsValid ? table : table.compacted
-        let fallback = Self.fallbackEnding(store)
-        // `reserveCapacity` + `append(contentsOf:)` of a sequence that writes itself into the
-        // array's spare capacity: this path is specialised here, while
-        // `Array(unsafeUninitializedCapacity:)` looks up the standard library's prespecialised
-        // `[UInt8]` metadata on every call (≈ 530 instructions).
-        let writer = Writer(store: store, fallback: fallback, size: Self.measure(store, fallback: fallback))
-        var out: [UInt8] = []
-        out.reserveCapacity(writer.size)
-        out.append(contentsOf: writer)
-        return out
+        guard storeIsValid else { return SessionDescription(table: table, media: []).serializedBytes() }
+        // The store holds every line in document order: one pass over its records, read in place
+        // (the writer holds buffer pointers, not a copy of the store: nothing retained).
+        return table.records.withUnsafeBufferPointer { rs -> [UInt8] in
+            table.bytes.withUnsafeBufferPointer { bs -> [UInt8] in
+                let fallback = Self.fallbackEnding(rs)
+                // `reserveCapacity` + `append(contentsOf:)` of a sequence that writes itself into the
+                // array's spare capacity: this path is specialised here, while
+                // `Array(unsafeUninitializedCapacity:)` looks up the standard library's prespecialised
+                // `[UInt8]` metadata on every call (≈ 530 instructions).
+                let writer = Writer(records: rs, bytes: bs, fallback: fallback, size: Self.measure(rs, fallback: fallback))
+                var out: [UInt8] = []
+                out.reserveCapacity(writer.size)
+                out.append(contentsOf: writer)
+                return out
+            }
+        }
     }
 
     /// The serialised bytes as a sequence that copies itself in one pass (`_copyContents`).
     private struct Writer: Sequence {
-        let store: SDPLineTable
+        let records: UnsafeBufferPointer<SDPLineRecord>
+        let bytes: UnsafeBufferPointer<UInt8>
         let fallback: SDPLineEnding
         let size: Int
 
@@ -204,62 +214,54 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
             // `out` has room for `size` bytes (the array reserved them); a smaller buffer gets nothing
             // rather than an overflow.
             guard out.count >= size else { return (Iterator(), 0) }
-            return (Iterator(), SessionDescription.write(store, fallback: fallback, into: out))
+            return (Iterator(), SessionDescription.write(records, bytes, fallback: fallback, into: out))
         }
     }
 
     /// The terminator for lines without one that are not last: the first one used in the document
     /// (session section first, then the media sections in order), else CRLF.
-    private static func fallbackEnding(_ store: borrowing SDPLineTable) -> SDPLineEnding {
-        store.records.withUnsafeBufferPointer { rs -> SDPLineEnding in
-            for k in 0..<rs.count where rs[k].ending != .none { return rs[k].ending }
-            return .crlf
-        }
+    private static func fallbackEnding(_ rs: UnsafeBufferPointer<SDPLineRecord>) -> SDPLineEnding {
+        for k in 0..<rs.count where rs[k].ending != .none { return rs[k].ending }
+        return .crlf
     }
 
     /// Exact byte size of the serialised document (every record of the store, in order).
-    private static func measure(_ t: borrowing SDPLineTable, fallback: SDPLineEnding) -> Int {
-        t.records.withUnsafeBufferPointer { rs -> Int in
-            var size = 0
-            let last = rs.count &- 1
-            for k in 0..<rs.count {
-                let r = rs[k]
-                size &+= (r.type == 0 ? 0 : 2) &+ r.end &- r.start
-                var e = r.ending
-                if e == .none, k != last { e = fallback }
-                size &+= e == .crlf ? 2 : (e == .lf ? 1 : 0)
-            }
-            return size
+    private static func measure(_ rs: UnsafeBufferPointer<SDPLineRecord>, fallback: SDPLineEnding) -> Int {
+        var size = 0
+        let last = rs.count &- 1
+        for k in 0..<rs.count {
+            let r = rs[k]
+            size &+= (r.type == 0 ? 0 : 2) &+ r.end &- r.start
+            var e = r.ending
+            if e == .none, k != last { e = fallback }
+            size &+= e == .crlf ? 2 : (e == .lf ? 1 : 0)
         }
+        return size
     }
 
     /// Writes every line of the store into `out` (sized by `measure`); returns the byte count.
-    private static func write(_ t: borrowing SDPLineTable, fallback: SDPLineEnding,
-                              into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+    private static func write(_ rs: UnsafeBufferPointer<SDPLineRecord>, _ src: UnsafeBufferPointer<UInt8>,
+                              fallback: SDPLineEnding, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
         guard let dst = out.baseAddress else { return 0 }
-        return t.records.withUnsafeBufferPointer { rs -> Int in
-            t.bytes.withUnsafeBufferPointer { src -> Int in
-                var d = dst
-                let last = rs.count &- 1
-                for k in 0..<rs.count {
-                    let r = rs[k]
-                    if r.type != 0 {
-                        d[0] = r.type; d[1] = ASCII.equals; d += 2
-                    }
-                    let n = r.end &- r.start
-                    if n > 0, let s = src.baseAddress { d.update(from: s + r.start, count: n) }
-                    d += n
-                    var e = r.ending
-                    if e == .none, k != last { e = fallback }
-                    switch e {
-                    case .crlf: d[0] = ASCII.cr; d[1] = ASCII.lf; d += 2
-                    case .lf: d[0] = ASCII.lf; d += 1
-                    case .none: break
-                    }
-                }
-                return d - dst
+        var d = dst
+        let last = rs.count &- 1
+        for k in 0..<rs.count {
+            let r = rs[k]
+            if r.type != 0 {
+                d[0] = r.type; d[1] = ASCII.equals; d += 2
+            }
+            let n = r.end &- r.start
+            if n > 0, let s = src.baseAddress { d.update(from: s + r.start, count: n) }
+            d += n
+            var e = r.ending
+            if e == .none, k != last { e = fallback }
+            switch e {
+            case .crlf: d[0] = ASCII.cr; d[1] = ASCII.lf; d += 2
+            case .lf: d[0] = ASCII.lf; d += 1
+            case .none: break
             }
         }
+        return d - dst
     }
 
     // MARK: typed session-level fields

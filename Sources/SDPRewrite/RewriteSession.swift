@@ -825,7 +825,7 @@ struct SessionSetup {
     /// The session-level c= address (RFC 8866 §5.7: it applies to every m-line without its own c=).
     var address: String?
 
-    init(_ sdp: SessionDescription) {
+    init(_ sdp: borrowing SessionDescription) {
         address = sdp.table.connectionAddressString
         do { setup = try sdp.table.setupRole() } catch { setupError = error }
         do { connection = try sdp.table.connectionAttribute() } catch { connectionError = error }
