@@ -76,7 +76,9 @@ extension SessionDescription {
         // Every line of the SDP; the last value ends at `lastEnd`. `starts` holds the record index of
         // each m= line.
         var records: [SDPLineRecord] = []
-        records.reserveCapacity(64)
+        // 40 records (960 B) cover the usual SDP and its inserted lines and stay within the sizes glibc
+        // serves from its per-thread cache (up to 1 032 B); a longer SDP grows the array.
+        records.reserveCapacity(40)
         var starts: [Int] = []
         var lastEnd = 0
 

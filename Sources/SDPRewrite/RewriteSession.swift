@@ -351,8 +351,9 @@ public struct RewriteSession: Sendable {
                     replacedFingerprints.insert(i)
                     if let p = DecisionRule.proto(family, tls: false) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: false, model: policy.bandwidth)
-                    req.core?.bandwidthAS = draft.withMedia(i) { $0.bandwidth(.applicationSpecific) }
-                    req.core?.bandwidthTIAS = draft.withMedia(i) { $0.bandwidth(.transportIndependent) }
+                    let (bandwidthAS, bandwidthTIAS) = draft.withMedia(i) { ($0.bandwidth(.applicationSpecific), $0.bandwidth(.transportIndependent)) }
+                    req.core?.bandwidthAS = bandwidthAS
+                    req.core?.bandwidthTIAS = bandwidthTIAS
                     if merge { draft.media[i].setSetupRole(.actpass) }
                     plan.path = pathPlan(family: family, appAware: appAware, cema: cema, towards: .core)
                 } else {
@@ -364,8 +365,9 @@ public struct RewriteSession: Sendable {
                     req.core?.bandwidthTIAS = m.bandwidthTIAS
                     if let p = DecisionRule.proto(family, tls: true) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: true, model: policy.bandwidth)
-                    req.access?.bandwidthAS = draft.withMedia(i) { $0.bandwidth(.applicationSpecific) }
-                    req.access?.bandwidthTIAS = draft.withMedia(i) { $0.bandwidth(.transportIndependent) }
+                    let (bandwidthAS, bandwidthTIAS) = draft.withMedia(i) { ($0.bandwidth(.applicationSpecific), $0.bandwidth(.transportIndependent)) }
+                    req.access?.bandwidthAS = bandwidthAS
+                    req.access?.bandwidthTIAS = bandwidthTIAS
                     if merge { draft.media[i].setSetupRole(.passive) }   // the UE must be TCP-active (merge mode)
                     draft.media[i].removeAttributes(.e2ae)
                     plan.insertGatewayFingerprint = true
@@ -492,8 +494,9 @@ public struct RewriteSession: Sendable {
                     replacedFingerprints.insert(i)
                     if let p = DecisionRule.proto(st.family, tls: true) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: true, model: policy.bandwidth)
-                    req.access?.bandwidthAS = draft.withMedia(i) { $0.bandwidth(.applicationSpecific) }
-                    req.access?.bandwidthTIAS = draft.withMedia(i) { $0.bandwidth(.transportIndependent) }
+                    let (bandwidthAS, bandwidthTIAS) = draft.withMedia(i) { ($0.bandwidth(.applicationSpecific), $0.bandwidth(.transportIndependent)) }
+                    req.access?.bandwidthAS = bandwidthAS
+                    req.access?.bandwidthTIAS = bandwidthTIAS
                     if merge {
                         // TS 23.334 §6.2.18.4: the AGW is TCP server towards the UE; on the core side it took
                         // the role opposite to the core's answer.
@@ -515,8 +518,9 @@ public struct RewriteSession: Sendable {
                     draft.media[i].removeAttributes(.e2ae)
                     if let p = DecisionRule.proto(st.family, tls: false) { draft.media[i].setProto(p) }
                     BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: false, model: policy.bandwidth)
-                    req.core?.bandwidthAS = draft.withMedia(i) { $0.bandwidth(.applicationSpecific) }
-                    req.core?.bandwidthTIAS = draft.withMedia(i) { $0.bandwidth(.transportIndependent) }
+                    let (bandwidthAS, bandwidthTIAS) = draft.withMedia(i) { ($0.bandwidth(.applicationSpecific), $0.bandwidth(.transportIndependent)) }
+                    req.core?.bandwidthAS = bandwidthAS
+                    req.core?.bandwidthTIAS = bandwidthTIAS
                     if merge {
                         let coreRole = TCPRoleRule.mergeCoreAnswerRole(coreOffer: offerRole)
                         draft.media[i].setSetupRole(coreRole)
