@@ -5,20 +5,95 @@ import SDPCore
 
 /// The transport the AGW is asked to use on a termination (seed 003: "TCP/TLS/MSRP" or "TCP/TLS"
 /// access, "TCP/MSRP" or "TCP" core; seed 004: "TCP/TLS" and "TCP" for BFCP; RTP protos as in SDP).
+/// The usual names are enum cases (compared and copied without touching a String); any
+/// other text (an RTP profile not listed, a configured name) is kept as it came, in `.other`.
 public struct GatewayTransport: RawRepresentable, Sendable, Codable, Equatable, Hashable, CustomStringConvertible {
-    public var rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
+    /// The known names (exact spelling; `rawValue` renders them) and any other text. One enum with a
+    /// single payload case: the known names are String's spare bit patterns, so the value stays 16 bytes.
+    @usableFromInline
+    enum Storage: Sendable, Hashable {
+        case tcpTLSMSRP, tcpTLS, tcpMSRP, tcpTLSBFCP, tcpBFCP, tcp
+        case rtpAVP, rtpAVPF, rtpSAVP, rtpSAVPF, udpTLSRTPSAVP, udpTLSRTPSAVPF
+        /// Text that is not one of the known names (never a known name's spelling: `init(rawValue:)`
+        /// maps those to their case, so equality of two values is equality of their texts).
+        case other(String)
+    }
+
+    @usableFromInline
+    var storage: Storage
+
+    @inlinable
+    init(_ storage: Storage) { self.storage = storage }
+
+    public init(rawValue: String) {
+        var text = rawValue
+        let known = text.withUTF8 { Self.known($0) }
+        storage = known ?? .other(rawValue)
+    }
+
+    /// The known name spelled exactly by `bytes`, if any.
+    static func known(_ b: UnsafeBufferPointer<UInt8>) -> Storage? {
+        @inline(__always) func eq(_ lit: StaticString) -> Bool {
+            guard lit.utf8CodeUnitCount == b.count else { return false }
+            let p = lit.utf8Start
+            for k in 0..<b.count where b[k] != p[k] { return false }
+            return true
+        }
+        switch b.count {
+        case 3: if eq("TCP") { return .tcp }
+        case 7:
+            if eq("TCP/TLS") { return .tcpTLS }
+            if eq("RTP/AVP") { return .rtpAVP }
+        case 8:
+            if eq("TCP/MSRP") { return .tcpMSRP }
+            if eq("TCP/BFCP") { return .tcpBFCP }
+            if eq("RTP/SAVP") { return .rtpSAVP }
+            if eq("RTP/AVPF") { return .rtpAVPF }
+        case 9: if eq("RTP/SAVPF") { return .rtpSAVPF }
+        case 12:
+            if eq("TCP/TLS/MSRP") { return .tcpTLSMSRP }
+            if eq("TCP/TLS/BFCP") { return .tcpTLSBFCP }
+        case 16: if eq("UDP/TLS/RTP/SAVP") { return .udpTLSRTPSAVP }
+        case 17: if eq("UDP/TLS/RTP/SAVPF") { return .udpTLSRTPSAVPF }
+        default: break
+        }
+        return nil
+    }
+
+    /// The transport named by `bytes` (an m= proto): a known name without allocating, else its text.
+    init(bytes: UnsafeBufferPointer<UInt8>) {
+        if let k = Self.known(bytes) { storage = k } else { storage = .other(String(decoding: bytes, as: UTF8.self)) }
+    }
+
+    public var rawValue: String {
+        switch storage {
+        case .tcpTLSMSRP: return "TCP/TLS/MSRP"
+        case .tcpTLS: return "TCP/TLS"
+        case .tcpMSRP: return "TCP/MSRP"
+        case .tcpTLSBFCP: return "TCP/TLS/BFCP"
+        case .tcpBFCP: return "TCP/BFCP"
+        case .tcp: return "TCP"
+        case .rtpAVP: return "RTP/AVP"
+        case .rtpAVPF: return "RTP/AVPF"
+        case .rtpSAVP: return "RTP/SAVP"
+        case .rtpSAVPF: return "RTP/SAVPF"
+        case .udpTLSRTPSAVP: return "UDP/TLS/RTP/SAVP"
+        case .udpTLSRTPSAVPF: return "UDP/TLS/RTP/SAVPF"
+        case .other(let s): return s
+        }
+    }
+
     public var description: String { rawValue }
 
-    public static let tcpTLSMSRP = GatewayTransport(rawValue: "TCP/TLS/MSRP")
-    public static let tcpTLS = GatewayTransport(rawValue: "TCP/TLS")
-    public static let tcpMSRP = GatewayTransport(rawValue: "TCP/MSRP")
-    public static let tcpTLSBFCP = GatewayTransport(rawValue: "TCP/TLS/BFCP")
-    public static let tcpBFCP = GatewayTransport(rawValue: "TCP/BFCP")
-    public static let tcp = GatewayTransport(rawValue: "TCP")
+    @inlinable public static var tcpTLSMSRP: GatewayTransport { GatewayTransport(.tcpTLSMSRP) }
+    @inlinable public static var tcpTLS: GatewayTransport { GatewayTransport(.tcpTLS) }
+    @inlinable public static var tcpMSRP: GatewayTransport { GatewayTransport(.tcpMSRP) }
+    @inlinable public static var tcpTLSBFCP: GatewayTransport { GatewayTransport(.tcpTLSBFCP) }
+    @inlinable public static var tcpBFCP: GatewayTransport { GatewayTransport(.tcpBFCP) }
+    @inlinable public static var tcp: GatewayTransport { GatewayTransport(.tcp) }
 
     public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
+        self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
     }
 
     public func encode(to encoder: any Encoder) throws {

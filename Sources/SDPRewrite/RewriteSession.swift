@@ -293,7 +293,7 @@ public struct RewriteSession: Sendable {
             case .bfcp: appAware = policy.bfcpApplicationAware
             default: appAware = false
             }
-            let (accessT, coreT) = DecisionRule.transports(family, treatment, applicationAware: appAware, rtpProto: m.proto,
+            let (accessT, coreT) = DecisionRule.transports(family, treatment, applicationAware: appAware, rtp: m.proto,
                                                          msrpAgnosticAccess: policy.msrpAgnosticAccessTransport)
             var st = StreamState(media: m.mediaType, family: family, treatment: treatment, applicationAware: appAware,
                                  accessTransport: accessT, coreTransport: coreT,
@@ -632,8 +632,8 @@ struct MediaFacts {
     var disabled: Bool
     var family: StreamProtocol
     var tls: Bool
-    /// The proto text (small: stored inline in the String).
-    var proto: Substring
+    /// The m= proto (RFC 8866 §5.14) as a transport name: a known name is an enum case (no String).
+    var proto: GatewayTransport
     var mediaType: String
     var indicator: E2AEIndicator?
     var direction: MediaDirection?
@@ -760,13 +760,13 @@ struct MediaFacts {
             }
             return r
         }
-        let (mediaType, proto) = t.withValue(0) { buf -> (String, Substring) in
-            // The usual media types and protos are taken from literals (no String decoding).
+        let (mediaType, proto) = t.withValue(0) { buf -> (String, GatewayTransport) in
+            // The usual media types are taken from literals and the usual protos are enum cases (no
+            // String decoding).
             let type = UnsafeBufferPointer(rebasing: buf[0..<ml.typeEnd])
             let mediaType = MediaFacts.text(type)
-            guard ml.protoFrom >= 0 else { return (mediaType, "") }
-            let proto = MediaFacts.text(UnsafeBufferPointer(rebasing: buf[ml.protoFrom..<ml.protoTo]))
-            return (mediaType, Substring(proto))
+            guard ml.protoFrom >= 0 else { return (mediaType, GatewayTransport(rawValue: "")) }
+            return (mediaType, GatewayTransport(bytes: UnsafeBufferPointer(rebasing: buf[ml.protoFrom..<ml.protoTo])))
         }
         return MediaFacts(index: index, role: role, roleError: roleError, connection: connection, cema: cema,
                           disabled: ml.disabled, family: ml.family, tls: ml.tls, proto: proto, mediaType: mediaType,

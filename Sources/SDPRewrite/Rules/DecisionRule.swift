@@ -67,12 +67,12 @@ public enum DecisionRule {
     public static func decide(source: Side, proto: Substring, indicator: E2AEIndicator?, flags: MediaSecurityFlags,
                               policy: RewritePolicy, index: Int) throws(RewriteError) -> (StreamProtocol, StreamTreatment) {
         let (family, tls) = classify(proto: proto)
-        return try decide(source: source, family: family, tls: tls, proto: proto, indicator: indicator, flags: flags,
+        return try decide(source: source, family: family, tls: tls, proto: GatewayTransport(rawValue: String(proto)), indicator: indicator, flags: flags,
                           policy: policy, index: index)
     }
 
     /// `decide` with the proto already classified.
-    static func decide(source: Side, family: StreamProtocol, tls: Bool, proto: Substring, indicator: E2AEIndicator?,
+    static func decide(source: Side, family: StreamProtocol, tls: Bool, proto: GatewayTransport, indicator: E2AEIndicator?,
                        flags: MediaSecurityFlags, policy: RewritePolicy, index: Int) throws(RewriteError) -> (StreamProtocol, StreamTreatment) {
         switch family {
         case .other:
@@ -109,6 +109,14 @@ public enum DecisionRule {
     public static func transports(_ family: StreamProtocol, _ treatment: StreamTreatment, applicationAware: Bool,
                                   rtpProto: Substring, msrpAgnosticAccess: GatewayTransport = .tcpTLSMSRP)
         -> (access: GatewayTransport, core: GatewayTransport) {
+        transports(family, treatment, applicationAware: applicationAware, rtp: GatewayTransport(rawValue: String(rtpProto)),
+                   msrpAgnosticAccess: msrpAgnosticAccess)
+    }
+
+    /// `transports` with the m= proto already read as a transport name.
+    static func transports(_ family: StreamProtocol, _ treatment: StreamTreatment, applicationAware: Bool,
+                           rtp: GatewayTransport, msrpAgnosticAccess: GatewayTransport)
+        -> (access: GatewayTransport, core: GatewayTransport) {
         switch treatment {
         case .e2ae:
             if applicationAware {
@@ -121,8 +129,7 @@ public enum DecisionRule {
             if applicationAware { return family == .bfcp ? (.tcpBFCP, .tcpBFCP) : (.tcpMSRP, .tcpMSRP) }
             return (.tcp, .tcp)
         case .rtp:
-            let t = GatewayTransport(rawValue: String(rtpProto))
-            return (t, t)
+            return (rtp, rtp)
         case .passThrough, .released:
             return (.tcp, .tcp)
         }
