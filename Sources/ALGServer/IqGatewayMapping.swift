@@ -215,7 +215,7 @@ public struct IqGatewayMapping: Sendable, Equatable {
     }
 
     func mediaName(_ stream: StreamRequest) -> String {
-        stream.media.isEmpty ? (stream.protocol == .msrp ? "message" : "application") : stream.media
+        stream.media.isEmpty ? (stream.protocol == .msrp ? "message" : "application") : stream.media.rawValue
     }
 
     func addressType(_ address: String?) -> String {

@@ -195,7 +195,7 @@ public enum GatewayAction: String, Sendable, Codable, Equatable {
 /// The request for one stream (m-line index = RFC 3264 stream index).
 public struct StreamRequest: Sendable, Codable, Equatable {
     public var index: Int
-    public var media: String
+    public var media: MediaType
     public var `protocol`: StreamProtocol
     public var treatment: StreamTreatment
     public var action: GatewayAction

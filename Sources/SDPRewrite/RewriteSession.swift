@@ -12,7 +12,7 @@ import SDPCore
 public struct RewriteSession: Sendable {
     /// What the ALG remembers about one stream (m-line index).
     public struct StreamState: Sendable, Equatable {
-        public var media: String
+        public var media: MediaType
         public var family: StreamProtocol
         public var treatment: StreamTreatment
         /// AGW does application-aware MSRP/BFCP (path rewriting; seed 003 last paragraph).
@@ -571,18 +571,17 @@ extension RewriteSession {
 }
 
 extension RewriteSession.StreamState {
-    /// An empty state (immortal empty texts, the empty-array singleton: nothing to retain).
+    /// An empty state (enum cases, the empty-array singleton: nothing to retain, no text to match).
     static var placeholder: RewriteSession.StreamState {
-        RewriteSession.StreamState(media: "", family: .other, treatment: .released, applicationAware: false,
-                                   accessTransport: GatewayTransport(rawValue: ""), coreTransport: GatewayTransport(rawValue: ""),
-                                   ueFingerprints: [])
+        RewriteSession.StreamState(media: .audio, family: .other, treatment: .released, applicationAware: false,
+                                   accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
     }
 }
 
 extension StreamRequest {
     /// An empty request (nothing to retain), left behind by `RewriteSession.take`.
     static var placeholder: StreamRequest {
-        StreamRequest(index: 0, media: "", protocol: .other, treatment: .released, action: .release)
+        StreamRequest(index: 0, media: .audio, protocol: .other, treatment: .released, action: .release)
     }
 }
 
@@ -634,7 +633,7 @@ struct MediaFacts {
     var tls: Bool
     /// The m= proto (RFC 8866 §5.14) as a transport name: a known name is an enum case (no String).
     var proto: GatewayTransport
-    var mediaType: String
+    var mediaType: MediaType
     var indicator: E2AEIndicator?
     var direction: MediaDirection?
     var bandwidthAS: UInt64?
@@ -760,12 +759,10 @@ struct MediaFacts {
             }
             return r
         }
-        let (mediaType, proto) = t.withValue(0) { buf -> (String, GatewayTransport) in
-            // The usual media types are taken from literals and the usual protos are enum cases (no
-            // String decoding).
-            let type = UnsafeBufferPointer(rebasing: buf[0..<ml.typeEnd])
-            let mediaType = MediaFacts.text(type)
-            guard ml.protoFrom >= 0 else { return (mediaType, GatewayTransport(rawValue: "")) }
+        let (mediaType, proto) = t.withValue(0) { buf -> (MediaType, GatewayTransport) in
+            // The usual media types and protos are enum cases (no String decoding).
+            let mediaType = MediaType(bytes: UnsafeBufferPointer(rebasing: buf[0..<ml.typeEnd]))
+            guard ml.protoFrom >= 0 else { return (mediaType, GatewayTransport(.other(""))) }
             return (mediaType, GatewayTransport(bytes: UnsafeBufferPointer(rebasing: buf[ml.protoFrom..<ml.protoTo])))
         }
         return MediaFacts(index: index, role: role, roleError: roleError, connection: connection, cema: cema,
@@ -773,32 +770,6 @@ struct MediaFacts {
                           indicator: indicator, direction: direction, bandwidthAS: bandwidthAS, bandwidthTIAS: bandwidthTIAS,
                           port: ml.port, rtcpPort: rtcpPort, rtcpAddress: rtcpAddress, rtcpError: rtcpError,
                           ownAddress: ownAddress, sessionAddress: session.address)
-    }
-
-    /// `bytes` as a String: an immortal literal for the usual media types and protos (no decoding).
-    static func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        @inline(__always) func eq(_ lit: StaticString) -> Bool {
-            guard lit.utf8CodeUnitCount == bytes.count else { return false }
-            let p = lit.utf8Start
-            for k in 0..<bytes.count where bytes[k] != p[k] { return false }
-            return true
-        }
-        switch bytes.count {
-        case 5: if eq("audio") { return "audio" }; if eq("video") { return "video" }
-        case 7:
-            if eq("message") { return "message" }
-            if eq("RTP/AVP") { return "RTP/AVP" }
-        case 8:
-            if eq("TCP/MSRP") { return "TCP/MSRP" }
-            if eq("TCP/BFCP") { return "TCP/BFCP" }
-            if eq("RTP/SAVP") { return "RTP/SAVP" }
-        case 11: if eq("application") { return "application" }
-        case 12:
-            if eq("TCP/TLS/MSRP") { return "TCP/TLS/MSRP" }
-            if eq("TCP/TLS/BFCP") { return "TCP/TLS/BFCP" }
-        default: break
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     func answerRole() throws(RewriteError) -> SetupRole? {
