@@ -792,7 +792,7 @@ struct MediaFacts {
 
 /// Session-level a=setup and a=connection (RFC 4145 §4, §5: either may be a session-level
 /// attribute), read once per SDP; they apply to every m-line without its own.
-struct SessionSetup {
+struct SessionSetup: ~Copyable {
     var setup: SetupRole?
     var setupError: SDPError?
     var connection: ConnectionAttribute?
