@@ -395,9 +395,9 @@ public actor ProxyServer {
 
     private func forwardFacts(_ id: TransactionID) -> ForwardFacts? {
         guard let i = servers.index(forKey: id) else { return nil }
-        let e = servers.values[i]
-        guard !e.cancelled, !e.finalSent else { return nil }
-        return ForwardFacts(inbound: e.inbound, inboundListener: e.inboundListener, headers: e.headers)
+        return Self.peek(&servers.values[i]) { e in
+            e.cancelled || e.finalSent ? nil : ForwardFacts(inbound: e.inbound, inboundListener: e.inboundListener, headers: e.headers)
+        }
     }
 
     private func forward(_ id: TransactionID, _ request: SIPMessage, edits: ProxyRequestEdits?) {
@@ -723,7 +723,7 @@ public actor ProxyServer {
     // MARK: Responses
 
     private func response(_ response: SIPMessage, on clientID: TransactionID, inbound: SIPInbound) {
-        guard let c = clients[clientID], !c.isCancel, servers[c.server] != nil else { return }
+        guard let c = clients[clientID], !c.isCancel, servers.index(forKey: c.server) != nil else { return }
         let outcome = core.processResponse(response)
         guard let hooks, case .forward(let bytes, let status) = outcome, var entry = servers[c.server] else {
             if case .drop = outcome { counters.responsesDropped += 1 }
@@ -804,7 +804,7 @@ public actor ProxyServer {
             // Responses to a request we hold: its matching fields; the To tag only matters for RFC 2543
             // ACK matching (§17.2.3), so it is read only for requests without the magic cookie.
             guard let scanned = try? SIPParser.scan(bytes), let code = scanned.statusCode else { return }
-            var headers = servers.values[i].headers
+            var headers = Self.peek(&servers.values[i]) { $0.headers }
             headers.toTag = headers.topVia.hasMagicCookie ? nil : scanned.to?.tag
             message = TransactionMessage(startLine: .response(statusCode: code), headers: headers, payload: scanned)
         } else {
@@ -820,7 +820,7 @@ public actor ProxyServer {
                 enqueueSend(bytes, to: .flow(entry.inbound.token), transaction: nil)
             }
         }
-        if status >= 200, let i = servers.index(forKey: id), !servers.values[i].finalSent {
+        if status >= 200, let i = servers.index(forKey: id), !Self.peek(&servers.values[i], { $0.finalSent }) {
             servers.values[i].finalSent = true
             if logger.logLevel <= .info || hooks != nil {
                 let entry = servers.values[i]
@@ -843,18 +843,22 @@ public actor ProxyServer {
 
     private func terminated(_ id: TransactionID) {
         if let c = clients.removeValue(forKey: id) {
-            if servers[c.server] != nil {
-                servers[c.server]?.liveClients -= 1
+            if let i = servers.index(forKey: c.server) {
+                servers.values[i].liveClients -= 1
                 dropIfDone(c.server)
             }
-        } else if servers[id] != nil {
-            servers[id]?.serverAlive = false
+        } else if let i = servers.index(forKey: id) {
+            servers.values[i].serverAlive = false
             dropIfDone(id)
         }
     }
 
+    /// Reads a table value in place: a plain read of `servers.values[i]` copies the whole entry (its request,
+    /// response context and arrays: a retain and a release each) to read one field.
+    @inline(__always) private static func peek<E, T>(_ entry: inout E, _ body: (inout E) -> T) -> T { body(&entry) }
+
     private func dropIfDone(_ id: TransactionID) {
-        guard let i = servers.index(forKey: id), !servers.values[i].serverAlive, servers.values[i].liveClients <= 0 else { return }
+        guard let i = servers.index(forKey: id), Self.peek(&servers.values[i], { !$0.serverAlive && $0.liveClients <= 0 }) else { return }
         servers.remove(at: i)
     }
 

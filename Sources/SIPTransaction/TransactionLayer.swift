@@ -99,7 +99,9 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         case nonInviteServer(NonInviteServerTransaction<Payload>)
 
         mutating func handle(_ event: TransactionEvent<Payload>) -> [TransactionAction<Payload>] {
-            switch self {
+            // `consume self`: the machine is moved out of the enum and back, not copied (a copy retained
+            // and released every message the machine holds, on every event).
+            switch consume self {
             case .inviteClient(var machine):
                 let actions = machine.handle(event)
                 self = .inviteClient(machine)
@@ -137,7 +139,8 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             }
         }
 
-        var request: TransactionMessage<Payload> {
+        /// The request the machine still holds (nil once no retransmission or ACK needs it).
+        var request: TransactionMessage<Payload>? {
             switch self {
             case .inviteClient(let machine): return machine.request
             case .nonInviteClient(let machine): return machine.request
@@ -372,13 +375,13 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         guard response.statusCode != nil else {
             throw TransactionError(.wrongMessageKind, "a server transaction sends responses")
         }
-        guard let index = entries.index(forKey: id), !entries.values[index].machine.isClient else {
+        guard let index = entries.index(forKey: id), Self.isServer(&entries.values[index]) else {
             throw TransactionError(.unknownTransaction, "no server transaction \(id)")
         }
         var outputs = fireDueTimers(upTo: now)
         let sent = apply(.sendResponse(response), to: id, at: currentTime)
         // Remember the To tag of a response actually sent: an RFC 2543 ACK must carry it (§17.2.3).
-        if let tag = response.headers.toTag, entries[id] != nil,
+        if let tag = response.headers.toTag, entries.index(forKey: id) != nil,
             sent.contains(where: { if case .transmit = $0 { return true } else { return false } })
         {
             entries[id]?.responseToTag = tag
@@ -449,8 +452,9 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         // inserts or removes entries before the final removal, so `index` stays valid.
         guard let index = entries.index(forKey: id) else { return [] }
         let actions = entries.values[index].machine.handle(event)
-        let peer = entries.values[index].peer
-        let reliable = entries.values[index].reliable
+        // The facts below are read through the in-place accessor (a plain read of `entries.values[index]`
+        // copied the whole entry, with its messages, for each field read).
+        let (peer, reliable, isClient, cancelTarget) = Self.facts(&entries.values[index])
         var outputs: [TransactionLayerOutput<Payload, Peer>] = []
         var terminated = false
         for action in actions {
@@ -458,7 +462,8 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             case .send(let message):
                 outputs.append(.transmit(message, to: peer, reliable: reliable, transaction: id))
             case .sendACK(let response):
-                let ack = makeACK(entries.values[index].machine.request, response)
+                guard let invite = Self.heldRequest(&entries.values[index]) else { break }
+                let ack = makeACK(invite, response)
                 outputs.append(.transmit(ack, to: peer, reliable: reliable, transaction: id))
             case .startTimer(let timer, let duration):
                 let generation = nextGeneration
@@ -468,12 +473,12 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             case .cancelTimer(let timer):
                 entries.values[index].timerGenerations[timer] = nil
             case .passToTU(let message):
-                if entries.values[index].machine.isClient {
+                if isClient {
                     outputs.append(.response(id, message))
                 } else if message.isRequest, message.method == .ack {
                     outputs.append(.ack(message, from: peer, transaction: id))
                 } else if message.method == .cancel {
-                    outputs.append(.cancelRequest(id, message, from: peer, invite: entries.values[index].cancelTarget))
+                    outputs.append(.cancelRequest(id, message, from: peer, invite: cancelTarget))
                 } else {
                     outputs.append(.newRequest(id, message, from: peer))
                 }
@@ -501,13 +506,28 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         return outputs
     }
 
+    /// Peer, reliability, client flag and CANCEL target of an entry, read in place (no copy of the entry).
+    @inline(__always) private static func facts(_ entry: inout Entry) -> (Peer, Bool, Bool, TransactionID?) {
+        (entry.peer, entry.reliable, entry.machine.isClient, entry.cancelTarget)
+    }
+
+    @inline(__always) private static func heldRequest(_ entry: inout Entry) -> TransactionMessage<Payload>? {
+        entry.machine.request
+    }
+
+    @inline(__always) private static func generation(_ entry: inout Entry, _ timer: TransactionTimer) -> UInt64? {
+        entry.timerGenerations[timer]
+    }
+
+    @inline(__always) private static func isServer(_ entry: inout Entry) -> Bool { !entry.machine.isClient }
+
     /// Fires due timers up to `now` (each at its own deadline, so retransmission schedules are
     /// exact) and moves the layer's time forward.
     private mutating func fireDueTimers(upTo now: TransactionInstant) -> [TransactionLayerOutput<Payload, Peer>] {
         var outputs: [TransactionLayerOutput<Payload, Peer>] = []
         while let item = timerQueue.first, item.deadline <= now {
             _ = timerQueue.popFirst()
-            guard let i = entries.index(forKey: item.transaction), entries.values[i].timerGenerations[item.timer] == item.generation else {
+            guard let i = entries.index(forKey: item.transaction), Self.generation(&entries.values[i], item.timer) == item.generation else {
                 continue  // stale: cancelled, restarted or its transaction is gone
             }
             entries.values[i].timerGenerations[item.timer] = nil
