@@ -64,8 +64,11 @@ public actor ProxyServer {
     private var started = false
     public private(set) var counters = ProxyServerCounters()
 
-    /// Per server transaction: the request, where it came from, its response context (§16.7).
-    struct ServerEntry {
+    /// Per server transaction: the request, where it came from, its response context (§16.7). A class: the
+    /// table's values stay one pointer wide (growing it moved every entry, tens of thousands while the
+    /// transactions absorb retransmissions for 64*T1), and a field is read or updated without copying the
+    /// entry. Confined to the actor.
+    final class ServerEntry {
         let requestID: ProxyRequestID
         let request: SIPMessage
         /// The request's matching fields, reused for the messages the driver sends for it (no re-parse).
@@ -83,6 +86,16 @@ public actor ProxyServer {
         var branchDestinations: [String: SIPDestination] = [:]
         /// Hook work on responses of this request, chained so they go upstream in arrival order.
         var responseChain: Task<Void, Never>?
+
+        init(requestID: ProxyRequestID, request: SIPMessage, headers: TransactionHeaderFields, inbound: ProxyFlow,
+             inboundListener: ProxyListener, context: ResponseContext) {
+            self.requestID = requestID
+            self.request = request
+            self.headers = headers
+            self.inbound = inbound
+            self.inboundListener = inboundListener
+            self.context = context
+        }
     }
 
     struct ClientEntry {
@@ -702,7 +715,7 @@ public actor ProxyServer {
 
     private func cancelRequest(_ id: TransactionID, _ cancel: SIPMessage, invite: TransactionID?) {
         counters.cancelsReceived += 1
-        guard let invite, var entry = servers[invite], entry.context.matches(cancel: cancel) else {
+        guard let invite, let entry = servers[invite], entry.context.matches(cancel: cancel) else {
             // §16.10: no matching transaction: 481 (a stateful proxy does not forward it blindly).
             sendResponse(SIPResponseBuilder.response(to: cancel, status: 481, reason: "Call/Transaction Does Not Exist", toTag: ids.tag()), on: id)
             return
@@ -725,7 +738,7 @@ public actor ProxyServer {
     private func response(_ response: SIPMessage, on clientID: TransactionID, inbound: SIPInbound) {
         guard let c = clients[clientID], !c.isCancel, servers.index(forKey: c.server) != nil else { return }
         let outcome = core.processResponse(response)
-        guard let hooks, case .forward(let bytes, let status) = outcome, var entry = servers[c.server] else {
+        guard let hooks, case .forward(let bytes, let status) = outcome, let entry = servers[c.server] else {
             if case .drop = outcome { counters.responsesDropped += 1 }
             feed(c.server, .response(branch: c.branch, outcome: outcome))
             return
@@ -784,7 +797,7 @@ public actor ProxyServer {
     }
 
     private func sendCancel(_ bytes: [UInt8], branch: String, server: TransactionID) {
-        guard var entry = servers[server], let destination = entry.branchDestinations[branch],
+        guard let entry = servers[server], let destination = entry.branchDestinations[branch],
               let message = TransactionMessage<SIPMessage>.scanning(bytes) else { return }
         guard let (id, outputs) = try? layer.sendRequest(message, to: destination, reliable: isReliable(destination), now: clock.now()) else {
             logger.warning("could not start the CANCEL client transaction for branch \(branch)")

@@ -170,6 +170,20 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         var timerGenerations = TimerGenerations()
     }
 
+    /// The storage of one entry; mutated only through `uniqueEntry(at:)` (copy on write).
+    final class EntryBox: @unchecked Sendable {
+        var entry: Entry
+        init(_ entry: Entry) { self.entry = entry }
+    }
+
+    /// The box of the entry at `index`, copied first when another copy of the layer shares it.
+    @inline(__always) private mutating func uniqueEntry(at index: Dictionary<TransactionID, EntryBox>.Index) -> EntryBox {
+        if !isKnownUniquelyReferenced(&entries.values[index]) {
+            entries.values[index] = EntryBox(entries.values[index].entry)
+        }
+        return entries.values[index]
+    }
+
     /// The live generation of each of the 13 timers of one transaction, inline (no per-transaction
     /// dictionary: allocating and hashing one per transaction was a visible share of the proxy's CPU).
     /// nil: the timer is not running. Generations start at 1, so 0 is stored for nil.
@@ -214,7 +228,12 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
 
     public let configuration: TransactionLayerConfiguration
     private let makeACK: ACKFactory
-    private var entries: [TransactionID: Entry] = [:]
+    /// The live transactions. Each entry is boxed: the table's values stay one pointer wide, so growing the
+    /// table moves pointers, not whole entries with their messages (at 500 calls/s the table holds tens of
+    /// thousands of entries for the 64*T1 of timers H/J/L/M, and each resize moved all of them). The layer
+    /// keeps value semantics: a box shared with a copy of the layer is copied before it is mutated
+    /// (`uniqueEntry(at:)`).
+    private var entries: [TransactionID: EntryBox] = [:]
     private var clientIndex: [ClientTransactionKey: TransactionID] = [:]
     private var serverIndex: [ServerTransactionKey: TransactionID] = [:]
     private var legacyIndex: [RFC2543TransactionKey: [TransactionID]] = [:]
@@ -236,14 +255,14 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
     public var count: Int { entries.count }
 
     /// The state of a live transaction, nil once it terminated.
-    public func state(of id: TransactionID) -> TransactionState? { entries[id]?.machine.state }
+    public func state(of id: TransactionID) -> TransactionState? { entries[id]?.entry.machine.state }
 
     /// The kind of a live transaction.
-    public func kind(of id: TransactionID) -> TransactionKind? { entries[id]?.machine.kind }
+    public func kind(of id: TransactionID) -> TransactionKind? { entries[id]?.entry.machine.kind }
 
     /// The timers currently running for a transaction.
     public func runningTimers(of id: TransactionID) -> Set<TransactionTimer> {
-        Set(entries[id]?.timerGenerations.running ?? [])
+        Set(entries[id]?.entry.timerGenerations.running ?? [])
     }
 
     /// The earliest instant at which `advance(to:)` has work to do, nil when no timer runs. It may
@@ -269,7 +288,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         guard let key = RFC2543TransactionKey(request: request) else { return nil }
         let isACK = request.method == .ack
         return legacyIndex[key]?.first { id in
-            guard let entry = entries[id] else { return false }
+            guard let entry = entries[id]?.entry else { return false }
             if isACK {
                 // §17.2.3: "the To tag of the ACK matches the To tag of the response sent by the
                 // server transaction."
@@ -290,7 +309,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         }
         guard let key = RFC2543TransactionKey(request: cancel)?.asInvite() else { return nil }
         return legacyIndex[key]?.first { id in
-            guard let entry = entries[id], entry.machine.kind == .inviteServer else { return false }
+            guard let entry = entries[id]?.entry, entry.machine.kind == .inviteServer else { return false }
             return entry.requestToTag == cancel.headers.toTag
         }
     }
@@ -359,9 +378,9 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
                 request: request, reliable: reliable, timers: configuration.timers))
         }
         let id = allocateID()
-        entries[id] = Entry(
+        entries[id] = EntryBox(Entry(
             machine: machine, peer: peer, reliable: reliable, clientKey: key, serverKey: nil, legacyKey: nil,
-            requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: nil)
+            requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: nil))
         clientIndex[key] = id
         Self.append(apply(.start, to: id, at: currentTime), to: &outputs)
         Self.append(fireDueTimers(upTo: now), to: &outputs)
@@ -375,16 +394,16 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         guard response.statusCode != nil else {
             throw TransactionError(.wrongMessageKind, "a server transaction sends responses")
         }
-        guard let index = entries.index(forKey: id), Self.isServer(&entries.values[index]) else {
+        guard let index = entries.index(forKey: id), !entries.values[index].entry.machine.isClient else {
             throw TransactionError(.unknownTransaction, "no server transaction \(id)")
         }
         var outputs = fireDueTimers(upTo: now)
         let sent = apply(.sendResponse(response), to: id, at: currentTime)
         // Remember the To tag of a response actually sent: an RFC 2543 ACK must carry it (§17.2.3).
-        if let tag = response.headers.toTag, entries.index(forKey: id) != nil,
+        if let tag = response.headers.toTag, let index = entries.index(forKey: id),
             sent.contains(where: { if case .transmit = $0 { return true } else { return false } })
         {
-            entries[id]?.responseToTag = tag
+            uniqueEntry(at: index).entry.responseToTag = tag
         }
         Self.append(sent, to: &outputs)
         Self.append(fireDueTimers(upTo: now), to: &outputs)
@@ -436,9 +455,9 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             ? .inviteServer(InviteServerTransaction(request: request, reliable: reliable, timers: configuration.timers))
             : .nonInviteServer(NonInviteServerTransaction(request: request, reliable: reliable, timers: configuration.timers))
         let id = allocateID()
-        entries[id] = Entry(
+        entries[id] = EntryBox(Entry(
             machine: machine, peer: peer, reliable: reliable, clientKey: nil, serverKey: serverKey,
-            legacyKey: legacyKey, requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: cancelTarget)
+            legacyKey: legacyKey, requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: cancelTarget))
         if let serverKey { serverIndex[serverKey] = id }
         if let legacyKey { legacyIndex[legacyKey, default: []].append(id) }
         return apply(.start, to: id, at: time)
@@ -451,10 +470,10 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         // Mutated in place (one lookup, no move of the entry out of the table and back); nothing below
         // inserts or removes entries before the final removal, so `index` stays valid.
         guard let index = entries.index(forKey: id) else { return [] }
-        let actions = entries.values[index].machine.handle(event)
-        // The facts below are read through the in-place accessor (a plain read of `entries.values[index]`
-        // copied the whole entry, with its messages, for each field read).
-        let (peer, reliable, isClient, cancelTarget) = Self.facts(&entries.values[index])
+        let box = uniqueEntry(at: index)
+        let actions = box.entry.machine.handle(event)
+        let peer = box.entry.peer, reliable = box.entry.reliable
+        let isClient = box.entry.machine.isClient, cancelTarget = box.entry.cancelTarget
         var outputs: [TransactionLayerOutput<Payload, Peer>] = []
         var terminated = false
         for action in actions {
@@ -462,16 +481,16 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             case .send(let message):
                 outputs.append(.transmit(message, to: peer, reliable: reliable, transaction: id))
             case .sendACK(let response):
-                guard let invite = Self.heldRequest(&entries.values[index]) else { break }
+                guard let invite = box.entry.machine.request else { break }
                 let ack = makeACK(invite, response)
                 outputs.append(.transmit(ack, to: peer, reliable: reliable, transaction: id))
             case .startTimer(let timer, let duration):
                 let generation = nextGeneration
                 nextGeneration &+= 1
-                entries.values[index].timerGenerations[timer] = generation
+                box.entry.timerGenerations[timer] = generation
                 timerQueue.push(deadline: time + duration, transaction: id, timer: timer, generation: generation)
             case .cancelTimer(let timer):
-                entries.values[index].timerGenerations[timer] = nil
+                box.entry.timerGenerations[timer] = nil
             case .passToTU(let message):
                 if isClient {
                     outputs.append(.response(id, message))
@@ -495,7 +514,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         }
         if terminated {
             // §17.1.1.2 / §17.2.1: destroyed the instant it enters Terminated.
-            let entry = entries.remove(at: index).value
+            let entry = entries.remove(at: index).value.entry
             if let key = entry.clientKey, clientIndex[key] == id { clientIndex[key] = nil }
             if let key = entry.serverKey, serverIndex[key] == id { serverIndex[key] = nil }
             if let key = entry.legacyKey {
@@ -506,31 +525,16 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         return outputs
     }
 
-    /// Peer, reliability, client flag and CANCEL target of an entry, read in place (no copy of the entry).
-    @inline(__always) private static func facts(_ entry: inout Entry) -> (Peer, Bool, Bool, TransactionID?) {
-        (entry.peer, entry.reliable, entry.machine.isClient, entry.cancelTarget)
-    }
-
-    @inline(__always) private static func heldRequest(_ entry: inout Entry) -> TransactionMessage<Payload>? {
-        entry.machine.request
-    }
-
-    @inline(__always) private static func generation(_ entry: inout Entry, _ timer: TransactionTimer) -> UInt64? {
-        entry.timerGenerations[timer]
-    }
-
-    @inline(__always) private static func isServer(_ entry: inout Entry) -> Bool { !entry.machine.isClient }
-
     /// Fires due timers up to `now` (each at its own deadline, so retransmission schedules are
     /// exact) and moves the layer's time forward.
     private mutating func fireDueTimers(upTo now: TransactionInstant) -> [TransactionLayerOutput<Payload, Peer>] {
         var outputs: [TransactionLayerOutput<Payload, Peer>] = []
         while let item = timerQueue.first, item.deadline <= now {
             _ = timerQueue.popFirst()
-            guard let i = entries.index(forKey: item.transaction), Self.generation(&entries.values[i], item.timer) == item.generation else {
+            guard let i = entries.index(forKey: item.transaction), entries.values[i].entry.timerGenerations[item.timer] == item.generation else {
                 continue  // stale: cancelled, restarted or its transaction is gone
             }
-            entries.values[i].timerGenerations[item.timer] = nil
+            uniqueEntry(at: i).entry.timerGenerations[item.timer] = nil
             let fireTime = max(item.deadline, currentTime)
             currentTime = fireTime
             Self.append(apply(.timerFired(item.timer), to: item.transaction, at: fireTime), to: &outputs)
@@ -546,7 +550,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         guard timerQueue.count > bound else { return }
         let entries = self.entries
         timerQueue.compact { item in
-            entries[item.transaction]?.timerGenerations[item.timer] == item.generation
+            entries[item.transaction]?.entry.timerGenerations[item.timer] == item.generation
         }
     }
 }
