@@ -843,9 +843,28 @@ public actor ProxyServer {
                     Task { await hooks.requestCompleted(context, status: status) }
                 }
             }
+            releaseIfSettled(at: i)
         }
         run(outputs, inbound: nil)
     }
+
+    /// A non-INVITE request whose final response went upstream and whose branches all completed needs no
+    /// driver state any more (without hooks): its server transaction answers retransmissions by itself
+    /// (§17.2.2 Completed) and its client transactions absorb response retransmissions (§17.1.2.2 Completed),
+    /// so nothing can reach the entry. Dropped now instead of when timer J ends the server transaction
+    /// (64*T1 over UDP). INVITE entries stay: 2xx retransmissions are forwarded while the client transaction
+    /// is Accepted (RFC 6026 §7.2), and a CANCEL may still be answered.
+    private func releaseIfSettled(at i: Dictionary<TransactionID, ServerEntry>.Index) {
+        guard hooks == nil else { return }
+        let entry = servers.values[i]
+        guard entry.request.method != "INVITE",
+              entry.context.branches.allSatisfy({ if case .completed = $0.state { return true } else { return false } })
+        else { return }
+        servers.remove(at: i)
+    }
+
+    /// Number of server entries the driver holds (tests).
+    var serverEntryCount: Int { servers.count }
 
     private func respondLocally(_ id: TransactionID, _ answer: ProxyReject) {
         guard let entry = servers[id], !entry.finalSent else { return }
