@@ -79,7 +79,9 @@ func runCallPathBench(_ arguments: [String]) {
     let t = seconds(clock.measure { for _ in 0..<calls { oneCall() } })
     let invite = received[0].0
     let tp = seconds(clock.measure {
-        invite.withUnsafeBytes { b in for _ in 0..<calls where LibOSIP2.parseAndFree(b) { sink &+= 1 } }
+        LibOSIP2.withPlainAllocators {
+            invite.withUnsafeBytes { b in for _ in 0..<calls where LibOSIP2.parseAndFree(b) { sink &+= 1 } }
+        }
     })
     print("Call path (no sockets): \(calls) calls x \(received.count) received messages (sink \(sink % 10))")
     print("parse+stamp+txn facts+proxy core: \(String(format: 1e6 * t / Double(calls))) µs per call")

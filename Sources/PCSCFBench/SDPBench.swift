@@ -118,13 +118,13 @@ func runSDPBench(_ arguments: [String]) {
     }
     // Warm-up.
     _ = measure(iterations / 10 + 1) { rewriteRound() }
-    _ = measure(iterations / 10 + 1) { inviteBytes.withUnsafeBytes { LibOSIP2.parseAndFree($0) ? 1 : 0 } }
+    _ = LibOSIP2.withPlainAllocators { measure(iterations / 10 + 1) { inviteBytes.withUnsafeBytes { LibOSIP2.parseAndFree($0) ? 1 : 0 } } }
 
     var rewrite: [Double] = [], parse: [Double] = []
     var sink = 0
     for _ in 0..<runs {
         let (d1, s1) = measure(iterations) { rewriteRound() }
-        let (d2, s2) = measure(iterations) { inviteBytes.withUnsafeBytes { LibOSIP2.parseAndFree($0) ? 1 : 0 } }
+        let (d2, s2) = LibOSIP2.withPlainAllocators { measure(iterations) { inviteBytes.withUnsafeBytes { LibOSIP2.parseAndFree($0) ? 1 : 0 } } }
         rewrite.append(micros(d1) / Double(iterations * 2))
         parse.append(micros(d2) / Double(iterations))
         sink &+= s1 &+ s2
@@ -160,7 +160,7 @@ func runSDPCount(_ arguments: [String]) {
     let inviteBytes = Array(benchInvite.utf8)
     var sink = 0
     for _ in 0..<n { sink &+= rewriteRound() }
-    for _ in 0..<parses { sink &+= inviteBytes.withUnsafeBytes { LibOSIP2.parseAndFree($0) ? 1 : 0 } }
+    LibOSIP2.withPlainAllocators { for _ in 0..<parses { sink &+= inviteBytes.withUnsafeBytes { LibOSIP2.parseAndFree($0) ? 1 : 0 } } }
     print("sdp count: \(n) rounds (\(2 * n) rewrites) and \(parses) INVITE parses (checksum \(sink))")
 }
 

@@ -73,7 +73,9 @@ func runTxnBench(_ arguments: [String]) {
     for _ in 0..<rounds {
         let tc = seconds(clock.measure { for _ in 0..<5 { sink &+= churn() } })
         let tp = seconds(clock.measure {
-            rawRequest.withUnsafeBytes { b in for _ in 0..<(5 * batch) where LibOSIP2.parseAndFree(b) { sink &+= 1 } }
+            LibOSIP2.withPlainAllocators {
+                rawRequest.withUnsafeBytes { b in for _ in 0..<(5 * batch) where LibOSIP2.parseAndFree(b) { sink &+= 1 } }
+            }
         })
         pairRates.append(Double(5 * batch) / tc)
         parseRates.append(Double(5 * batch) / tp)

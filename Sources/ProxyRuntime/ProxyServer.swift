@@ -64,8 +64,11 @@ public actor ProxyServer {
     private var started = false
     public private(set) var counters = ProxyServerCounters()
 
-    /// Per server transaction: the request, where it came from, its response context (§16.7).
-    struct ServerEntry {
+    /// Per server transaction: the request, where it came from, its response context (§16.7). A class: the
+    /// table's values stay one pointer wide (growing it moved every entry, tens of thousands while the
+    /// transactions absorb retransmissions for 64*T1), and a field is read or updated without copying the
+    /// entry. Confined to the actor.
+    final class ServerEntry {
         let requestID: ProxyRequestID
         let request: SIPMessage
         /// The request's matching fields, reused for the messages the driver sends for it (no re-parse).
@@ -83,6 +86,16 @@ public actor ProxyServer {
         var branchDestinations: [String: SIPDestination] = [:]
         /// Hook work on responses of this request, chained so they go upstream in arrival order.
         var responseChain: Task<Void, Never>?
+
+        init(requestID: ProxyRequestID, request: SIPMessage, headers: TransactionHeaderFields, inbound: ProxyFlow,
+             inboundListener: ProxyListener, context: ResponseContext) {
+            self.requestID = requestID
+            self.request = request
+            self.headers = headers
+            self.inbound = inbound
+            self.inboundListener = inboundListener
+            self.context = context
+        }
     }
 
     struct ClientEntry {
@@ -395,9 +408,9 @@ public actor ProxyServer {
 
     private func forwardFacts(_ id: TransactionID) -> ForwardFacts? {
         guard let i = servers.index(forKey: id) else { return nil }
-        let e = servers.values[i]
-        guard !e.cancelled, !e.finalSent else { return nil }
-        return ForwardFacts(inbound: e.inbound, inboundListener: e.inboundListener, headers: e.headers)
+        return Self.peek(&servers.values[i]) { e in
+            e.cancelled || e.finalSent ? nil : ForwardFacts(inbound: e.inbound, inboundListener: e.inboundListener, headers: e.headers)
+        }
     }
 
     private func forward(_ id: TransactionID, _ request: SIPMessage, edits: ProxyRequestEdits?) {
@@ -702,7 +715,7 @@ public actor ProxyServer {
 
     private func cancelRequest(_ id: TransactionID, _ cancel: SIPMessage, invite: TransactionID?) {
         counters.cancelsReceived += 1
-        guard let invite, var entry = servers[invite], entry.context.matches(cancel: cancel) else {
+        guard let invite, let entry = servers[invite], entry.context.matches(cancel: cancel) else {
             // §16.10: no matching transaction: 481 (a stateful proxy does not forward it blindly).
             sendResponse(SIPResponseBuilder.response(to: cancel, status: 481, reason: "Call/Transaction Does Not Exist", toTag: ids.tag()), on: id)
             return
@@ -723,9 +736,9 @@ public actor ProxyServer {
     // MARK: Responses
 
     private func response(_ response: SIPMessage, on clientID: TransactionID, inbound: SIPInbound) {
-        guard let c = clients[clientID], !c.isCancel, servers[c.server] != nil else { return }
+        guard let c = clients[clientID], !c.isCancel, servers.index(forKey: c.server) != nil else { return }
         let outcome = core.processResponse(response)
-        guard let hooks, case .forward(let bytes, let status) = outcome, var entry = servers[c.server] else {
+        guard let hooks, case .forward(let bytes, let status) = outcome, let entry = servers[c.server] else {
             if case .drop = outcome { counters.responsesDropped += 1 }
             feed(c.server, .response(branch: c.branch, outcome: outcome))
             return
@@ -784,7 +797,7 @@ public actor ProxyServer {
     }
 
     private func sendCancel(_ bytes: [UInt8], branch: String, server: TransactionID) {
-        guard var entry = servers[server], let destination = entry.branchDestinations[branch],
+        guard let entry = servers[server], let destination = entry.branchDestinations[branch],
               let message = TransactionMessage<SIPMessage>.scanning(bytes) else { return }
         guard let (id, outputs) = try? layer.sendRequest(message, to: destination, reliable: isReliable(destination), now: clock.now()) else {
             logger.warning("could not start the CANCEL client transaction for branch \(branch)")
@@ -804,7 +817,7 @@ public actor ProxyServer {
             // Responses to a request we hold: its matching fields; the To tag only matters for RFC 2543
             // ACK matching (§17.2.3), so it is read only for requests without the magic cookie.
             guard let scanned = try? SIPParser.scan(bytes), let code = scanned.statusCode else { return }
-            var headers = servers.values[i].headers
+            var headers = Self.peek(&servers.values[i]) { $0.headers }
             headers.toTag = headers.topVia.hasMagicCookie ? nil : scanned.to?.tag
             message = TransactionMessage(startLine: .response(statusCode: code), headers: headers, payload: scanned)
         } else {
@@ -820,7 +833,7 @@ public actor ProxyServer {
                 enqueueSend(bytes, to: .flow(entry.inbound.token), transaction: nil)
             }
         }
-        if status >= 200, let i = servers.index(forKey: id), !servers.values[i].finalSent {
+        if status >= 200, let i = servers.index(forKey: id), !Self.peek(&servers.values[i], { $0.finalSent }) {
             servers.values[i].finalSent = true
             if logger.logLevel <= .info || hooks != nil {
                 let entry = servers.values[i]
@@ -830,9 +843,28 @@ public actor ProxyServer {
                     Task { await hooks.requestCompleted(context, status: status) }
                 }
             }
+            releaseIfSettled(at: i)
         }
         run(outputs, inbound: nil)
     }
+
+    /// A non-INVITE request whose final response went upstream and whose branches all completed needs no
+    /// driver state any more (without hooks): its server transaction answers retransmissions by itself
+    /// (§17.2.2 Completed) and its client transactions absorb response retransmissions (§17.1.2.2 Completed),
+    /// so nothing can reach the entry. Dropped now instead of when timer J ends the server transaction
+    /// (64*T1 over UDP). INVITE entries stay: 2xx retransmissions are forwarded while the client transaction
+    /// is Accepted (RFC 6026 §7.2), and a CANCEL may still be answered.
+    private func releaseIfSettled(at i: Dictionary<TransactionID, ServerEntry>.Index) {
+        guard hooks == nil else { return }
+        let entry = servers.values[i]
+        guard entry.request.method != "INVITE",
+              entry.context.branches.allSatisfy({ if case .completed = $0.state { return true } else { return false } })
+        else { return }
+        servers.remove(at: i)
+    }
+
+    /// Number of server entries the driver holds (tests).
+    var serverEntryCount: Int { servers.count }
 
     private func respondLocally(_ id: TransactionID, _ answer: ProxyReject) {
         guard let entry = servers[id], !entry.finalSent else { return }
@@ -843,18 +875,22 @@ public actor ProxyServer {
 
     private func terminated(_ id: TransactionID) {
         if let c = clients.removeValue(forKey: id) {
-            if servers[c.server] != nil {
-                servers[c.server]?.liveClients -= 1
+            if let i = servers.index(forKey: c.server) {
+                servers.values[i].liveClients -= 1
                 dropIfDone(c.server)
             }
-        } else if servers[id] != nil {
-            servers[id]?.serverAlive = false
+        } else if let i = servers.index(forKey: id) {
+            servers.values[i].serverAlive = false
             dropIfDone(id)
         }
     }
 
+    /// Reads a table value in place: a plain read of `servers.values[i]` copies the whole entry (its request,
+    /// response context and arrays: a retain and a release each) to read one field.
+    @inline(__always) private static func peek<E, T>(_ entry: inout E, _ body: (inout E) -> T) -> T { body(&entry) }
+
     private func dropIfDone(_ id: TransactionID) {
-        guard let i = servers.index(forKey: id), !servers.values[i].serverAlive, servers.values[i].liveClients <= 0 else { return }
+        guard let i = servers.index(forKey: id), Self.peek(&servers.values[i], { !$0.serverAlive && $0.liveClients <= 0 }) else { return }
         servers.remove(at: i)
     }
 

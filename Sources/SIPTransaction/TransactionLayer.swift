@@ -99,7 +99,9 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         case nonInviteServer(NonInviteServerTransaction<Payload>)
 
         mutating func handle(_ event: TransactionEvent<Payload>) -> [TransactionAction<Payload>] {
-            switch self {
+            // `consume self`: the machine is moved out of the enum and back, not copied (a copy retained
+            // and released every message the machine holds, on every event).
+            switch consume self {
             case .inviteClient(var machine):
                 let actions = machine.handle(event)
                 self = .inviteClient(machine)
@@ -137,7 +139,8 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             }
         }
 
-        var request: TransactionMessage<Payload> {
+        /// The request the machine still holds (nil once no retransmission or ACK needs it).
+        var request: TransactionMessage<Payload>? {
             switch self {
             case .inviteClient(let machine): return machine.request
             case .nonInviteClient(let machine): return machine.request
@@ -165,6 +168,20 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         let cancelTarget: TransactionID?
         /// Live generation per running timer; a queued timer whose generation differs is stale.
         var timerGenerations = TimerGenerations()
+    }
+
+    /// The storage of one entry; mutated only through `uniqueEntry(at:)` (copy on write).
+    final class EntryBox: @unchecked Sendable {
+        var entry: Entry
+        init(_ entry: Entry) { self.entry = entry }
+    }
+
+    /// The box of the entry at `index`, copied first when another copy of the layer shares it.
+    @inline(__always) private mutating func uniqueEntry(at index: Dictionary<TransactionID, EntryBox>.Index) -> EntryBox {
+        if !isKnownUniquelyReferenced(&entries.values[index]) {
+            entries.values[index] = EntryBox(entries.values[index].entry)
+        }
+        return entries.values[index]
     }
 
     /// The live generation of each of the 13 timers of one transaction, inline (no per-transaction
@@ -211,7 +228,12 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
 
     public let configuration: TransactionLayerConfiguration
     private let makeACK: ACKFactory
-    private var entries: [TransactionID: Entry] = [:]
+    /// The live transactions. Each entry is boxed: the table's values stay one pointer wide, so growing the
+    /// table moves pointers, not whole entries with their messages (at 500 calls/s the table holds tens of
+    /// thousands of entries for the 64*T1 of timers H/J/L/M, and each resize moved all of them). The layer
+    /// keeps value semantics: a box shared with a copy of the layer is copied before it is mutated
+    /// (`uniqueEntry(at:)`).
+    private var entries: [TransactionID: EntryBox] = [:]
     private var clientIndex: [ClientTransactionKey: TransactionID] = [:]
     private var serverIndex: [ServerTransactionKey: TransactionID] = [:]
     private var legacyIndex: [RFC2543TransactionKey: [TransactionID]] = [:]
@@ -233,14 +255,14 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
     public var count: Int { entries.count }
 
     /// The state of a live transaction, nil once it terminated.
-    public func state(of id: TransactionID) -> TransactionState? { entries[id]?.machine.state }
+    public func state(of id: TransactionID) -> TransactionState? { entries[id]?.entry.machine.state }
 
     /// The kind of a live transaction.
-    public func kind(of id: TransactionID) -> TransactionKind? { entries[id]?.machine.kind }
+    public func kind(of id: TransactionID) -> TransactionKind? { entries[id]?.entry.machine.kind }
 
     /// The timers currently running for a transaction.
     public func runningTimers(of id: TransactionID) -> Set<TransactionTimer> {
-        Set(entries[id]?.timerGenerations.running ?? [])
+        Set(entries[id]?.entry.timerGenerations.running ?? [])
     }
 
     /// The earliest instant at which `advance(to:)` has work to do, nil when no timer runs. It may
@@ -266,7 +288,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         guard let key = RFC2543TransactionKey(request: request) else { return nil }
         let isACK = request.method == .ack
         return legacyIndex[key]?.first { id in
-            guard let entry = entries[id] else { return false }
+            guard let entry = entries[id]?.entry else { return false }
             if isACK {
                 // §17.2.3: "the To tag of the ACK matches the To tag of the response sent by the
                 // server transaction."
@@ -287,7 +309,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         }
         guard let key = RFC2543TransactionKey(request: cancel)?.asInvite() else { return nil }
         return legacyIndex[key]?.first { id in
-            guard let entry = entries[id], entry.machine.kind == .inviteServer else { return false }
+            guard let entry = entries[id]?.entry, entry.machine.kind == .inviteServer else { return false }
             return entry.requestToTag == cancel.headers.toTag
         }
     }
@@ -356,9 +378,9 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
                 request: request, reliable: reliable, timers: configuration.timers))
         }
         let id = allocateID()
-        entries[id] = Entry(
+        entries[id] = EntryBox(Entry(
             machine: machine, peer: peer, reliable: reliable, clientKey: key, serverKey: nil, legacyKey: nil,
-            requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: nil)
+            requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: nil))
         clientIndex[key] = id
         Self.append(apply(.start, to: id, at: currentTime), to: &outputs)
         Self.append(fireDueTimers(upTo: now), to: &outputs)
@@ -372,16 +394,16 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         guard response.statusCode != nil else {
             throw TransactionError(.wrongMessageKind, "a server transaction sends responses")
         }
-        guard let index = entries.index(forKey: id), !entries.values[index].machine.isClient else {
+        guard let index = entries.index(forKey: id), !entries.values[index].entry.machine.isClient else {
             throw TransactionError(.unknownTransaction, "no server transaction \(id)")
         }
         var outputs = fireDueTimers(upTo: now)
         let sent = apply(.sendResponse(response), to: id, at: currentTime)
         // Remember the To tag of a response actually sent: an RFC 2543 ACK must carry it (§17.2.3).
-        if let tag = response.headers.toTag, entries[id] != nil,
+        if let tag = response.headers.toTag, let index = entries.index(forKey: id),
             sent.contains(where: { if case .transmit = $0 { return true } else { return false } })
         {
-            entries[id]?.responseToTag = tag
+            uniqueEntry(at: index).entry.responseToTag = tag
         }
         Self.append(sent, to: &outputs)
         Self.append(fireDueTimers(upTo: now), to: &outputs)
@@ -433,9 +455,9 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             ? .inviteServer(InviteServerTransaction(request: request, reliable: reliable, timers: configuration.timers))
             : .nonInviteServer(NonInviteServerTransaction(request: request, reliable: reliable, timers: configuration.timers))
         let id = allocateID()
-        entries[id] = Entry(
+        entries[id] = EntryBox(Entry(
             machine: machine, peer: peer, reliable: reliable, clientKey: nil, serverKey: serverKey,
-            legacyKey: legacyKey, requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: cancelTarget)
+            legacyKey: legacyKey, requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: cancelTarget))
         if let serverKey { serverIndex[serverKey] = id }
         if let legacyKey { legacyIndex[legacyKey, default: []].append(id) }
         return apply(.start, to: id, at: time)
@@ -448,9 +470,10 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         // Mutated in place (one lookup, no move of the entry out of the table and back); nothing below
         // inserts or removes entries before the final removal, so `index` stays valid.
         guard let index = entries.index(forKey: id) else { return [] }
-        let actions = entries.values[index].machine.handle(event)
-        let peer = entries.values[index].peer
-        let reliable = entries.values[index].reliable
+        let box = uniqueEntry(at: index)
+        let actions = box.entry.machine.handle(event)
+        let peer = box.entry.peer, reliable = box.entry.reliable
+        let isClient = box.entry.machine.isClient, cancelTarget = box.entry.cancelTarget
         var outputs: [TransactionLayerOutput<Payload, Peer>] = []
         var terminated = false
         for action in actions {
@@ -458,22 +481,23 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             case .send(let message):
                 outputs.append(.transmit(message, to: peer, reliable: reliable, transaction: id))
             case .sendACK(let response):
-                let ack = makeACK(entries.values[index].machine.request, response)
+                guard let invite = box.entry.machine.request else { break }
+                let ack = makeACK(invite, response)
                 outputs.append(.transmit(ack, to: peer, reliable: reliable, transaction: id))
             case .startTimer(let timer, let duration):
                 let generation = nextGeneration
                 nextGeneration &+= 1
-                entries.values[index].timerGenerations[timer] = generation
+                box.entry.timerGenerations[timer] = generation
                 timerQueue.push(deadline: time + duration, transaction: id, timer: timer, generation: generation)
             case .cancelTimer(let timer):
-                entries.values[index].timerGenerations[timer] = nil
+                box.entry.timerGenerations[timer] = nil
             case .passToTU(let message):
-                if entries.values[index].machine.isClient {
+                if isClient {
                     outputs.append(.response(id, message))
                 } else if message.isRequest, message.method == .ack {
                     outputs.append(.ack(message, from: peer, transaction: id))
                 } else if message.method == .cancel {
-                    outputs.append(.cancelRequest(id, message, from: peer, invite: entries.values[index].cancelTarget))
+                    outputs.append(.cancelRequest(id, message, from: peer, invite: cancelTarget))
                 } else {
                     outputs.append(.newRequest(id, message, from: peer))
                 }
@@ -490,7 +514,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         }
         if terminated {
             // §17.1.1.2 / §17.2.1: destroyed the instant it enters Terminated.
-            let entry = entries.remove(at: index).value
+            let entry = entries.remove(at: index).value.entry
             if let key = entry.clientKey, clientIndex[key] == id { clientIndex[key] = nil }
             if let key = entry.serverKey, serverIndex[key] == id { serverIndex[key] = nil }
             if let key = entry.legacyKey {
@@ -507,10 +531,10 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         var outputs: [TransactionLayerOutput<Payload, Peer>] = []
         while let item = timerQueue.first, item.deadline <= now {
             _ = timerQueue.popFirst()
-            guard let i = entries.index(forKey: item.transaction), entries.values[i].timerGenerations[item.timer] == item.generation else {
+            guard let i = entries.index(forKey: item.transaction), entries.values[i].entry.timerGenerations[item.timer] == item.generation else {
                 continue  // stale: cancelled, restarted or its transaction is gone
             }
-            entries.values[i].timerGenerations[item.timer] = nil
+            uniqueEntry(at: i).entry.timerGenerations[item.timer] = nil
             let fireTime = max(item.deadline, currentTime)
             currentTime = fireTime
             Self.append(apply(.timerFired(item.timer), to: item.transaction, at: fireTime), to: &outputs)
@@ -526,7 +550,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         guard timerQueue.count > bound else { return }
         let entries = self.entries
         timerQueue.compact { item in
-            entries[item.transaction]?.timerGenerations[item.timer] == item.generation
+            entries[item.transaction]?.entry.timerGenerations[item.timer] == item.generation
         }
     }
 }

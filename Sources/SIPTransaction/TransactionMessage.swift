@@ -33,7 +33,7 @@ public struct ViaSentBy: Hashable, Sendable, CustomStringConvertible {
     public var port: UInt16?
 
     public init(host: String, port: UInt16? = nil) {
-        self.host = host.lowercased()
+        self.host = host.foldedASCIICase(upper: false)
         self.port = port
     }
 
@@ -49,7 +49,7 @@ public struct TopVia: Hashable, Sendable {
     public var branch: String?
 
     public init(transport: String = "UDP", sentBy: ViaSentBy, branch: String?) {
-        self.transport = transport.uppercased()
+        self.transport = transport.foldedASCIICase(upper: true)
         self.sentBy = sentBy
         self.branch = branch
     }
@@ -157,5 +157,18 @@ enum ResponseClass {
         case 300...699: self = .failure
         default: return nil
         }
+    }
+}
+
+extension String {
+    /// `lowercased()` / `uppercased()`, without building a new string when the text is ASCII and already in
+    /// that case (hosts and transport tokens almost always are; every message builds a `TopVia`).
+    @inline(__always) func foldedASCIICase(upper: Bool) -> String {
+        var copy = self
+        let unchanged = copy.withUTF8 { bytes in
+            bytes.allSatisfy { c in c < 0x80 && (upper ? !(c >= 0x61 && c <= 0x7A) : !(c >= 0x41 && c <= 0x5A)) }
+        }
+        if unchanged { return self }
+        return upper ? uppercased() : lowercased()
     }
 }

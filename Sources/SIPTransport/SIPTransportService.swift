@@ -526,9 +526,8 @@ public final class SIPTransportService: @unchecked Sendable {
             return
         }
         if message.isRequest, let ip = remoteIP ?? remote.ipAddress, let port = remote.port,
-           let stamped = SIPViaStamp.stamp(message, sourceIP: ip, sourcePort: port),
-           let reparsed = try? SIPParser.scan(stamped, limits: limits) {
-            message = reparsed
+           let stamped = SIPViaStamp.stampedMessage(message, sourceIP: ip, sourcePort: port, limits: limits) {
+            message = stamped
         }
         let inbound = SIPInbound(message: message, side: side, transport: transport, local: local, remote: remote, flow: flow)
         if let sink = locked({ inboundSink }) {

@@ -11,67 +11,148 @@ public enum SIPViaStamp {
     /// - RFC 3581 §4: when `rport` is present (with or without value), set it to the source port and add
     ///   `received` even when the host matches.
     public static func stamp(_ message: SIPMessage, sourceIP: String, sourcePort: Int) -> [UInt8]? {
-        guard message.isRequest,
-              let field = message.headers.first(where: { $0.name == .via }),
-              let range = message.elementRanges(of: field).first,
-              let via = message.topVia else { return nil }
-        let rportPresent = via.rport != .absent
-        let host = via.host.hasPrefix("[") && via.host.hasSuffix("]") ? String(via.host.dropFirst().dropLast()) : via.host
-        let needReceived = rportPresent || host.lowercased() != sourceIP.lowercased()
-        guard needReceived else { return nil }
-
-        let element = Array(message.bytes[range])
-        // Split the element at ';' (Via params hold no quoted strings that could contain ';' in
-        // practice; IPv6 references contain ':' only).
-        var segments: [ArraySlice<UInt8>] = []
-        var start = 0
-        for i in 0..<element.count where element[i] == 0x3B { segments.append(element[start..<i]); start = i + 1 }
-        segments.append(element[start..<element.count])
-
-        var out: [UInt8] = Array(segments[0])
-        var wroteReceived = false
-        for seg in segments.dropFirst() {
-            let name = paramName(seg)
-            out.append(0x3B)
-            if name == "rport" {
-                out.append(contentsOf: leadingSpace(seg))
-                out.append(contentsOf: "rport=\(sourcePort)".utf8)
-            } else if name == "received" {
-                out.append(contentsOf: leadingSpace(seg))
-                out.append(contentsOf: "received=\(sourceIP)".utf8)
-                wroteReceived = true
-            } else {
-                out.append(contentsOf: seg)
-            }
-        }
-        if !wroteReceived { out.append(contentsOf: ";received=\(sourceIP)".utf8) }
-
-        var result: [UInt8] = []
-        result.reserveCapacity(message.bytes.count + 48)
-        result.append(contentsOf: message.bytes[..<range.lowerBound])
-        result.append(contentsOf: out)
-        result.append(contentsOf: message.bytes[range.upperBound...])
-        return result
+        stampWithRange(message, sourceIP: sourceIP, sourcePort: sourcePort)?.bytes
     }
 
-    private static func paramName(_ seg: ArraySlice<UInt8>) -> String {
-        let eq = seg.firstIndex(of: 0x3D) ?? seg.endIndex
-        return String(decoding: seg[seg.startIndex..<eq], as: UTF8.self)
-            .trimmedLWS().lowercased()
+    /// The stamped request as a message: the header table is the received one with the offsets after the
+    /// rewritten Via element moved by the number of bytes inserted (no second scan of the message). nil when
+    /// nothing changes (see `stamp`) or when the stamped message no longer fits `limits` (the caller keeps
+    /// the received message, as it did when the rescan of the stamped bytes failed).
+    public static func stampedMessage(_ message: SIPMessage, sourceIP: String, sourcePort: Int,
+                                      limits: SIPParseLimits) -> SIPMessage? {
+        guard let (bytes, replaced) = stampWithRange(message, sourceIP: sourceIP, sourcePort: sourcePort) else { return nil }
+        let delta = bytes.count - message.bytes.count
+        let headerBlockEnd = shift(message.headerBlockEnd, replaced, delta)
+        // The scanner's bounds: the whole message, and the header block (its empty line must start before
+        // maxHeaderBlockBytes). Anything else the scanner checks is outside the rewritten Via element.
+        guard bytes.count <= limits.maxMessageBytes, headerBlockEnd < limits.maxHeaderBlockBytes else {
+            return try? SIPParser.scan(bytes, limits: limits)
+        }
+        var headers: [SIPHeaderField] = []
+        headers.reserveCapacity(message.headers.count)
+        for h in message.headers {
+            let line = h.lineRange, value = h.valueRange
+            headers.append(SIPHeaderField(
+                name: h.name,
+                lineRange: shift(line.lowerBound, replaced, delta)..<shift(line.upperBound, replaced, delta),
+                nameEnd: shift(h.nameRange.upperBound, replaced, delta),
+                valueRange: shift(value.lowerBound, replaced, delta)..<shift(value.upperBound, replaced, delta)))
+        }
+        let body = message.bodyRange
+        return SIPMessage(bytes: bytes, startLine: message.startLine, startLineRange: message.startLineRange, headers: headers,
+                          headerBlockEnd: headerBlockEnd,
+                          bodyRange: shift(body.lowerBound, replaced, delta)..<shift(body.upperBound, replaced, delta))
+    }
+
+    /// An offset of the received message in the stamped one: offsets from the end of the rewritten element
+    /// on move by `delta`; those before it (start line, earlier headers, the element's start) stay.
+    @inline(__always) private static func shift(_ offset: Int, _ replaced: Range<Int>, _ delta: Int) -> Int {
+        offset >= replaced.upperBound ? offset + delta : offset
+    }
+
+    /// The stamped bytes and the range of the received bytes that was rewritten (the top Via element).
+    static func stampWithRange(_ message: SIPMessage, sourceIP: String, sourcePort: Int) -> (bytes: [UInt8], replaced: Range<Int>)? {
+        guard message.isRequest, let field = message.headers.first(where: { $0.name == .via }) else { return nil }
+        var top: Range<Int>?
+        message.forEachElementRange(of: field) { top = $0; return false }
+        guard let range = top, let via = message.topVia else { return nil }
+        let rportPresent = via.rport != .absent
+        let host = via.host.hasPrefix("[") && via.host.hasSuffix("]") ? String(via.host.dropFirst().dropLast()) : via.host
+        let needReceived = rportPresent || !asciiCaseInsensitiveEqual(host, sourceIP)
+        guard needReceived else { return nil }
+
+        // Split the element at ';' (Via params hold no quoted strings that could contain ';' in
+        // practice; IPv6 references contain ':' only), byte by byte.
+        let b = message.bytes
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count + 48)
+        out.append(contentsOf: b[..<range.lowerBound])
+        var wroteReceived = false
+        var segStart = range.lowerBound
+        var first = true
+        var k = range.lowerBound
+        while k <= range.upperBound {
+            if k == range.upperBound || b[k] == 0x3B {
+                let seg = b[segStart..<k]
+                if first {
+                    out.append(contentsOf: seg)
+                    first = false
+                } else {
+                    out.append(0x3B)
+                    switch paramName(seg) {
+                    case .rport:
+                        out.append(contentsOf: leadingSpace(seg))
+                        out.append(contentsOf: "rport=\(sourcePort)".utf8)
+                    case .received:
+                        out.append(contentsOf: leadingSpace(seg))
+                        out.append(contentsOf: "received=".utf8)
+                        out.append(contentsOf: sourceIP.utf8)
+                        wroteReceived = true
+                    case .other:
+                        out.append(contentsOf: seg)
+                    }
+                }
+                segStart = k + 1
+            }
+            k += 1
+        }
+        if !wroteReceived {
+            out.append(contentsOf: ";received=".utf8)
+            out.append(contentsOf: sourceIP.utf8)
+        }
+        out.append(contentsOf: b[range.upperBound...])
+        return (out, range)
+    }
+
+    private enum ParamName { case rport, received, other }
+
+    /// The parameter's name (before '=', LWS trimmed), compared case-insensitively with the two the
+    /// stamp rewrites.
+    private static func paramName(_ seg: ArraySlice<UInt8>) -> ParamName {
+        var lo = seg.startIndex
+        var hi = seg.firstIndex(of: 0x3D) ?? seg.endIndex
+        while lo < hi, isLWS(seg[lo]) { lo += 1 }
+        while hi > lo, isLWS(seg[hi - 1]) { hi -= 1 }
+        let name = seg[lo..<hi]
+        if matches(name, "rport") { return .rport }
+        if matches(name, "received") { return .received }
+        return .other
+    }
+
+    @inline(__always) private static func isLWS(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
+
+    private static func matches(_ name: ArraySlice<UInt8>, _ lower: StaticString) -> Bool {
+        guard name.count == lower.utf8CodeUnitCount else { return false }
+        return lower.withUTF8Buffer { l in
+            var i = 0
+            for c in name {
+                let folded = c >= 0x41 && c <= 0x5A ? c | 0x20 : c
+                if folded != l[i] { return false }
+                i += 1
+            }
+            return true
+        }
+    }
+
+    private static func asciiCaseInsensitiveEqual(_ a: String, _ b: String) -> Bool {
+        var x = a, y = b
+        return x.withUTF8 { xa in
+            y.withUTF8 { yb in
+                // Non-ASCII text keeps the full Unicode comparison.
+                guard xa.allSatisfy({ $0 < 0x80 }), yb.allSatisfy({ $0 < 0x80 }) else { return a.lowercased() == b.lowercased() }
+                guard xa.count == yb.count else { return false }
+                for i in 0..<xa.count {
+                    let c = xa[i] >= 0x41 && xa[i] <= 0x5A ? xa[i] | 0x20 : xa[i]
+                    let d = yb[i] >= 0x41 && yb[i] <= 0x5A ? yb[i] | 0x20 : yb[i]
+                    if c != d { return false }
+                }
+                return true
+            }
+        }
     }
 
     private static func leadingSpace(_ seg: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         let end = seg.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }) ?? seg.endIndex
         return seg[seg.startIndex..<end]
-    }
-}
-
-extension String {
-    fileprivate func trimmedLWS() -> String {
-        let chars: Set<Character> = [" ", "\t", "\r", "\n", "\r\n"]
-        var s = Substring(self)
-        while let f = s.first, chars.contains(f) { s = s.dropFirst() }
-        while let l = s.last, chars.contains(l) { s = s.dropLast() }
-        return String(s)
     }
 }

@@ -15,6 +15,30 @@ struct ProxyTimerTests {
             + "Call-ID: \(branch)@timer\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@127.0.0.1:\(uac.localPort)>\r\nContent-Length: 0\r\n\r\n").utf8)
     }
 
+    @Test("Non-INVITE over UDP: once the final response went upstream the driver drops its entry; the server transaction (RFC 3261 §17.2.2 Completed, timer J) still answers a retransmission without forwarding it")
+    func nonInviteEntryReleasedAtFinal() async throws {
+        let clock = ManualProxyClock()
+        let uas = LoopbackSocket.udp(), uac = LoopbackSocket.udp()
+        let server = try await startProxy(gm: [.udp], mw: [.udp], nextHopURI: "sip:127.0.0.1:\(uas.localPort)", clock: clock)
+        defer { Task { await server.shutdown() } }
+        let gm = server.port(.gm, .udp), mw = server.port(.mw, .udp)
+        let options = String(decoding: Self.invite(uac, gm: gm, branch: "z9hG4bKrel"), as: UTF8.self)
+            .replacingOccurrences(of: "INVITE", with: "OPTIONS")
+        uac.sendTo(port: gm, Array(options.utf8))
+        let forwarded = try #require(await receive(uas) { $0.hasPrefix("OPTIONS") })
+        #expect(await server.serverEntryCount == 1)
+        uas.sendTo(port: mw, try respond(to: Array(forwarded.utf8), status: 200, reason: "OK"))
+        #expect(await receive(uac) { $0.hasPrefix("SIP/2.0 200") } != nil)
+        #expect(await server.serverEntryCount == 0, "no driver state once the final response went upstream")
+        #expect(await server.transactionCount >= 1, "the server transaction absorbs retransmissions for timer J")
+        uac.sendTo(port: gm, Array(options.utf8))
+        #expect(await receive(uac) { $0.hasPrefix("SIP/2.0 200") } != nil, "§17.2.2: the final response is sent again")
+        #expect(await receive(uas, timeout: 0.3) { $0.hasPrefix("OPTIONS") } == nil, "the retransmission is not forwarded")
+        clock.advance(by: .seconds(33))
+        await server.fireTimers()
+        #expect(await server.transactionCount == 0)
+    }
+
     @Test("No answer downstream: the client transaction times out (Timer B) and the UAC gets 408 (RFC 3261 §16.7 step 1, §17.1.1.2)")
     func timerBGives408() async throws {
         let clock = ManualProxyClock()

@@ -13,15 +13,39 @@ enum OSIP {
     /// initialised through swift_once) and silence the trace output first.
     private static let initResult: Int32 = {
         osip_trace_initialize_func(TRACE_LEVEL0, { _, _, _, _, _ in })
-        let result = parser_init()
-        // The validation pass's per-thread arena (`OSIPArena`): malloc/realloc/free outside `validate`.
-        osip_set_allocators(osipArenaAllocate, osipArenaReallocate, osipArenaRelease)
-        return result
+        return parser_init()
+    }()
+
+    /// The validation pass's per-thread arena hooks (`OSIPArena`), installed by the first `validate`
+    /// call, not by `parser_init`: a process that never validates (the raw-libosip2 baselines of the
+    /// benchmarks, `pcscf-alg sdp-rewrite`) keeps libosip2's plain malloc/realloc/free.
+    private static let arenaHooksInstalled: Bool = {
+        setArenaHooks()
+        return true
     }()
 
     @inline(__always) static func initialise() {
         precondition(initResult == 0, "libosip2 parser_init failed")
     }
+
+    @inline(__always) static func initialiseWithArena() {
+        initialise()
+        precondition(arenaHooksInstalled)
+    }
+
+    /// Installs the arena hooks. Blocks malloc'd before stay valid: the hooks free() every block that is
+    /// not in an arena.
+    static func setArenaHooks() {
+        osip_set_allocators(osipArenaAllocate, osipArenaReallocate, osipArenaRelease)
+        hooksSet = true
+    }
+
+    /// True once `setArenaHooks` ran (written once, under the `arenaHooksInstalled` initialiser).
+    nonisolated(unsafe) static var hooksSet = false
+
+    /// Set while `LibOSIP2.withPlainAllocators` runs (benchmarks, one thread): `validate` then parses with
+    /// plain malloc too (`parseAndFree`), since its arena would not see the blocks.
+    nonisolated(unsafe) static var plainAllocators = false
 }
 
 /// Direct access to libosip2 for benchmarks and for validation tests. Values only cross the boundary.
@@ -45,6 +69,22 @@ public enum LibOSIP2 {
         defer { sdp_message_free(message) }
         return sdp.withCString { sdp_message_parse(message, $0) } == 0
     }
+
+    /// Benchmarks only: runs `body` with libosip2's own malloc/realloc/free, so that `parseAndFree`
+    /// inside it is the raw libosip2 parse (the arena hooks that `validate` installs would otherwise
+    /// add a call and a thread-local lookup to each of its ≈ 250 allocations and frees). Only for a
+    /// single-threaded process: no other thread may be inside `validate` meanwhile (the hooks are
+    /// process-wide). `validate` called inside `body` parses with plain malloc as well.
+    package static func withPlainAllocators<R>(_ body: () throws -> R) rethrows -> R {
+        OSIP.initialise()
+        osip_set_allocators(nil, nil, nil)
+        OSIP.plainAllocators = true
+        defer {
+            OSIP.plainAllocators = false
+            if OSIP.hooksSet { OSIP.setArenaHooks() }
+        }
+        return try body()
+    }
 }
 
 extension LibOSIP2 {
@@ -56,9 +96,9 @@ extension LibOSIP2 {
     /// libosip2's parse without a malloc and a free per node; the verdict is libosip2's own
     /// (`LibOSIP2ArenaTests` compares it with `parseAndFree` on every fixture and their prefixes).
     static func validate(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        OSIP.initialise()
+        OSIP.initialiseWithArena()
         guard let base = bytes.baseAddress, bytes.count > 0 else { return false }
-        guard let arena = OSIPArena.current(), !arena.pointee.active else { return parseAndFree(bytes) }
+        guard !OSIP.plainAllocators, let arena = OSIPArena.current(), !arena.pointee.active else { return parseAndFree(bytes) }
         arena.pointee.active = true
         arena.pointee.used = 0
         arena.pointee.spilled = false

@@ -9,8 +9,9 @@
 public struct InviteClientTransaction<Payload: Sendable>: Sendable {
     /// The current state.
     public private(set) var state: TransactionState = .initial
-    /// The INVITE that created the transaction.
-    public let request: TransactionMessage<Payload>
+    /// The INVITE that created the transaction; nil once it entered Accepted (RFC 6026 §7.2: 2xx
+    /// responses go to the TU and nothing is sent again, so it is not held for the 64*T1 of timer M).
+    public private(set) var request: TransactionMessage<Payload>?
     /// True when the transport is reliable (TCP, TLS, SCTP): no timer A, timer D is zero.
     public let reliable: Bool
     /// True when this element is a proxy and runs timer C (RFC 3261 §16.6 step 11).
@@ -41,7 +42,8 @@ public struct InviteClientTransaction<Payload: Sendable>: Sendable {
             // used, the client transaction MUST start timer A with a value of T1. [...] For any
             // transport, the client transaction MUST start timer B with a value of 64*T1."
             state = .calling
-            var actions: [TransactionAction<Payload>] = [.send(request)]
+            var actions: [TransactionAction<Payload>] = []
+            if let request { actions.append(.send(request)) }
             if !reliable { actions.append(.startTimer(.timerA, timerAInterval)) }
             actions.append(.startTimer(.timerB, timers.timerB))
             // §16.6 step 11: a stateful proxy starts timer C when forwarding an INVITE.
@@ -54,6 +56,7 @@ public struct InviteClientTransaction<Payload: Sendable>: Sendable {
             // doubling is clamped there: the schedule is unchanged and the arithmetic can never
             // overflow, whatever feeds the events.
             timerAInterval = min(timerAInterval * 2, timers.timerB)
+            guard let request else { return [.startTimer(.timerA, timerAInterval)] }
             return [.send(request), .startTimer(.timerA, timerAInterval)]
 
         case (.calling, .timerFired(.timerB)):
@@ -158,6 +161,7 @@ public struct InviteClientTransaction<Payload: Sendable>: Sendable {
             // "Accepted" state, and the response MUST be passed up to the TU." Timer M = 64*T1.
             let stop = stopAll()
             state = .accepted
+            request = nil
             return stop + [.passToTU(response), .startTimer(.timerM, timers.timerM)]
         case .failure:
             // §17.1.1.2: "When in either the "Calling" or "Proceeding" states, reception of a

@@ -13,8 +13,10 @@
 public struct InviteServerTransaction<Payload: Sendable>: Sendable {
     /// The current state.
     public private(set) var state: TransactionState = .initial
-    /// The INVITE that created the transaction.
-    public let request: TransactionMessage<Payload>
+    /// The INVITE that created the transaction, until it has been passed to the TU: nothing in
+    /// §17.2.1 / RFC 6026 §7.1 sends or matches it afterwards (matching uses the layer's keys), so the
+    /// transaction does not hold it for the 64*T1 of timer H / L.
+    public private(set) var request: TransactionMessage<Payload>?
     /// True when the transport is reliable: no timer G, timer I is zero.
     public let reliable: Bool
     let timers: TransactionTimers
@@ -38,6 +40,8 @@ public struct InviteServerTransaction<Payload: Sendable>: Sendable {
             // §17.2.1: "When a server transaction is constructed for a request, it enters the
             // "Proceeding" state. [...] The request MUST be passed to the TU."
             state = .proceeding
+            guard let request else { return [] }
+            self.request = nil
             return [.passToTU(request)]
 
         case (.proceeding, .received(let message)) where message.isRequest && message.method == .invite:
@@ -64,7 +68,10 @@ public struct InviteServerTransaction<Payload: Sendable>: Sendable {
                 // retransmitted by the server transaction; retransmissions of 2xx responses are
                 // handled by the TU. The server transaction MUST then transition to the
                 // "Accepted" state." Timer L = 64*T1 (RFC 6026 §7.1).
+                // Accepted never sends lastResponse (2xx retransmissions come from the TU, INVITE
+                // retransmissions are absorbed): not kept for the 64*T1 of timer L.
                 state = .accepted
+                lastResponse = nil
                 return [.send(response), .startTimer(.timerL, timers.timerL)]
             case .failure:
                 // §17.2.1: "While in the "Proceeding" state, if the TU passes a response with
@@ -96,6 +103,8 @@ public struct InviteServerTransaction<Payload: Sendable>: Sendable {
             // is ignored in this state, any retransmissions of the response will cease." Timer I
             // is set to T4 for unreliable transports and zero for reliable transports.
             state = .confirmed
+            // Confirmed only absorbs ACKs (§17.2.1): the response is no longer needed.
+            lastResponse = nil
             var actions: [TransactionAction<Payload>] = []
             if !reliable { actions.append(.cancelTimer(.timerG)) }
             actions.append(.cancelTimer(.timerH))
@@ -155,7 +164,6 @@ public struct InviteServerTransaction<Payload: Sendable>: Sendable {
             // 2xx response from the TU to the transport" (Figure 7: "2xx from TU / send
             // response"). Non-2xx responses are discarded.
             if let code = response.statusCode, ResponseClass(statusCode: code) == .success {
-                lastResponse = response
                 return [.send(response)]
             }
             return []

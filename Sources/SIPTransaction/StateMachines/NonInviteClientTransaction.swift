@@ -8,8 +8,9 @@
 public struct NonInviteClientTransaction<Payload: Sendable>: Sendable {
     /// The current state.
     public private(set) var state: TransactionState = .initial
-    /// The request that created the transaction.
-    public let request: TransactionMessage<Payload>
+    /// The request that created the transaction; nil once it entered Completed (§17.1.2.2: that
+    /// state only absorbs response retransmissions, so the request is not held for timer K).
+    public private(set) var request: TransactionMessage<Payload>?
     /// True when the transport is reliable: no timer E, timer K is zero.
     public let reliable: Bool
     let timers: TransactionTimers
@@ -34,7 +35,8 @@ public struct NonInviteClientTransaction<Payload: Sendable>: Sendable {
             // layer for transmission. If an unreliable transport is in use, the client
             // transaction MUST set timer E to fire in T1 seconds."
             state = .trying
-            var actions: [TransactionAction<Payload>] = [.send(request)]
+            var actions: [TransactionAction<Payload>] = []
+            if let request { actions.append(.send(request)) }
             if !reliable { actions.append(.startTimer(.timerE, timerEInterval)) }
             actions.append(.startTimer(.timerF, timers.timerF))
             return actions
@@ -44,6 +46,7 @@ public struct NonInviteClientTransaction<Payload: Sendable>: Sendable {
             // time with value MIN(2*T1, T2). When the timer fires again, it is reset to a
             // MIN(4*T1, T2)."
             timerEInterval = timers.cappedDoubling(timerEInterval)
+            guard let request else { return [.startTimer(.timerE, timerEInterval)] }
             return [.send(request), .startTimer(.timerE, timerEInterval)]
 
         case (.proceeding, .timerFired(.timerE)):
@@ -51,6 +54,7 @@ public struct NonInviteClientTransaction<Payload: Sendable>: Sendable {
             // passed to the transport layer for retransmission, and Timer E MUST be reset with a
             // value of T2 seconds."
             timerEInterval = timers.t2
+            guard let request else { return [.startTimer(.timerE, timerEInterval)] }
             return [.send(request), .startTimer(.timerE, timerEInterval)]
 
         case (.trying, .timerFired(.timerF)), (.proceeding, .timerFired(.timerF)):
@@ -77,6 +81,7 @@ public struct NonInviteClientTransaction<Payload: Sendable>: Sendable {
             // transaction enters the "Completed" state, it MUST set Timer K to fire in T4 seconds
             // for unreliable transports, and zero seconds for reliable transports."
             state = .completed
+            request = nil
             return stopERunning() + [
                 .cancelTimer(.timerF), .passToTU(response),
                 .startTimer(.timerK, timers.timerK(reliable: reliable)),

@@ -8,8 +8,9 @@
 public struct NonInviteServerTransaction<Payload: Sendable>: Sendable {
     /// The current state.
     public private(set) var state: TransactionState = .initial
-    /// The request that created the transaction.
-    public let request: TransactionMessage<Payload>
+    /// The request that created the transaction, until it has been passed to the TU (§17.2.2 never
+    /// sends it; retransmissions are matched by the layer's keys).
+    public private(set) var request: TransactionMessage<Payload>?
     /// True when the transport is reliable: timer J is zero.
     public let reliable: Bool
     let timers: TransactionTimers
@@ -30,6 +31,8 @@ public struct NonInviteServerTransaction<Payload: Sendable>: Sendable {
             // §17.2.2: "The state machine is initialized in the "Trying" state and is passed a
             // request other than INVITE or ACK when initialized. This request is passed up to the TU."
             state = .trying
+            guard let request else { return [] }
+            self.request = nil
             return [.passToTU(request)]
 
         case (.trying, .received(let message)) where message.isRequest:
