@@ -33,12 +33,7 @@ public struct GatewayTransport: RawRepresentable, Sendable, Codable, Equatable, 
 
     /// The known name spelled exactly by `bytes`, if any.
     static func known(_ b: UnsafeBufferPointer<UInt8>) -> Storage? {
-        @inline(__always) func eq(_ lit: StaticString) -> Bool {
-            guard lit.utf8CodeUnitCount == b.count else { return false }
-            let p = lit.utf8Start
-            for k in 0..<b.count where b[k] != p[k] { return false }
-            return true
-        }
+        @inline(__always) func eq(_ lit: StaticString) -> Bool { spells(b, lit) }
         switch b.count {
         case 3: if eq("TCP") { return .tcp }
         case 7:
@@ -91,15 +86,7 @@ public struct GatewayTransport: RawRepresentable, Sendable, Codable, Equatable, 
     @inlinable public static var tcpTLSBFCP: GatewayTransport { GatewayTransport(.tcpTLSBFCP) }
     @inlinable public static var tcpBFCP: GatewayTransport { GatewayTransport(.tcpBFCP) }
     @inlinable public static var tcp: GatewayTransport { GatewayTransport(.tcp) }
-
-    public init(from decoder: any Decoder) throws {
-        self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
+    // Codable: the standard library's RawRepresentable-with-String default (one string, its rawValue).
 }
 
 /// The far end of a termination as learnt from SDP (goes into the H.248 Remote descriptor).

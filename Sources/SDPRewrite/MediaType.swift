@@ -35,12 +35,7 @@ public struct MediaType: RawRepresentable, Sendable, Codable, Equatable, Hashabl
 
     /// The registered name spelled exactly (case-sensitively) by `b`, if any.
     static func known(_ b: UnsafeBufferPointer<UInt8>) -> Storage? {
-        @inline(__always) func eq(_ lit: StaticString) -> Bool {
-            guard lit.utf8CodeUnitCount == b.count else { return false }
-            let p = lit.utf8Start
-            for k in 0..<b.count where b[k] != p[k] { return false }
-            return true
-        }
+        @inline(__always) func eq(_ lit: StaticString) -> Bool { spells(b, lit) }
         switch b.count {
         case 4: if eq("text") { return .text }
         case 5:
@@ -80,13 +75,15 @@ public struct MediaType: RawRepresentable, Sendable, Codable, Equatable, Hashabl
     @inlinable public static var application: MediaType { MediaType(.application) }
     @inlinable public static var message: MediaType { MediaType(.message) }
     @inlinable public static var image: MediaType { MediaType(.image) }
+    // Codable: the standard library's RawRepresentable-with-String default (one string, its rawValue).
+}
 
-    public init(from decoder: any Decoder) throws {
-        self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
+/// True when `b` is exactly the bytes of `lit` (a case-sensitive token match for the name types'
+/// `known(_:)` tables).
+@inline(__always)
+func spells(_ b: UnsafeBufferPointer<UInt8>, _ lit: StaticString) -> Bool {
+    guard lit.utf8CodeUnitCount == b.count else { return false }
+    let p = lit.utf8Start
+    for k in 0..<b.count where b[k] != p[k] { return false }
+    return true
 }
