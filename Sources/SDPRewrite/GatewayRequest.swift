@@ -7,11 +7,12 @@ import SDPCore
 /// access, "TCP/MSRP" or "TCP" core; seed 004: "TCP/TLS" and "TCP" for BFCP; RTP protos as in SDP).
 /// The usual names are enum cases (compared and copied without touching a String); any
 /// other text (an RTP profile not listed, a configured name) is kept as it came, in `.other`.
-public struct GatewayTransport: RawRepresentable, Sendable, Codable, Equatable, Hashable, CustomStringConvertible {
+public struct GatewayTransport: RawRepresentable, Sendable, Codable, Equatable, Hashable, CustomStringConvertible,
+                                KnownNameToken {
     /// The known names (exact spelling; `rawValue` renders them) and any other text. One enum with a
     /// single payload case: the known names are String's spare bit patterns, so the value stays 16 bytes.
     @usableFromInline
-    enum Storage: Sendable, Hashable {
+    enum Storage: Sendable, Hashable, NameStorage {
         case tcpTLSMSRP, tcpTLS, tcpMSRP, tcpTLSBFCP, tcpBFCP, tcp
         case rtpAVP, rtpAVPF, rtpSAVP, rtpSAVPF, udpTLSRTPSAVP, udpTLSRTPSAVPF
         /// Text that is not one of the known names (never a known name's spelling: `init(rawValue:)`
@@ -25,11 +26,7 @@ public struct GatewayTransport: RawRepresentable, Sendable, Codable, Equatable, 
     @inlinable
     init(_ storage: Storage) { self.storage = storage }
 
-    public init(rawValue: String) {
-        var text = rawValue
-        let known = text.withUTF8 { Self.known($0) }
-        storage = known ?? .other(rawValue)
-    }
+    public init(rawValue: String) { self.init(text: rawValue) }
 
     /// The known name spelled exactly by `bytes`, if any.
     static func known(_ b: UnsafeBufferPointer<UInt8>) -> Storage? {
@@ -55,10 +52,6 @@ public struct GatewayTransport: RawRepresentable, Sendable, Codable, Equatable, 
         return nil
     }
 
-    /// The transport named by `bytes` (an m= proto): a known name without allocating, else its text.
-    init(bytes: UnsafeBufferPointer<UInt8>) {
-        if let k = Self.known(bytes) { storage = k } else { storage = .other(String(decoding: bytes, as: UTF8.self)) }
-    }
 
     public var rawValue: String {
         switch storage {

@@ -4,10 +4,10 @@
 /// An m= media type. The registered names are enum cases (compared and copied without touching a
 /// String); any other token is kept as it came, in `.other`, so nothing from the wire is lost.
 public struct MediaType: RawRepresentable, Sendable, Codable, Equatable, Hashable, CustomStringConvertible,
-                         ExpressibleByStringLiteral {
+                         ExpressibleByStringLiteral, KnownNameToken {
     /// A single-payload enum: the named cases are String's spare bit patterns (the value is 16 bytes).
     @usableFromInline
-    enum Storage: Sendable, Hashable {
+    enum Storage: Sendable, Hashable, NameStorage {
         case audio, video, text, application, message, image
         /// A token that is not one of the names above (never their spelling: `init(rawValue:)` maps
         /// those to their case, so equality of two values is equality of their texts).
@@ -20,18 +20,9 @@ public struct MediaType: RawRepresentable, Sendable, Codable, Equatable, Hashabl
     @inlinable
     init(_ storage: Storage) { self.storage = storage }
 
-    public init(rawValue: String) {
-        var text = rawValue
-        storage = text.withUTF8 { Self.known($0) } ?? .other(rawValue)
-    }
+    public init(rawValue: String) { self.init(text: rawValue) }
 
-    public init(stringLiteral value: String) { self.init(rawValue: value) }
-
-    /// The media type spelled by `bytes` (the m= line's first field): a registered name without
-    /// allocating, else its text.
-    init(bytes: UnsafeBufferPointer<UInt8>) {
-        storage = Self.known(bytes) ?? .other(String(decoding: bytes, as: UTF8.self))
-    }
+    public init(stringLiteral value: String) { self.init(text: value) }
 
     /// The registered name spelled exactly (case-sensitively) by `b`, if any.
     static func known(_ b: UnsafeBufferPointer<UInt8>) -> Storage? {
@@ -76,6 +67,34 @@ public struct MediaType: RawRepresentable, Sendable, Codable, Equatable, Hashabl
     @inlinable public static var message: MediaType { MediaType(.message) }
     @inlinable public static var image: MediaType { MediaType(.image) }
     // Codable: the standard library's RawRepresentable-with-String default (one string, its rawValue).
+}
+
+/// A name type whose registered spellings are enum cases of its `Storage` and any other text is kept
+/// as it came (`GatewayTransport`, `MediaType`): equality stays equality of the texts, a registered name
+/// costs no String.
+protocol KnownNameToken: RawRepresentable where RawValue == String {
+    associatedtype Storage: NameStorage
+    init(_ storage: Storage)
+    /// The registered name spelled exactly (case-sensitively) by the bytes, if any.
+    static func known(_ b: UnsafeBufferPointer<UInt8>) -> Storage?
+}
+
+/// The storage of a `KnownNameToken`: its `other(String)` case holds any text that is not a registered name.
+protocol NameStorage {
+    static func other(_ text: String) -> Self
+}
+
+extension KnownNameToken {
+    /// The name spelled by `bytes` (an m= field): a registered name without allocating, else its text.
+    init(bytes: UnsafeBufferPointer<UInt8>) {
+        self.init(Self.known(bytes) ?? Storage.other(String(decoding: bytes, as: UTF8.self)))
+    }
+
+    /// The name spelled by `text`; a registered spelling maps to its case.
+    init(text: String) {
+        var copy = text
+        self.init(copy.withUTF8 { Self.known($0) } ?? Storage.other(text))
+    }
 }
 
 /// True when `b` is exactly the bytes of `lit` (a case-sensitive token match for the name types'
