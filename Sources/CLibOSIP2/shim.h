@@ -11,6 +11,8 @@
 /* osip_free is a function-like macro (it honours osip_set_allocators); Swift cannot import it. */
 static inline void clibosip2_free(void *p) { osip_free(p); }
 static inline int clibosip2_is_request(const osip_message_t *m) { return MSG_IS_REQUEST(m); }
+/* Whether allocators are set with osip_set_allocators (Swift 6 cannot read the C global itself). */
+static inline int clibosip2_has_allocators(void) { return osip_malloc_func != NULL; }
 
 /* osip_uri_param_get_byname() takes a non-const char *name; hide that. */
 static inline const char *clibosip2_generic_param(osip_list_t *params, const char *name) {

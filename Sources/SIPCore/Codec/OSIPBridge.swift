@@ -37,15 +37,7 @@ enum OSIP {
     /// not in an arena.
     static func setArenaHooks() {
         osip_set_allocators(osipArenaAllocate, osipArenaReallocate, osipArenaRelease)
-        hooksSet = true
     }
-
-    /// True once `setArenaHooks` ran (written once, under the `arenaHooksInstalled` initialiser).
-    nonisolated(unsafe) static var hooksSet = false
-
-    /// Set while `LibOSIP2.withPlainAllocators` runs (benchmarks, one thread): `validate` then parses with
-    /// plain malloc too (`parseAndFree`), since its arena would not see the blocks.
-    nonisolated(unsafe) static var plainAllocators = false
 }
 
 /// Direct access to libosip2 for benchmarks and for validation tests. Values only cross the boundary.
@@ -77,12 +69,10 @@ public enum LibOSIP2 {
     /// process-wide). `validate` called inside `body` parses with plain malloc as well.
     package static func withPlainAllocators<R>(_ body: () throws -> R) rethrows -> R {
         OSIP.initialise()
+        // libosip2's own allocator pointer says whether to restore the hooks (none before the first validate).
+        let hooked = clibosip2_has_allocators() != 0
         osip_set_allocators(nil, nil, nil)
-        OSIP.plainAllocators = true
-        defer {
-            OSIP.plainAllocators = false
-            if OSIP.hooksSet { OSIP.setArenaHooks() }
-        }
+        defer { if hooked { OSIP.setArenaHooks() } }
         return try body()
     }
 }
@@ -98,7 +88,8 @@ extension LibOSIP2 {
     static func validate(_ bytes: UnsafeRawBufferPointer) -> Bool {
         OSIP.initialiseWithArena()
         guard let base = bytes.baseAddress, bytes.count > 0 else { return false }
-        guard !OSIP.plainAllocators, let arena = OSIPArena.current(), !arena.pointee.active else { return parseAndFree(bytes) }
+        // No hooks (inside `withPlainAllocators`): the arena would not see the blocks, so plain malloc too.
+        guard clibosip2_has_allocators() != 0, let arena = OSIPArena.current(), !arena.pointee.active else { return parseAndFree(bytes) }
         arena.pointee.active = true
         arena.pointee.used = 0
         arena.pointee.spilled = false
