@@ -159,16 +159,3 @@ enum ResponseClass {
         }
     }
 }
-
-extension String {
-    /// `lowercased()` / `uppercased()`, without building a new string when the text is ASCII and already in
-    /// that case (hosts and transport tokens almost always are; every message builds a `TopVia`).
-    @inline(__always) func foldedASCIICase(upper: Bool) -> String {
-        var copy = self
-        let unchanged = copy.withUTF8 { bytes in
-            bytes.allSatisfy { c in c < 0x80 && (upper ? !(c >= 0x61 && c <= 0x7A) : !(c >= 0x41 && c <= 0x5A)) }
-        }
-        if unchanged { return self }
-        return upper ? uppercased() : lowercased()
-    }
-}

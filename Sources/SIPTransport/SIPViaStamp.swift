@@ -58,7 +58,7 @@ public enum SIPViaStamp {
         guard let range = top, let via = message.topVia else { return nil }
         let rportPresent = via.rport != .absent
         let host = via.host.hasPrefix("[") && via.host.hasSuffix("]") ? String(via.host.dropFirst().dropLast()) : via.host
-        let needReceived = rportPresent || !asciiCaseInsensitiveEqual(host, sourceIP)
+        let needReceived = rportPresent || host.foldedASCIICase(upper: false) != sourceIP.foldedASCIICase(upper: false)
         guard needReceived else { return nil }
 
         // Split the element at ';' (Via params hold no quoted strings that could contain ';' in
@@ -131,23 +131,6 @@ public enum SIPViaStamp {
                 i += 1
             }
             return true
-        }
-    }
-
-    private static func asciiCaseInsensitiveEqual(_ a: String, _ b: String) -> Bool {
-        var x = a, y = b
-        return x.withUTF8 { xa in
-            y.withUTF8 { yb in
-                // Non-ASCII text keeps the full Unicode comparison.
-                guard xa.allSatisfy({ $0 < 0x80 }), yb.allSatisfy({ $0 < 0x80 }) else { return a.lowercased() == b.lowercased() }
-                guard xa.count == yb.count else { return false }
-                for i in 0..<xa.count {
-                    let c = xa[i] >= 0x41 && xa[i] <= 0x5A ? xa[i] | 0x20 : xa[i]
-                    let d = yb[i] >= 0x41 && yb[i] <= 0x5A ? yb[i] | 0x20 : yb[i]
-                    if c != d { return false }
-                }
-                return true
-            }
         }
     }
 
