@@ -76,6 +76,9 @@ public struct RewriteSession: Sendable {
     public var flags: MediaSecurityFlags
     public private(set) var streams: [StreamState] = []
     var phase: Phase = .idle
+    /// The plans array of the last applied gateway answer, emptied, kept for the next SDP's plans
+    /// (an offer and its answer then share one allocation).
+    var planBuffer: [StreamPlan] = []
 
     public init(policy: RewritePolicy = .default, flags: MediaSecurityFlags) {
         self.policy = policy
@@ -160,6 +163,8 @@ public struct RewriteSession: Sendable {
         if anyEndpoint {
             AddressRule.apply(PlanEndpoints(plans: pending.plans), to: &sdp, rewriteOrigin: policy.rewriteOriginAddress)
         }
+        pending.plans.removeAll(keepingCapacity: true)
+        swap(&planBuffer, &pending.plans)
         return sdp
     }
 
@@ -248,7 +253,9 @@ public struct RewriteSession: Sendable {
         newStreams.reserveCapacity(count)
         var requests: [StreamRequest] = []
         requests.reserveCapacity(count)
-        var plans: [StreamPlan] = []
+        // The plan buffer of the previous exchange (its capacity is kept: no allocation per SDP).
+        var plans = Self.take(&planBuffer, leaving: [])
+        plans.removeAll(keepingCapacity: true)
         plans.reserveCapacity(count)
         var replacedFingerprints = StreamSet()
         var info = OfferInfo(direction: direction, offerRoles: SetupRoleList(), cema: StreamSet(), reserved: StreamSet(), priorStreams: streams)
@@ -350,8 +357,9 @@ public struct RewriteSession: Sendable {
                     req.access?.remotePath = Self.remotePath(&draft, media: i, family: family, appAware: appAware)
                     replacedFingerprints.insert(i)
                     if let p = DecisionRule.proto(family, tls: false) { draft.media[i].setProto(p) }
-                    BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: false, model: policy.bandwidth)
-                    let (bandwidthAS, bandwidthTIAS) = draft.withMedia(i) { ($0.bandwidth(.applicationSpecific), $0.bandwidth(.transportIndependent)) }
+                    // The m-line's b= values were read with its facts (no edit since then touched a b= line).
+                    let (bandwidthAS, bandwidthTIAS) = BandwidthRule.adjust(&draft.media[i], as: m.bandwidthAS, tias: m.bandwidthTIAS,
+                                                                            protocol: family, towardsUE: false, model: policy.bandwidth)
                     req.core?.bandwidthAS = bandwidthAS
                     req.core?.bandwidthTIAS = bandwidthTIAS
                     if merge { draft.media[i].setSetupRole(.actpass) }
@@ -364,8 +372,9 @@ public struct RewriteSession: Sendable {
                     req.core?.bandwidthAS = m.bandwidthAS
                     req.core?.bandwidthTIAS = m.bandwidthTIAS
                     if let p = DecisionRule.proto(family, tls: true) { draft.media[i].setProto(p) }
-                    BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: true, model: policy.bandwidth)
-                    let (bandwidthAS, bandwidthTIAS) = draft.withMedia(i) { ($0.bandwidth(.applicationSpecific), $0.bandwidth(.transportIndependent)) }
+                    // The m-line's b= values were read with its facts (no edit since then touched a b= line).
+                    let (bandwidthAS, bandwidthTIAS) = BandwidthRule.adjust(&draft.media[i], as: m.bandwidthAS, tias: m.bandwidthTIAS,
+                                                                            protocol: family, towardsUE: true, model: policy.bandwidth)
                     req.access?.bandwidthAS = bandwidthAS
                     req.access?.bandwidthTIAS = bandwidthTIAS
                     if merge { draft.media[i].setSetupRole(.passive) }   // the UE must be TCP-active (merge mode)
@@ -431,7 +440,9 @@ public struct RewriteSession: Sendable {
         newStreams.reserveCapacity(count)
         var requests: [StreamRequest] = []
         requests.reserveCapacity(count)
-        var plans: [StreamPlan] = []
+        // The plan buffer of the previous exchange (its capacity is kept: no allocation per SDP).
+        var plans = Self.take(&planBuffer, leaving: [])
+        plans.removeAll(keepingCapacity: true)
         plans.reserveCapacity(count)
         var replacedFingerprints = StreamSet()
         let merge = policy.tcpHandling == .merge
@@ -493,8 +504,9 @@ public struct RewriteSession: Sendable {
                     req.core?.bandwidthTIAS = m.bandwidthTIAS
                     replacedFingerprints.insert(i)
                     if let p = DecisionRule.proto(st.family, tls: true) { draft.media[i].setProto(p) }
-                    BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: true, model: policy.bandwidth)
-                    let (bandwidthAS, bandwidthTIAS) = draft.withMedia(i) { ($0.bandwidth(.applicationSpecific), $0.bandwidth(.transportIndependent)) }
+                    // The m-line's b= values were read with its facts (no edit since then touched a b= line).
+                    let (bandwidthAS, bandwidthTIAS) = BandwidthRule.adjust(&draft.media[i], as: m.bandwidthAS, tias: m.bandwidthTIAS,
+                                                                            protocol: st.family, towardsUE: true, model: policy.bandwidth)
                     req.access?.bandwidthAS = bandwidthAS
                     req.access?.bandwidthTIAS = bandwidthTIAS
                     if merge {
@@ -517,8 +529,9 @@ public struct RewriteSession: Sendable {
                     replacedFingerprints.insert(i)
                     draft.media[i].removeAttributes(.e2ae)
                     if let p = DecisionRule.proto(st.family, tls: false) { draft.media[i].setProto(p) }
-                    BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: false, model: policy.bandwidth)
-                    let (bandwidthAS, bandwidthTIAS) = draft.withMedia(i) { ($0.bandwidth(.applicationSpecific), $0.bandwidth(.transportIndependent)) }
+                    // The m-line's b= values were read with its facts (no edit since then touched a b= line).
+                    let (bandwidthAS, bandwidthTIAS) = BandwidthRule.adjust(&draft.media[i], as: m.bandwidthAS, tias: m.bandwidthTIAS,
+                                                                            protocol: st.family, towardsUE: false, model: policy.bandwidth)
                     req.core?.bandwidthAS = bandwidthAS
                     req.core?.bandwidthTIAS = bandwidthTIAS
                     if merge {
