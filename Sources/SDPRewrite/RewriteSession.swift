@@ -47,6 +47,9 @@ public struct RewriteSession: Sendable {
         var endpoint: LocalEndpoint? = nil
         var fingerprint: Fingerprint? = nil
         var newPath: String? = nil
+        /// Set by `receiveAnswer` for a stream whose answer came from the UE: its fingerprints, moved
+        /// into the stream state once the whole answer is accepted.
+        var ueFingerprints: [Fingerprint]? = nil
     }
 
     struct OfferInfo: Sendable {
@@ -389,23 +392,26 @@ public struct RewriteSession: Sendable {
                 // a=fingerprint and a=setup pass unchanged; only addresses (and path if app-aware) change.
                 let remote = try m.remote()
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
-                // Built whole as constants (moved into the request; `var`s were copied into it).
                 let path = Self.remotePath(&draft, media: i, family: family, appAware: appAware && treatment == .plain)
-                let access = TerminationRequest(transport: accessT, remote: source == .access ? remote : nil,
-                                                bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: source == .access ? path : nil)
-                let core = TerminationRequest(transport: coreT, remote: source == .access ? nil : remote,
-                                              bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: source == .access ? nil : path)
                 if treatment == .plain, appAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
+                // The terminations are built inside the request's initialiser (named constants were
+                // copied into it).
                 requests.append(StreamRequest(index: i, media: st.media, protocol: family, treatment: treatment,
                                               action: action == .replace && family == .rtp ? .configure : action,
-                                              direction: direction, access: access, core: core))
+                                              direction: direction,
+                                              access: TerminationRequest(transport: accessT, remote: source == .access ? remote : nil,
+                                                                         bandwidthAS: asValue, bandwidthTIAS: tias,
+                                                                         remotePath: source == .access ? path : nil),
+                                              core: TerminationRequest(transport: coreT, remote: source == .access ? nil : remote,
+                                                                       bandwidthAS: asValue, bandwidthTIAS: tias,
+                                                                       remotePath: source == .access ? nil : path)))
             case .passThrough, .released:
                 if let prior, prior.treatment.isAnchored {
                     requests.append(StreamRequest(index: i, media: prior.media, protocol: prior.family,
                                                   treatment: prior.treatment, action: .release))
                 }
             }
-            plans.append(plan)
+            plans.append(Self.take(&plan, leaving: StreamPlan(index: i, target: target, anchored: false)))
             newStreams.append(Self.take(&st, leaving: .placeholder))
         }
         // Seed 004 step 8 / TS 33.328 §7.2.1: remove the fingerprint of the replaced side (session level too).
@@ -436,8 +442,10 @@ public struct RewriteSession: Sendable {
         guard count == streams.count else {
             throw RewriteError(.answerMismatch, detail: "answer has \(count) m-lines, offer had \(streams.count)")
         }
-        var newStreams: [StreamState] = []   // built fresh, as in receiveOffer
-        newStreams.reserveCapacity(count)
+        // The stream states are updated in place once nothing can fail any more (an answer that is
+        // rejected leaves them as they were): the streams it releases and the UE fingerprints it
+        // brings are collected first (no new array of states per answer).
+        var released = StreamSet()
         var requests: [StreamRequest] = []
         requests.reserveCapacity(count)
         // The plan buffer of the previous exchange (its capacity is kept: no allocation per SDP).
@@ -452,10 +460,9 @@ public struct RewriteSession: Sendable {
         let sessionSetup = SessionSetup(draft)
 
         for i in 0..<count {
-            var st = streams[i]
+            let st = streams[i]
             if target == .core { draft.media[i].removeAttributes(.e2ae) }
             guard st.treatment.isAnchored else {
-                newStreams.append(Self.take(&st, leaving: .placeholder))
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
@@ -467,8 +474,7 @@ public struct RewriteSession: Sendable {
                     draft.media[i].setProto(p)
                     replacedFingerprints.insert(i)
                 }
-                st.treatment = .released
-                newStreams.append(Self.take(&st, leaving: .placeholder))
+                released.insert(i)
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
@@ -523,7 +529,7 @@ public struct RewriteSession: Sendable {
                                          cema: info.cema.contains(i), towards: .access)
                 } else {
                     // Terminating answer (TS 33.328 §7.3.1 step 7; seed 004 terminating steps 13-17).
-                    st.ueFingerprints = try Self.takeUEMedia(&draft, media: i, facts: m, into: &req.access,
+                    plan.ueFingerprints = try Self.takeUEMedia(&draft, media: i, facts: m, into: &req.access,
                                                              missing: "UE answer without a=fingerprint")
                     req.access?.remotePath = Self.remotePath(&draft, media: i, family: st.family, appAware: st.applicationAware)
                     replacedFingerprints.insert(i)
@@ -552,21 +558,25 @@ public struct RewriteSession: Sendable {
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
                 let aware = st.treatment == .plain && st.applicationAware
                 let path = Self.remotePath(&draft, media: i, family: st.family, appAware: aware)
-                let access = TerminationRequest(transport: st.accessTransport, remote: source == .access ? remote : nil,
-                                                bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: source == .access ? path : nil)
-                let core = TerminationRequest(transport: st.coreTransport, remote: source == .access ? nil : remote,
-                                              bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: source == .access ? nil : path)
                 if st.treatment == .plain, st.applicationAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment,
-                                              action: .configure, direction: direction, access: access, core: core))
+                                              action: .configure, direction: direction,
+                                              access: TerminationRequest(transport: st.accessTransport, remote: source == .access ? remote : nil,
+                                                                         bandwidthAS: asValue, bandwidthTIAS: tias,
+                                                                         remotePath: source == .access ? path : nil),
+                                              core: TerminationRequest(transport: st.coreTransport, remote: source == .access ? nil : remote,
+                                                                       bandwidthAS: asValue, bandwidthTIAS: tias,
+                                                                       remotePath: source == .access ? nil : path)))
             case .passThrough, .released:
                 plan.anchored = false
             }
-            newStreams.append(Self.take(&st, leaving: .placeholder))
-            plans.append(plan)
+            plans.append(Self.take(&plan, leaving: StreamPlan(index: i, target: target, anchored: false)))
         }
         FingerprintRule.removeApplicable(&draft, replaced: replacedFingerprints)
-        streams = newStreams
+        for k in plans.indices {   // plans[k].index == k
+            if released.contains(k) { streams[k].treatment = .released }
+            if let fps = Self.take(&plans[k].ueFingerprints, leaving: nil) { streams[k].ueFingerprints = fps }
+        }
         phase = .answerAwaitingGateway(Pending(kind: .answer, draft: draft, plans: plans, offer: info))
         return GatewayRequest(streams: requests)
     }
