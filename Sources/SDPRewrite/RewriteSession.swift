@@ -284,7 +284,7 @@ public struct RewriteSession: Sendable {
                     draft.media[i].setProto(p)
                     replacedFingerprints.insert(i)
                 }
-                if target == .core { draft.media[i].removeAttributes(.e2ae) }
+                if target == .core, m.hasE2AE { draft.media[i].removeAttributes(.e2ae) }
                 var st = prior ?? StreamState(media: m.mediaType, family: m.family,
                                               treatment: .released, applicationAware: false,
                                               accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
@@ -329,7 +329,7 @@ public struct RewriteSession: Sendable {
             if action == .reserve { info.reserved.insert(i) }
             if target == .core {
                 // TS 24.229 §7.5.2 / seed 004 step 8: a=3ge2ae is never forwarded to the core.
-                draft.media[i].removeAttributes(.e2ae)
+                if m.hasE2AE { draft.media[i].removeAttributes(.e2ae) }
             }
             var plan = StreamPlan(index: i, target: target, anchored: treatment.isAnchored)
             let direction = m.direction ?? sessionDirection ?? .sendrecv
@@ -381,7 +381,7 @@ public struct RewriteSession: Sendable {
                     req.access?.bandwidthAS = bandwidthAS
                     req.access?.bandwidthTIAS = bandwidthTIAS
                     if merge { draft.media[i].setSetupRole(.passive) }   // the UE must be TCP-active (merge mode)
-                    draft.media[i].removeAttributes(.e2ae)
+                    if m.hasE2AE { draft.media[i].removeAttributes(.e2ae) }
                     plan.insertGatewayFingerprint = true
                     plan.addApplied = true
                     plan.path = pathPlan(family: family, appAware: appAware, cema: cema, towards: .access)
@@ -533,7 +533,7 @@ public struct RewriteSession: Sendable {
                                                              missing: "UE answer without a=fingerprint")
                     req.access?.remotePath = Self.remotePath(&draft, media: i, family: st.family, appAware: st.applicationAware)
                     replacedFingerprints.insert(i)
-                    draft.media[i].removeAttributes(.e2ae)
+                    if m.hasE2AE { draft.media[i].removeAttributes(.e2ae) }
                     if let p = DecisionRule.proto(st.family, tls: false) { draft.media[i].setProto(p) }
                     // The m-line's b= values were read with its facts (no edit since then touched a b= line).
                     let (bandwidthAS, bandwidthTIAS) = BandwidthRule.adjust(&draft.media[i], as: m.bandwidthAS, tias: m.bandwidthTIAS,
@@ -658,6 +658,8 @@ struct MediaFacts {
     var proto: GatewayTransport
     var mediaType: MediaType
     var indicator: E2AEIndicator?
+    /// An a=3ge2ae line is present (whatever its value): removing them is needed only then.
+    var hasE2AE: Bool
     var direction: MediaDirection?
     var bandwidthAS: UInt64?
     var bandwidthTIAS: UInt64?
@@ -790,7 +792,8 @@ struct MediaFacts {
         }
         return MediaFacts(index: index, role: role, roleError: roleError, connection: connection, cema: cema,
                           disabled: ml.disabled, family: ml.family, tls: ml.tls, proto: proto, mediaType: mediaType,
-                          indicator: indicator, direction: direction, bandwidthAS: bandwidthAS, bandwidthTIAS: bandwidthTIAS,
+                          indicator: indicator, hasE2AE: e2aeAt >= 0, direction: direction,
+                          bandwidthAS: bandwidthAS, bandwidthTIAS: bandwidthTIAS,
                           port: ml.port, rtcpPort: rtcpPort, rtcpAddress: rtcpAddress, rtcpError: rtcpError,
                           ownAddress: ownAddress, sessionAddress: session.address)
     }
