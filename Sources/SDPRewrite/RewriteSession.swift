@@ -150,7 +150,7 @@ public struct RewriteSession: Sendable {
             if let e = answer.streams[k].core { streams[i].core = e }
             if let f = answer.streams[k].fingerprint { streams[i].gatewayFingerprint = f }
         }
-        var sdp = SessionDescription(table: SDPLineTable(), media: [])
+        var sdp = SessionDescription()
         swap(&sdp, &pending.draft)
         var anyEndpoint = false
         for k in pending.plans.indices where pending.plans[k].anchored {
