@@ -50,6 +50,9 @@ public struct RewriteSession: Sendable {
         /// Set by `receiveAnswer` for a stream whose answer came from the UE: its fingerprints, moved
         /// into the stream state once the whole answer is accepted.
         var ueFingerprints: [Fingerprint]? = nil
+        /// Whether the m-line has port 0 (RFC 3264 §8.2), when its facts were read (nil otherwise); no
+        /// edit before `AddressRule` changes an m= port, so `AddressRule` need not parse it again.
+        var disabled: Bool? = nil
     }
 
     struct OfferInfo: Sendable {
@@ -176,6 +179,7 @@ public struct RewriteSession: Sendable {
         let plans: [StreamPlan]
         var count: Int { plans.count }
         subscript(k: Int) -> LocalEndpoint? { plans[k].anchored ? plans[k].endpoint : nil }
+        func knownDisabled(_ k: Int) -> Bool? { k < plans.count ? plans[k].disabled : nil }
     }
 
     /// Pass 1 of `applyGatewayAnswer`: the AGW endpoint of each anchored stream and its edits, written
@@ -290,7 +294,7 @@ public struct RewriteSession: Sendable {
                                               accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
                 st.treatment = .released
                 newStreams.append(Self.take(&st, leaving: .placeholder))
-                plans.append(StreamPlan(index: i, target: target, anchored: false))
+                plans.append(StreamPlan(index: i, target: target, anchored: false, disabled: true))
                 continue
             }
 
@@ -331,7 +335,7 @@ public struct RewriteSession: Sendable {
                 // TS 24.229 §7.5.2 / seed 004 step 8: a=3ge2ae is never forwarded to the core.
                 if m.hasE2AE { draft.media[i].removeAttributes(.e2ae) }
             }
-            var plan = StreamPlan(index: i, target: target, anchored: treatment.isAnchored)
+            var plan = StreamPlan(index: i, target: target, anchored: treatment.isAnchored, disabled: false)
             let direction = m.direction ?? sessionDirection ?? .sendrecv
 
             switch treatment {
@@ -475,13 +479,13 @@ public struct RewriteSession: Sendable {
                     replacedFingerprints.insert(i)
                 }
                 released.insert(i)
-                plans.append(StreamPlan(index: i, target: target, anchored: false))
+                plans.append(StreamPlan(index: i, target: target, anchored: false, disabled: true))
                 continue
             }
             let answerRole = try m.answerRole()
             let offerRole = info.offerRoles[i]
             let direction = m.direction ?? sessionDirection ?? .sendrecv
-            var plan = StreamPlan(index: i, target: target, anchored: true)
+            var plan = StreamPlan(index: i, target: target, anchored: true, disabled: false)
             let family = m.family, tls = m.tls
 
             switch st.treatment {
