@@ -50,9 +50,10 @@ public struct RewriteSession: Sendable {
         /// Set by `receiveAnswer` for a stream whose answer came from the UE: its fingerprints, moved
         /// into the stream state once the whole answer is accepted.
         var ueFingerprints: [Fingerprint]? = nil
-        /// Whether the m-line has port 0 (RFC 3264 §8.2), when its facts were read (nil otherwise); no
-        /// edit before `AddressRule` changes an m= port, so `AddressRule` need not parse it again.
-        var disabled: Bool? = nil
+        /// The m-line's own c= (0 none, 1 an address, 2 the hold address 0.0.0.0) and whether its port
+        /// is 0 (RFC 8866 §5.7, RFC 3264 §8.4, §8.2), when its facts were read (nil otherwise). No edit
+        /// before `AddressRule` changes an m= port or a c= line, so `AddressRule` need not read them again.
+        var addressFacts: (own: UInt8, disabled: Bool)? = nil
     }
 
     struct OfferInfo: Sendable {
@@ -179,7 +180,7 @@ public struct RewriteSession: Sendable {
         let plans: [StreamPlan]
         var count: Int { plans.count }
         subscript(k: Int) -> LocalEndpoint? { plans[k].anchored ? plans[k].endpoint : nil }
-        func knownDisabled(_ k: Int) -> Bool? { k < plans.count ? plans[k].disabled : nil }
+        func knownFacts(_ k: Int) -> (own: UInt8, disabled: Bool)? { k < plans.count ? plans[k].addressFacts : nil }
     }
 
     /// Pass 1 of `applyGatewayAnswer`: the AGW endpoint of each anchored stream and its edits, written
@@ -294,7 +295,7 @@ public struct RewriteSession: Sendable {
                                               accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
                 st.treatment = .released
                 newStreams.append(Self.take(&st, leaving: .placeholder))
-                plans.append(StreamPlan(index: i, target: target, anchored: false, disabled: true))
+                plans.append(StreamPlan(index: i, target: target, anchored: false, addressFacts: (m.ownAddressKind, true)))
                 continue
             }
 
@@ -335,7 +336,7 @@ public struct RewriteSession: Sendable {
                 // TS 24.229 §7.5.2 / seed 004 step 8: a=3ge2ae is never forwarded to the core.
                 if m.hasE2AE { draft.media[i].removeAttributes(.e2ae) }
             }
-            var plan = StreamPlan(index: i, target: target, anchored: treatment.isAnchored, disabled: false)
+            var plan = StreamPlan(index: i, target: target, anchored: treatment.isAnchored, addressFacts: (m.ownAddressKind, false))
             let direction = m.direction ?? sessionDirection ?? .sendrecv
 
             switch treatment {
@@ -479,13 +480,13 @@ public struct RewriteSession: Sendable {
                     replacedFingerprints.insert(i)
                 }
                 released.insert(i)
-                plans.append(StreamPlan(index: i, target: target, anchored: false, disabled: true))
+                plans.append(StreamPlan(index: i, target: target, anchored: false, addressFacts: (m.ownAddressKind, true)))
                 continue
             }
             let answerRole = try m.answerRole()
             let offerRole = info.offerRoles[i]
             let direction = m.direction ?? sessionDirection ?? .sendrecv
-            var plan = StreamPlan(index: i, target: target, anchored: true, disabled: false)
+            var plan = StreamPlan(index: i, target: target, anchored: true, addressFacts: (m.ownAddressKind, false))
             let family = m.family, tls = m.tls
 
             switch st.treatment {
@@ -800,6 +801,13 @@ struct MediaFacts {
                           bandwidthAS: bandwidthAS, bandwidthTIAS: bandwidthTIAS,
                           port: ml.port, rtcpPort: rtcpPort, rtcpAddress: rtcpAddress, rtcpError: rtcpError,
                           ownAddress: ownAddress, sessionAddress: session.address)
+    }
+
+    /// The m-line's own c= as `AddressRule.ownAddressKind` classifies it: 0 none, 1 an address, 2 the
+    /// hold address 0.0.0.0 (RFC 3264 §8.4); the same first c= line and address field.
+    var ownAddressKind: UInt8 {
+        guard let a = ownAddress else { return 0 }
+        return a == "0.0.0.0" ? 2 : 1
     }
 
     func answerRole() throws(RewriteError) -> SetupRole? {

@@ -6,12 +6,13 @@ import SDPCore
 protocol EndpointList {
     var count: Int { get }
     subscript(k: Int) -> LocalEndpoint? { get }
-    /// Whether m-line `k` has port 0, if the list knows it (nil: read it from the SDP).
-    func knownDisabled(_ k: Int) -> Bool?
+    /// The own c= kind (`AddressRule.ownAddressKind`) and port-0 flag of m-line `k`, if the list
+    /// knows them (nil: read them from the SDP).
+    func knownFacts(_ k: Int) -> (own: UInt8, disabled: Bool)?
 }
 
 extension EndpointList {
-    func knownDisabled(_ k: Int) -> Bool? { nil }
+    func knownFacts(_ k: Int) -> (own: UInt8, disabled: Bool)? { nil }
 }
 
 /// An array of endpoints, as given to the public `AddressRule.apply`.
@@ -44,7 +45,7 @@ public enum AddressRule {
         // (RFC 8866 §5.7 c= at either level; RFC 3264 §8.4 hold; §8.2 port 0), read once. Kept as bits
         // of three words for the first 64 sections (no array allocation); later ones are read again.
         @inline(__always) func facts(_ sdp: inout SessionDescription, _ k: Int) -> (own: UInt8, disabled: Bool) {
-            if let d = endpoints.knownDisabled(k) { return (sdp.withMedia(k) { m in ownAddressKind(m.table) }, d) }
+            if let f = endpoints.knownFacts(k) { return f }
             return sdp.withMedia(k) { m in (ownAddressKind(m.table), m.isDisabled) }
         }
         var ownAddress: UInt64 = 0, ownHold: UInt64 = 0, disabledBits: UInt64 = 0
