@@ -398,18 +398,19 @@ public struct RewriteSession: Sendable {
                 let remote = try m.remote()
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
                 let path = Self.remotePath(&draft, media: i, family: family, appAware: appAware && treatment == .plain)
+                // The remote endpoint and path go to one side (moved there, not copied to both).
+                let (accessRemote, coreRemote): (RemoteEndpoint?, RemoteEndpoint?) = source == .access ? (remote, nil) : (nil, remote)
+                let (accessPath, corePath): (String?, String?) = source == .access ? (path, nil) : (nil, path)
                 if treatment == .plain, appAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
                 // The terminations are built inside the request's initialiser (named constants were
                 // copied into it).
                 requests.append(StreamRequest(index: i, media: st.media, protocol: family, treatment: treatment,
                                               action: action == .replace && family == .rtp ? .configure : action,
                                               direction: direction,
-                                              access: TerminationRequest(transport: accessT, remote: source == .access ? remote : nil,
-                                                                         bandwidthAS: asValue, bandwidthTIAS: tias,
-                                                                         remotePath: source == .access ? path : nil),
-                                              core: TerminationRequest(transport: coreT, remote: source == .access ? nil : remote,
-                                                                       bandwidthAS: asValue, bandwidthTIAS: tias,
-                                                                       remotePath: source == .access ? nil : path)))
+                                              access: TerminationRequest(transport: accessT, remote: accessRemote,
+                                                                         bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: accessPath),
+                                              core: TerminationRequest(transport: coreT, remote: coreRemote,
+                                                                       bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: corePath)))
             case .passThrough, .released:
                 if let prior, prior.treatment.isAnchored {
                     requests.append(StreamRequest(index: i, media: prior.media, protocol: prior.family,
@@ -563,15 +564,15 @@ public struct RewriteSession: Sendable {
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
                 let aware = st.treatment == .plain && st.applicationAware
                 let path = Self.remotePath(&draft, media: i, family: st.family, appAware: aware)
+                let (accessRemote, coreRemote): (RemoteEndpoint?, RemoteEndpoint?) = source == .access ? (remote, nil) : (nil, remote)
+                let (accessPath, corePath): (String?, String?) = source == .access ? (path, nil) : (nil, path)
                 if st.treatment == .plain, st.applicationAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment,
                                               action: .configure, direction: direction,
-                                              access: TerminationRequest(transport: st.accessTransport, remote: source == .access ? remote : nil,
-                                                                         bandwidthAS: asValue, bandwidthTIAS: tias,
-                                                                         remotePath: source == .access ? path : nil),
-                                              core: TerminationRequest(transport: st.coreTransport, remote: source == .access ? nil : remote,
-                                                                       bandwidthAS: asValue, bandwidthTIAS: tias,
-                                                                       remotePath: source == .access ? nil : path)))
+                                              access: TerminationRequest(transport: st.accessTransport, remote: accessRemote,
+                                                                         bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: accessPath),
+                                              core: TerminationRequest(transport: st.coreTransport, remote: coreRemote,
+                                                                       bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: corePath)))
             case .passThrough, .released:
                 plan.anchored = false
             }
