@@ -54,6 +54,8 @@ public struct RewriteSession: Sendable {
         /// is 0 (RFC 8866 §5.7, RFC 3264 §8.4, §8.2), when its facts were read (nil otherwise). No edit
         /// before `AddressRule` changes an m= port or a c= line, so `AddressRule` need not read them again.
         var addressFacts: (own: UInt8, disabled: Bool)? = nil
+        /// The m-line has no a=rtcp (RFC 3605), known from its facts: `AddressRule` does not look for one.
+        var withoutRTCP = false
     }
 
     struct OfferInfo: Sendable {
@@ -181,6 +183,7 @@ public struct RewriteSession: Sendable {
         var count: Int { plans.count }
         subscript(k: Int) -> LocalEndpoint? { plans[k].anchored ? plans[k].endpoint : nil }
         func knownFacts(_ k: Int) -> (own: UInt8, disabled: Bool)? { k < plans.count ? plans[k].addressFacts : nil }
+        func knownWithoutRTCP(_ k: Int) -> Bool { k < plans.count && plans[k].withoutRTCP }
     }
 
     /// Pass 1 of `applyGatewayAnswer`: the AGW endpoint of each anchored stream and its edits, written
@@ -295,7 +298,7 @@ public struct RewriteSession: Sendable {
                                               accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
                 st.treatment = .released
                 newStreams.append(Self.take(&st, leaving: .placeholder))
-                plans.append(StreamPlan(index: i, target: target, anchored: false, addressFacts: (m.ownAddressKind, true)))
+                plans.append(StreamPlan(index: i, target: target, anchored: false, addressFacts: (m.ownAddressKind, true), withoutRTCP: !m.hasRTCP))
                 continue
             }
 
@@ -336,7 +339,7 @@ public struct RewriteSession: Sendable {
                 // TS 24.229 §7.5.2 / seed 004 step 8: a=3ge2ae is never forwarded to the core.
                 if m.hasE2AE { draft.media[i].removeAttributes(.e2ae) }
             }
-            var plan = StreamPlan(index: i, target: target, anchored: treatment.isAnchored, addressFacts: (m.ownAddressKind, false))
+            var plan = StreamPlan(index: i, target: target, anchored: treatment.isAnchored, addressFacts: (m.ownAddressKind, false), withoutRTCP: !m.hasRTCP)
             let direction = m.direction ?? sessionDirection ?? .sendrecv
 
             switch treatment {
@@ -481,13 +484,13 @@ public struct RewriteSession: Sendable {
                     replacedFingerprints.insert(i)
                 }
                 released.insert(i)
-                plans.append(StreamPlan(index: i, target: target, anchored: false, addressFacts: (m.ownAddressKind, true)))
+                plans.append(StreamPlan(index: i, target: target, anchored: false, addressFacts: (m.ownAddressKind, true), withoutRTCP: !m.hasRTCP))
                 continue
             }
             let answerRole = try m.answerRole()
             let offerRole = info.offerRoles[i]
             let direction = m.direction ?? sessionDirection ?? .sendrecv
-            var plan = StreamPlan(index: i, target: target, anchored: true, addressFacts: (m.ownAddressKind, false))
+            var plan = StreamPlan(index: i, target: target, anchored: true, addressFacts: (m.ownAddressKind, false), withoutRTCP: !m.hasRTCP)
             let family = m.family, tls = m.tls
 
             switch st.treatment {
@@ -664,6 +667,8 @@ struct MediaFacts {
     var proto: GatewayTransport
     var mediaType: MediaType
     var indicator: E2AEIndicator?
+    /// An a=rtcp line is present (RFC 3605).
+    var hasRTCP: Bool
     /// An a=3ge2ae line is present (whatever its value): removing them is needed only then.
     var hasE2AE: Bool
     var direction: MediaDirection?
@@ -798,7 +803,7 @@ struct MediaFacts {
         }
         return MediaFacts(index: index, role: role, roleError: roleError, connection: connection, cema: cema,
                           disabled: ml.disabled, family: ml.family, tls: ml.tls, proto: proto, mediaType: mediaType,
-                          indicator: indicator, hasE2AE: e2aeAt >= 0, direction: direction,
+                          indicator: indicator, hasRTCP: rtcpAt >= 0, hasE2AE: e2aeAt >= 0, direction: direction,
                           bandwidthAS: bandwidthAS, bandwidthTIAS: bandwidthTIAS,
                           port: ml.port, rtcpPort: rtcpPort, rtcpAddress: rtcpAddress, rtcpError: rtcpError,
                           ownAddress: ownAddress, sessionAddress: session.address)
