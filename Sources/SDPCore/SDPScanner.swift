@@ -145,6 +145,15 @@ extension SessionDescription {
                 // (its bytes equal a known name, letters in any case), so only other names are checked
                 // byte by byte; the first non-token byte before the ":" rejects the line either way.
                 var j = v
+                // 8 bytes at a time while no byte is ":" (SWAR "has zero byte" test on the bytes XOR
+                // 0x3A: its lowest flagged byte is the first ":"), then byte by byte; every load lies
+                // inside p[v..<end].
+                while j &+ 8 <= end {
+                    let w = UInt64(littleEndian: UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self)) ^ 0x3A3A_3A3A_3A3A_3A3A
+                    let m = (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080
+                    if m != 0 { j &+= m.trailingZeroBitCount &>> 3; break }
+                    j &+= 8
+                }
                 while j < end, p[j] != ASCII.colon { j &+= 1 }
                 if j == v { return SDPError(.malformedAttribute, line: lineNumber, detail: "empty attribute name") }
                 key = SDPAttributeKey.classify(buf, v, j)
