@@ -255,50 +255,68 @@ extension SessionDescription {
     }
 
     /// RFC 8866 §5.14 m=<media> <port>[/<number of ports>] <proto> 1*(SP <fmt>).
+    /// One pass: each field is checked while it is scanned (the same rules and errors, in field order,
+    /// as checking each space-separated field after finding its end).
+    @inline(__always)
     static func checkMedia(_ p: UnsafePointer<UInt8>, _ from: Int, _ to: Int, wild: Bool, line: Int) -> SDPError? {
-        var k = from
-        var count = 0
-        while let (s, e) = nextField(p, &k, to) {
-            switch count {
-            case 0:
-                if !isToken(p, s, e) { return SDPError(.malformedMedia, line: line, detail: "media") }
-            case 1:
-                if isWildcard(p, s, e) {
-                    if !wild { return SDPError(.wildcardNotAllowed, line: line, detail: "m= port") }
-                } else {
-                    var slash = s
-                    while slash < e, p[slash] != ASCII.slash { slash &+= 1 }
-                    guard let port = number(p, s, slash), port <= 65_535 else {
-                        return SDPError(.malformedMedia, line: line, detail: "port")
-                    }
-                    if slash < e {
-                        let c = number(p, slash &+ 1, e) ?? 0
-                        if c < 1 || c > 65_535 { return SDPError(.malformedMedia, line: line, detail: "port count") }
-                    }
-                }
-            case 2:
-                var lastSlash = true
-                var j = s
-                while j < e {
-                    let c = p[j]
-                    if c == ASCII.slash {
-                        if lastSlash { return SDPError(.malformedMedia, line: line, detail: "proto") }
-                        lastSlash = true
-                    } else if !isToken(c) {
-                        return SDPError(.malformedMedia, line: line, detail: "proto")
-                    } else {
-                        lastSlash = false
-                    }
-                    j &+= 1
-                }
-                if lastSlash { return SDPError(.malformedMedia, line: line, detail: "proto") }
-            default: break
-            }
-            count &+= 1
-            // The <fmt> list is not checked: once its first field is there the line is complete
-            // (no scan over the rest of the list).
-            if count == 4 { return nil }
+        @inline(__always) func needs() -> SDPError {
+            SDPError(.malformedMedia, line: line, detail: "m= needs media, port, proto and a format")
         }
-        return count >= (wild ? 3 : 4) ? nil : SDPError(.malformedMedia, line: line, detail: "m= needs media, port, proto and a format")
+        var k = from
+        // <media>: a token.
+        while k < to, p[k] == ASCII.space { k &+= 1 }
+        guard k < to else { return needs() }
+        while k < to {
+            let b = p[k]
+            if b == ASCII.space { break }
+            if !isToken(b) { return SDPError(.malformedMedia, line: line, detail: "media") }
+            k &+= 1
+        }
+        // <port>[/<number of ports>], or a wildcard (H.248 only).
+        while k < to, p[k] == ASCII.space { k &+= 1 }
+        guard k < to else { return needs() }
+        let s = k
+        var slash = -1
+        while k < to {
+            let b = p[k]
+            if b == ASCII.space { break }
+            if b == ASCII.slash, slash < 0 { slash = k }
+            k &+= 1
+        }
+        let e = k
+        if isWildcard(p, s, e) {
+            if !wild { return SDPError(.wildcardNotAllowed, line: line, detail: "m= port") }
+        } else {
+            let portEnd = slash < 0 ? e : slash
+            guard let port = number(p, s, portEnd), port <= 65_535 else {
+                return SDPError(.malformedMedia, line: line, detail: "port")
+            }
+            if slash >= 0 {
+                let c = number(p, slash &+ 1, e) ?? 0
+                if c < 1 || c > 65_535 { return SDPError(.malformedMedia, line: line, detail: "port count") }
+            }
+        }
+        // <proto>: tokens separated by single "/".
+        while k < to, p[k] == ASCII.space { k &+= 1 }
+        guard k < to else { return needs() }
+        var lastSlash = true
+        while k < to {
+            let c = p[k]
+            if c == ASCII.space { break }
+            if c == ASCII.slash {
+                if lastSlash { return SDPError(.malformedMedia, line: line, detail: "proto") }
+                lastSlash = true
+            } else if !isToken(c) {
+                return SDPError(.malformedMedia, line: line, detail: "proto")
+            } else {
+                lastSlash = false
+            }
+            k &+= 1
+        }
+        if lastSlash { return SDPError(.malformedMedia, line: line, detail: "proto") }
+        // The first <fmt> (H.248 descriptors may leave it out). The list is not checked: once its first
+        // field is there the line is complete (no scan over the rest of the list).
+        while k < to, p[k] == ASCII.space { k &+= 1 }
+        return k < to || wild ? nil : needs()
     }
 }

@@ -51,4 +51,34 @@ struct SDPAttributeKeyTests {
         let outside = line.withUTF8 { SDPAttributeKey.classify($0, 20, 40) }   // past the end
         #expect(outside == .other)
     }
+
+    /// Reference rule: the name equals a known name byte for byte, letters compared ASCII case-insensitively.
+    static func reference(_ bytes: [UInt8]) -> SDPAttributeKey {
+        for (name, key) in SDPAttributeKey.table where name.utf8CodeUnitCount == bytes.count {
+            let lit = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+            if zip(bytes, lit).allSatisfy({ SDPText.lower($0) == $1 }) { return key }
+        }
+        return .other
+    }
+
+    @Test("RFC 8866 §5.13: every single-byte change of every known name (all 256 byte values) is classified as the byte-wise case-insensitive rule says")
+    func everyByteAtEveryPosition() {
+        var mismatches = 0
+        for (name, _) in SDPAttributeKey.table {
+            let lit = Array(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            for pos in lit.indices {
+                for b in 0...255 {
+                    var bytes = lit
+                    bytes[pos] = UInt8(b)
+                    let got = bytes.withUnsafeBufferPointer { SDPAttributeKey.classify($0, 0, $0.count) }
+                    if got != Self.reference(bytes) { mismatches += 1 }
+                    // Inside a longer buffer (bytes around the name are not read).
+                    let padded = [0x3A, 0x41] + bytes + [0x3A, 0x20]
+                    let inner = padded.withUnsafeBufferPointer { SDPAttributeKey.classify($0, 2, 2 + bytes.count) }
+                    if inner != got { mismatches += 1 }
+                }
+            }
+        }
+        #expect(mismatches == 0)
+    }
 }
