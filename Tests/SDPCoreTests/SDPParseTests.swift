@@ -147,3 +147,39 @@ struct SDPParseTests {
     }
 }
 
+
+/// Every prefix and every suffix of every fixture (cut at any byte) is parsed without a trap: either it
+/// parses and serialises back to its own bytes (RFC 8866 §5: lines are kept as they are), or it fails
+/// with a typed error mapped to 400/488 whose line number lies inside the input.
+@Suite("SDPCore parses every prefix and suffix of every fixture without a trap (RFC 8866 §5, SDPLimits)")
+struct SDPPrefixSuffixTests {
+    static var fixtures: [String] {
+        Repo.files("Fixtures/sdp/parse", ext: "sdp").map { "Fixtures/sdp/parse/" + $0 }
+            + Repo.files("Fixtures/sdp/malformed", ext: "sdp").map { "Fixtures/sdp/malformed/" + $0 }
+    }
+
+    @Test("RFC 8866 §5: every byte prefix and suffix parses to itself or to a typed error", arguments: fixtures)
+    func prefixesAndSuffixes(path: String) {
+        let bytes = Array(Repo.text(path).utf8)
+        #expect(!bytes.isEmpty)
+        var parsed = 0, failed = 0
+        for k in 0...bytes.count {
+            for piece in [Array(bytes[..<k]), Array(bytes[k...])] {
+                let text = String(decoding: piece, as: UTF8.self)
+                let lines = text.utf8.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+                for options in [SDPParseOptions.standard, .h248] {
+                    do {
+                        let sdp = try SessionDescription(parsing: text, options: options)
+                        #expect(sdp.serializedBytes() == Array(text.utf8), "\(path) cut at \(k)")
+                        parsed += 1
+                    } catch {
+                        #expect(error.sipStatus == 400 || error.sipStatus == 488)
+                        #expect(error.line >= 0 && error.line <= lines, "\(path) cut at \(k): \(error)")
+                        failed += 1
+                    }
+                }
+            }
+        }
+        #expect(parsed + failed == 4 * (bytes.count + 1))
+    }
+}
