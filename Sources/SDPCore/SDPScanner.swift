@@ -9,15 +9,16 @@ extension SessionDescription {
     @usableFromInline static var tokenLow: UInt64 { 0x03FF_6CFA_0000_0000 }
     @usableFromInline static var tokenHigh: UInt64 { 0x7FFF_FFFF_C7FF_FFFE }
 
-    /// Byte classes for 0x00-0x7F: "1" token-char (RFC 8866 §9), "2" the colon, "0" anything else
-    /// (bytes >= 0x80 are not token chars). The same set as `tokenLow`/`tokenHigh`.
+    /// Byte classes for 0x00-0xFF: "1" token-char (RFC 8866 §9), "2" the colon, "0" anything else
+    /// (bytes >= 0x80 are not token chars). The same set as `tokenLow`/`tokenHigh`; 256 entries, so
+    /// any byte indexes it without a range test.
     @usableFromInline static var byteClass: StaticString {
-        "00000000000000000000000000000000010111110011011011111111112000000111111111111111111111111110001111111111111111111111111111111110"
+        "0000000000000000000000000000000001011111001101101111111111200000011111111111111111111111111000111111111111111111111111111111111000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
     }
 
     @inline(__always)
     static func isToken(_ b: UInt8) -> Bool {
-        b < 128 && byteClass.utf8Start[Int(b)] == UInt8(ascii: "1")
+        byteClass.utf8Start[Int(b)] == UInt8(ascii: "1")
     }
 
     @inline(__always)
