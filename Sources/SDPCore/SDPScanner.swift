@@ -207,18 +207,38 @@ extension SessionDescription {
     }
 
     /// RFC 8866 §5.2 o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>.
+    /// Each field is checked while it is scanned (the same rules and errors, in field order, as checking
+    /// each space-separated field after finding its end).
     static func checkOrigin(_ p: UnsafePointer<UInt8>, _ from: Int, _ to: Int, wild: Bool, line: Int) -> SDPError? {
         var k = from
         var count = 0
-        while let (s, e) = nextField(p, &k, to) {
+        while true {
+            while k < to, p[k] == ASCII.space { k &+= 1 }
+            guard k < to else { break }
+            let s = k
             switch count {
-            case 1, 2:
-                if !wild, number(p, s, e) == nil { return SDPError(.malformedOrigin, line: line, detail: "sess-id/sess-version not numeric") }
+            case 1 where !wild, 2 where !wild:
+                // 1*DIGIT of at most `SDPLimits.maxNumberDigits` digits.
+                var digits = true
+                while k < to {
+                    let b = p[k]
+                    if b == ASCII.space { break }
+                    if b &- ASCII.zero >= 10 { digits = false }
+                    k &+= 1
+                }
+                if !digits || k &- s > SDPLimits.maxNumberDigits {
+                    return SDPError(.malformedOrigin, line: line, detail: "sess-id/sess-version not numeric")
+                }
             case 3, 4:
-                if !isToken(p, s, e) { return SDPError(.malformedOrigin, line: line, detail: "nettype/addrtype") }
-            case 5:
-                if !wild, isWildcard(p, s, e) { return SDPError(.wildcardNotAllowed, line: line, detail: "o= address") }
-            default: break
+                while k < to {
+                    let b = p[k]
+                    if b == ASCII.space { break }
+                    if !isToken(b) { return SDPError(.malformedOrigin, line: line, detail: "nettype/addrtype") }
+                    k &+= 1
+                }
+            default:
+                while k < to, p[k] != ASCII.space { k &+= 1 }
+                if count == 5, !wild, isWildcard(p, s, k) { return SDPError(.wildcardNotAllowed, line: line, detail: "o= address") }
             }
             count &+= 1
         }
