@@ -150,9 +150,11 @@ public final class SIPTransportService: @unchecked Sendable {
         // No SO_REUSEADDR on UDP: it has no TIME_WAIT to skip, and on Linux it lets a second socket
         // (another instance, or an ephemeral bind) share the port and steal datagrams.
         return try await DatagramBootstrap(group: group)
-            // platform-notes §3.1: the default 2048-byte allocator truncates silently; one whole datagram
-            // fits (no datagramVectorReadMessageCount, which would slice this buffer).
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SIPTransportLimits.udpReceiveBufferBytes))
+            // platform-notes §3.1: the default 2048-byte allocator truncates silently, and vector reads
+            // (recvmmsg) slice the buffer into `udpVectorReadMessageCount` equal slots: the buffer holds that
+            // many slots of `udpReceiveBufferBytes` (> any UDP payload), so no datagram is ever cut.
+            .channelOption(.datagramVectorReadMessageCount, value: SIPTransportLimits.udpVectorReadMessageCount)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SIPTransportLimits.udpVectorReadBufferBytes))
             .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(SIPTransportLimits.udpSocketReceiveBufferBytes))
             .channelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
