@@ -242,7 +242,7 @@ public actor ProxyServer {
 
     /// One message from the transport.
     func receive(_ inbound: SIPInbound) {
-        guard let message = TransactionMessage(inbound.message) else {
+        guard let message = TransactionMessage(inbound.message, topVia: inbound.receivedTopVia ?? inbound.message.topVia) else {
             // The transport's parser already answers requests without Via/Call-ID/CSeq (400); defensive.
             counters.responsesDropped += inbound.message.isRequest ? 0 : 1
             return

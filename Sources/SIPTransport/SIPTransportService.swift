@@ -527,11 +527,15 @@ public final class SIPTransportService: @unchecked Sendable {
             }
             return
         }
+        // The top Via is parsed once here: the stamp reads it, and the inbound message carries it for the
+        // transaction layer's matching (RFC 3261 §17.1.3 / §17.2.3).
+        let topVia = message.topVia
         if message.isRequest, let ip = remoteIP ?? remote.ipAddress, let port = remote.port,
-           let stamped = SIPViaStamp.stampedMessage(message, sourceIP: ip, sourcePort: port, limits: limits) {
+           let stamped = SIPViaStamp.stampedMessage(message, sourceIP: ip, sourcePort: port, limits: limits, topVia: topVia) {
             message = stamped
         }
-        let inbound = SIPInbound(message: message, side: side, transport: transport, local: local, remote: remote, flow: flow)
+        let inbound = SIPInbound(message: message, side: side, transport: transport, local: local, remote: remote, flow: flow,
+                                 receivedTopVia: topVia)
         if let sink = locked({ inboundSink }) {
             count { $0.messagesReceived += 1 }
             sink(inbound)
