@@ -46,3 +46,19 @@ import Testing
         #expect(SIPURIParts(parsing: "sip:host:65536") == nil)
     }
 }
+
+/// The branch of our Via carries the loop hash as 16 hex digits (RFC 3261 §16.6 step 8, §16.3 step 4 reads it back).
+@Suite struct BranchHexTests {
+    @Test("RFC 3261 §16.6 step 8: the loop hash is written as 16 lower-case hex digits, zero-padded, and read back")
+    func hexMatchesRadixFormatting() {
+        var values: [UInt64] = [0, 1, 9, 10, 15, 16, 0xFF, 0x0123_4567_89AB_CDEF, 0xFEDC_BA98_7654_3210, .max, .max - 1, 1 << 63]
+        var x: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<200 { x = x &* 6364136223846793005 &+ 1442695040888963407; values.append(x >> (x % 64)) }
+        for v in values {
+            let s = String(v, radix: 16)
+            let expected = String(repeating: "0", count: 16 - s.count) + s
+            #expect(SIPProxyCore.hex(v) == expected)
+            #expect(SIPProxyCore.loopHash(ofBranch: SIPProxyCore.magicCookie + SIPProxyCore.hex(v) + ".p1") == v)
+        }
+    }
+}
