@@ -231,7 +231,9 @@ public struct SIPProxyCore: Sendable {
         mix(request.callID)
         mix(request.cseq.map { String($0.number) })
         for f in request.fields(.proxyRequire) { mix(request.value(of: f)) }
-        for f in request.fields(named: "Proxy-Authorization") { mix(request.value(of: f)) }
+        // The classified name (what `fields(named: "Proxy-Authorization")` filters on for a known name),
+        // without classifying the text for every request.
+        for f in request.fields(.proxyAuthorization) { mix(request.value(of: f)) }
         return h
     }
 

@@ -62,3 +62,44 @@ import Testing
         }
     }
 }
+
+/// RFC 3261 §16.6 step 8 / §16.3 step 4: the loop hash reads Proxy-Authorization by its classified header name;
+/// it must equal the hash over the fields found by their text name (compact and any-case spellings included).
+@Suite struct LoopHashFieldsTests {
+    static func reference(_ request: SIPMessage) -> UInt64 {
+        var h: UInt64 = 0xcbf29ce484222325
+        func mix(_ s: String?) {
+            for b in (s ?? "").utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+            h = (h ^ 0x1F) &* 0x100000001b3
+        }
+        mix(request.requestURI)
+        mix(request.fromTag)
+        mix(request.toTag)
+        mix(request.callID)
+        mix(request.cseq.map { String($0.number) })
+        for f in request.fields(.proxyRequire) { mix(request.value(of: f)) }
+        for f in request.fields(named: "Proxy-Authorization") { mix(request.value(of: f)) }
+        return h
+    }
+
+    @Test("RFC 3261 §16.6 step 8: loopHash equals the hash over Proxy-Authorization found by text name, on every request fixture and on mixed-case fields",
+          arguments: ProxyRobustnessTests.cases)
+    func sameAsTextLookup(_ name: String) throws {
+        let bytes = Array(try Data(contentsOf: ProxyFixtures.root.appendingPathComponent("Fixtures/sip/\(name).sip")))
+        guard let m = try? SIPParser.scan(bytes), m.isRequest else { return }
+        #expect(SIPProxyCore.loopHash(m) == Self.reference(m))
+    }
+
+    @Test("RFC 3261 §16.6 step 8: Proxy-Authorization in any case, twice, is part of the loop hash")
+    func proxyAuthorizationAnyCase() throws {
+        let text = "INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP a.example.com;branch=z9hG4bK-1\r\n"
+            + "From: <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: c@x\r\nCSeq: 1 INVITE\r\n"
+            + "proxy-AUTHORIZATION: Digest username=\"a\"\r\nProxy-Authorization: Digest username=\"b\"\r\nMax-Forwards: 70\r\n"
+            + "Content-Length: 0\r\n\r\n"
+        let m = try SIPParser.scan(Array(text.utf8))
+        #expect(m.fields(named: "Proxy-Authorization").count == 2)
+        #expect(SIPProxyCore.loopHash(m) == Self.reference(m))
+        let without = try SIPParser.scan(Array(text.replacingOccurrences(of: "proxy-AUTHORIZATION: Digest username=\"a\"\r\n", with: "").utf8))
+        #expect(SIPProxyCore.loopHash(m) != SIPProxyCore.loopHash(without))
+    }
+}
