@@ -286,6 +286,9 @@ extension SessionDescription {
             default: break
             }
             count &+= 1
+            // The <fmt> list is not checked: once its first field is there the line is complete
+            // (no scan over the rest of the list).
+            if count == 4 { return nil }
         }
         return count >= (wild ? 3 : 4) ? nil : SDPError(.malformedMedia, line: line, detail: "m= needs media, port, proto and a format")
     }

@@ -107,6 +107,14 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
         }
     }
 
+    /// An empty description (no line, no media section): the same value as
+    /// `SessionDescription(table: SDPLineTable(), media: [])`, built without copying anything (e.g. to
+    /// swap a description out of a container).
+    @inlinable
+    public init() {
+        self.init(list: MediaList())
+    }
+
     public init(lines: [SDPLine], media: [MediaDescription]) {
         self.init(table: SDPLineTable(lines: lines), media: media)
     }
@@ -125,6 +133,7 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
         modifyMedia { $0.replaceMedia(with: media) }
     }
 
+    @usableFromInline
     init(list: consuming MediaList) {
         table = list.view.table
         starts = list.starts

@@ -47,6 +47,15 @@ public struct RewriteSession: Sendable {
         var endpoint: LocalEndpoint? = nil
         var fingerprint: Fingerprint? = nil
         var newPath: String? = nil
+        /// Set by `receiveAnswer` for a stream whose answer came from the UE: its fingerprints, moved
+        /// into the stream state once the whole answer is accepted.
+        var ueFingerprints: [Fingerprint]? = nil
+        /// The m-line's own c= (0 none, 1 an address, 2 the hold address 0.0.0.0) and whether its port
+        /// is 0 (RFC 8866 §5.7, RFC 3264 §8.4, §8.2), when its facts were read (nil otherwise). No edit
+        /// before `AddressRule` changes an m= port or a c= line, so `AddressRule` need not read them again.
+        var addressFacts: (own: UInt8, disabled: Bool)? = nil
+        /// The m-line has no a=rtcp (RFC 3605), known from its facts: `AddressRule` does not look for one.
+        var withoutRTCP = false
     }
 
     struct OfferInfo: Sendable {
@@ -76,6 +85,9 @@ public struct RewriteSession: Sendable {
     public var flags: MediaSecurityFlags
     public private(set) var streams: [StreamState] = []
     var phase: Phase = .idle
+    /// The plans array of the last applied gateway answer, emptied, kept for the next SDP's plans
+    /// (an offer and its answer then share one allocation).
+    var planBuffer: [StreamPlan] = []
 
     public init(policy: RewritePolicy = .default, flags: MediaSecurityFlags) {
         self.policy = policy
@@ -144,7 +156,7 @@ public struct RewriteSession: Sendable {
             if let e = answer.streams[k].core { streams[i].core = e }
             if let f = answer.streams[k].fingerprint { streams[i].gatewayFingerprint = f }
         }
-        var sdp = SessionDescription(table: SDPLineTable(), media: [])
+        var sdp = SessionDescription()
         swap(&sdp, &pending.draft)
         var anyEndpoint = false
         for k in pending.plans.indices where pending.plans[k].anchored {
@@ -160,6 +172,8 @@ public struct RewriteSession: Sendable {
         if anyEndpoint {
             AddressRule.apply(PlanEndpoints(plans: pending.plans), to: &sdp, rewriteOrigin: policy.rewriteOriginAddress)
         }
+        pending.plans.removeAll(keepingCapacity: true)
+        swap(&planBuffer, &pending.plans)
         return sdp
     }
 
@@ -168,6 +182,8 @@ public struct RewriteSession: Sendable {
         let plans: [StreamPlan]
         var count: Int { plans.count }
         subscript(k: Int) -> LocalEndpoint? { plans[k].anchored ? plans[k].endpoint : nil }
+        func knownFacts(_ k: Int) -> (own: UInt8, disabled: Bool)? { k < plans.count ? plans[k].addressFacts : nil }
+        func knownWithoutRTCP(_ k: Int) -> Bool { k < plans.count && plans[k].withoutRTCP }
     }
 
     /// Pass 1 of `applyGatewayAnswer`: the AGW endpoint of each anchored stream and its edits, written
@@ -248,7 +264,9 @@ public struct RewriteSession: Sendable {
         newStreams.reserveCapacity(count)
         var requests: [StreamRequest] = []
         requests.reserveCapacity(count)
-        var plans: [StreamPlan] = []
+        // The plan buffer of the previous exchange (its capacity is kept: no allocation per SDP).
+        var plans = Self.take(&planBuffer, leaving: [])
+        plans.removeAll(keepingCapacity: true)
         plans.reserveCapacity(count)
         var replacedFingerprints = StreamSet()
         var info = OfferInfo(direction: direction, offerRoles: SetupRoleList(), cema: StreamSet(), reserved: StreamSet(), priorStreams: streams)
@@ -274,13 +292,13 @@ public struct RewriteSession: Sendable {
                     draft.media[i].setProto(p)
                     replacedFingerprints.insert(i)
                 }
-                if target == .core { draft.media[i].removeAttributes(.e2ae) }
+                if target == .core, m.hasE2AE { draft.media[i].removeAttributes(.e2ae) }
                 var st = prior ?? StreamState(media: m.mediaType, family: m.family,
                                               treatment: .released, applicationAware: false,
                                               accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
                 st.treatment = .released
                 newStreams.append(Self.take(&st, leaving: .placeholder))
-                plans.append(StreamPlan(index: i, target: target, anchored: false))
+                plans.append(StreamPlan(index: i, target: target, anchored: false, addressFacts: (m.ownAddressKind, true), withoutRTCP: !m.hasRTCP))
                 continue
             }
 
@@ -319,9 +337,9 @@ public struct RewriteSession: Sendable {
             if action == .reserve { info.reserved.insert(i) }
             if target == .core {
                 // TS 24.229 §7.5.2 / seed 004 step 8: a=3ge2ae is never forwarded to the core.
-                draft.media[i].removeAttributes(.e2ae)
+                if m.hasE2AE { draft.media[i].removeAttributes(.e2ae) }
             }
-            var plan = StreamPlan(index: i, target: target, anchored: treatment.isAnchored)
+            var plan = StreamPlan(index: i, target: target, anchored: treatment.isAnchored, addressFacts: (m.ownAddressKind, false), withoutRTCP: !m.hasRTCP)
             let direction = m.direction ?? sessionDirection ?? .sendrecv
 
             switch treatment {
@@ -350,8 +368,9 @@ public struct RewriteSession: Sendable {
                     req.access?.remotePath = Self.remotePath(&draft, media: i, family: family, appAware: appAware)
                     replacedFingerprints.insert(i)
                     if let p = DecisionRule.proto(family, tls: false) { draft.media[i].setProto(p) }
-                    BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: false, model: policy.bandwidth)
-                    let (bandwidthAS, bandwidthTIAS) = draft.withMedia(i) { ($0.bandwidth(.applicationSpecific), $0.bandwidth(.transportIndependent)) }
+                    // The m-line's b= values were read with its facts (no edit since then touched a b= line).
+                    let (bandwidthAS, bandwidthTIAS) = BandwidthRule.adjust(&draft.media[i], as: m.bandwidthAS, tias: m.bandwidthTIAS,
+                                                                            protocol: family, towardsUE: false, model: policy.bandwidth)
                     req.core?.bandwidthAS = bandwidthAS
                     req.core?.bandwidthTIAS = bandwidthTIAS
                     if merge { draft.media[i].setSetupRole(.actpass) }
@@ -364,12 +383,13 @@ public struct RewriteSession: Sendable {
                     req.core?.bandwidthAS = m.bandwidthAS
                     req.core?.bandwidthTIAS = m.bandwidthTIAS
                     if let p = DecisionRule.proto(family, tls: true) { draft.media[i].setProto(p) }
-                    BandwidthRule.adjust(&draft.media[i], protocol: family, towardsUE: true, model: policy.bandwidth)
-                    let (bandwidthAS, bandwidthTIAS) = draft.withMedia(i) { ($0.bandwidth(.applicationSpecific), $0.bandwidth(.transportIndependent)) }
+                    // The m-line's b= values were read with its facts (no edit since then touched a b= line).
+                    let (bandwidthAS, bandwidthTIAS) = BandwidthRule.adjust(&draft.media[i], as: m.bandwidthAS, tias: m.bandwidthTIAS,
+                                                                            protocol: family, towardsUE: true, model: policy.bandwidth)
                     req.access?.bandwidthAS = bandwidthAS
                     req.access?.bandwidthTIAS = bandwidthTIAS
                     if merge { draft.media[i].setSetupRole(.passive) }   // the UE must be TCP-active (merge mode)
-                    draft.media[i].removeAttributes(.e2ae)
+                    if m.hasE2AE { draft.media[i].removeAttributes(.e2ae) }
                     plan.insertGatewayFingerprint = true
                     plan.addApplied = true
                     plan.path = pathPlan(family: family, appAware: appAware, cema: cema, towards: .access)
@@ -380,23 +400,27 @@ public struct RewriteSession: Sendable {
                 // a=fingerprint and a=setup pass unchanged; only addresses (and path if app-aware) change.
                 let remote = try m.remote()
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
-                // Built whole as constants (moved into the request; `var`s were copied into it).
                 let path = Self.remotePath(&draft, media: i, family: family, appAware: appAware && treatment == .plain)
-                let access = TerminationRequest(transport: accessT, remote: source == .access ? remote : nil,
-                                                bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: source == .access ? path : nil)
-                let core = TerminationRequest(transport: coreT, remote: source == .access ? nil : remote,
-                                              bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: source == .access ? nil : path)
+                // The remote endpoint and path go to one side (moved there, not copied to both).
+                let (accessRemote, coreRemote): (RemoteEndpoint?, RemoteEndpoint?) = source == .access ? (remote, nil) : (nil, remote)
+                let (accessPath, corePath): (String?, String?) = source == .access ? (path, nil) : (nil, path)
                 if treatment == .plain, appAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
+                // The terminations are built inside the request's initialiser (named constants were
+                // copied into it).
                 requests.append(StreamRequest(index: i, media: st.media, protocol: family, treatment: treatment,
                                               action: action == .replace && family == .rtp ? .configure : action,
-                                              direction: direction, access: access, core: core))
+                                              direction: direction,
+                                              access: TerminationRequest(transport: accessT, remote: accessRemote,
+                                                                         bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: accessPath),
+                                              core: TerminationRequest(transport: coreT, remote: coreRemote,
+                                                                       bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: corePath)))
             case .passThrough, .released:
                 if let prior, prior.treatment.isAnchored {
                     requests.append(StreamRequest(index: i, media: prior.media, protocol: prior.family,
                                                   treatment: prior.treatment, action: .release))
                 }
             }
-            plans.append(plan)
+            plans.append(Self.take(&plan, leaving: StreamPlan(index: i, target: target, anchored: false)))
             newStreams.append(Self.take(&st, leaving: .placeholder))
         }
         // Seed 004 step 8 / TS 33.328 §7.2.1: remove the fingerprint of the replaced side (session level too).
@@ -427,11 +451,15 @@ public struct RewriteSession: Sendable {
         guard count == streams.count else {
             throw RewriteError(.answerMismatch, detail: "answer has \(count) m-lines, offer had \(streams.count)")
         }
-        var newStreams: [StreamState] = []   // built fresh, as in receiveOffer
-        newStreams.reserveCapacity(count)
+        // The stream states are updated in place once nothing can fail any more (an answer that is
+        // rejected leaves them as they were): the streams it releases and the UE fingerprints it
+        // brings are collected first (no new array of states per answer).
+        var released = StreamSet()
         var requests: [StreamRequest] = []
         requests.reserveCapacity(count)
-        var plans: [StreamPlan] = []
+        // The plan buffer of the previous exchange (its capacity is kept: no allocation per SDP).
+        var plans = Self.take(&planBuffer, leaving: [])
+        plans.removeAll(keepingCapacity: true)
         plans.reserveCapacity(count)
         var replacedFingerprints = StreamSet()
         let merge = policy.tcpHandling == .merge
@@ -441,10 +469,9 @@ public struct RewriteSession: Sendable {
         let sessionSetup = SessionSetup(draft)
 
         for i in 0..<count {
-            var st = streams[i]
+            let st = streams[i]
             if target == .core { draft.media[i].removeAttributes(.e2ae) }
             guard st.treatment.isAnchored else {
-                newStreams.append(Self.take(&st, leaving: .placeholder))
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
                 continue
             }
@@ -456,15 +483,14 @@ public struct RewriteSession: Sendable {
                     draft.media[i].setProto(p)
                     replacedFingerprints.insert(i)
                 }
-                st.treatment = .released
-                newStreams.append(Self.take(&st, leaving: .placeholder))
-                plans.append(StreamPlan(index: i, target: target, anchored: false))
+                released.insert(i)
+                plans.append(StreamPlan(index: i, target: target, anchored: false, addressFacts: (m.ownAddressKind, true), withoutRTCP: !m.hasRTCP))
                 continue
             }
             let answerRole = try m.answerRole()
             let offerRole = info.offerRoles[i]
             let direction = m.direction ?? sessionDirection ?? .sendrecv
-            var plan = StreamPlan(index: i, target: target, anchored: true)
+            var plan = StreamPlan(index: i, target: target, anchored: true, addressFacts: (m.ownAddressKind, false), withoutRTCP: !m.hasRTCP)
             let family = m.family, tls = m.tls
 
             switch st.treatment {
@@ -493,8 +519,9 @@ public struct RewriteSession: Sendable {
                     req.core?.bandwidthTIAS = m.bandwidthTIAS
                     replacedFingerprints.insert(i)
                     if let p = DecisionRule.proto(st.family, tls: true) { draft.media[i].setProto(p) }
-                    BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: true, model: policy.bandwidth)
-                    let (bandwidthAS, bandwidthTIAS) = draft.withMedia(i) { ($0.bandwidth(.applicationSpecific), $0.bandwidth(.transportIndependent)) }
+                    // The m-line's b= values were read with its facts (no edit since then touched a b= line).
+                    let (bandwidthAS, bandwidthTIAS) = BandwidthRule.adjust(&draft.media[i], as: m.bandwidthAS, tias: m.bandwidthTIAS,
+                                                                            protocol: st.family, towardsUE: true, model: policy.bandwidth)
                     req.access?.bandwidthAS = bandwidthAS
                     req.access?.bandwidthTIAS = bandwidthTIAS
                     if merge {
@@ -511,14 +538,15 @@ public struct RewriteSession: Sendable {
                                          cema: info.cema.contains(i), towards: .access)
                 } else {
                     // Terminating answer (TS 33.328 §7.3.1 step 7; seed 004 terminating steps 13-17).
-                    st.ueFingerprints = try Self.takeUEMedia(&draft, media: i, facts: m, into: &req.access,
+                    plan.ueFingerprints = try Self.takeUEMedia(&draft, media: i, facts: m, into: &req.access,
                                                              missing: "UE answer without a=fingerprint")
                     req.access?.remotePath = Self.remotePath(&draft, media: i, family: st.family, appAware: st.applicationAware)
                     replacedFingerprints.insert(i)
-                    draft.media[i].removeAttributes(.e2ae)
+                    if m.hasE2AE { draft.media[i].removeAttributes(.e2ae) }
                     if let p = DecisionRule.proto(st.family, tls: false) { draft.media[i].setProto(p) }
-                    BandwidthRule.adjust(&draft.media[i], protocol: st.family, towardsUE: false, model: policy.bandwidth)
-                    let (bandwidthAS, bandwidthTIAS) = draft.withMedia(i) { ($0.bandwidth(.applicationSpecific), $0.bandwidth(.transportIndependent)) }
+                    // The m-line's b= values were read with its facts (no edit since then touched a b= line).
+                    let (bandwidthAS, bandwidthTIAS) = BandwidthRule.adjust(&draft.media[i], as: m.bandwidthAS, tias: m.bandwidthTIAS,
+                                                                            protocol: st.family, towardsUE: false, model: policy.bandwidth)
                     req.core?.bandwidthAS = bandwidthAS
                     req.core?.bandwidthTIAS = bandwidthTIAS
                     if merge {
@@ -539,21 +567,25 @@ public struct RewriteSession: Sendable {
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
                 let aware = st.treatment == .plain && st.applicationAware
                 let path = Self.remotePath(&draft, media: i, family: st.family, appAware: aware)
-                let access = TerminationRequest(transport: st.accessTransport, remote: source == .access ? remote : nil,
-                                                bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: source == .access ? path : nil)
-                let core = TerminationRequest(transport: st.coreTransport, remote: source == .access ? nil : remote,
-                                              bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: source == .access ? nil : path)
+                let (accessRemote, coreRemote): (RemoteEndpoint?, RemoteEndpoint?) = source == .access ? (remote, nil) : (nil, remote)
+                let (accessPath, corePath): (String?, String?) = source == .access ? (path, nil) : (nil, path)
                 if st.treatment == .plain, st.applicationAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
                 requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment,
-                                              action: .configure, direction: direction, access: access, core: core))
+                                              action: .configure, direction: direction,
+                                              access: TerminationRequest(transport: st.accessTransport, remote: accessRemote,
+                                                                         bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: accessPath),
+                                              core: TerminationRequest(transport: st.coreTransport, remote: coreRemote,
+                                                                       bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: corePath)))
             case .passThrough, .released:
                 plan.anchored = false
             }
-            newStreams.append(Self.take(&st, leaving: .placeholder))
-            plans.append(plan)
+            plans.append(Self.take(&plan, leaving: StreamPlan(index: i, target: target, anchored: false)))
         }
         FingerprintRule.removeApplicable(&draft, replaced: replacedFingerprints)
-        streams = newStreams
+        for k in plans.indices {   // plans[k].index == k
+            if released.contains(k) { streams[k].treatment = .released }
+            if let fps = Self.take(&plans[k].ueFingerprints, leaving: nil) { streams[k].ueFingerprints = fps }
+        }
         phase = .answerAwaitingGateway(Pending(kind: .answer, draft: draft, plans: plans, offer: info))
         return GatewayRequest(streams: requests)
     }
@@ -635,6 +667,10 @@ struct MediaFacts {
     var proto: GatewayTransport
     var mediaType: MediaType
     var indicator: E2AEIndicator?
+    /// An a=rtcp line is present (RFC 3605).
+    var hasRTCP: Bool
+    /// An a=3ge2ae line is present (whatever its value): removing them is needed only then.
+    var hasE2AE: Bool
     var direction: MediaDirection?
     var bandwidthAS: UInt64?
     var bandwidthTIAS: UInt64?
@@ -767,9 +803,17 @@ struct MediaFacts {
         }
         return MediaFacts(index: index, role: role, roleError: roleError, connection: connection, cema: cema,
                           disabled: ml.disabled, family: ml.family, tls: ml.tls, proto: proto, mediaType: mediaType,
-                          indicator: indicator, direction: direction, bandwidthAS: bandwidthAS, bandwidthTIAS: bandwidthTIAS,
+                          indicator: indicator, hasRTCP: rtcpAt >= 0, hasE2AE: e2aeAt >= 0, direction: direction,
+                          bandwidthAS: bandwidthAS, bandwidthTIAS: bandwidthTIAS,
                           port: ml.port, rtcpPort: rtcpPort, rtcpAddress: rtcpAddress, rtcpError: rtcpError,
                           ownAddress: ownAddress, sessionAddress: session.address)
+    }
+
+    /// The m-line's own c= as `AddressRule.ownAddressKind` classifies it: 0 none, 1 an address, 2 the
+    /// hold address 0.0.0.0 (RFC 3264 §8.4); the same first c= line and address field.
+    var ownAddressKind: UInt8 {
+        guard let a = ownAddress else { return 0 }
+        return a == "0.0.0.0" ? 2 : 1
     }
 
     func answerRole() throws(RewriteError) -> SetupRole? {

@@ -127,6 +127,48 @@ struct ALGSessionsTests {
         #expect(await mgc.releases == [.context("7")])
     }
 
+    @Test("RFC 3311 §5.1 with RFC 3264 §8: an UPDATE of the confirmed dialog re-offers the same MSRP stream on hold (a=connection:existing, a=sendonly): rewritten like a re-INVITE (TCP/MSRP on the AGW core address, no second Reserve); its 200 answer goes to the UE as TCP/TLS/MSRP with the AGW fingerprint and a=recvonly; BYE releases the one context")
+    func updateReofferInConfirmedDialog() async throws {
+        let mgc = ScriptedMGC()
+        let alg = ALGFx.sessions(mgc)
+        let invite = try ALGFx.invite()
+        _ = try #require(ALGFx.text(await alg.rewrite(Array(ALGFx.offer.utf8)[...], message: invite,
+                                                     context: ALGFx.offerContext(invite), flags: ALGFx.flags)))
+        _ = try #require(ALGFx.text(await alg.rewrite(Array(ALGFx.answer.utf8)[...], message: try ALGFx.ok(),
+                                                     context: ALGFx.answerContext(invite, 200), flags: ALGFx.flags)))
+        await alg.requestCompleted(ALGFx.id, status: 200)
+
+        let update = try ALGFixture.message("sessions/update.msg")
+        let updateID = ProxyRequestID(rawValue: 2)
+        let offerContext = ProxyBodyContext(requestID: updateID, direction: .request(from: .access, to: .core), request: update,
+                                            requestInbound: HookFx.ueFlow, status: nil)
+        let reoffered = try #require(ALGFx.text(await alg.rewrite(Array(ALGFixture.body("sessions/ue-update-offer.sdp").utf8)[...],
+                                                                  message: update, context: offerContext, flags: ALGFx.flags)),
+                                     "an UPDATE offer in the session is rewritten, never passed unchanged")
+        #expect(reoffered.contains("m=message 41002 TCP/MSRP "))
+        #expect(reoffered.contains("c=IN IP4 198.51.100.1"))
+        #expect(reoffered.contains("a=sendonly"))
+        #expect(!reoffered.contains("fingerprint") && !reoffered.contains("3ge2ae") && !reoffered.contains("TLS"))
+
+        let answerContext = ProxyBodyContext(requestID: updateID, direction: .response, request: update,
+                                             requestInbound: HookFx.ueFlow, status: 200)
+        let answered = try #require(ALGFx.text(await alg.rewrite(Array(ALGFixture.body("sessions/core-update-answer.sdp").utf8)[...],
+                                                                 message: try ALGFixture.message("sessions/200-update.msg"),
+                                                                 context: answerContext, flags: ALGFx.flags)))
+        #expect(answered.contains("m=message 41000 TCP/TLS/MSRP "))
+        #expect(answered.contains("a=fingerprint:sha-256 AB:CD:EF:01"))
+        #expect(answered.contains("a=recvonly"))
+        #expect(!answered.contains("7654 ") && !answered.contains("203.0.113.5"))
+        await alg.requestCompleted(updateID, status: 200)
+        #expect(await alg.count == 1)
+
+        let reserves = await mgc.operations.filter { if case .reserve = $0 { true } else { false } }
+        #expect(reserves.count == 1, "the stream kept by the UPDATE needs no second Reserve")
+        await alg.bye(try ALGFx.bye())
+        #expect(await alg.count == 0)
+        #expect(await mgc.releases == [.context("7")])
+    }
+
     @Test("The AGW refuses the Add (H.248.8 510): the offer is refused 503 with Warning 399 \"IMS-AGW error 510\"; the session is gone (GatewayErrorMapping)")
     func gatewayError() async throws {
         let mgc = ScriptedMGC()

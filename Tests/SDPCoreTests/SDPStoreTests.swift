@@ -91,4 +91,16 @@ struct SDPStoreTests {
         sdp.media.append(MediaDescription(MediaLine(media: "audio", port: .number(4000), proto: "RTP/AVP", formats: ["0"])))
         #expect(sdp.serialized() == "v=0\r\ns=-\r\nm=audio 4000 RTP/AVP 0\r\n")
     }
+
+    @Test("SessionDescription() is the empty description: no lines, no media, empty text; lines and media can be added (RFC 8866 §5)")
+    func emptyDescription() throws {
+        var sdp = SessionDescription()
+        #expect(sdp == SessionDescription(table: SDPLineTable(), media: []))
+        #expect(sdp.mediaCount == 0 && sdp.table.count == 0)
+        #expect(sdp.serialized() == "" && sdp.serializedBytes().isEmpty)
+        sdp.lines = try SessionDescription(parsing: "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\n").lines
+        sdp.media.append(MediaDescription(MediaLine(media: "audio", port: .number(4000), proto: "RTP/AVP", formats: ["0"])))
+        #expect(sdp.serialized() == "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n")
+        #expect(sdp.mediaCount == 1)
+    }
 }

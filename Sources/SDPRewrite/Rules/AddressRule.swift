@@ -6,6 +6,16 @@ import SDPCore
 protocol EndpointList {
     var count: Int { get }
     subscript(k: Int) -> LocalEndpoint? { get }
+    /// The own c= kind (`AddressRule.ownAddressKind`) and port-0 flag of m-line `k`, if the list
+    /// knows them (nil: read them from the SDP).
+    func knownFacts(_ k: Int) -> (own: UInt8, disabled: Bool)?
+    /// True when m-line `k` is known to have no a=rtcp (false: look for one).
+    func knownWithoutRTCP(_ k: Int) -> Bool
+}
+
+extension EndpointList {
+    func knownFacts(_ k: Int) -> (own: UInt8, disabled: Bool)? { nil }
+    func knownWithoutRTCP(_ k: Int) -> Bool { false }
 }
 
 /// An array of endpoints, as given to the public `AddressRule.apply`.
@@ -38,7 +48,8 @@ public enum AddressRule {
         // (RFC 8866 §5.7 c= at either level; RFC 3264 §8.4 hold; §8.2 port 0), read once. Kept as bits
         // of three words for the first 64 sections (no array allocation); later ones are read again.
         @inline(__always) func facts(_ sdp: inout SessionDescription, _ k: Int) -> (own: UInt8, disabled: Bool) {
-            sdp.withMedia(k) { m in (ownAddressKind(m.table), m.isDisabled) }
+            if let f = endpoints.knownFacts(k) { return f }
+            return sdp.withMedia(k) { m in (ownAddressKind(m.table), m.isDisabled) }
         }
         var ownAddress: UInt64 = 0, ownHold: UInt64 = 0, disabledBits: UInt64 = 0
         for k in 0..<mediaCount {
@@ -68,7 +79,7 @@ public enum AddressRule {
             }
             guard !d else { continue }
             let setC = o == 1 || (o == 0 && !sessionUsable && !sessionIsHold)
-            anchor(&sdp.media[k], ep, setConnection: setC)
+            anchor(&sdp.media[k], ep, setConnection: setC, withoutRTCP: endpoints.knownWithoutRTCP(k))
         }
         if rewriteOrigin {
             for k in 0..<endpoints.count {
@@ -95,10 +106,10 @@ public enum AddressRule {
     }
 
     /// The edits of one anchored media section: m= port, c= (when `setConnection`) and a=rtcp.
-    static func anchor(_ m: inout MediaDescription, _ ep: LocalEndpoint, setConnection: Bool) {
+    static func anchor(_ m: inout MediaDescription, _ ep: LocalEndpoint, setConnection: Bool, withoutRTCP: Bool = false) {
         m.setPort(.number(ep.port))
         if setConnection { m.setConnectionAddress(ep.address) }
-        if let i = m.table.firstIndex(of: .rtcp), let rtcp = try? m.table.rtcp(at: i) {
+        if !withoutRTCP, let i = m.table.firstIndex(of: .rtcp), let rtcp = try? m.table.rtcp(at: i) {
             let rtcpPort = ep.rtcpPort ?? (ep.port == UInt16.max ? ep.port : ep.port + 1)
             if rtcp.connection == nil {
                 // The usual `a=rtcp:<port>`: the new port written in place (no intermediate text).

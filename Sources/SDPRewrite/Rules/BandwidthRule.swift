@@ -39,17 +39,32 @@ public enum BandwidthRule {
     /// Adjusts b=AS and b=TIAS of a media section of an e2ae stream. `towardsUE` adds, else subtracts.
     public static func adjust(_ media: inout MediaDescription, protocol family: StreamProtocol, towardsUE: Bool,
                               model: RewritePolicy.BandwidthModel) {
+        adjust(&media, as: media.bandwidth(.applicationSpecific), tias: media.bandwidth(.transportIndependent),
+               protocol: family, towardsUE: towardsUE, model: model)
+    }
+
+    /// `adjust` for a section whose first b=AS and b=TIAS values (RFC 8866 §5.8) were read before (the
+    /// rules read them with the m-line's other facts, and the edits before this one touch no b= line).
+    /// Returns the first b=AS and b=TIAS values after the adjustment, i.e. what `bandwidth(_:)` reads
+    /// afterwards (`setBandwidth` rewrites the first line of its kind), without reading them again.
+    @discardableResult
+    static func adjust(_ media: inout MediaDescription, as asValue: UInt64?, tias: UInt64?, protocol family: StreamProtocol,
+                       towardsUE: Bool, model: RewritePolicy.BandwidthModel) -> (as: UInt64?, tias: UInt64?) {
         let p = family == .bfcp ? model.bfcpRecordPlaintextBytes : model.msrpRecordPlaintextBytes
         let o = model.recordOverheadBytes
-        if model.adjustAS, let v = media.bandwidth(.applicationSpecific) {
+        var outAS = asValue, outTIAS = tias
+        if model.adjustAS, let v = asValue {
             let n = towardsUE ? addOverhead(v, plaintext: p, overhead: o, minimumChange: model.minimumASChangeKbps)
                               : removeOverhead(v, plaintext: p, overhead: o, minimumChange: model.minimumASChangeKbps)
             media.setBandwidth(.applicationSpecific, n)
+            outAS = n
         }
-        if model.adjustTIAS, let v = media.bandwidth(.transportIndependent) {
+        if model.adjustTIAS, let v = tias {
             let n = towardsUE ? addOverhead(v, plaintext: p, overhead: o, minimumChange: 0)
                               : removeOverhead(v, plaintext: p, overhead: o, minimumChange: 0)
             media.setBandwidth(.transportIndependent, n)
+            outTIAS = n
         }
+        return (outAS, outTIAS)
     }
 }
