@@ -83,7 +83,7 @@ public actor ProxyServer {
         /// A CANCEL arrived before the request was forwarded (hooks pending): answered 487.
         var cancelled = false
         /// Destination of each branch (for its CANCEL, RFC 3261 §9.1: same destination).
-        var branchDestinations: [String: SIPDestination] = [:]
+        var branchDestinations = BranchDestinations()
         /// Hook work on responses of this request, chained so they go upstream in arrival order.
         var responseChain: Task<Void, Never>?
 
@@ -95,6 +95,29 @@ public actor ProxyServer {
             self.inbound = inbound
             self.inboundListener = inboundListener
             self.context = context
+        }
+    }
+
+    /// Destination of each branch of a request by branch id: the first branch inline (a request has one
+    /// unless it forks), others in a dictionary (no dictionary allocated per forwarded request).
+    struct BranchDestinations {
+        private var first: (branch: String, destination: SIPDestination)?
+        private var more: [String: SIPDestination] = [:]
+
+        subscript(branch: String) -> SIPDestination? {
+            get {
+                if let f = first, f.branch == branch { return f.destination }
+                return more.isEmpty ? nil : more[branch]
+            }
+            set {
+                if let f = first, f.branch == branch {
+                    first = newValue.map { (branch, $0) }
+                } else if first == nil, more[branch] == nil, let value = newValue {
+                    first = (branch, value)
+                } else {
+                    more[branch] = newValue
+                }
+            }
         }
     }
 
@@ -242,7 +265,7 @@ public actor ProxyServer {
 
     /// One message from the transport.
     func receive(_ inbound: SIPInbound) {
-        guard let message = TransactionMessage(inbound.message) else {
+        guard let message = TransactionMessage(inbound.message, topVia: inbound.receivedTopVia ?? inbound.message.topVia) else {
             // The transport's parser already answers requests without Via/Call-ID/CSeq (400); defensive.
             counters.responsesDropped += inbound.message.isRequest ? 0 : 1
             return

@@ -231,7 +231,9 @@ public struct SIPProxyCore: Sendable {
         mix(request.callID)
         mix(request.cseq.map { String($0.number) })
         for f in request.fields(.proxyRequire) { mix(request.value(of: f)) }
-        for f in request.fields(named: "Proxy-Authorization") { mix(request.value(of: f)) }
+        // The classified name (what `fields(named: "Proxy-Authorization")` filters on for a known name),
+        // without classifying the text for every request.
+        for f in request.fields(.proxyAuthorization) { mix(request.value(of: f)) }
         return h
     }
 
@@ -249,9 +251,16 @@ public struct SIPProxyCore: Sendable {
         return h
     }
 
+    /// `v` as 16 lower-case hex digits, zero-padded (what `String(v, radix: 16)` padded to 16 gives), written
+    /// into one String buffer (no intermediate Strings: it runs for every forwarded request).
     static func hex(_ v: UInt64) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
+        String(unsafeUninitializedCapacity: 16) { out in
+            for i in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: v >> UInt64(60 - 4 * i)) & 0x0F
+                out[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble  // '0'-'9', 'a'-'f'
+            }
+            return 16
+        }
     }
 }
 

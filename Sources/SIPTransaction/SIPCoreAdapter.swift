@@ -8,7 +8,14 @@ extension TransactionMessage where Payload == SIPMessage {
     /// or malformed (top Via, Call-ID, CSeq). SIPCore's parser already rejects such messages with
     /// 400, so nil here only happens for hand-built messages.
     public init?(_ message: SIPMessage) {
-        guard let via = message.topVia, let callID = message.callID, let cseq = message.cseq else { return nil }
+        self.init(message, topVia: message.topVia)
+    }
+
+    /// As `init?(_:)` with the top Via already parsed (the transport parses it once per message): only its
+    /// sent-protocol, sent-by and branch are read, which the `received`/`rport` stamp of a request
+    /// (RFC 3261 §18.2.1, RFC 3581 §4) does not change, so the Via as received may be given.
+    public init?(_ message: SIPMessage, topVia: SIPVia?) {
+        guard let via = topVia, let callID = message.callID, let cseq = message.cseq else { return nil }
         let startLine: StartLine
         if let method = message.method {
             startLine = .request(method: TransactionMethod(method), requestURI: message.requestURI ?? "")

@@ -320,7 +320,8 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
     public mutating func receive(
         _ message: TransactionMessage<Payload>, from peer: Peer, reliable: Bool, now: TransactionInstant
     ) -> [TransactionLayerOutput<Payload, Peer>] {
-        var outputs = fireDueTimers(upTo: now)
+        var outputs: [TransactionLayerOutput<Payload, Peer>] = []
+        fireDueTimers(upTo: now, into: &outputs)
         let time = currentTime
         if let code = message.statusCode {
             guard ResponseClass(statusCode: code) != nil else {
@@ -333,18 +334,18 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
                 outputs.append(.discarded(message, reason: .strayResponse))
                 return outputs
             }
-            Self.append(apply(.received(message), to: id, at: time), to: &outputs)
+            apply(.received(message), to: id, at: time, into: &outputs)
         } else if let id = serverTransaction(matching: message) {
             // §17.2.3: a matching request (retransmission or ACK) goes to its server transaction.
-            Self.append(apply(.received(message), to: id, at: time), to: &outputs)
+            apply(.received(message), to: id, at: time, into: &outputs)
         } else if message.method == .ack {
             // An ACK that matches no server transaction is the ACK for a 2xx: it is not part of
             // any transaction (RFC 3261 §17) and goes to the core (§16.10 forwards it statelessly).
             outputs.append(.ack(message, from: peer, transaction: nil))
         } else {
-            Self.append(createServerTransaction(for: message, from: peer, reliable: reliable, at: time), to: &outputs)
+            createServerTransaction(for: message, from: peer, reliable: reliable, at: time, into: &outputs)
         }
-        Self.append(fireDueTimers(upTo: now), to: &outputs)
+        fireDueTimers(upTo: now, into: &outputs)
         return outputs
     }
 
@@ -368,7 +369,8 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         guard entries.count < configuration.maximumTransactions else {
             throw TransactionError(.tooManyTransactions, "limit \(configuration.maximumTransactions) reached")
         }
-        var outputs = fireDueTimers(upTo: now)
+        var outputs: [TransactionLayerOutput<Payload, Peer>] = []
+        fireDueTimers(upTo: now, into: &outputs)
         let machine: Machine
         if method == .invite {
             machine = .inviteClient(InviteClientTransaction(
@@ -382,8 +384,8 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             machine: machine, peer: peer, reliable: reliable, clientKey: key, serverKey: nil, legacyKey: nil,
             requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: nil))
         clientIndex[key] = id
-        Self.append(apply(.start, to: id, at: currentTime), to: &outputs)
-        Self.append(fireDueTimers(upTo: now), to: &outputs)
+        apply(.start, to: id, at: currentTime, into: &outputs)
+        fireDueTimers(upTo: now, into: &outputs)
         return (id, outputs)
     }
 
@@ -397,41 +399,37 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         guard let index = entries.index(forKey: id), !entries.values[index].entry.machine.isClient else {
             throw TransactionError(.unknownTransaction, "no server transaction \(id)")
         }
-        var outputs = fireDueTimers(upTo: now)
-        let sent = apply(.sendResponse(response), to: id, at: currentTime)
+        var outputs: [TransactionLayerOutput<Payload, Peer>] = []
+        fireDueTimers(upTo: now, into: &outputs)
+        let before = outputs.count
+        apply(.sendResponse(response), to: id, at: currentTime, into: &outputs)
         // Remember the To tag of a response actually sent: an RFC 2543 ACK must carry it (§17.2.3).
         if let tag = response.headers.toTag, let index = entries.index(forKey: id),
-            sent.contains(where: { if case .transmit = $0 { return true } else { return false } })
+            outputs[before...].contains(where: { if case .transmit = $0 { return true } else { return false } })
         {
             uniqueEntry(at: index).entry.responseToTag = tag
         }
-        Self.append(sent, to: &outputs)
-        Self.append(fireDueTimers(upTo: now), to: &outputs)
+        fireDueTimers(upTo: now, into: &outputs)
         return outputs
     }
 
     /// The transport reports that it could not send a message of transaction `id`.
     public mutating func transportError(on id: TransactionID, now: TransactionInstant) -> [TransactionLayerOutput<Payload, Peer>] {
-        var outputs = fireDueTimers(upTo: now)
-        Self.append(apply(.transportError, to: id, at: currentTime), to: &outputs)
-        Self.append(fireDueTimers(upTo: now), to: &outputs)
+        var outputs: [TransactionLayerOutput<Payload, Peer>] = []
+        fireDueTimers(upTo: now, into: &outputs)
+        apply(.transportError, to: id, at: currentTime, into: &outputs)
+        fireDueTimers(upTo: now, into: &outputs)
         return outputs
     }
 
     /// Time advanced to `now`: fire every timer that is due, in deadline order.
     public mutating func advance(to now: TransactionInstant) -> [TransactionLayerOutput<Payload, Peer>] {
-        fireDueTimers(upTo: now)
+        var outputs: [TransactionLayerOutput<Payload, Peer>] = []
+        fireDueTimers(upTo: now, into: &outputs)
+        return outputs
     }
 
     // MARK: Internals
-
-    /// `outputs += more` without allocating a new buffer when `outputs` is still empty (the usual case:
-    /// no timer was due before the message).
-    @inline(__always) private static func append(_ more: [TransactionLayerOutput<Payload, Peer>],
-                                                 to outputs: inout [TransactionLayerOutput<Payload, Peer>]) {
-        if more.isEmpty { return }
-        if outputs.isEmpty { outputs = more } else { outputs.append(contentsOf: more) }
-    }
 
     private mutating func allocateID() -> TransactionID {
         let id = TransactionID(rawValue: nextID)
@@ -440,12 +438,14 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
     }
 
     private mutating func createServerTransaction(
-        for request: TransactionMessage<Payload>, from peer: Peer, reliable: Bool, at time: TransactionInstant
-    ) -> [TransactionLayerOutput<Payload, Peer>] {
-        guard let method = request.requestMethod else { return [] }
+        for request: TransactionMessage<Payload>, from peer: Peer, reliable: Bool, at time: TransactionInstant,
+        into outputs: inout [TransactionLayerOutput<Payload, Peer>]
+    ) {
+        guard let method = request.requestMethod else { return }
         guard entries.count < configuration.maximumTransactions else {
             // Bounded state: beyond the limit the request is answered statelessly with 503.
-            return [.rejectStateless(request, status: TransactionError(.tooManyTransactions, "").sipStatus, to: peer, reliable: reliable)]
+            outputs.append(.rejectStateless(request, status: TransactionError(.tooManyTransactions, "").sipStatus, to: peer, reliable: reliable))
+            return
         }
         let serverKey = ServerTransactionKey(request: request)
         let legacyKey = serverKey == nil ? RFC2543TransactionKey(request: request) : nil
@@ -460,21 +460,22 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             legacyKey: legacyKey, requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: cancelTarget))
         if let serverKey { serverIndex[serverKey] = id }
         if let legacyKey { legacyIndex[legacyKey, default: []].append(id) }
-        return apply(.start, to: id, at: time)
+        apply(.start, to: id, at: time, into: &outputs)
     }
 
-    /// Feeds `event` to transaction `id` and turns its actions into outputs.
+    /// Feeds `event` to transaction `id` and appends the outputs of its actions to `outputs` (one array
+    /// per call of the public entry points, not one per transaction event).
     private mutating func apply(
-        _ event: TransactionEvent<Payload>, to id: TransactionID, at time: TransactionInstant
-    ) -> [TransactionLayerOutput<Payload, Peer>] {
+        _ event: TransactionEvent<Payload>, to id: TransactionID, at time: TransactionInstant,
+        into outputs: inout [TransactionLayerOutput<Payload, Peer>]
+    ) {
         // Mutated in place (one lookup, no move of the entry out of the table and back); nothing below
         // inserts or removes entries before the final removal, so `index` stays valid.
-        guard let index = entries.index(forKey: id) else { return [] }
+        guard let index = entries.index(forKey: id) else { return }
         let box = uniqueEntry(at: index)
         let actions = box.entry.machine.handle(event)
         let peer = box.entry.peer, reliable = box.entry.reliable
         let isClient = box.entry.machine.isClient, cancelTarget = box.entry.cancelTarget
-        var outputs: [TransactionLayerOutput<Payload, Peer>] = []
         var terminated = false
         for action in actions {
             switch action {
@@ -522,13 +523,11 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
                 if legacyIndex[key]?.isEmpty == true { legacyIndex[key] = nil }
             }
         }
-        return outputs
     }
 
     /// Fires due timers up to `now` (each at its own deadline, so retransmission schedules are
     /// exact) and moves the layer's time forward.
-    private mutating func fireDueTimers(upTo now: TransactionInstant) -> [TransactionLayerOutput<Payload, Peer>] {
-        var outputs: [TransactionLayerOutput<Payload, Peer>] = []
+    private mutating func fireDueTimers(upTo now: TransactionInstant, into outputs: inout [TransactionLayerOutput<Payload, Peer>]) {
         while let item = timerQueue.first, item.deadline <= now {
             _ = timerQueue.popFirst()
             guard let i = entries.index(forKey: item.transaction), entries.values[i].entry.timerGenerations[item.timer] == item.generation else {
@@ -537,11 +536,10 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             uniqueEntry(at: i).entry.timerGenerations[item.timer] = nil
             let fireTime = max(item.deadline, currentTime)
             currentTime = fireTime
-            Self.append(apply(.timerFired(item.timer), to: item.transaction, at: fireTime), to: &outputs)
+            apply(.timerFired(item.timer), to: item.transaction, at: fireTime, into: &outputs)
         }
         if now > currentTime { currentTime = now }
         compactTimerQueueIfNeeded()
-        return outputs
     }
 
     /// Keeps the lazily-cleaned deadline list bounded relative to the live transactions.

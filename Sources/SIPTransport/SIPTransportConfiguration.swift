@@ -42,6 +42,15 @@ public enum SIPTransportLimits {
     /// The UDP receive allocator: one whole datagram (RFC 768 length field is 16 bits, so 65,535 is the
     /// ceiling, RFC 3261 §18.1.1). NIO's default of 2048 silently truncates (platform-notes §3.1).
     public static let udpReceiveBufferBytes = 65_536
+    /// Datagrams read per `recvmmsg` call on a UDP listener (NIO `datagramVectorReadMessageCount`): one
+    /// system call per read burst instead of one `recvmsg` per datagram. NIO slices ONE receive buffer into
+    /// this many equal slots and truncates silently a datagram longer than its slot (platform-notes §3.1),
+    /// so the buffer is `udpVectorReadBufferBytes`: each slot holds `udpReceiveBufferBytes`, more than any
+    /// UDP payload (RFC 768), and no datagram can be cut.
+    public static let udpVectorReadMessageCount = 8
+    /// The receive buffer of a UDP listener in vector-read mode: `udpVectorReadMessageCount` slots of
+    /// `udpReceiveBufferBytes` each (512 KiB, allocated once per listener and reused by NIO's buffer pool).
+    public static let udpVectorReadBufferBytes = udpVectorReadMessageCount * udpReceiveBufferBytes
     /// Kernel receive buffer (SO_RCVBUF) asked for each UDP listener socket; Linux caps it at
     /// `net.core.rmem_max` without error. The default (~208 KiB) overflows in bursts when the event
     /// loop thread is descheduled on a loaded host (datagrams dropped, SIP retransmissions needed).

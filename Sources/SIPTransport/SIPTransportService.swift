@@ -150,9 +150,11 @@ public final class SIPTransportService: @unchecked Sendable {
         // No SO_REUSEADDR on UDP: it has no TIME_WAIT to skip, and on Linux it lets a second socket
         // (another instance, or an ephemeral bind) share the port and steal datagrams.
         return try await DatagramBootstrap(group: group)
-            // platform-notes §3.1: the default 2048-byte allocator truncates silently; one whole datagram
-            // fits (no datagramVectorReadMessageCount, which would slice this buffer).
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SIPTransportLimits.udpReceiveBufferBytes))
+            // platform-notes §3.1: the default 2048-byte allocator truncates silently, and vector reads
+            // (recvmmsg) slice the buffer into `udpVectorReadMessageCount` equal slots: the buffer holds that
+            // many slots of `udpReceiveBufferBytes` (> any UDP payload), so no datagram is ever cut.
+            .channelOption(.datagramVectorReadMessageCount, value: SIPTransportLimits.udpVectorReadMessageCount)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: SIPTransportLimits.udpVectorReadBufferBytes))
             .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(SIPTransportLimits.udpSocketReceiveBufferBytes))
             .channelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
@@ -525,11 +527,15 @@ public final class SIPTransportService: @unchecked Sendable {
             }
             return
         }
+        // The top Via is parsed once here: the stamp reads it, and the inbound message carries it for the
+        // transaction layer's matching (RFC 3261 §17.1.3 / §17.2.3).
+        let topVia = message.topVia
         if message.isRequest, let ip = remoteIP ?? remote.ipAddress, let port = remote.port,
-           let stamped = SIPViaStamp.stampedMessage(message, sourceIP: ip, sourcePort: port, limits: limits) {
+           let stamped = SIPViaStamp.stampedMessage(message, sourceIP: ip, sourcePort: port, limits: limits, topVia: topVia) {
             message = stamped
         }
-        let inbound = SIPInbound(message: message, side: side, transport: transport, local: local, remote: remote, flow: flow)
+        let inbound = SIPInbound(message: message, side: side, transport: transport, local: local, remote: remote, flow: flow,
+                                 receivedTopVia: topVia)
         if let sink = locked({ inboundSink }) {
             count { $0.messagesReceived += 1 }
             sink(inbound)

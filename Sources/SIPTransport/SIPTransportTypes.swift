@@ -33,6 +33,18 @@ public struct SIPInbound: Sendable {
     public var local: SocketAddress
     public var remote: SocketAddress
     public var flow: SIPFlowToken
+    /// The top Via element as it arrived, parsed once by the transport: for a request, before the
+    /// `received`/`rport` stamp (RFC 3261 §18.2.1, RFC 3581 §4), which changes only those two parameters, so
+    /// its sent-protocol, sent-by and branch are the stamped message's (what transaction matching reads,
+    /// RFC 3261 §17.2.3); `message.topVia` has the stamped parameters. nil when the message has no parsable
+    /// top Via.
+    public var receivedTopVia: SIPVia?
+
+    public init(message: SIPMessage, side: SIPSide, transport: SIPTransportKind, local: SocketAddress, remote: SocketAddress,
+                flow: SIPFlowToken, receivedTopVia: SIPVia? = nil) {
+        self.message = message; self.side = side; self.transport = transport; self.local = local; self.remote = remote
+        self.flow = flow; self.receivedTopVia = receivedTopVia
+    }
 }
 
 /// Where to send.

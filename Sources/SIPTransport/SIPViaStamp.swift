@@ -18,9 +18,12 @@ public enum SIPViaStamp {
     /// rewritten Via element moved by the number of bytes inserted (no second scan of the message). nil when
     /// nothing changes (see `stamp`) or when the stamped message no longer fits `limits` (the caller keeps
     /// the received message, as it did when the rescan of the stamped bytes failed).
+    ///
+    /// - Parameter topVia: `message.topVia` when the caller has parsed it already (not parsed again); nil
+    ///   parses it.
     public static func stampedMessage(_ message: SIPMessage, sourceIP: String, sourcePort: Int,
-                                      limits: SIPParseLimits) -> SIPMessage? {
-        guard let (bytes, replaced) = stampWithRange(message, sourceIP: sourceIP, sourcePort: sourcePort) else { return nil }
+                                      limits: SIPParseLimits, topVia: SIPVia? = nil) -> SIPMessage? {
+        guard let (bytes, replaced) = stampWithRange(message, sourceIP: sourceIP, sourcePort: sourcePort, topVia: topVia) else { return nil }
         let delta = bytes.count - message.bytes.count
         let headerBlockEnd = shift(message.headerBlockEnd, replaced, delta)
         // The scanner's bounds: the whole message, and the header block (its empty line must start before
@@ -51,11 +54,12 @@ public enum SIPViaStamp {
     }
 
     /// The stamped bytes and the range of the received bytes that was rewritten (the top Via element).
-    static func stampWithRange(_ message: SIPMessage, sourceIP: String, sourcePort: Int) -> (bytes: [UInt8], replaced: Range<Int>)? {
+    static func stampWithRange(_ message: SIPMessage, sourceIP: String, sourcePort: Int,
+                               topVia: SIPVia? = nil) -> (bytes: [UInt8], replaced: Range<Int>)? {
         guard message.isRequest, let field = message.headers.first(where: { $0.name == .via }) else { return nil }
         var top: Range<Int>?
         message.forEachElementRange(of: field) { top = $0; return false }
-        guard let range = top, let via = message.topVia else { return nil }
+        guard let range = top, let via = topVia ?? message.topVia else { return nil }
         let rportPresent = via.rport != .absent
         let host = via.host.hasPrefix("[") && via.host.hasSuffix("]") ? String(via.host.dropFirst().dropLast()) : via.host
         let needReceived = rportPresent || host.foldedASCIICase(upper: false) != sourceIP.foldedASCIICase(upper: false)

@@ -78,7 +78,7 @@ struct SIPPlainScanTests {
         #expect(plainSeen > Self.values.count)
     }
 
-    @Test("RFC 3261 §17.1.3/§17.2.3 matching facts: topVia, fromTag, toTag equal the general parsers on every fixture",
+    @Test("RFC 3261 §17.1.3/§17.2.3 matching facts: topVia, vias, fromTag, toTag equal the general parsers on every fixture",
           arguments: fixtureNames())
     func messageViews(_ name: String) throws {
         guard let m = try? SIPParser.scan(Self.fixture(name)) else { return }
@@ -87,6 +87,9 @@ struct SIPPlainScanTests {
         } else {
             #expect(m.topVia == nil)
         }
+        // RFC 3261 §16.3 step 4 / §16.7 step 3 read every Via: the byte-range view equals the general parser
+        // on the text of each element (unparsable elements left out).
+        #expect(m.vias == m.elements(.via).compactMap { SIPVia(generalParsing: $0[...]) })
         #expect(m.fromTag == m.fields(.from).first.flatMap { SIPNameAddress(generalParsing: m.value(of: $0)[...]) }?.tag)
         #expect(m.toTag == m.fields(.to).first.flatMap { SIPNameAddress(generalParsing: m.value(of: $0)[...]) }?.tag)
     }

@@ -46,3 +46,48 @@ import Testing
         #expect(SIPURIParts(parsing: "sip:host:65536") == nil)
     }
 }
+
+/// The branch of our Via carries the loop hash as 16 hex digits (RFC 3261 §16.6 step 8, §16.3 step 4 reads it back).
+@Suite struct BranchHexTests {
+    @Test("RFC 3261 §16.6 step 8: the loop hash is written as 16 lower-case hex digits, zero-padded, and read back")
+    func hexMatchesRadixFormatting() {
+        var values: [UInt64] = [0, 1, 9, 10, 15, 16, 0xFF, 0x0123_4567_89AB_CDEF, 0xFEDC_BA98_7654_3210, .max, .max - 1, 1 << 63]
+        var x: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<200 { x = x &* 6364136223846793005 &+ 1442695040888963407; values.append(x >> (x % 64)) }
+        for v in values {
+            let s = String(v, radix: 16)
+            let expected = String(repeating: "0", count: 16 - s.count) + s
+            #expect(SIPProxyCore.hex(v) == expected)
+            #expect(SIPProxyCore.loopHash(ofBranch: SIPProxyCore.magicCookie + SIPProxyCore.hex(v) + ".p1") == v)
+        }
+    }
+}
+
+/// RFC 3261 §16.6 step 8 / §16.3 step 4: the loop hash reads Proxy-Authorization by its classified header name;
+/// that lookup must find the same fields as the text name (compact and any-case spellings included).
+@Suite struct LoopHashFieldsTests {
+    static func values(_ request: SIPMessage, _ fields: [SIPHeaderField]) -> [String] {
+        fields.map { request.value(of: $0) }
+    }
+
+    @Test("RFC 3261 §16.6 step 8: the Proxy-Authorization fields the loop hash reads (classified name) are those found by text name, on every request fixture",
+          arguments: ProxyRobustnessTests.cases)
+    func sameAsTextLookup(_ name: String) throws {
+        let bytes = Array(try Data(contentsOf: ProxyFixtures.root.appendingPathComponent("Fixtures/sip/\(name).sip")))
+        guard let m = try? SIPParser.scan(bytes), m.isRequest else { return }
+        #expect(Self.values(m, m.fields(.proxyAuthorization)) == Self.values(m, m.fields(named: "Proxy-Authorization")))
+    }
+
+    @Test("RFC 3261 §16.6 step 8: Proxy-Authorization in any case, twice, is part of the loop hash")
+    func proxyAuthorizationAnyCase() throws {
+        let text = "INVITE sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP a.example.com;branch=z9hG4bK-1\r\n"
+            + "From: <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\nCall-ID: c@x\r\nCSeq: 1 INVITE\r\n"
+            + "proxy-AUTHORIZATION: Digest username=\"a\"\r\nProxy-Authorization: Digest username=\"b\"\r\nMax-Forwards: 70\r\n"
+            + "Content-Length: 0\r\n\r\n"
+        let m = try SIPParser.scan(Array(text.utf8))
+        #expect(m.fields(named: "Proxy-Authorization").count == 2)
+        #expect(Self.values(m, m.fields(.proxyAuthorization)) == ["Digest username=\"a\"", "Digest username=\"b\""])
+        let without = try SIPParser.scan(Array(text.replacingOccurrences(of: "proxy-AUTHORIZATION: Digest username=\"a\"\r\n", with: "").utf8))
+        #expect(SIPProxyCore.loopHash(m) != SIPProxyCore.loopHash(without))
+    }
+}

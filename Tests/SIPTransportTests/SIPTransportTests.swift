@@ -35,6 +35,37 @@ struct SIPTransportSocketTests {
         #expect(got.count > 5000)
     }
 
+    @Test("UDP vector reads: a back-to-back burst of large and small datagrams all arrive whole (platform-notes §3.1, RFC 3261 §18.1.2)")
+    func udpVectorReadBurstUntruncated() async throws {
+        // NIO's recvmmsg path slices one buffer into equal slots and cuts a longer datagram silently:
+        // each slot must hold any UDP payload.
+        #expect(SIPTransportLimits.udpVectorReadBufferBytes / SIPTransportLimits.udpVectorReadMessageCount
+                >= SIPTransportLimits.udpReceiveBufferBytes)
+        #expect(SIPTransportLimits.udpReceiveBufferBytes > SIPTransportLimits.udpMaxDatagramBytes)
+        let service = try await makeService([(.gm, .udp)])
+        defer { Task { try? await service.shutdown() } }
+        let inbound = InboundCollector(service)
+        let peer = TestSocket.udp()
+        let port = try #require(service.listener(side: .gm, transport: .udp)).port
+        // Larger than 1/8 of a single-datagram buffer (8 KiB) and than any slot a smaller buffer would give.
+        let large = String(repeating: "0123456789", count: 4_000)
+        var bodies: [String] = []
+        for i in 0..<(2 * SIPTransportLimits.udpVectorReadMessageCount) {
+            bodies.append(i % 2 == 0 ? large : "small-\(i)")
+        }
+        for (i, body) in bodies.enumerated() {
+            peer.sendTo(port: port, Array(request(callID: "burst-\(i)", body: body).utf8))
+        }
+        let got = try await inbound.wait(for: bodies.count)
+        #expect(got.count == bodies.count)
+        for (i, body) in bodies.enumerated() {
+            let m = try #require(got.first { $0.message.callID == "burst-\(i)" })
+            #expect(Array(m.message.body) == Array(body.utf8))
+            #expect(m.remote.port == peer.localPort)
+        }
+        #expect(service.counters.malformedDropped == 0 && service.counters.malformedAnswered == 0)
+    }
+
     @Test("TCP framing: two messages in one write, and one drip-fed byte by byte (RFC 3261 §18.3)")
     func tcpFraming() async throws {
         let service = try await makeService([(.mw, .tcp)])

@@ -46,6 +46,16 @@ struct SIPViaStampRangesTests {
             }
             let d = try #require(derived, "\(name) from \(ip)")
             Self.expectSame(d, scanned, "\(name) from \(ip)")
+            // The stamp with the top Via parsed by the caller gives the same message, and the Via as
+            // received has the stamped one's sent-protocol, sent-by and branch (SIPInbound.receivedTopVia,
+            // RFC 3261 §17.2.3 matching reads only those).
+            let received = message.topVia
+            let given = SIPViaStamp.stampedMessage(message, sourceIP: ip, sourcePort: port, limits: .default, topVia: received)
+            Self.expectSame(try #require(given, "\(name) from \(ip): stamp with the parsed top Via"), d, "\(name) from \(ip), parsed top Via")
+            let after = try #require(scanned.topVia, "\(name) from \(ip): stamped top Via")
+            #expect(received?.transport == after.transport && received?.host == after.host && received?.port == after.port
+                    && received?.branch == after.branch && received?.protocolNameVersion == after.protocolNameVersion,
+                    "\(name) from \(ip): matching facts of the top Via unchanged by the stamp")
         }
     }
 

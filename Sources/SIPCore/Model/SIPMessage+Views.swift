@@ -103,12 +103,30 @@ extension SIPMessage {
     // MARK: Typed views
 
     /// Every Via value, top first, across lines and commas.
-    public var vias: [SIPVia] { elements(.via).compactMap { SIPVia(parsing: $0[...]) } }
+    /// Elements that do not parse are left out. Each element is read from its byte range like `topVia`
+    /// (the plain byte scan, else the general parser on its text): the same values as parsing the text of
+    /// `elements(.via)`, without a String per element.
+    public var vias: [SIPVia] {
+        var out: [SIPVia] = []
+        for f in headers where f.name == .via {
+            forEachElementRange(of: f) { r in
+                if let v = via(at: r) { out.append(v) }
+                return true
+            }
+        }
+        return out
+    }
     public var topVia: SIPVia? {
         guard let f = headers.first(where: { $0.name == .via }) else { return nil }
         var first: Range<Int>?
         forEachElementRange(of: f) { first = $0; return false }
         guard let r = first else { return nil }
+        return via(at: r)
+    }
+
+    /// The Via element at byte range `r`: plain text by the byte scan, anything else (folds, quotes,
+    /// non-ASCII) by the general parser on its text (folds replaced by SP).
+    private func via(at r: Range<Int>) -> SIPVia? {
         if case .parsed(let v) = bytes.withUnsafeBufferPointer({ SIPPlainScan.via($0, r) }) { return v }
         return SIPVia(parsing: text(r)[...])
     }
