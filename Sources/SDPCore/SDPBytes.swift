@@ -55,6 +55,19 @@ public struct SDPBytes: Sendable {
         return start
     }
 
+    /// Overwrites the `n` bytes at `start` with bytes written by `fill` (at its pointer); nothing when
+    /// the range is not inside the buffer.
+    @inlinable
+    public mutating func overwrite(at start: Int, count n: Int, _ fill: (UnsafeMutablePointer<UInt8>) -> Void) {
+        guard n > 0, start >= 0, start <= array.count &- n else { return }
+        array.withUnsafeMutableBufferPointer { units in
+            units.withMemoryRebound(to: UInt8.self) { b in
+                guard let p = b.baseAddress else { return }
+                fill(p + start)
+            }
+        }
+    }
+
     /// Appends a copy of `src`; returns where it starts.
     @inlinable
     public mutating func append(contentsOf src: UnsafeBufferPointer<UInt8>) -> Int {

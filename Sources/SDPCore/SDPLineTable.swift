@@ -246,6 +246,12 @@ public struct SDPLineTable: Sendable {
     public mutating func replace(in i: Int, from: Int, to: Int, count: Int,
                                  _ fill: (UnsafeMutablePointer<UInt8>) -> Void) {
         let r = rec(i)
+        // Same length: overwrite in place (every record owns its bytes: each edit appends fresh bytes
+        // for the records it creates, none shares another's range).
+        if count == to &- from, from >= 0, to <= r.end &- r.start {
+            bytes.overwrite(at: r.start &+ from, count: count, fill)
+            return
+        }
         let total = from + count + (r.end - r.start - to)
         let (a, b) = appendValue(count: total) { old, d in
             if let o = old {
