@@ -236,15 +236,16 @@ public struct SessionDescription: Sendable, Equatable, SDPSection {
 
     /// Exact byte size of the serialised document (every record of the store, in order).
     private static func measure(_ rs: UnsafeBufferPointer<SDPLineRecord>, fallback: SDPLineEnding) -> Int {
+        // Terminator lengths by raw value (crlf 0, lf 1, none 2), one byte each: a line without one
+        // counts the fallback's length, and the last line's (if it has none) is taken back after.
+        let fallbackLength = fallback == .crlf ? 2 : (fallback == .lf ? 1 : 0)
+        let lengths = 2 | 1 << 8 | fallbackLength << 16
         var size = 0
-        let last = rs.count &- 1
-        for k in 0..<rs.count {
-            let r = rs[k]
+        for r in rs {
             size &+= (r.type == 0 ? 0 : 2) &+ r.end &- r.start
-            var e = r.ending
-            if e == .none, k != last { e = fallback }
-            size &+= e == .crlf ? 2 : (e == .lf ? 1 : 0)
+            size &+= (lengths >> (Int(r.ending.rawValue & 3) &* 8)) & 0xff
         }
+        if let l = rs.last, l.ending == .none { size &-= fallbackLength }
         return size
     }
 
