@@ -16,15 +16,7 @@ struct NameTypeTests {
     @Test("RFC 8866 §5.14: a transport name's rawValue, JSON and description are its text; equal texts are equal values",
           arguments: transports)
     func transportRoundTrip(_ text: String) throws {
-        let t = GatewayTransport(rawValue: text)
-        #expect(t.rawValue == text)
-        #expect(t.description == text)
-        let fromBytes = Array(text.utf8).withUnsafeBufferPointer { GatewayTransport(bytes: $0) }
-        #expect(fromBytes == t && fromBytes.hashValue == t.hashValue)
-        let json = try JSONEncoder().encode([t])
-        let expected = try JSONEncoder().encode([text])
-        #expect(json == expected)
-        #expect(try JSONDecoder().decode([GatewayTransport].self, from: json) == [t])
+        try Self.expectRendersItsText(GatewayTransport(rawValue: text), text)
     }
 
     @Test("The static names are the known spellings (seed 003/004 transports); an unknown proto is .other")
@@ -40,13 +32,20 @@ struct NameTypeTests {
           arguments: mediaTypes)
     func mediaTypeRoundTrip(_ text: String) throws {
         let m = MediaType(rawValue: text)
-        #expect(m.rawValue == text && m.description == text && m.isEmpty == text.isEmpty)
-        let fromBytes = Array(text.utf8).withUnsafeBufferPointer { MediaType(bytes: $0) }
-        #expect(fromBytes == m && fromBytes.hashValue == m.hashValue)
-        let json = try JSONEncoder().encode([m])
-        let expected = try JSONEncoder().encode([text])
-        #expect(json == expected)
-        #expect(try JSONDecoder().decode([MediaType].self, from: json) == [m])
+        #expect(m.isEmpty == text.isEmpty)
+        try Self.expectRendersItsText(m, text)
+    }
+
+    /// A name's rawValue, description and JSON are `text`; the value read from the bytes of `text` is
+    /// equal to it, with the same hash; its JSON decodes back to it.
+    static func expectRendersItsText<T: KnownNameToken & Codable & Hashable & CustomStringConvertible>(
+        _ value: T, _ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        #expect(value.rawValue == text && value.description == text, sourceLocation: sourceLocation)
+        let fromBytes = Array(text.utf8).withUnsafeBufferPointer { T(bytes: $0) }
+        #expect(fromBytes == value && fromBytes.hashValue == value.hashValue, sourceLocation: sourceLocation)
+        let json = try JSONEncoder().encode([value])
+        #expect(json == (try JSONEncoder().encode([text])), sourceLocation: sourceLocation)
+        #expect(try JSONDecoder().decode([T].self, from: json) == [value], sourceLocation: sourceLocation)
     }
 
     @Test("Media type literals and the static names agree")
