@@ -406,7 +406,7 @@ public actor ProxyServer {
         // proxy (a UA that sends everything to its outbound proxy, e.g. SIPp's built-in uac) goes on to
         // the next hop like an initial request.
         let uriIsOurs = request.requestURI.flatMap { SIPURIParts(parsing: $0) }.map { core.configuration.isOurs($0) } ?? false
-        if !foreignRoute, inboundSide == .gm, request.toTag == nil || uriIsOurs, edits?.requestURI == nil,
+        if !foreignRoute, inboundSide == .gm, !request.hasToTag || uriIsOurs, edits?.requestURI == nil,
            let hop = configuration.nextHop {
             t.destinationURI = hop
         }

@@ -75,4 +75,11 @@ public struct ProxyConfiguration: Sendable {
         let port = via.port ?? (via.transport.uppercased() == "TLS" ? 5061 : 5060)
         return listeners.contains { $0.host == host && $0.port == port }
     }
+
+    /// `isOurs(via:)` of the Via element `hop` describes.
+    func isOurs(hop: SIPViaHop) -> Bool {
+        let host = SIPURIParts.normalisedHost(hop.host)
+        let port = hop.port ?? (hop.transport.uppercased() == "TLS" ? 5061 : 5060)
+        return listeners.contains { $0.host == host && $0.port == port }
+    }
 }

@@ -67,6 +67,7 @@ public struct SIPProxyCore: Sendable {
 
     /// RFC 3261 §8.1.1.7 / §16.6 step 8: magic cookie of RFC 3261 branches.
     public static let magicCookie = "z9hG4bK"
+    static let magicCookieBytes: StaticString = "z9hG4bK"
 
     // MARK: Requests
 
@@ -90,10 +91,14 @@ public struct SIPProxyCore: Sendable {
         // §16.3 step 4: loop detection with the branch hash of §16.6 step 8.
         let loopHash = Self.loopHash(request)
         if method != "ACK", method != "CANCEL" {
-            for via in request.vias where configuration.isOurs(via: via) {
-                if let b = via.branch, Self.loopHash(ofBranch: b) == loopHash {
-                    return .reject(ProxyReject(status: 482, reason: "Loop Detected", warning: warning("request looped back to this proxy")))
-                }
+            // Each Via's sent-by and branch bytes (no `SIPVia` with its parameter list per element).
+            var looped = false
+            request.forEachViaHop { hop in
+                if configuration.isOurs(hop: hop), let b = hop.branch, Self.loopHash(ofBranch: b) == loopHash { looped = true }
+                return !looped
+            }
+            if looped {
+                return .reject(ProxyReject(status: 482, reason: "Loop Detected", warning: warning("request looped back to this proxy")))
             }
         }
 
@@ -167,7 +172,7 @@ public struct SIPProxyCore: Sendable {
         // §16.6 step 8: our Via. ACK (only 2xx ACKs get here) is forwarded statelessly, so its branch is
         // a function of the request (§16.11): the received top branch replaces the generated token.
         let stateless = method == "ACK"
-        let token = stateless ? Self.hex(Self.fnv1a(Array((request.topVia?.branch ?? "").utf8))) : ids.branchToken()
+        let token = stateless ? Self.hex(Self.fnv1a(request.topViaHop?.branch ?? [])) : ids.branchToken()
         let branch = "\(Self.magicCookie)\(Self.hex(loopHash)).\(token)"
         let via = "SIP/2.0/\(outbound.transport) \(outbound.hostPort);branch=\(branch)"
         splice.insertTopVia(via)
@@ -199,8 +204,8 @@ public struct SIPProxyCore: Sendable {
 
     /// RFC 3261 §16.7 step 3: remove our top Via, run the response policy and body rewriter.
     public func processResponse(_ response: SIPMessage) -> ResponseOutcome {
-        guard let status = response.statusCode, let top = response.topVia, configuration.isOurs(via: top),
-              top.branch?.hasPrefix(Self.magicCookie) == true, response.vias.count >= 2 else { return .drop }
+        guard let status = response.statusCode, let top = response.topViaHop, configuration.isOurs(hop: top),
+              top.branchHasPrefix(Self.magicCookieBytes), response.hasVias(atLeast: 2) else { return .drop }
         var splice = SIPSplice(response)
         do { try splice.removeTopVia() } catch { return .drop }
         if let rejection = responsePolicy.process(response, splice: &splice) { return .replace(rejection) }
@@ -221,19 +226,24 @@ public struct SIPProxyCore: Sendable {
     /// and Route are left out: in a loop they are the previous hop's, so they would hide it (RFC 5393 §3).
     public static func loopHash(_ request: SIPMessage) -> UInt64 {
         var h: UInt64 = 0xcbf29ce484222325
+        // The bytes of each value's text (no String per value: slices of the message's bytes).
+        func mix(_ s: ArraySlice<UInt8>?) {
+            if let s { for b in s { h = (h ^ UInt64(b)) &* 0x100000001b3 } }
+            h = (h ^ 0x1F) &* 0x100000001b3
+        }
         func mix(_ s: String?) {
             for b in (s ?? "").utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
             h = (h ^ 0x1F) &* 0x100000001b3
         }
-        mix(request.requestURI)
-        mix(request.fromTag)
-        mix(request.toTag)
-        mix(request.callID)
+        mix(request.requestURIBytes)
+        mix(request.tagBytes(.from))
+        mix(request.tagBytes(.to))
+        mix(request.callIDBytes)
         mix(request.cseq.map { String($0.number) })
-        for f in request.fields(.proxyRequire) { mix(request.value(of: f)) }
-        // The classified name (what `fields(named: "Proxy-Authorization")` filters on for a known name),
-        // without classifying the text for every request.
-        for f in request.fields(.proxyAuthorization) { mix(request.value(of: f)) }
+        // The classified names (what `fields(named:)` filters on for a known name), without classifying
+        // the text for every request.
+        for f in request.headers where f.name == .proxyRequire { mix(request.unfoldedBytes(f.valueRange)) }
+        for f in request.headers where f.name == .proxyAuthorization { mix(request.unfoldedBytes(f.valueRange)) }
         return h
     }
 
@@ -245,7 +255,29 @@ public struct SIPProxyCore: Sendable {
         return UInt64(rest[..<dot], radix: 16)
     }
 
-    static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
+    /// `loopHash(ofBranch:)` of the branch's bytes (the Via hop's branch, no String).
+    /// ASCII with 16 hex digits is read from the bytes; anything else (signs, non-ASCII) goes to the String
+    /// version, so both give the same result.
+    static func loopHash(ofBranch branch: ArraySlice<UInt8>) -> UInt64? {
+        guard branch.allSatisfy({ $0 < 0x80 }) else { return loopHash(ofBranch: String(decoding: branch, as: UTF8.self)) }
+        let cookie = magicCookieBytes.utf8CodeUnitCount
+        guard branch.count > cookie + 16, SIPViaHop(transport: "", host: "", port: nil, branch: branch).branchHasPrefix(magicCookieBytes),
+              branch[branch.startIndex + cookie + 16] == 0x2E else { return nil }
+        var v: UInt64 = 0
+        for c in branch[(branch.startIndex + cookie)..<(branch.startIndex + cookie + 16)] {
+            let d: UInt8
+            switch c {
+            case 0x30...0x39: d = c - 0x30
+            case 0x61...0x66: d = c - 0x57
+            case 0x41...0x46: d = c - 0x37
+            default: return loopHash(ofBranch: String(decoding: branch, as: UTF8.self))
+            }
+            v = v << 4 | UInt64(d)
+        }
+        return v
+    }
+
+    static func fnv1a(_ bytes: some Sequence<UInt8>) -> UInt64 {
         var h: UInt64 = 0xcbf29ce484222325
         for b in bytes { h = (h ^ UInt64(b)) &* 0x100000001b3 }
         return h

@@ -94,6 +94,28 @@ struct SIPPlainScanTests {
         #expect(m.toTag == m.fields(.to).first.flatMap { SIPNameAddress(generalParsing: m.value(of: $0)[...]) }?.tag)
     }
 
+    @Test("RFC 3261 §16.3 step 4 / §16.7 step 3: Via hops, tag, Call-ID and Request-URI bytes equal the String views on every fixture",
+          arguments: fixtureNames())
+    func byteViews(_ name: String) throws {
+        guard let m = try? SIPParser.scan(Self.fixture(name)) else { return }
+        func hop(_ v: SIPVia) -> SIPViaHop {
+            SIPViaHop(transport: v.transport, host: v.host, port: v.port, branch: v.branch.map { Array($0.utf8)[...] })
+        }
+        var hops: [SIPViaHop] = []
+        m.forEachViaHop { hops.append($0); return true }
+        #expect(hops.map { SIPViaHop(transport: $0.transport, host: $0.host, port: $0.port, branch: $0.branch.map { Array($0)[...] }) }
+                == m.vias.map(hop))
+        #expect(m.topViaHop.map { SIPViaHop(transport: $0.transport, host: $0.host, port: $0.port, branch: $0.branch.map { Array($0)[...] }) }
+                == m.topVia.map(hop))
+        for n in 0...3 { #expect(m.hasVias(atLeast: n) == (m.vias.count >= n)) }
+        #expect(m.tagBytes(.from).map { String(decoding: $0, as: UTF8.self) } == m.fromTag)
+        #expect(m.tagBytes(.to).map { String(decoding: $0, as: UTF8.self) } == m.toTag)
+        #expect(m.hasToTag == (m.toTag != nil))
+        #expect(m.callIDBytes.map { String(decoding: $0, as: UTF8.self) } == m.callID)
+        #expect(m.requestURIBytes.map { String(decoding: $0, as: UTF8.self) } == m.requestURI)
+        for f in m.headers { #expect(String(decoding: m.unfoldedBytes(f.valueRange), as: UTF8.self) == m.value(of: f)) }
+    }
+
     @Test("RFC 3261 §7.3.1: text(_:) of a folded range still replaces the fold by one SP; unfolded ranges are copied")
     func textFolds() throws {
         let m = try SIPParser.scan(Array("OPTIONS sip:a@b SIP/2.0\r\nSubject: one\r\n two\r\nCall-ID: x@y\r\n\r\n".utf8))

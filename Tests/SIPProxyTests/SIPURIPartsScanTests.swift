@@ -61,6 +61,18 @@ import Testing
             #expect(SIPProxyCore.loopHash(ofBranch: SIPProxyCore.magicCookie + SIPProxyCore.hex(v) + ".p1") == v)
         }
     }
+
+    @Test("RFC 3261 §16.3 step 4: the loop hash read from a branch's bytes equals the String reading, on ours and odd branches")
+    func bytesMatchString() {
+        let hex = SIPProxyCore.hex(0x0123_4567_89AB_CDEF)
+        let branches = [SIPProxyCore.magicCookie + hex + ".p1", SIPProxyCore.magicCookie + hex.uppercased() + ".x",
+                        SIPProxyCore.magicCookie + hex, SIPProxyCore.magicCookie + hex + "0.p", SIPProxyCore.magicCookie + "+" + hex.dropFirst() + ".p",
+                        SIPProxyCore.magicCookie + "-" + String(repeating: "0", count: 15) + ".p", SIPProxyCore.magicCookie + "g" + hex.dropFirst() + ".p",
+                        "z9hG4bk" + hex + ".p", "z9hG4bK.", "", "z9hG4bK" + hex.dropLast() + "é.p", "z9hG4bK-1-0", "z9hG4bK" + hex + ".\u{301}"]
+        for b in branches {
+            #expect(SIPProxyCore.loopHash(ofBranch: Array(b.utf8)[...]) == SIPProxyCore.loopHash(ofBranch: b), "\(b)")
+        }
+    }
 }
 
 /// RFC 3261 §16.6 step 8 / §16.3 step 4: the loop hash reads Proxy-Authorization by its classified header name;

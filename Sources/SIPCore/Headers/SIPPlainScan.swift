@@ -143,9 +143,19 @@ enum SIPPlainScan {
         return .parsed(parameter("tag", p, params))
     }
 
-    /// `SIPVia(parsing:)` of plain text in the usual shape `name/version/transport SP host[:port][;params]`;
+    /// Byte ranges of a plain Via element (what `via` builds its `SIPVia` from).
+    struct ViaRanges {
+        var protocolNameVersion: Range<Int>
+        var transport: Range<Int>
+        var host: Range<Int>
+        var port: Int?
+        /// The `;params` part (from the first `;` to the end).
+        var parameters: Range<Int>
+    }
+
+    /// The parts of plain text in the usual Via shape `name/version/transport SP host[:port][;params]`;
     /// anything else (IPv6 reference, LWS around `/`, empty parts, a port that is not 1–9 digits) falls back.
-    static func via(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> SIPPlainParse<SIPVia> {
+    static func viaRanges(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> SIPPlainParse<ViaRanges> {
         guard isPlain(p, r) else { return .fallback }
         let t = trim(p, r)
         guard let s1 = first(0x2F, p, t), s1 > t.lowerBound,
@@ -157,8 +167,6 @@ enum SIPPlainScan {
         var wsp = r0
         while wsp < t.upperBound, !isSPHT(p[wsp]) { wsp += 1 }
         guard wsp < t.upperBound else { return .fallback }
-        var transport = [UInt8](UnsafeBufferPointer(rebasing: p[r0..<wsp]))
-        for i in transport.indices where transport[i] >= 0x61 && transport[i] <= 0x7A { transport[i] -= 0x20 }
         var rs = wsp
         while rs < t.upperBound, isSPHT(p[rs]) { rs += 1 }
         let semi = first(0x3B, p, rs..<t.upperBound) ?? t.upperBound
@@ -182,10 +190,156 @@ enum SIPPlainScan {
             host = sentBy
         }
         guard !host.isEmpty else { return .fallback }
-        return .parsed(SIPVia(protocolNameVersion: string(p, t.lowerBound..<s2),
-                              transport: String(decoding: transport, as: UTF8.self),
-                              host: string(p, host), port: port, parameters: parameters(p, semi..<t.upperBound)))
+        return .parsed(ViaRanges(protocolNameVersion: t.lowerBound..<s2, transport: r0..<wsp, host: host, port: port,
+                                 parameters: semi..<t.upperBound))
     }
+
+    /// `p[r]` upper-cased (ASCII letters), as a String; no intermediate array (a transport token fits a
+    /// small String).
+    @inline(__always)
+    static func upperString(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
+        var k = r.lowerBound
+        while k < r.upperBound, !(p[k] >= 0x61 && p[k] <= 0x7A) { k += 1 }
+        if k == r.upperBound { return string(p, r) }
+        return String(unsafeUninitializedCapacity: r.count) { out in
+            for i in 0..<r.count {
+                let c = p[r.lowerBound + i]
+                out[i] = c >= 0x61 && c <= 0x7A ? c - 0x20 : c
+            }
+            return r.count
+        }
+    }
+
+    /// `SIPVia(parsing:)` of plain text in the usual shape `name/version/transport SP host[:port][;params]`;
+    /// anything else falls back (see `viaRanges`).
+    static func via(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> SIPPlainParse<SIPVia> {
+        guard case .parsed(let v) = viaRanges(p, r) else { return .fallback }
+        return .parsed(SIPVia(protocolNameVersion: string(p, v.protocolNameVersion),
+                              transport: upperString(p, v.transport),
+                              host: string(p, v.host), port: v.port, parameters: parameters(p, v.parameters)))
+    }
+
+    /// The value range of the first parameter called `lowerName` in plain `r` (nil when absent or
+    /// value-less): the bytes of what `parameter(_:_:_:)` returns.
+    static func parameterRange(_ lowerName: StaticString, _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Range<Int>? {
+        var out: Range<Int>?
+        forEachParameter(p, r) { name, value in
+            guard equalsLower(p, name, lowerName) else { return true }
+            out = value
+            return false
+        }
+        return out
+    }
+
+    /// The range of the `tag` value of a plain name-addr (the bytes of `nameAddressTag`'s String).
+    static func nameAddressTagRange(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> SIPPlainParse<Range<Int>?> {
+        guard isPlain(p, r) else { return .fallback }
+        let t = trim(p, r)
+        let params: Range<Int>
+        if let lt = first(0x3C, p, t), let gt = first(0x3E, p, lt..<t.upperBound) {
+            params = (gt + 1)..<t.upperBound
+        } else {
+            params = (first(0x3B, p, t) ?? t.upperBound)..<t.upperBound
+        }
+        return .parsed(parameterRange("tag", p, params))
+    }
+}
+
+/// What routing and loop detection read of one Via element (RFC 3261 §16.3 step 4, §16.7 step 3): the
+/// transport, sent-by and branch of `SIPVia`, without building its parameter list (the branch stays bytes).
+public struct SIPViaHop: Sendable, Equatable {
+    /// Transport token, upper-cased (as `SIPVia.transport`).
+    public var transport: String
+    public var host: String
+    public var port: Int?
+    /// The bytes of `SIPVia.branch` (nil when it is nil): a slice of the message's bytes for plain text.
+    public var branch: ArraySlice<UInt8>?
+
+    public init(transport: String, host: String, port: Int?, branch: ArraySlice<UInt8>?) {
+        self.transport = transport
+        self.host = host
+        self.port = port
+        self.branch = branch
+    }
+
+    /// True when the branch starts with `prefix` (e.g. the RFC 3261 magic cookie).
+    public func branchHasPrefix(_ prefix: StaticString) -> Bool {
+        guard let b = branch, b.count >= prefix.utf8CodeUnitCount else { return false }
+        let s = prefix.utf8Start
+        var i = 0
+        for c in b.prefix(prefix.utf8CodeUnitCount) { if c != s[i] { return false }; i += 1 }
+        return true
+    }
+}
+
+extension SIPMessage {
+    /// The hop of the Via element at byte range `r` (nil when the element does not parse, like `vias`).
+    private func viaHop(at r: Range<Int>) -> SIPViaHop? {
+        let plain = bytes.withUnsafeBufferPointer { p -> SIPPlainParse<SIPViaHop> in
+            guard case .parsed(let v) = SIPPlainScan.viaRanges(p, r) else { return .fallback }
+            return .parsed(SIPViaHop(transport: SIPPlainScan.upperString(p, v.transport), host: SIPPlainScan.string(p, v.host),
+                                     port: v.port, branch: SIPPlainScan.parameterRange("branch", p, v.parameters).map { bytes[$0] }))
+        }
+        if case .parsed(let hop) = plain { return hop }
+        guard let v = SIPVia(parsing: text(r)[...]) else { return nil }
+        return SIPViaHop(transport: v.transport, host: v.host, port: v.port, branch: v.branch.map { Array($0.utf8)[...] })
+    }
+
+    /// Calls `body` with the hop of every Via element that parses, top first (the elements of `vias`, in
+    /// order); `body` returns false to stop.
+    public func forEachViaHop(_ body: (SIPViaHop) -> Bool) {
+        var going = true
+        for f in headers where f.name == .via {
+            forEachElementRange(of: f) { r in
+                if let hop = viaHop(at: r) { going = body(hop) }
+                return going
+            }
+            if !going { return }
+        }
+    }
+
+    /// The hop of the top Via (nil exactly when `topVia` is nil).
+    public var topViaHop: SIPViaHop? {
+        guard let f = headers.first(where: { $0.name == .via }) else { return nil }
+        var first: Range<Int>?
+        forEachElementRange(of: f) { first = $0; return false }
+        return first.flatMap { viaHop(at: $0) }
+    }
+
+    /// True when at least `n` Via elements parse (`vias.count >= n`), without building them.
+    public func hasVias(atLeast n: Int) -> Bool {
+        var count = 0
+        if count >= n { return true }
+        forEachViaHop { _ in count += 1; return count < n }
+        return count >= n
+    }
+
+    /// The bytes of `text(range)` (folds replaced by SP): a slice of `bytes` when the range has no fold.
+    public func unfoldedBytes(_ range: Range<Int>) -> ArraySlice<UInt8> {
+        let hasFold = bytes.withUnsafeBufferPointer { p in
+            var k = range.lowerBound
+            while k < range.upperBound { if p[k] == 0x0D || p[k] == 0x0A { return true }; k += 1 }
+            return false
+        }
+        return hasFold ? Array(text(range).utf8)[...] : bytes[range]
+    }
+
+    /// The bytes of `fromTag` / `toTag` (`name` is `.from` or `.to`), a slice of `bytes` for plain text.
+    public func tagBytes(_ name: SIPHeaderName) -> ArraySlice<UInt8>? {
+        guard let f = headers.first(where: { $0.name == name }) else { return nil }
+        let fast = bytes.withUnsafeBufferPointer { SIPPlainScan.nameAddressTagRange($0, f.valueRange) }
+        if case .parsed(let r) = fast { return r.map { bytes[$0] } }
+        return SIPNameAddress(parsing: value(of: f)[...])?.tag.map { Array($0.utf8)[...] }
+    }
+
+    /// True when the first To field has a tag (`toTag != nil`), without building the tag.
+    public var hasToTag: Bool { tagBytes(.to) != nil }
+
+    /// The bytes of `callID`.
+    public var callIDBytes: ArraySlice<UInt8>? { headers.first(where: { $0.name == .callID }).map { unfoldedBytes($0.valueRange) } }
+
+    /// The bytes of `requestURI`.
+    public var requestURIBytes: ArraySlice<UInt8>? { if case .request(_, let r) = startLine { return unfoldedBytes(r) } else { return nil } }
 }
 
 extension SIPMessage {
