@@ -14,6 +14,14 @@ static inline int clibosip2_is_request(const osip_message_t *m) { return MSG_IS_
 /* Whether allocators are set with osip_set_allocators (Swift 6 cannot read the C global itself). */
 static inline int clibosip2_has_allocators(void) { return osip_malloc_func != NULL; }
 
+/* The calling thread's libosip2 validation arena (SIPCore's OSIPArena.State), as a C thread-local: the
+ * allocator hooks read it on every libosip2 allocation, where a pthread key lookup cost a call to
+ * pthread_getspecific (and Swift's lazy-global check of the key) each time. One slot per thread. */
+static inline void **clibosip2_arena_slot(void) {
+  static __thread void *slot;
+  return &slot;
+}
+
 /* osip_uri_param_get_byname() takes a non-const char *name; hide that. */
 static inline const char *clibosip2_generic_param(osip_list_t *params, const char *name) {
   osip_generic_param_t *p = NULL;

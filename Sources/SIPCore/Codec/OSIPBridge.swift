@@ -138,8 +138,8 @@ enum OSIPArena {
 
     /// This thread's state, made on first use; nil if it cannot be made (validation then uses malloc).
     static func current() -> UnsafeMutablePointer<State>? {
+        if let state = existing() { return state }
         guard let key else { return nil }
-        if let existing = pthread_getspecific(key) { return existing.assumingMemoryBound(to: State.self) }
         guard let buffer = malloc(capacity) else { return nil }
         guard let raw = malloc(MemoryLayout<State>.stride) else { free(buffer); return nil }
         let state = raw.bindMemory(to: State.self, capacity: 1)
@@ -147,13 +147,14 @@ enum OSIPArena {
         guard pthread_setspecific(key, raw) == 0 else {
             state.deinitialize(count: 1); free(raw); free(buffer); return nil
         }
+        clibosip2_arena_slot().pointee = raw
         return state
     }
 
-    /// This thread's state if it exists (the allocators never create one).
+    /// This thread's state if it exists (the allocators never create one): the C thread-local slot that
+    /// `current()` fills (the pthread key only frees the buffer when the thread exits).
     @inline(__always) static func existing() -> UnsafeMutablePointer<State>? {
-        guard let key, let raw = pthread_getspecific(key) else { return nil }
-        return raw.assumingMemoryBound(to: State.self)
+        clibosip2_arena_slot().pointee?.assumingMemoryBound(to: State.self)
     }
 
     @inline(__always) static func owns(_ pointer: UnsafeMutableRawPointer, _ state: UnsafeMutablePointer<State>) -> Bool {
