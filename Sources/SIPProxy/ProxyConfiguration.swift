@@ -26,13 +26,13 @@ public struct ProxyListener: Sendable, Hashable {
     }
 
     /// `host:port` as written in URIs and Via (IPv6 in brackets).
-    public var hostPort: String { "\(SIPURIParts.uriHost(host)):\(port)" }
+    public var hostPort: String { SIPProxyCore.joined(SIPURIParts.uriHost(host), ":", String(port)) }
 
     /// A Record-Route / Route URI pointing at this listener (RFC 3261 §16.6 step 4).
     public func recordRouteValue(looseRouting: Bool) -> String {
-        let scheme = transport == "TLS" ? "sips" : "sip"
-        let transportParam = transport == "UDP" || transport == "TLS" ? "" : ";transport=\(transport.lowercased())"
-        return "<\(scheme):\(hostPort)\(transportParam)\(looseRouting ? ";lr" : "")>"
+        let scheme = transport == "TLS" ? "<sips:" : "<sip:"
+        let transportParam = transport == "UDP" || transport == "TLS" ? "" : ";transport=" + transport.lowercased()
+        return SIPProxyCore.joined(scheme, hostPort, transportParam, looseRouting ? ";lr>" : ">")
     }
 }
 

@@ -173,8 +173,8 @@ public struct SIPProxyCore: Sendable {
         // a function of the request (§16.11): the received top branch replaces the generated token.
         let stateless = method == "ACK"
         let token = stateless ? Self.hex(Self.fnv1a(request.topViaHop?.branch ?? [])) : ids.branchToken()
-        let branch = "\(Self.magicCookie)\(Self.hex(loopHash)).\(token)"
-        let via = "SIP/2.0/\(outbound.transport) \(outbound.hostPort);branch=\(branch)"
+        let branch = Self.branch(loopHash: loopHash, token: token)
+        let via = Self.joined("SIP/2.0/", outbound.transport, " ", outbound.hostPort, ";branch=", branch)
         splice.insertTopVia(via)
 
         var bytes = splice.bytes()
@@ -281,6 +281,37 @@ public struct SIPProxyCore: Sendable {
         var h: UInt64 = 0xcbf29ce484222325
         for b in bytes { h = (h ^ UInt64(b)) &* 0x100000001b3 }
         return h
+    }
+
+    /// `magicCookie + hex(loopHash) + "." + token` in one String buffer (it runs for every forwarded request).
+    static func branch(loopHash: UInt64, token: String) -> String {
+        var token = token
+        return token.withUTF8 { t in
+            String(unsafeUninitializedCapacity: 7 + 16 + 1 + t.count) { out in
+                var i = 0
+                for c in magicCookie.utf8 { out[i] = c; i += 1 }
+                for k in 0..<16 {
+                    let nibble = UInt8(truncatingIfNeeded: loopHash >> UInt64(60 - 4 * k)) & 0x0F
+                    out[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+                    i += 1
+                }
+                out[i] = 0x2E
+                i += 1
+                for c in t { out[i] = c; i += 1 }
+                return i
+            }
+        }
+    }
+
+    /// The concatenation of `parts` in one String buffer (no interpolation buffer growing per part).
+    static func joined(_ parts: String...) -> String {
+        var count = 0
+        for p in parts { count += p.utf8.count }
+        return String(unsafeUninitializedCapacity: count) { out in
+            var i = 0
+            for p in parts { for c in p.utf8 { out[i] = c; i += 1 } }
+            return i
+        }
     }
 
     /// `v` as 16 lower-case hex digits, zero-padded (what `String(v, radix: 16)` padded to 16 gives), written

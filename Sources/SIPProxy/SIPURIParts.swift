@@ -186,5 +186,9 @@ public struct SIPURIParts: Sendable, Equatable {
         return h.lowercased()
     }
 
-    static func uriHost(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
+    static func uriHost(_ host: String) -> String {
+        // ASCII (every listener host and IP literal): a byte search, no grapheme walk.
+        let colon = host.utf8.allSatisfy({ $0 < 0x80 }) ? host.utf8.contains(0x3A) : host.contains(":")
+        return colon ? "[\(host)]" : host
+    }
 }
