@@ -127,7 +127,7 @@ public struct RewriteSession: Sendable {
             var taken = Phase.idle
             swap(&taken, &phase)
             switch consume taken {
-            case .awaitingAnswer(let info):
+            case .awaitingAnswer(var info):
                 guard info.direction == direction else {
                     phase = .awaitingAnswer(info)
                     throw RewriteError(.unexpectedEvent, detail: "answer direction \(direction.rawValue) differs from its offer's")
@@ -135,7 +135,8 @@ public struct RewriteSession: Sendable {
                 do {
                     var out = try receiveAnswer(sdp: consume sdp, info: info)
                     phase = .answerAwaitingGateway(Pending(kind: .answer, draft: Self.take(&out.draft, leaving: SessionDescription()),
-                                                           plans: Self.take(&out.plans, leaving: []), offer: info))
+                                                           plans: Self.take(&out.plans, leaving: []),
+                                                           offer: Self.take(&info, leaving: .empty)))
                     return out.request
                 } catch {
                     phase = .awaitingAnswer(info)
@@ -174,8 +175,7 @@ public struct RewriteSession: Sendable {
         // Pass 2 cannot fail. The phase no longer holds the draft, so editing it does not copy it.
         // (The offer's info is moved into the phase, not copied.)
         phase = pending.kind == .offer
-            ? .awaitingAnswer(Self.take(&pending.offer, leaving: OfferInfo(direction: .originating, offerRoles: SetupRoleList(),
-                                                                           cema: StreamSet(), reserved: StreamSet(), priorStreams: [])))
+            ? .awaitingAnswer(Self.take(&pending.offer, leaving: .empty))
             : .idle
         for p in pending.plans.indices {
             // By position in the answer, read in place (a copied StreamAnswer costs a retain per field);
@@ -654,6 +654,14 @@ extension RewriteSession.StreamState {
     static var placeholder: RewriteSession.StreamState {
         RewriteSession.StreamState(media: .audio, family: .other, treatment: .released, applicationAware: false,
                                    accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
+    }
+}
+
+extension RewriteSession.OfferInfo {
+    /// An empty info (nothing to retain), left behind by `RewriteSession.take`.
+    static var empty: RewriteSession.OfferInfo {
+        RewriteSession.OfferInfo(direction: .originating, offerRoles: SetupRoleList(), cema: StreamSet(), reserved: StreamSet(),
+                                 priorStreams: [])
     }
 }
 
