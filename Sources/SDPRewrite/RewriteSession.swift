@@ -222,9 +222,10 @@ public struct RewriteSession: Sendable {
                           streams: borrowing [StreamState]) throws(RewriteError) {
         for p in pending.plans.indices where pending.plans[p].anchored {
             let i = pending.plans[p].index
-            pending.plans[p].endpoint = nil
-            pending.plans[p].fingerprint = nil
-            pending.plans[p].newPath = nil
+            // (Cleared only when set: assigning nil destroys the old value, a release call per field.)
+            if pending.plans[p].endpoint != nil { pending.plans[p].endpoint = nil }
+            if pending.plans[p].fingerprint != nil { pending.plans[p].fingerprint = nil }
+            if pending.plans[p].newPath != nil { pending.plans[p].newPath = nil }
             let k = answer.streams.firstIndex(where: { $0.index == i })
             let target = pending.plans[p].target
             let ep: LocalEndpoint?
