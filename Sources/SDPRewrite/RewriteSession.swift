@@ -334,7 +334,8 @@ public struct RewriteSession: Sendable {
             }
 
             let (family, treatment) = try DecisionRule.decide(source: source, family: m.family, tls: m.tls, proto: m.proto,
-                                                              indicator: m.indicator, flags: flags, policy: policy, index: i)
+                                                              indicator: m.e2aeRequested ? .requested : nil, flags: flags,
+                                                              policy: policy, index: i)
             let cema = m.cema
             let appAware: Bool
             switch family {
@@ -713,7 +714,6 @@ extension RewriteSession {
 struct MediaFacts {
     var index: Int
     var role: SetupRole?
-    var roleError: SDPError?
     var connection: ConnectionAttribute?
     var cema: Bool
     var disabled: Bool
@@ -722,7 +722,9 @@ struct MediaFacts {
     /// The m= proto (RFC 8866 §5.14) as a transport name: a known name is an enum case (no String).
     var proto: GatewayTransport
     var mediaType: MediaType
-    var indicator: E2AEIndicator?
+    /// The first a=3ge2ae line says `requested` (TS 24.229 §7.5.2; the only value the decision reads:
+    /// a Bool, not the indicator, whose `.other` case holds a String).
+    var e2aeRequested: Bool
     /// An a=rtcp line is present (RFC 3605).
     var hasRTCP: Bool
     /// An a=3ge2ae line is present (whatever its value): removing them is needed only then.
@@ -734,7 +736,11 @@ struct MediaFacts {
     /// a=rtcp port and address (RFC 3605 §2.1), when signalled.
     var rtcpPort: UInt16?
     var rtcpAddress: String?
-    var rtcpError: SDPError?
+    /// A bad answer a=setup or a=rtcp, thrown when used (`answerRole()`, `remote(session:)`); boxed, so
+    /// that the facts hold one reference (nil in the usual case) instead of two optional errors.
+    var errors: MediaFactErrors?
+    var roleError: SDPError? { errors?.role }
+    var rtcpError: SDPError? { errors?.rtcp }
     /// The m-line's own c= address, if any. (The session-level one, RFC 8866 §5.7, is read once per SDP
     /// into `SessionSetup` and given to `remote(session:)`: a copy in every m-line's facts retained it.)
     var ownAddress: String?
@@ -793,7 +799,8 @@ struct MediaFacts {
                 throw RewriteError(error, stream: index)
             }
         }
-        let indicator = e2aeAt < 0 ? nil : t.e2aeIndicator(at: e2aeAt)
+        // Same test as `t.e2aeIndicator(at:) == .requested` (no String for other values).
+        let e2aeRequested = e2aeAt >= 0 && t.withAttributeValue(e2aeAt, { SDPText.equalsIgnoringCase($0, "requested") }) == true
         var rtcpPort: UInt16? = nil
         var rtcpAddress: String? = nil
         var rtcpError: SDPError? = nil
@@ -856,11 +863,12 @@ struct MediaFacts {
             guard ml.protoFrom >= 0 else { return (mediaType, GatewayTransport(.other(""))) }
             return (mediaType, GatewayTransport(bytes: UnsafeBufferPointer(rebasing: buf[ml.protoFrom..<ml.protoTo])))
         }
-        return MediaFacts(index: index, role: role, roleError: roleError, connection: connection, cema: cema,
+        return MediaFacts(index: index, role: role, connection: connection, cema: cema,
                           disabled: ml.disabled, family: ml.family, tls: ml.tls, proto: proto, mediaType: mediaType,
-                          indicator: indicator, hasRTCP: rtcpAt >= 0, hasE2AE: e2aeAt >= 0, direction: direction,
+                          e2aeRequested: e2aeRequested, hasRTCP: rtcpAt >= 0, hasE2AE: e2aeAt >= 0, direction: direction,
                           bandwidthAS: bandwidthAS, bandwidthTIAS: bandwidthTIAS,
-                          port: ml.port, rtcpPort: rtcpPort, rtcpAddress: rtcpAddress, rtcpError: rtcpError,
+                          port: ml.port, rtcpPort: rtcpPort, rtcpAddress: rtcpAddress,
+                          errors: roleError == nil && rtcpError == nil ? nil : MediaFactErrors(role: roleError, rtcp: rtcpError),
                           ownAddress: ownAddress)
     }
 
@@ -886,6 +894,18 @@ struct MediaFacts {
         ep.rtcpPort = rtcpPort
         ep.rtcpAddress = rtcpAddress
         return ep
+    }
+}
+
+/// The errors `MediaFacts.read` met and keeps for later (rare: allocated only then, at most one per
+/// m-line).
+final class MediaFactErrors: Sendable {
+    let role: SDPError?
+    let rtcp: SDPError?
+
+    init(role: SDPError?, rtcp: SDPError?) {
+        self.role = role
+        self.rtcp = rtcp
     }
 }
 
