@@ -832,7 +832,10 @@ struct MediaFacts {
             var r = MLine()
             let n = buf.count
             while r.typeEnd < n, buf[r.typeEnd] != ASCII.space { r.typeEnd += 1 }
+            // Field 0 (the media type) is [0, typeEnd) when the value does not start with SP: the field
+            // loop starts after it (the same state it reaches after scanning it again).
             var field = 0, k = 0
+            if r.typeEnd > 0 { field = 1; k = r.typeEnd }
             while k < n, field < 3 {
                 while k < n, buf[k] == ASCII.space { k += 1 }
                 guard k < n else { break }
