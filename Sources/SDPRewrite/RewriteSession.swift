@@ -126,24 +126,27 @@ public struct RewriteSession: Sendable {
             // array, and another copy into the pending state); any failure puts it back unchanged.
             var taken = Phase.idle
             swap(&taken, &phase)
-            switch consume taken {
-            case .awaitingAnswer(var info):
-                guard info.direction == direction else {
-                    phase = .awaitingAnswer(info)
-                    throw RewriteError(.unexpectedEvent, detail: "answer direction \(direction.rawValue) differs from its offer's")
-                }
-                do {
-                    var out = try receiveAnswer(sdp: consume sdp, info: info)
-                    phase = .answerAwaitingGateway(Pending(kind: .answer, draft: Self.take(&out.draft, leaving: SessionDescription()),
-                                                           plans: Self.take(&out.plans, leaving: []),
-                                                           offer: Self.take(&info, leaving: .empty)))
-                    return out.request
-                } catch {
-                    phase = .awaitingAnswer(info)
-                    throw error
-                }
-            case let other:
-                phase = other
+            var info: OfferInfo
+            switch taken {
+            case .awaitingAnswer(let i): info = i
+            default:
+                phase = taken
+                throw RewriteError(.unexpectedEvent, detail: "\(kind.rawValue) not expected now")
+            }
+            taken = .idle
+            guard info.direction == direction else {
+                phase = .awaitingAnswer(info)
+                throw RewriteError(.unexpectedEvent, detail: "answer direction \(direction.rawValue) differs from its offer's")
+            }
+            do {
+                var out = try receiveAnswer(sdp: consume sdp, info: info)
+                phase = .answerAwaitingGateway(Pending(kind: .answer, draft: Self.take(&out.draft, leaving: SessionDescription()),
+                                                       plans: Self.take(&out.plans, leaving: []),
+                                                       offer: Self.take(&info, leaving: .empty)))
+                return out.request
+            } catch {
+                phase = .awaitingAnswer(info)
+                throw error
             }
         }
         throw RewriteError(.unexpectedEvent, detail: "\(kind.rawValue) not expected now")
