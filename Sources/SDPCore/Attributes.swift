@@ -59,10 +59,16 @@ public struct FloorID: Sendable, Equatable {
 public struct RTCPAttribute: Sendable, Equatable {
     public var port: UInt16
     public var connection: ConnectionData?
+    /// Zero-size: keeps the synthesised memberwise initialiser private and apart from the public
+    /// initialisers (in the extension below), which delegate to it. An initialiser that assigned the
+    /// fields itself built the value aside and copied it out (an outlined copy and destruction of the
+    /// optional address on every call). All values are equal.
+    private var memberwise = MemberwiseTag()
+}
 
+extension RTCPAttribute {
     public init(port: UInt16, connection: ConnectionData? = nil) {
-        self.port = port
-        self.connection = connection
+        self.init(port: port, connection: connection, memberwise: MemberwiseTag())
     }
 
     public init(parsing value: Substring, line: Int = 0) throws(SDPError) {
@@ -267,14 +273,14 @@ extension SDPLineTable {
     public func fingerprints() throws(SDPError) -> [Fingerprint] {
         var out: [Fingerprint] = []
         for i in 0..<count where rec(i).key == .fingerprint {
-            let parsed = withAttributeValue(i) { buf -> Result<Fingerprint, SDPError> in
-                Result(catching: { () throws(SDPError) -> Fingerprint in try Fingerprint(bytes: buf) })
+            // The error, if any, is kept aside (a `Result` per line was built, copied and destroyed).
+            var failure: SDPError? = nil
+            let parsed = withAttributeValue(i) { buf -> Fingerprint? in
+                do throws(SDPError) { return try Fingerprint(bytes: buf) } catch { failure = error; return nil }
             }
-            switch parsed {
-            case .success(let fp)?: out.append(fp)
-            case .failure(let e)?: throw e
-            case nil: throw SDPError(.malformedFingerprint, detail: "a=fingerprint without value")
-            }
+            if let failure { throw failure }
+            guard let fp = parsed ?? nil else { throw SDPError(.malformedFingerprint, detail: "a=fingerprint without value") }
+            out.append(fp)
         }
         return out
     }
@@ -370,3 +376,7 @@ extension SetupRole {
         }
     }
 }
+
+/// A zero-size stored property that makes a type's synthesised memberwise initialiser private (see
+/// `RTCPAttribute.memberwise`); all values are equal.
+struct MemberwiseTag: Sendable, Equatable, Hashable {}

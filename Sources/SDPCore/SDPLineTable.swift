@@ -293,10 +293,13 @@ public struct SDPLineTable: Sendable {
 
     /// Inserts a line whose value is already in the buffer at [a, b).
     @usableFromInline
-    mutating func insertRecord(type: UInt8, _ a: Int, _ b: Int, ending: SDPLineEnding, at index: Int) {
-        records.insert(SDPLineRecord(start: a, end: b, type: type, ending: ending, key: .notAttribute), at: lo &+ index)
+    /// `key`, when given, is the attribute key of the line's value (the caller wrote its name);
+    /// otherwise an a= line's name is classified.
+    mutating func insertRecord(type: UInt8, _ a: Int, _ b: Int, ending: SDPLineEnding, at index: Int,
+                               key: SDPAttributeKey? = nil) {
+        records.insert(SDPLineRecord(start: a, end: b, type: type, ending: ending, key: key ?? .notAttribute), at: lo &+ index)
         hi &+= 1
-        if type == ASCII.a { repoint(index, a, b) }
+        if type == ASCII.a, key == nil { repoint(index, a, b) }
     }
 
     /// Sets the first attribute `name` (key `k`) to `value`, removing further ones, or inserts it

@@ -62,7 +62,9 @@ extension SDPSection {
     /// Inserts `a=fingerprint:<fp>` before the first line with attribute key `before`, else after
     /// the last attribute.
     public mutating func insertFingerprint(_ fp: Fingerprint, before k: SDPAttributeKey) {
-        table.insertFingerprint(fp, before: k, ending: table.preferredEnding, rank: Self.rank)
+        // (The terminator is read by the table: `table.preferredEnding` here went through the
+        // protocol's getter, which copied the table: a retain and a release of each buffer.)
+        table.insertFingerprint(fp, before: k, rank: Self.rank)
     }
 
     /// Sets the connection address (c=IN IP4|IP6 address) without building a `ConnectionData`.
@@ -204,7 +206,8 @@ extension SDPLineTable {
 
     /// `insertLine` for a value already appended to the buffer at `range`.
     @usableFromInline
-    mutating func insertLine(type: UInt8, range: (Int, Int), ending: SDPLineEnding, rank: (UInt8) -> Int) {
+    mutating func insertLine(type: UInt8, range: (Int, Int), ending: SDPLineEnding, rank: (UInt8) -> Int,
+                             key: SDPAttributeKey? = nil) {
         var ending = ending
         if ending == .none { ending = preferredEnding }
         let r = rank(type)
@@ -215,7 +218,7 @@ extension SDPLineTable {
             records[lo &+ index - 1].ending = ending
             ending = .none
         }
-        insertRecord(type: type, range.0, range.1, ending: ending, at: index)
+        insertRecord(type: type, range.0, range.1, ending: ending, at: index, key: key)
     }
 
     /// (line, from, to) of the address of the first c= line (without a `/ttl` suffix).
@@ -277,11 +280,17 @@ extension SDPLineTable {
     public mutating func insertFingerprint(_ fp: Fingerprint, before k: SDPAttributeKey, ending: SDPLineEnding,
                                            rank: (UInt8) -> Int) {
         let range = appendValue(count: fp.textCount(prefix: "fingerprint:")) { _, d in fp.write(prefix: "fingerprint:", to: d) }
+        // The line's attribute key is known (its name is written here): not classified again.
         if let at = firstIndex(of: k) {
-            insertRecord(type: ASCII.a, range.0, range.1, ending: ending, at: at)
+            insertRecord(type: ASCII.a, range.0, range.1, ending: ending, at: at, key: .fingerprint)
         } else {
-            insertLine(type: ASCII.a, range: range, ending: .none, rank: rank)
+            insertLine(type: ASCII.a, range: range, ending: .none, rank: rank, key: .fingerprint)
         }
+    }
+
+    /// `insertFingerprint` with this section's own terminator (`preferredEnding`).
+    public mutating func insertFingerprint(_ fp: Fingerprint, before k: SDPAttributeKey, rank: (UInt8) -> Int) {
+        insertFingerprint(fp, before: k, ending: preferredEnding, rank: rank)
     }
 
     @inlinable

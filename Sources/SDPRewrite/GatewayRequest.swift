@@ -143,21 +143,32 @@ public struct TerminationRequest: Sendable, Codable, Equatable {
     /// `cemaAbsent = rewritePath`): sent in the Remote descriptor so that an application-aware AGW puts
     /// that endpoint's own URI in To-Path towards it (seed 003; Docs/ims-agw.md "Application-aware MSRP").
     public var remotePath: String?
+    /// Zero-size. Being private, it keeps the synthesised memberwise initialiser (file-private, with
+    /// this extra argument) apart from the public one below, which delegates to it: an initialiser
+    /// that assigned the fields itself built the value aside and copied it out (an outlined copy and
+    /// destruction of the whole request, a retain and a release per reference field, on every call).
+    /// Not encoded (`CodingKeys`), always equal.
+    private var memberwise = MemberwiseTag()
 
+    enum CodingKeys: String, CodingKey {
+        case transport, remote, remoteFingerprints, requestLocalFingerprint, tcp, startTLSAsClient
+        case bandwidthAS, bandwidthTIAS, remotePath
+    }
+}
+
+extension TerminationRequest {
     public init(transport: GatewayTransport, remote: RemoteEndpoint? = nil, remoteFingerprints: [Fingerprint]? = nil,
                 requestLocalFingerprint: Bool = false, tcp: TCPInstruction? = nil, startTLSAsClient: Bool? = nil,
                 bandwidthAS: UInt64? = nil, bandwidthTIAS: UInt64? = nil, remotePath: String? = nil) {
-        self.remotePath = remotePath
-        self.transport = transport
-        self.remote = remote
-        self.remoteFingerprints = remoteFingerprints
-        self.requestLocalFingerprint = requestLocalFingerprint
-        self.tcp = tcp
-        self.startTLSAsClient = startTLSAsClient
-        self.bandwidthAS = bandwidthAS
-        self.bandwidthTIAS = bandwidthTIAS
+        self.init(transport: transport, remote: remote, remoteFingerprints: remoteFingerprints,
+                  requestLocalFingerprint: requestLocalFingerprint, tcp: tcp, startTLSAsClient: startTLSAsClient,
+                  bandwidthAS: bandwidthAS, bandwidthTIAS: bandwidthTIAS, remotePath: remotePath, memberwise: MemberwiseTag())
     }
 }
+
+/// A zero-size stored property that makes a type's synthesised memberwise initialiser private (see
+/// `TerminationRequest.memberwise`); all values are equal.
+struct MemberwiseTag: Sendable, Equatable {}
 
 /// What to do with the AGW resources of one stream.
 public enum GatewayAction: String, Sendable, Codable, Equatable {

@@ -27,8 +27,16 @@ public struct RewriteSession: Sendable {
         public var ueFingerprints: [Fingerprint]
     }
 
+    /// An MSRP URI scheme (RFC 4975 §9: `msrps` over TLS, `msrp` over TCP).
+    enum MSRPScheme: Sendable {
+        case msrps, msrp
+        var text: String { self == .msrps ? "msrps" : "msrp" }
+    }
+
     struct PathPlan: Sendable {
-        var scheme: String?
+        /// The new scheme (`msrps` towards the UE, `msrp` towards the core), or nil to keep it; as a
+        /// flag pair, not a String (a String field cost a release each time a plan was destroyed).
+        var scheme: MSRPScheme?
         var rewriteHost: Bool
     }
 
@@ -113,11 +121,33 @@ public struct RewriteSession: Sendable {
             guard case .idle = phase else { break }
             return try receiveOffer(sdp: consume sdp, direction: direction)
         case .answer:
-            guard case .awaitingAnswer(let info) = phase else { break }
+            guard case .awaitingAnswer = phase else { break }
+            // The offer's info is moved out of the phase (binding it in place copied it: a retain of its
+            // array, and another copy into the pending state); any failure puts it back unchanged.
+            var taken = Phase.idle
+            swap(&taken, &phase)
+            var info: OfferInfo
+            switch taken {
+            case .awaitingAnswer(let i): info = i
+            default:
+                phase = taken
+                throw RewriteError(.unexpectedEvent, detail: "\(kind.rawValue) not expected now")
+            }
+            taken = .idle
             guard info.direction == direction else {
+                phase = .awaitingAnswer(info)
                 throw RewriteError(.unexpectedEvent, detail: "answer direction \(direction.rawValue) differs from its offer's")
             }
-            return try receiveAnswer(sdp: consume sdp, info: info)
+            do {
+                var out = try receiveAnswer(sdp: consume sdp, info: info)
+                phase = .answerAwaitingGateway(Pending(kind: .answer, draft: Self.take(&out.draft, leaving: SessionDescription()),
+                                                       plans: Self.take(&out.plans, leaving: []),
+                                                       offer: Self.take(&info, leaving: .empty)))
+                return out.request
+            } catch {
+                phase = .awaitingAnswer(info)
+                throw error
+            }
         }
         throw RewriteError(.unexpectedEvent, detail: "\(kind.rawValue) not expected now")
     }
@@ -146,7 +176,10 @@ public struct RewriteSession: Sendable {
             throw error
         }
         // Pass 2 cannot fail. The phase no longer holds the draft, so editing it does not copy it.
-        phase = pending.kind == .offer ? .awaitingAnswer(pending.offer) : .idle
+        // (The offer's info is moved into the phase, not copied.)
+        phase = pending.kind == .offer
+            ? .awaitingAnswer(Self.take(&pending.offer, leaving: .empty))
+            : .idle
         for p in pending.plans.indices {
             // By position in the answer, read in place (a copied StreamAnswer costs a retain per field);
             // the stream states are edited in place too (and the plans are not copied).
@@ -192,9 +225,10 @@ public struct RewriteSession: Sendable {
                           streams: borrowing [StreamState]) throws(RewriteError) {
         for p in pending.plans.indices where pending.plans[p].anchored {
             let i = pending.plans[p].index
-            pending.plans[p].endpoint = nil
-            pending.plans[p].fingerprint = nil
-            pending.plans[p].newPath = nil
+            // (Cleared only when set: assigning nil destroys the old value, a release call per field.)
+            if pending.plans[p].endpoint != nil { pending.plans[p].endpoint = nil }
+            if pending.plans[p].fingerprint != nil { pending.plans[p].fingerprint = nil }
+            if pending.plans[p].newPath != nil { pending.plans[p].newPath = nil }
             let k = answer.streams.firstIndex(where: { $0.index == i })
             let target = pending.plans[p].target
             let ep: LocalEndpoint?
@@ -215,7 +249,7 @@ public struct RewriteSession: Sendable {
             }
             if let path = pending.plans[p].path, let old = pending.draft.withMedia(i, { $0.attributeValue(.path) }) {
                 // RFC 4975 §9 / seed 003: application-aware interworking puts the AGW in the endpoint's path URI.
-                guard let new = MSRPPathRule.rewriteLast(old, scheme: path.scheme,
+                guard let new = MSRPPathRule.rewriteLast(old, scheme: path.scheme?.text,
                                                          host: path.rewriteHost ? ep.address : nil,
                                                          port: path.rewriteHost ? ep.port : nil) else {
                     throw RewriteError(.malformedPath, stream: i, detail: "a=path:\(old)")
@@ -303,7 +337,8 @@ public struct RewriteSession: Sendable {
             }
 
             let (family, treatment) = try DecisionRule.decide(source: source, family: m.family, tls: m.tls, proto: m.proto,
-                                                              indicator: m.indicator, flags: flags, policy: policy, index: i)
+                                                              indicator: m.e2aeRequested ? .requested : nil, flags: flags,
+                                                              policy: policy, index: i)
             let cema = m.cema
             let appAware: Bool
             switch family {
@@ -363,7 +398,7 @@ public struct RewriteSession: Sendable {
                                                                  reuseConnection: action == .configure)))
                 if source == .access {
                     // Originating (TS 33.328 §7.2.1; seed 004 originating steps 5-8).
-                    st.ueFingerprints = try Self.takeUEMedia(&draft, media: i, facts: m, into: &req.access,
+                    st.ueFingerprints = try Self.takeUEMedia(&draft, media: i, facts: m, session: sessionSetup, into: &req.access,
                                                              missing: "e2ae requested without a=fingerprint")
                     req.access?.remotePath = Self.remotePath(&draft, media: i, family: family, appAware: appAware)
                     replacedFingerprints.insert(i)
@@ -378,7 +413,7 @@ public struct RewriteSession: Sendable {
                 } else {
                     // Terminating (TS 33.328 §7.3.1 step 4; seed 004 terminating steps 2-8).
                     replacedFingerprints.insert(i)
-                    req.core?.remote = try m.remote()
+                    req.core?.remote = try m.remote(session: sessionSetup)
                     req.core?.remotePath = Self.remotePath(&draft, media: i, family: family, appAware: appAware)
                     req.core?.bandwidthAS = m.bandwidthAS
                     req.core?.bandwidthTIAS = m.bandwidthTIAS
@@ -398,7 +433,7 @@ public struct RewriteSession: Sendable {
             case .e2e, .plain, .rtp:
                 // TI-23334-v: e2e gets transport TCP, no TLS data; plain/RTP: ordinary anchoring. a=crypto,
                 // a=fingerprint and a=setup pass unchanged; only addresses (and path if app-aware) change.
-                let remote = try m.remote()
+                let remote = try m.remote(session: sessionSetup)
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
                 let path = Self.remotePath(&draft, media: i, family: family, appAware: appAware && treatment == .plain)
                 // The remote endpoint and path go to one side (moved there, not copied to both).
@@ -433,7 +468,7 @@ public struct RewriteSession: Sendable {
     /// Path handling for an e2ae MSRP stream (specs.md §6.2; TS 23.334 §5.19; RFC 6714 §4).
     private func pathPlan(family: StreamProtocol, appAware: Bool, cema: Bool, towards: Side) -> PathPlan? {
         guard family == .msrp else { return nil }
-        let scheme = towards == .access ? "msrps" : "msrp"
+        let scheme: MSRPScheme = towards == .access ? .msrps : .msrp
         if appAware { return PathPlan(scheme: scheme, rewriteHost: true) }
         if cema, policy.rewritePathSchemeUnderCEMA { return PathPlan(scheme: scheme, rewriteHost: false) }
         return nil
@@ -441,7 +476,22 @@ public struct RewriteSession: Sendable {
 
     // MARK: answer
 
-    private mutating func receiveAnswer(sdp: consuming SessionDescription, info: OfferInfo) throws(RewriteError) -> GatewayRequest {
+    /// The scalar fields of a stream state, as `receiveAnswer` reads them.
+    struct StateScalars {
+        var treatment: StreamTreatment
+        var family: StreamProtocol
+        var applicationAware: Bool
+    }
+
+    /// What `receiveAnswer` hands back to `receive`, which puts the draft and plans into the phase with
+    /// the offer's info (moved, not copied).
+    struct AnswerResult {
+        var request: GatewayRequest
+        var draft: SessionDescription
+        var plans: [StreamPlan]
+    }
+
+    private mutating func receiveAnswer(sdp: consuming SessionDescription, info: borrowing OfferInfo) throws(RewriteError) -> AnswerResult {
         let offerer = info.direction.offererSide
         let source = offerer.other
         let target = offerer
@@ -469,7 +519,10 @@ public struct RewriteSession: Sendable {
         let sessionSetup = SessionSetup(draft)
 
         for i in 0..<count {
-            let st = streams[i]
+            // The state's scalars are read into a small value (a copy of the whole state retained each of
+            // its text and array fields); its names are read in place where a request needs them.
+            let st = StateScalars(treatment: streams[i].treatment, family: streams[i].family,
+                                  applicationAware: streams[i].applicationAware)
             if target == .core { draft.media[i].removeAttributes(.e2ae) }
             guard st.treatment.isAnchored else {
                 plans.append(StreamPlan(index: i, target: target, anchored: false))
@@ -478,7 +531,7 @@ public struct RewriteSession: Sendable {
             let m = try draft.withMedia(i) { m throws(RewriteError) in try MediaFacts.read(m, index: i, session: sessionSetup, answer: true) }
             if m.disabled {
                 // RFC 3264 §6: the answerer rejected the stream: release it.
-                requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment, action: .release))
+                requests.append(StreamRequest(index: i, media: streams[i].media, protocol: st.family, treatment: st.treatment, action: .release))
                 if st.treatment == .e2ae, let p = DecisionRule.proto(st.family, tls: target == .access) {
                     draft.media[i].setProto(p)
                     replacedFingerprints.insert(i)
@@ -507,13 +560,13 @@ public struct RewriteSession: Sendable {
                                                connect: explicit && trigger == .core)
                 var coreTCP = TCPInstruction(setup: .actpass, synTriggersPeer: interlink && trigger == .core,
                                              connect: explicit && trigger == .access)
-                var req = StreamRequest(index: i, media: st.media, protocol: st.family, treatment: .e2ae,
+                var req = StreamRequest(index: i, media: streams[i].media, protocol: st.family, treatment: .e2ae,
                                         action: .configure, direction: direction,
-                                        access: TerminationRequest(transport: st.accessTransport, startTLSAsClient: tlsClient),
-                                        core: TerminationRequest(transport: st.coreTransport))
+                                        access: TerminationRequest(transport: streams[i].accessTransport, startTLSAsClient: tlsClient),
+                                        core: TerminationRequest(transport: streams[i].coreTransport))
                 if source == .core {
                     // Originating answer (TS 33.328 §7.2.1 step 8; seed 004 steps 14-17).
-                    req.core?.remote = try m.remote()
+                    req.core?.remote = try m.remote(session: sessionSetup)
                     req.core?.remotePath = Self.remotePath(&draft, media: i, family: st.family, appAware: st.applicationAware)
                     req.core?.bandwidthAS = m.bandwidthAS
                     req.core?.bandwidthTIAS = m.bandwidthTIAS
@@ -538,7 +591,7 @@ public struct RewriteSession: Sendable {
                                          cema: info.cema.contains(i), towards: .access)
                 } else {
                     // Terminating answer (TS 33.328 §7.3.1 step 7; seed 004 terminating steps 13-17).
-                    plan.ueFingerprints = try Self.takeUEMedia(&draft, media: i, facts: m, into: &req.access,
+                    plan.ueFingerprints = try Self.takeUEMedia(&draft, media: i, facts: m, session: sessionSetup, into: &req.access,
                                                              missing: "UE answer without a=fingerprint")
                     req.access?.remotePath = Self.remotePath(&draft, media: i, family: st.family, appAware: st.applicationAware)
                     replacedFingerprints.insert(i)
@@ -563,18 +616,18 @@ public struct RewriteSession: Sendable {
                 req.core?.tcp = coreTCP
                 requests.append(Self.take(&req, leaving: .placeholder))
             case .e2e, .plain, .rtp:
-                let remote = try m.remote()
+                let remote = try m.remote(session: sessionSetup)
                 let asValue = m.bandwidthAS, tias = m.bandwidthTIAS
                 let aware = st.treatment == .plain && st.applicationAware
                 let path = Self.remotePath(&draft, media: i, family: st.family, appAware: aware)
                 let (accessRemote, coreRemote): (RemoteEndpoint?, RemoteEndpoint?) = source == .access ? (remote, nil) : (nil, remote)
                 let (accessPath, corePath): (String?, String?) = source == .access ? (path, nil) : (nil, path)
                 if st.treatment == .plain, st.applicationAware { plan.path = PathPlan(scheme: nil, rewriteHost: true) }
-                requests.append(StreamRequest(index: i, media: st.media, protocol: st.family, treatment: st.treatment,
+                requests.append(StreamRequest(index: i, media: streams[i].media, protocol: st.family, treatment: st.treatment,
                                               action: .configure, direction: direction,
-                                              access: TerminationRequest(transport: st.accessTransport, remote: accessRemote,
+                                              access: TerminationRequest(transport: streams[i].accessTransport, remote: accessRemote,
                                                                          bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: accessPath),
-                                              core: TerminationRequest(transport: st.coreTransport, remote: coreRemote,
+                                              core: TerminationRequest(transport: streams[i].coreTransport, remote: coreRemote,
                                                                        bandwidthAS: asValue, bandwidthTIAS: tias, remotePath: corePath)))
             case .passThrough, .released:
                 plan.anchored = false
@@ -586,8 +639,7 @@ public struct RewriteSession: Sendable {
             if released.contains(k) { streams[k].treatment = .released }
             if let fps = Self.take(&plans[k].ueFingerprints, leaving: nil) { streams[k].ueFingerprints = fps }
         }
-        phase = .answerAwaitingGateway(Pending(kind: .answer, draft: draft, plans: plans, offer: info))
-        return GatewayRequest(streams: requests)
+        return AnswerResult(request: GatewayRequest(streams: requests), draft: draft, plans: plans)
     }
 }
 
@@ -607,6 +659,14 @@ extension RewriteSession.StreamState {
     static var placeholder: RewriteSession.StreamState {
         RewriteSession.StreamState(media: .audio, family: .other, treatment: .released, applicationAware: false,
                                    accessTransport: .tcp, coreTransport: .tcp, ueFingerprints: [])
+    }
+}
+
+extension RewriteSession.OfferInfo {
+    /// An empty info (nothing to retain), left behind by `RewriteSession.take`.
+    static var empty: RewriteSession.OfferInfo {
+        RewriteSession.OfferInfo(direction: .originating, offerRoles: SetupRoleList(), cema: StreamSet(), reserved: StreamSet(),
+                                 priorStreams: [])
     }
 }
 
@@ -639,11 +699,11 @@ extension RewriteSession {
         return String(p)
     }
 
-    static func takeUEMedia(_ sdp: inout SessionDescription, media i: Int, facts m: MediaFacts, into access: inout TerminationRequest?,
-                            missing detail: String) throws(RewriteError) -> [Fingerprint] {
+    static func takeUEMedia(_ sdp: inout SessionDescription, media i: Int, facts m: MediaFacts, session: borrowing SessionSetup,
+                            into access: inout TerminationRequest?, missing detail: String) throws(RewriteError) -> [Fingerprint] {
         let ueFps = try FingerprintRule.applicable(inPlace: &sdp, media: i)
         guard !ueFps.isEmpty else { throw RewriteError(.missingFingerprint, stream: i, detail: detail) }
-        access?.remote = try m.remote()
+        access?.remote = try m.remote(session: session)
         access?.remoteFingerprints = ueFps
         access?.bandwidthAS = m.bandwidthAS
         access?.bandwidthTIAS = m.bandwidthTIAS
@@ -657,7 +717,6 @@ extension RewriteSession {
 struct MediaFacts {
     var index: Int
     var role: SetupRole?
-    var roleError: SDPError?
     var connection: ConnectionAttribute?
     var cema: Bool
     var disabled: Bool
@@ -666,7 +725,9 @@ struct MediaFacts {
     /// The m= proto (RFC 8866 §5.14) as a transport name: a known name is an enum case (no String).
     var proto: GatewayTransport
     var mediaType: MediaType
-    var indicator: E2AEIndicator?
+    /// The first a=3ge2ae line says `requested` (TS 24.229 §7.5.2; the only value the decision reads:
+    /// a Bool, not the indicator, whose `.other` case holds a String).
+    var e2aeRequested: Bool
     /// An a=rtcp line is present (RFC 3605).
     var hasRTCP: Bool
     /// An a=3ge2ae line is present (whatever its value): removing them is needed only then.
@@ -678,11 +739,14 @@ struct MediaFacts {
     /// a=rtcp port and address (RFC 3605 §2.1), when signalled.
     var rtcpPort: UInt16?
     var rtcpAddress: String?
-    var rtcpError: SDPError?
-    /// The m-line's own c= address, if any.
+    /// A bad answer a=setup or a=rtcp, thrown when used (`answerRole()`, `remote(session:)`); boxed, so
+    /// that the facts hold one reference (nil in the usual case) instead of two optional errors.
+    var errors: MediaFactErrors?
+    var roleError: SDPError? { errors?.role }
+    var rtcpError: SDPError? { errors?.rtcp }
+    /// The m-line's own c= address, if any. (The session-level one, RFC 8866 §5.7, is read once per SDP
+    /// into `SessionSetup` and given to `remote(session:)`: a copy in every m-line's facts retained it.)
     var ownAddress: String?
-    /// The session-level c= address (RFC 8866 §5.7), read once per SDP (`SessionSetup`).
-    var sessionAddress: String?
 
     /// Offers read a=setup and a=connection first (a bad one rejects the offer); answers read the
     /// m-line's a=setup only when the stream is anchored and not rejected (`answerRole()`).
@@ -738,7 +802,8 @@ struct MediaFacts {
                 throw RewriteError(error, stream: index)
             }
         }
-        let indicator = e2aeAt < 0 ? nil : t.e2aeIndicator(at: e2aeAt)
+        // Same test as `t.e2aeIndicator(at:) == .requested` (no String for other values).
+        let e2aeRequested = e2aeAt >= 0 && t.withAttributeValue(e2aeAt, { SDPText.equalsIgnoringCase($0, "requested") }) == true
         var rtcpPort: UInt16? = nil
         var rtcpAddress: String? = nil
         var rtcpError: SDPError? = nil
@@ -770,7 +835,10 @@ struct MediaFacts {
             var r = MLine()
             let n = buf.count
             while r.typeEnd < n, buf[r.typeEnd] != ASCII.space { r.typeEnd += 1 }
+            // Field 0 (the media type) is [0, typeEnd) when the value does not start with SP: the field
+            // loop starts after it (the same state it reaches after scanning it again).
             var field = 0, k = 0
+            if r.typeEnd > 0 { field = 1; k = r.typeEnd }
             while k < n, field < 3 {
                 while k < n, buf[k] == ASCII.space { k += 1 }
                 guard k < n else { break }
@@ -801,12 +869,13 @@ struct MediaFacts {
             guard ml.protoFrom >= 0 else { return (mediaType, GatewayTransport(.other(""))) }
             return (mediaType, GatewayTransport(bytes: UnsafeBufferPointer(rebasing: buf[ml.protoFrom..<ml.protoTo])))
         }
-        return MediaFacts(index: index, role: role, roleError: roleError, connection: connection, cema: cema,
+        return MediaFacts(index: index, role: role, connection: connection, cema: cema,
                           disabled: ml.disabled, family: ml.family, tls: ml.tls, proto: proto, mediaType: mediaType,
-                          indicator: indicator, hasRTCP: rtcpAt >= 0, hasE2AE: e2aeAt >= 0, direction: direction,
+                          e2aeRequested: e2aeRequested, hasRTCP: rtcpAt >= 0, hasE2AE: e2aeAt >= 0, direction: direction,
                           bandwidthAS: bandwidthAS, bandwidthTIAS: bandwidthTIAS,
-                          port: ml.port, rtcpPort: rtcpPort, rtcpAddress: rtcpAddress, rtcpError: rtcpError,
-                          ownAddress: ownAddress, sessionAddress: session.address)
+                          port: ml.port, rtcpPort: rtcpPort, rtcpAddress: rtcpAddress,
+                          errors: roleError == nil && rtcpError == nil ? nil : MediaFactErrors(role: roleError, rtcp: rtcpError),
+                          ownAddress: ownAddress)
     }
 
     /// The m-line's own c= as `AddressRule.ownAddressKind` classifies it: 0 none, 1 an address, 2 the
@@ -822,8 +891,8 @@ struct MediaFacts {
     }
 
     /// The remote endpoint signalled for this m-line (effective c= address, m= port, a=rtcp).
-    func remote() throws(RewriteError) -> RemoteEndpoint {
-        guard let address = ownAddress ?? sessionAddress else {
+    func remote(session: borrowing SessionSetup) throws(RewriteError) -> RemoteEndpoint {
+        guard let address = ownAddress ?? session.address else {
             throw RewriteError(.missingConnectionAddress, stream: index, detail: "no c= applies")
         }
         var ep = RemoteEndpoint(address: address, port: port)
@@ -831,6 +900,18 @@ struct MediaFacts {
         ep.rtcpPort = rtcpPort
         ep.rtcpAddress = rtcpAddress
         return ep
+    }
+}
+
+/// The errors `MediaFacts.read` met and keeps for later (rare: allocated only then, at most one per
+/// m-line).
+final class MediaFactErrors: Sendable {
+    let role: SDPError?
+    let rtcp: SDPError?
+
+    init(role: SDPError?, rtcp: SDPError?) {
+        self.role = role
+        self.rtcp = rtcp
     }
 }
 

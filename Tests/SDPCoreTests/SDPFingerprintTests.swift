@@ -12,6 +12,25 @@ struct SDPFingerprintTests {
         #expect(fp.value == "sha-256 " + Self.sha256)
     }
 
+    @Test("RFC 8122 §5 hex digits (RFC 5234 HEXDIG, either case): the nibble table gives the same value as hexValue for all 256 bytes, and above 15 for every non-digit")
+    func nibbleTable() throws {
+        #expect(Fingerprint.nibbleTable.utf8CodeUnitCount == 256)
+        for b in 0...255 {
+            let byte = UInt8(b)
+            if let v = Fingerprint.hexValue(byte) {
+                #expect(Fingerprint.nibble(byte) == v, "byte \(b)")
+            } else {
+                #expect(Fingerprint.nibble(byte) > 15, "byte \(b)")
+            }
+        }
+        // Every upper- and lower-case spelling of a digest parses to the same bytes.
+        let lower = Self.sha256.lowercased()
+        let fromLower = try Fingerprint(parsing: "sha-256 " + lower)
+        let fromUpper = try Fingerprint(parsing: "sha-256 " + Self.sha256)
+        #expect(fromLower == fromUpper)
+        #expect(fromLower.value == "sha-256 " + Self.sha256)
+    }
+
     @Test("RFC 8122 §5: digest length must match the hash function")
     func lengthMismatch() {
         #expect { try Fingerprint(parsing: "sha-1 " + Self.sha256) } throws: {

@@ -88,6 +88,44 @@ struct SessionTests {
         #expect(out.media[1].proto == "TCP/TLS/MSRP" && out.media[1].isDisabled)
     }
 
+    @Test("TS 24.229 §7.5.2: a=3ge2ae:requested in any case asks for e2ae; another value (or none) does not (e2e)",
+          arguments: [("requested", StreamTreatment.e2ae), ("REQUESTED", .e2ae), ("Requested", .e2ae),
+                      ("applied", .e2e), ("maybe", .e2e), ("requested2", .e2e)])
+    func indicatorValue(value: String, treatment: StreamTreatment) throws {
+        var s = RewriteSession(flags: .all)
+        let offer = T.ueMSRP(requested: false, extra: ["a=3ge2ae:\(value)"])
+        let r = try s.receive(offer, kind: .offer, direction: .originating)
+        #expect(r.streams.first?.treatment == treatment)
+        #expect(s.streams.first?.treatment == treatment)
+    }
+
+    @Test("RFC 3605 §2.1: a malformed a=rtcp on an anchored RTP stream rejects the offer (typed error, stream index); the session is unchanged")
+    func malformedRTCP() throws {
+        var s = RewriteSession(flags: .all)
+        let bad = T.sdp(T.head("10.1.1.10") + ["m=audio 49170 RTP/AVP 0", "a=rtcp:notaport"])
+        #expect { try s.receive(bad, kind: .offer, direction: .originating) } throws: { e in
+            guard let e = e as? RewriteError else { return false }
+            return e.code == .malformedSDP && e.stream == 0 && e.sdp?.code == .malformedRTCP
+        }
+        #expect(s.streams.isEmpty && !s.awaitingAnswer)
+    }
+
+    @Test("RFC 4145 §4: a malformed a=setup in an answer rejects it for an anchored stream, but not for a stream the answer rejects (port 0)")
+    func answerSetupError() throws {
+        var s = RewriteSession(flags: .all)
+        _ = try T.exchange(&s, offer: Self.mixedOffer(), direction: .originating)
+        let bad = T.sdp(T.head("203.0.113.5") + ["m=audio 6000 RTP/AVP 0", "m=message 7654 TCP/MSRP *",
+                                                 "a=path:msrp://203.0.113.5:7654/r;tcp", "a=setup:sideways", "a=msrp-cema"])
+        #expect { try s.receive(bad, kind: .answer, direction: .originating) } throws: { e in
+            guard let e = e as? RewriteError else { return false }
+            return e.code == .malformedSDP && e.stream == 1 && e.sdp?.code == .malformedSetup
+        }
+        #expect(s.awaitingAnswer)   // unchanged: the offer's answer is still awaited
+        let rejected = T.sdp(T.head("203.0.113.5") + ["m=audio 6000 RTP/AVP 0", "m=message 0 TCP/MSRP *", "a=setup:sideways"])
+        let r = try s.receive(rejected, kind: .answer, direction: .originating)
+        #expect(r.streams.contains { $0.index == 1 && $0.action == .release })
+    }
+
     @Test("RFC 3261 §21.4.26: an unusable SDP is a typed 488 with a Warning; the session state is unchanged")
     func rejection() throws {
         var s = RewriteSession(flags: .all)
