@@ -378,5 +378,7 @@ extension SetupRole {
 }
 
 /// A zero-size stored property that makes a type's synthesised memberwise initialiser private (see
-/// `RTCPAttribute.memberwise`); all values are equal.
-struct MemberwiseTag: Sendable, Equatable, Hashable {}
+/// `RTCPAttribute.memberwise`, and SDPRewrite's `TerminationRequest`); all values are equal.
+package struct MemberwiseTag: Sendable, Equatable, Hashable {
+    package init() {}
+}

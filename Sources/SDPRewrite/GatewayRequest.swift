@@ -52,7 +52,6 @@ public struct GatewayTransport: RawRepresentable, Sendable, Codable, Equatable, 
         return nil
     }
 
-
     public var rawValue: String {
         switch storage {
         case .tcpTLSMSRP: return "TCP/TLS/MSRP"
@@ -165,10 +164,6 @@ extension TerminationRequest {
                   bandwidthAS: bandwidthAS, bandwidthTIAS: bandwidthTIAS, remotePath: remotePath, memberwise: MemberwiseTag())
     }
 }
-
-/// A zero-size stored property that makes a type's synthesised memberwise initialiser private (see
-/// `TerminationRequest.memberwise`); all values are equal.
-struct MemberwiseTag: Sendable, Equatable {}
 
 /// What to do with the AGW resources of one stream.
 public enum GatewayAction: String, Sendable, Codable, Equatable {

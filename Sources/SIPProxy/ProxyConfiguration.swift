@@ -69,14 +69,7 @@ public struct ProxyConfiguration: Sendable {
         listeners.contains { $0.host == uri.host && $0.port == uri.effectivePort }
     }
 
-    /// True when a Via sent-by is one of ours.
-    func isOurs(via: SIPVia) -> Bool {
-        let host = SIPURIParts.normalisedHost(via.host)
-        let port = via.port ?? (via.transport.uppercased() == "TLS" ? 5061 : 5060)
-        return listeners.contains { $0.host == host && $0.port == port }
-    }
-
-    /// `isOurs(via:)` of the Via element `hop` describes.
+    /// True when the sent-by of the Via element `hop` describes is one of ours (default port from the transport).
     func isOurs(hop: SIPViaHop) -> Bool {
         let host = SIPURIParts.normalisedHost(hop.host)
         let port = hop.port ?? (hop.transport.uppercased() == "TLS" ? 5061 : 5060)

@@ -102,13 +102,7 @@ enum SIPPlainScan {
     /// The value of the first parameter called `lowerName` in plain `r` (nil when absent or value-less),
     /// as `SIPParameters(parsing:)[name]` would give it.
     static func parameter(_ lowerName: StaticString, _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String? {
-        var out: String?
-        forEachParameter(p, r) { name, value in
-            guard equalsLower(p, name, lowerName) else { return true }
-            out = value.map { string(p, $0) }
-            return false
-        }
-        return out
+        parameterRange(lowerName, p, r).map { string(p, $0) }
     }
 
     /// The parameter part of a plain name-addr / addr-spec (RFC 3261 §20.10: after `>`, or after the
@@ -132,15 +126,8 @@ enum SIPPlainScan {
     /// The `tag` of a plain name-addr, without building the name-addr (same result as
     /// `SIPNameAddress(parsing:)?.tag`).
     static func nameAddressTag(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> SIPPlainParse<String?> {
-        guard isPlain(p, r) else { return .fallback }
-        let t = trim(p, r)
-        let params: Range<Int>
-        if let lt = first(0x3C, p, t), let gt = first(0x3E, p, lt..<t.upperBound) {
-            params = (gt + 1)..<t.upperBound
-        } else {
-            params = (first(0x3B, p, t) ?? t.upperBound)..<t.upperBound
-        }
-        return .parsed(parameter("tag", p, params))
+        guard case .parsed(let range) = nameAddressTagRange(p, r) else { return .fallback }
+        return .parsed(range.map { string(p, $0) })
     }
 
     /// Byte ranges of a plain Via element (what `via` builds its `SIPVia` from).
