@@ -67,7 +67,6 @@ public struct SIPProxyCore: Sendable {
 
     /// RFC 3261 §8.1.1.7 / §16.6 step 8: magic cookie of RFC 3261 branches.
     public static let magicCookie = "z9hG4bK"
-    static let magicCookieBytes: StaticString = "z9hG4bK"
 
     // MARK: Requests
 
@@ -205,7 +204,7 @@ public struct SIPProxyCore: Sendable {
     /// RFC 3261 §16.7 step 3: remove our top Via, run the response policy and body rewriter.
     public func processResponse(_ response: SIPMessage) -> ResponseOutcome {
         guard let status = response.statusCode, let top = response.topViaHop, configuration.isOurs(hop: top),
-              top.branchHasPrefix(Self.magicCookieBytes), response.hasVias(atLeast: 2) else { return .drop }
+              top.branch?.starts(with: Self.magicCookie.utf8) == true, response.hasVias(atLeast: 2) else { return .drop }
         var splice = SIPSplice(response)
         do { try splice.removeTopVia() } catch { return .drop }
         if let rejection = responsePolicy.process(response, splice: &splice) { return .replace(rejection) }
@@ -260,8 +259,8 @@ public struct SIPProxyCore: Sendable {
     /// version, so both give the same result.
     static func loopHash(ofBranch branch: ArraySlice<UInt8>) -> UInt64? {
         guard branch.allSatisfy({ $0 < 0x80 }) else { return loopHash(ofBranch: String(decoding: branch, as: UTF8.self)) }
-        let cookie = magicCookieBytes.utf8CodeUnitCount
-        guard branch.count > cookie + 16, SIPViaHop(transport: "", host: "", port: nil, branch: branch).branchHasPrefix(magicCookieBytes),
+        let cookie = magicCookie.utf8.count
+        guard branch.count > cookie + 16, branch.starts(with: magicCookie.utf8),
               branch[branch.startIndex + cookie + 16] == 0x2E else { return nil }
         var v: UInt64 = 0
         for c in branch[(branch.startIndex + cookie)..<(branch.startIndex + cookie + 16)] {
@@ -290,11 +289,8 @@ public struct SIPProxyCore: Sendable {
             String(unsafeUninitializedCapacity: 7 + 16 + 1 + t.count) { out in
                 var i = 0
                 for c in magicCookie.utf8 { out[i] = c; i += 1 }
-                for k in 0..<16 {
-                    let nibble = UInt8(truncatingIfNeeded: loopHash >> UInt64(60 - 4 * k)) & 0x0F
-                    out[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
-                    i += 1
-                }
+                writeHex(loopHash, into: out, at: i)
+                i += 16
                 out[i] = 0x2E
                 i += 1
                 for c in t { out[i] = c; i += 1 }
@@ -318,11 +314,17 @@ public struct SIPProxyCore: Sendable {
     /// into one String buffer (no intermediate Strings: it runs for every forwarded request).
     static func hex(_ v: UInt64) -> String {
         String(unsafeUninitializedCapacity: 16) { out in
-            for i in 0..<16 {
-                let nibble = UInt8(truncatingIfNeeded: v >> UInt64(60 - 4 * i)) & 0x0F
-                out[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble  // '0'-'9', 'a'-'f'
-            }
+            writeHex(v, into: out, at: 0)
             return 16
+        }
+    }
+
+    /// Writes `v` as 16 lower-case hex digits into `out[start..<start + 16]` (the caller sized `out`).
+    @inline(__always)
+    private static func writeHex(_ v: UInt64, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) {
+        for k in 0..<16 {
+            let nibble = UInt8(truncatingIfNeeded: v >> UInt64(60 - 4 * k)) & 0x0F
+            out[start + k] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble  // '0'-'9', 'a'-'f'
         }
     }
 }

@@ -56,10 +56,7 @@ public enum SIPViaStamp {
     /// The stamped bytes and the range of the received bytes that was rewritten (the top Via element).
     static func stampWithRange(_ message: SIPMessage, sourceIP: String, sourcePort: Int,
                                topVia: SIPVia? = nil) -> (bytes: [UInt8], replaced: Range<Int>)? {
-        guard message.isRequest, let field = message.headers.first(where: { $0.name == .via }) else { return nil }
-        var top: Range<Int>?
-        message.forEachElementRange(of: field) { top = $0; return false }
-        guard let range = top, let via = topVia ?? message.topVia else { return nil }
+        guard message.isRequest, let range = message.topViaRange, let via = topVia ?? message.topVia else { return nil }
         let rportPresent = via.rport != .absent
         let host = via.host.hasPrefix("[") && via.host.hasSuffix("]") ? String(via.host.dropFirst().dropLast()) : via.host
         let needReceived = rportPresent || host.foldedASCIICase(upper: false) != sourceIP.foldedASCIICase(upper: false)

@@ -248,15 +248,6 @@ public struct SIPViaHop: Sendable, Equatable {
         self.port = port
         self.branch = branch
     }
-
-    /// True when the branch starts with `prefix` (e.g. the RFC 3261 magic cookie).
-    public func branchHasPrefix(_ prefix: StaticString) -> Bool {
-        guard let b = branch, b.count >= prefix.utf8CodeUnitCount else { return false }
-        let s = prefix.utf8Start
-        var i = 0
-        for c in b.prefix(prefix.utf8CodeUnitCount) { if c != s[i] { return false }; i += 1 }
-        return true
-    }
 }
 
 extension SIPMessage {
@@ -275,23 +266,14 @@ extension SIPMessage {
     /// Calls `body` with the hop of every Via element that parses, top first (the elements of `vias`, in
     /// order); `body` returns false to stop.
     public func forEachViaHop(_ body: (SIPViaHop) -> Bool) {
-        var going = true
-        for f in headers where f.name == .via {
-            forEachElementRange(of: f) { r in
-                if let hop = viaHop(at: r) { going = body(hop) }
-                return going
-            }
-            if !going { return }
+        forEachViaElementRange { r in
+            guard let hop = viaHop(at: r) else { return true }
+            return body(hop)
         }
     }
 
     /// The hop of the top Via (nil exactly when `topVia` is nil).
-    public var topViaHop: SIPViaHop? {
-        guard let f = headers.first(where: { $0.name == .via }) else { return nil }
-        var first: Range<Int>?
-        forEachElementRange(of: f) { first = $0; return false }
-        return first.flatMap { viaHop(at: $0) }
-    }
+    public var topViaHop: SIPViaHop? { topViaRange.flatMap { viaHop(at: $0) } }
 
     /// True when at least `n` Via elements parse (`vias.count >= n`), without building them.
     public func hasVias(atLeast n: Int) -> Bool {

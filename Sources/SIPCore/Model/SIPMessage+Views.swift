@@ -108,20 +108,30 @@ extension SIPMessage {
     /// `elements(.via)`, without a String per element.
     public var vias: [SIPVia] {
         var out: [SIPVia] = []
-        for f in headers where f.name == .via {
-            forEachElementRange(of: f) { r in
-                if let v = via(at: r) { out.append(v) }
-                return true
-            }
+        forEachViaElementRange { r in
+            if let v = via(at: r) { out.append(v) }
+            return true
         }
         return out
     }
-    public var topVia: SIPVia? {
+    public var topVia: SIPVia? { topViaRange.flatMap { via(at: $0) } }
+
+    /// Calls `body` with the byte range of every Via element, top first, across lines and commas; `body`
+    /// returns false to stop.
+    public func forEachViaElementRange(_ body: (Range<Int>) -> Bool) {
+        for f in headers where f.name == .via {
+            var going = true
+            forEachElementRange(of: f) { r in going = body(r); return going }
+            if !going { return }
+        }
+    }
+
+    /// The byte range of the top Via element: the first element of the first Via field.
+    public var topViaRange: Range<Int>? {
         guard let f = headers.first(where: { $0.name == .via }) else { return nil }
         var first: Range<Int>?
         forEachElementRange(of: f) { first = $0; return false }
-        guard let r = first else { return nil }
-        return via(at: r)
+        return first
     }
 
     /// The Via element at byte range `r`: plain text by the byte scan, anything else (folds, quotes,
