@@ -95,6 +95,11 @@ public struct TransactionHeaderFields: Hashable, Sendable {
 
 /// A SIP message as seen by the transaction layer: start line facts, matching fields and the
 /// opaque payload that is handed back to the transport and the TU unchanged.
+///
+/// A value type with one reference to immutable storage: a message is copied many times per
+/// transaction event (into events, actions, outputs and the machine's state), and with its ~15
+/// reference-counted fields inline every copy cost ~15 retains and every destroy ~15 releases.
+/// Behind one box a copy is one retain; setting a field builds a new box (rare: adapters and tests).
 public struct TransactionMessage<Payload: Sendable>: Sendable {
     /// The start line facts (RFC 3261 §7.1, §7.2).
     public enum StartLine: Hashable, Sendable {
@@ -105,21 +110,51 @@ public struct TransactionMessage<Payload: Sendable>: Sendable {
         case response(statusCode: Int)
     }
 
-    public var startLine: StartLine
-    public var headers: TransactionHeaderFields
-    public var payload: Payload
+    /// The fields of a message, shared by its copies. Immutable (so reading a field needs no
+    /// dynamic exclusivity check): setting a field of a message gives it a new box.
+    final class Storage: Sendable {
+        let startLine: StartLine
+        let headers: TransactionHeaderFields
+        let payload: Payload
+        /// The start line kind and status code (0 for a request), read on every event: kept apart
+        /// from the start line so reading them copies no string.
+        let isRequest: Bool
+        let statusCode: Int
+
+        init(startLine: StartLine, headers: TransactionHeaderFields, payload: Payload) {
+            self.startLine = startLine
+            self.headers = headers
+            self.payload = payload
+            switch startLine {
+            case .request: (isRequest, statusCode) = (true, 0)
+            case .response(let code): (isRequest, statusCode) = (false, code)
+            }
+        }
+    }
+
+    private var storage: Storage
 
     public init(startLine: StartLine, headers: TransactionHeaderFields, payload: Payload) {
-        self.startLine = startLine
-        self.headers = headers
-        self.payload = payload
+        storage = Storage(startLine: startLine, headers: headers, payload: payload)
+    }
+
+    public var startLine: StartLine {
+        get { storage.startLine }
+        set { storage = Storage(startLine: newValue, headers: storage.headers, payload: storage.payload) }
+    }
+
+    public var headers: TransactionHeaderFields {
+        get { storage.headers }
+        set { storage = Storage(startLine: storage.startLine, headers: newValue, payload: storage.payload) }
+    }
+
+    public var payload: Payload {
+        get { storage.payload }
+        set { storage = Storage(startLine: storage.startLine, headers: storage.headers, payload: newValue) }
     }
 
     /// True for requests.
-    public var isRequest: Bool {
-        if case .request = startLine { return true }
-        return false
-    }
+    public var isRequest: Bool { storage.isRequest }
 
     /// The request method, or for a response the CSeq method (RFC 3261 §17.1.3).
     public var method: TransactionMethod {
@@ -130,10 +165,7 @@ public struct TransactionMessage<Payload: Sendable>: Sendable {
     }
 
     /// The status code of a response, nil for a request.
-    public var statusCode: Int? {
-        if case .response(let code) = startLine { return code }
-        return nil
-    }
+    public var statusCode: Int? { storage.isRequest ? nil : storage.statusCode }
 
     /// The Request-URI of a request, nil for a response.
     public var requestURI: String? {
@@ -142,7 +174,13 @@ public struct TransactionMessage<Payload: Sendable>: Sendable {
     }
 }
 
-extension TransactionMessage: Equatable where Payload: Equatable {}
+extension TransactionMessage: Equatable where Payload: Equatable {
+    /// Equal start lines, matching fields and payloads (copies of one value are equal at once).
+    public static func == (lhs: TransactionMessage, rhs: TransactionMessage) -> Bool {
+        if lhs.storage === rhs.storage { return true }
+        return lhs.startLine == rhs.startLine && lhs.headers == rhs.headers && lhs.payload == rhs.payload
+    }
+}
 
 /// Classes of response status codes as the state machines of RFC 3261 §17 distinguish them.
 enum ResponseClass {
