@@ -528,13 +528,14 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
     /// Fires due timers up to `now` (each at its own deadline, so retransmission schedules are
     /// exact) and moves the layer's time forward.
     private mutating func fireDueTimers(upTo now: TransactionInstant, into outputs: inout [TransactionLayerOutput<Payload, Peer>]) {
-        while let item = timerQueue.first, item.deadline <= now {
+        while let item = timerQueue.first, item.isDue(at: now) {
             _ = timerQueue.popFirst()
             guard let i = entries.index(forKey: item.transaction), entries.values[i].entry.timerGenerations[item.timer] == item.generation else {
                 continue  // stale: cancelled, restarted or its transaction is gone
             }
             uniqueEntry(at: i).entry.timerGenerations[item.timer] = nil
-            let fireTime = max(item.deadline, currentTime)
+            let deadline = item.deadline
+            let fireTime = deadline > currentTime ? deadline : currentTime
             currentTime = fireTime
             apply(.timerFired(item.timer), to: item.transaction, at: fireTime, into: &outputs)
         }

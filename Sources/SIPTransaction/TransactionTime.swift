@@ -37,17 +37,40 @@ public protocol TransactionClock: Sendable {
 /// A deadline list: a binary min-heap of timer entries ordered by (deadline, insertion order).
 /// Cancelled timers are removed lazily: an entry is stale when its generation no longer matches
 /// the live generation its owner keeps for that timer.
+///
+/// Entries are trivially copyable and order by plain integer comparisons (the deadline's 128-bit
+/// attosecond count as its two halves, then the insertion sequence), and the sifts move a hole
+/// instead of swapping: `Duration`'s comparison operators are opaque calls into the runtime, and the
+/// swaps re-checked the array's uniqueness at every level.
 struct TimerQueue: Sendable {
     struct Item: Sendable {
-        var deadline: TransactionInstant
+        /// The deadline's attoseconds since the origin, high and low halves (`Duration`'s own layout).
+        var deadlineHigh: Int64
+        var deadlineLow: UInt64
         var sequence: UInt64
         var transaction: TransactionID
-        var timer: TransactionTimer
         var generation: UInt64
+        var timer: TransactionTimer
 
-        func precedes(_ other: Item) -> Bool {
-            if deadline != other.deadline { return deadline < other.deadline }
-            return sequence < other.sequence
+        init(deadline: TransactionInstant, sequence: UInt64, transaction: TransactionID, timer: TransactionTimer, generation: UInt64) {
+            self.deadlineHigh = deadline.sinceOrigin._high
+            self.deadlineLow = deadline.sinceOrigin._low
+            self.sequence = sequence
+            self.transaction = transaction
+            self.generation = generation
+            self.timer = timer
+        }
+
+        var deadline: TransactionInstant { TransactionInstant(sinceOrigin: Duration(_high: deadlineHigh, low: deadlineLow)) }
+
+        /// True when the deadline is at or before `instant`.
+        @inline(__always) func isDue(at instant: TransactionInstant) -> Bool {
+            let d = instant.sinceOrigin
+            return (deadlineHigh, deadlineLow) <= (d._high, d._low)
+        }
+
+        @inline(__always) func precedes(_ other: Item) -> Bool {
+            (deadlineHigh, deadlineLow, sequence) < (other.deadlineHigh, other.deadlineLow, other.sequence)
         }
     }
 
@@ -64,11 +87,10 @@ struct TimerQueue: Sendable {
     }
 
     mutating func popFirst() -> Item? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let item = items.removeLast()
-        if !items.isEmpty { siftDown(0) }
-        return item
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty { siftDown(last, from: 0) }
+        return top
     }
 
     /// Drops every item for which `isLive` is false and restores the heap order.
@@ -77,31 +99,41 @@ struct TimerQueue: Sendable {
         var index = items.count / 2
         while index > 0 {
             index -= 1
-            siftDown(index)
+            siftDown(items[index], from: index)
         }
     }
 
+    /// Moves the item at `start` up to its place.
     private mutating func siftUp(_ start: Int) {
-        var child = start
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard items[child].precedes(items[parent]) else { return }
-            items.swapAt(child, parent)
-            child = parent
+        items.withUnsafeMutableBufferPointer { heap in
+            let item = heap[start]
+            var child = start
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard item.precedes(heap[parent]) else { break }
+                heap[child] = heap[parent]
+                child = parent
+            }
+            heap[child] = item
         }
     }
 
-    private mutating func siftDown(_ start: Int) {
-        var parent = start
-        while true {
-            let left = 2 * parent + 1
-            let right = left + 1
-            var smallest = parent
-            if left < items.count, items[left].precedes(items[smallest]) { smallest = left }
-            if right < items.count, items[right].precedes(items[smallest]) { smallest = right }
-            if smallest == parent { return }
-            items.swapAt(parent, smallest)
-            parent = smallest
+    /// Places `item` in the hole at `start`, moving smaller children up.
+    private mutating func siftDown(_ item: Item, from start: Int) {
+        items.withUnsafeMutableBufferPointer { heap in
+            let count = heap.count
+            var hole = start
+            while true {
+                let left = 2 * hole + 1
+                guard left < count else { break }
+                var smallest = left
+                let right = left + 1
+                if right < count, heap[right].precedes(heap[left]) { smallest = right }
+                guard heap[smallest].precedes(item) else { break }
+                heap[hole] = heap[smallest]
+                hole = smallest
+            }
+            heap[hole] = item
         }
     }
 }

@@ -39,7 +39,7 @@ public enum TransactionTimer: String, Hashable, Sendable, CaseIterable {
 /// (timer D's lower bound, timer C).
 public struct TransactionTimers: Sendable, Equatable {
     /// RTT estimate (RFC 3261 Table 4: default 500 ms).
-    public var t1: Duration
+    public var t1: Duration { didSet { sixtyFourT1 = Self.sixtyFour(t1) } }
     /// Maximum retransmit interval for non-INVITE requests and INVITE responses (default 4 s).
     public var t2: Duration
     /// Maximum duration a message will remain in the network (default 5 s).
@@ -71,6 +71,7 @@ public struct TransactionTimers: Sendable, Equatable {
         timerC: Duration = TransactionTimers.defaultTimerC
     ) {
         self.t1 = t1
+        self.sixtyFourT1 = Self.sixtyFour(t1)
         self.t2 = t2
         self.t4 = t4
         self.timerDUnreliable = timerDUnreliable
@@ -103,8 +104,17 @@ public struct TransactionTimers: Sendable, Equatable {
 
     // MARK: Derived durations (RFC 3261 Table 4, RFC 6026 Table 4 additions)
 
-    /// 64*T1: timers B, F, H, L, M, and J on unreliable transports.
-    public var sixtyFourT1: Duration { t1 * 64 }
+    /// 64*T1: timers B, F, H, L, M, and J on unreliable transports. Kept up to date with `t1`
+    /// rather than computed per read: `Duration * Int` is a generic run-time call, and every
+    /// transaction start read it.
+    public private(set) var sixtyFourT1: Duration
+
+    /// 64 * `t1` by six doublings (the same value and the same overflow trap as `t1 * 64`).
+    private static func sixtyFour(_ t1: Duration) -> Duration {
+        var value = t1
+        for _ in 0..<6 { value = value + value }
+        return value
+    }
 
     /// Initial timer A: T1 (§17.1.1.2). Later values double without a cap.
     public var timerAInitial: Duration { t1 }
@@ -132,5 +142,5 @@ public struct TransactionTimers: Sendable, Equatable {
     public var timerM: Duration { sixtyFourT1 }
 
     /// The next value of a capped back-off timer (E, G): MIN(2*previous, T2).
-    public func cappedDoubling(_ previous: Duration) -> Duration { min(previous * 2, t2) }
+    public func cappedDoubling(_ previous: Duration) -> Duration { min(previous + previous, t2) }
 }
