@@ -17,6 +17,11 @@ public struct ClientTransactionKey: Hashable, Sendable {
         guard let branch = response.headers.topVia.branch else { return nil }
         self.init(branch: branch, method: response.headers.cseq.method)
     }
+
+    /// Hashes the branch only: it is unique per transaction (RFC 3261 §8.1.1.7), so the method
+    /// adds no spread but would double the hashing of every table operation. Equality still
+    /// compares both fields.
+    public func hash(into hasher: inout Hasher) { hasher.combine(branch) }
 }
 
 /// RFC 3261 §17.2.3: the key of a server transaction created by a request whose top Via branch
@@ -40,6 +45,11 @@ public struct ServerTransactionKey: Hashable, Sendable {
         guard via.hasMagicCookie, let branch = via.branch, let method = request.requestMethod else { return nil }
         self.init(branch: branch, sentBy: via.sentBy, method: method)
     }
+
+    /// Hashes the branch only (unique per transaction, RFC 3261 §8.1.1.7): sent-by and method add
+    /// no spread but would triple the hashing of every table operation. Equality still compares
+    /// all three fields.
+    public func hash(into hasher: inout Hasher) { hasher.combine(branch) }
 }
 
 /// RFC 3261 §17.2.3 fallback for requests without the magic cookie (RFC 2543 peers): the fields

@@ -98,26 +98,23 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         case inviteServer(InviteServerTransaction<Payload>)
         case nonInviteServer(NonInviteServerTransaction<Payload>)
 
-        mutating func handle(_ event: TransactionEvent<Payload>) -> [TransactionAction<Payload>] {
+        /// Feeds `event` to the machine and appends its actions to `actions`.
+        mutating func handle(_ event: TransactionEvent<Payload>, into actions: inout [TransactionAction<Payload>]) {
             // `consume self`: the machine is moved out of the enum and back, not copied (a copy retained
             // and released every message the machine holds, on every event).
             switch consume self {
             case .inviteClient(var machine):
-                let actions = machine.handle(event)
+                machine.handle(event, into: &actions)
                 self = .inviteClient(machine)
-                return actions
             case .nonInviteClient(var machine):
-                let actions = machine.handle(event)
+                machine.handle(event, into: &actions)
                 self = .nonInviteClient(machine)
-                return actions
             case .inviteServer(var machine):
-                let actions = machine.handle(event)
+                machine.handle(event, into: &actions)
                 self = .inviteServer(machine)
-                return actions
             case .nonInviteServer(var machine):
-                let actions = machine.handle(event)
+                machine.handle(event, into: &actions)
                 self = .nonInviteServer(machine)
-                return actions
             }
         }
 
@@ -152,8 +149,8 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         var isClient: Bool { kind == .inviteClient || kind == .nonInviteClient }
     }
 
+    /// The facts of a transaction that are fixed when it is created.
     struct Entry: Sendable {
-        var machine: Machine
         let peer: Peer
         let reliable: Bool
         let clientKey: ClientTransactionKey?
@@ -161,25 +158,39 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         let legacyKey: RFC2543TransactionKey?
         /// The To tag of the request that created a server transaction (RFC 2543 matching).
         let requestToTag: String?
-        /// The To tag of the last response the server transaction sent: an RFC 2543 ACK matches
-        /// when its To tag equals it (§17.2.3).
-        var responseToTag: String?
         /// For a CANCEL server transaction: the INVITE server transaction it refers to.
         let cancelTarget: TransactionID?
-        /// Live generation per running timer; a queued timer whose generation differs is stale.
-        var timerGenerations = TimerGenerations()
     }
 
-    /// The storage of one entry; mutated only through `uniqueEntry(at:)` (copy on write).
+    /// One live transaction: its fixed facts and its state; mutated only through `uniqueEntry(at:)`
+    /// (copy on write). The facts are a `let`; the state is `@exclusivity(unchecked)`: the layer is a
+    /// value, a box is reached only through the layer's own `entries` and never during another access
+    /// to it, so the dynamic check (a thread-local access set, on every read and write) can never fire.
     final class EntryBox: @unchecked Sendable {
-        var entry: Entry
-        init(_ entry: Entry) { self.entry = entry }
+        let facts: Entry
+        @exclusivity(unchecked) var machine: Machine
+        /// The To tag of the last response the server transaction sent: an RFC 2543 ACK matches
+        /// when its To tag equals it (§17.2.3).
+        @exclusivity(unchecked) var responseToTag: String?
+        /// Live generation per running timer; a queued timer whose generation differs is stale.
+        @exclusivity(unchecked) var timerGenerations: TimerGenerations
+
+        init(facts: Entry, machine: Machine, responseToTag: String? = nil, timerGenerations: TimerGenerations = TimerGenerations()) {
+            self.facts = facts
+            self.machine = machine
+            self.responseToTag = responseToTag
+            self.timerGenerations = timerGenerations
+        }
+
+        func copy() -> EntryBox {
+            EntryBox(facts: facts, machine: machine, responseToTag: responseToTag, timerGenerations: timerGenerations)
+        }
     }
 
     /// The box of the entry at `index`, copied first when another copy of the layer shares it.
     @inline(__always) private mutating func uniqueEntry(at index: Dictionary<TransactionID, EntryBox>.Index) -> EntryBox {
         if !isKnownUniquelyReferenced(&entries.values[index]) {
-            entries.values[index] = EntryBox(entries.values[index].entry)
+            entries.values[index] = entries.values[index].copy()
         }
         return entries.values[index]
     }
@@ -238,6 +249,9 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
     private var serverIndex: [ServerTransactionKey: TransactionID] = [:]
     private var legacyIndex: [RFC2543TransactionKey: [TransactionID]] = [:]
     private var timerQueue = TimerQueue()
+    /// The action array the machines append to, kept between events (emptied, capacity kept) so an
+    /// event allocates no array.
+    private var scratchActions: [TransactionAction<Payload>] = []
     private var nextID: UInt64 = 1
     private var nextGeneration: UInt64 = 1
     /// The latest time seen; time never runs backwards inside the layer.
@@ -255,14 +269,14 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
     public var count: Int { entries.count }
 
     /// The state of a live transaction, nil once it terminated.
-    public func state(of id: TransactionID) -> TransactionState? { entries[id]?.entry.machine.state }
+    public func state(of id: TransactionID) -> TransactionState? { entries[id]?.machine.state }
 
     /// The kind of a live transaction.
-    public func kind(of id: TransactionID) -> TransactionKind? { entries[id]?.entry.machine.kind }
+    public func kind(of id: TransactionID) -> TransactionKind? { entries[id]?.machine.kind }
 
     /// The timers currently running for a transaction.
     public func runningTimers(of id: TransactionID) -> Set<TransactionTimer> {
-        Set(entries[id]?.entry.timerGenerations.running ?? [])
+        Set(entries[id]?.timerGenerations.running ?? [])
     }
 
     /// The earliest instant at which `advance(to:)` has work to do, nil when no timer runs. It may
@@ -288,13 +302,13 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         guard let key = RFC2543TransactionKey(request: request) else { return nil }
         let isACK = request.method == .ack
         return legacyIndex[key]?.first { id in
-            guard let entry = entries[id]?.entry else { return false }
+            guard let box = entries[id] else { return false }
             if isACK {
                 // §17.2.3: "the To tag of the ACK matches the To tag of the response sent by the
                 // server transaction."
-                return (entry.responseToTag ?? entry.requestToTag) == request.headers.toTag
+                return (box.responseToTag ?? box.facts.requestToTag) == request.headers.toTag
             }
-            return entry.requestToTag == request.headers.toTag
+            return box.facts.requestToTag == request.headers.toTag
         }
     }
 
@@ -309,8 +323,8 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         }
         guard let key = RFC2543TransactionKey(request: cancel)?.asInvite() else { return nil }
         return legacyIndex[key]?.first { id in
-            guard let entry = entries[id]?.entry, entry.machine.kind == .inviteServer else { return false }
-            return entry.requestToTag == cancel.headers.toTag
+            guard let box = entries[id], box.machine.kind == .inviteServer else { return false }
+            return box.facts.requestToTag == cancel.headers.toTag
         }
     }
 
@@ -363,10 +377,15 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             throw TransactionError(.wrongMessageKind, "the top Via needs a branch (RFC 3261 §8.1.1.7)")
         }
         let key = ClientTransactionKey(branch: branch, method: method)
-        guard clientIndex[key] == nil else {
+        // The key is claimed for the id the transaction will get (one hash for the check and the
+        // insertion); the claim is undone when a check fails.
+        let id = TransactionID(rawValue: nextID)
+        if let existing = clientIndex.updateValue(id, forKey: key) {
+            clientIndex[key] = existing
             throw TransactionError(.duplicateClientTransaction, "branch \(branch) \(method) is in use")
         }
         guard entries.count < configuration.maximumTransactions else {
+            clientIndex[key] = nil
             throw TransactionError(.tooManyTransactions, "limit \(configuration.maximumTransactions) reached")
         }
         var outputs: [TransactionLayerOutput<Payload, Peer>] = []
@@ -379,12 +398,13 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             machine = .nonInviteClient(NonInviteClientTransaction(
                 request: request, reliable: reliable, timers: configuration.timers))
         }
-        let id = allocateID()
-        entries[id] = EntryBox(Entry(
-            machine: machine, peer: peer, reliable: reliable, clientKey: key, serverKey: nil, legacyKey: nil,
-            requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: nil))
-        clientIndex[key] = id
-        apply(.start, to: id, at: currentTime, into: &outputs)
+        nextID &+= 1  // `id` is taken (no transaction is created while timers fire)
+        let box = EntryBox(
+            facts: Entry(peer: peer, reliable: reliable, clientKey: key, serverKey: nil, legacyKey: nil,
+                         requestToTag: request.headers.toTag, cancelTarget: nil),
+            machine: machine)
+        entries[id] = box
+        start(box, id: id, into: &outputs)
         fireDueTimers(upTo: now, into: &outputs)
         return (id, outputs)
     }
@@ -396,18 +416,25 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         guard response.statusCode != nil else {
             throw TransactionError(.wrongMessageKind, "a server transaction sends responses")
         }
-        guard let index = entries.index(forKey: id), !entries.values[index].entry.machine.isClient else {
+        guard let index = entries.index(forKey: id), !entries.values[index].machine.isClient else {
             throw TransactionError(.unknownTransaction, "no server transaction \(id)")
         }
         var outputs: [TransactionLayerOutput<Payload, Peer>] = []
-        fireDueTimers(upTo: now, into: &outputs)
-        let before = outputs.count
-        apply(.sendResponse(response), to: id, at: currentTime, into: &outputs)
-        // Remember the To tag of a response actually sent: an RFC 2543 ACK must carry it (§17.2.3).
-        if let tag = response.headers.toTag, let index = entries.index(forKey: id),
-            outputs[before...].contains(where: { if case .transmit = $0 { return true } else { return false } })
-        {
-            uniqueEntry(at: index).entry.responseToTag = tag
+        // Timers that fire may remove entries, which moves the others: look `id` up again then.
+        let current = fireDueTimers(upTo: now, into: &outputs) ? entries.index(forKey: id) : index
+        if let current {
+            let before = outputs.count
+            let box = uniqueEntry(at: current)
+            if !run(.sendResponse(response), on: box, id: id, at: currentTime, into: &outputs) {
+                // Remember the To tag of a response actually sent: an RFC 2543 ACK must carry it (§17.2.3).
+                if let tag = response.headers.toTag,
+                    outputs[before...].contains(where: { if case .transmit = $0 { return true } else { return false } })
+                {
+                    box.responseToTag = tag
+                }
+            } else {
+                removeEntry(at: current, id: id)
+            }
         }
         fireDueTimers(upTo: now, into: &outputs)
         return outputs
@@ -455,12 +482,21 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             ? .inviteServer(InviteServerTransaction(request: request, reliable: reliable, timers: configuration.timers))
             : .nonInviteServer(NonInviteServerTransaction(request: request, reliable: reliable, timers: configuration.timers))
         let id = allocateID()
-        entries[id] = EntryBox(Entry(
-            machine: machine, peer: peer, reliable: reliable, clientKey: nil, serverKey: serverKey,
-            legacyKey: legacyKey, requestToTag: request.headers.toTag, responseToTag: nil, cancelTarget: cancelTarget))
+        let box = EntryBox(
+            facts: Entry(peer: peer, reliable: reliable, clientKey: nil, serverKey: serverKey, legacyKey: legacyKey,
+                         requestToTag: request.headers.toTag, cancelTarget: cancelTarget),
+            machine: machine)
+        entries[id] = box
         if let serverKey { serverIndex[serverKey] = id }
         if let legacyKey { legacyIndex[legacyKey, default: []].append(id) }
-        apply(.start, to: id, at: time, into: &outputs)
+        start(box, id: id, into: &outputs)
+    }
+
+    /// Runs the `.start` event of a transaction just added to `entries` as `box`, at the layer's time.
+    private mutating func start(_ box: EntryBox, id: TransactionID, into outputs: inout [TransactionLayerOutput<Payload, Peer>]) {
+        if run(.start, on: box, id: id, at: currentTime, into: &outputs), let index = entries.index(forKey: id) {
+            removeEntry(at: index, id: id)
+        }
     }
 
     /// Feeds `event` to transaction `id` and appends the outputs of its actions to `outputs` (one array
@@ -469,36 +505,54 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         _ event: TransactionEvent<Payload>, to id: TransactionID, at time: TransactionInstant,
         into outputs: inout [TransactionLayerOutput<Payload, Peer>]
     ) {
-        // Mutated in place (one lookup, no move of the entry out of the table and back); nothing below
-        // inserts or removes entries before the final removal, so `index` stays valid.
         guard let index = entries.index(forKey: id) else { return }
-        let box = uniqueEntry(at: index)
-        let actions = box.entry.machine.handle(event)
-        let peer = box.entry.peer, reliable = box.entry.reliable
-        let isClient = box.entry.machine.isClient, cancelTarget = box.entry.cancelTarget
+        if run(event, on: uniqueEntry(at: index), id: id, at: time, into: &outputs) {
+            removeEntry(at: index, id: id)
+        }
+    }
+
+    /// Feeds `event` to the transaction in `box` (mutated in place: no move of the entry out of the
+    /// table and back) and executes its actions. Returns true when the transaction terminated: the
+    /// caller then removes its entry. Inserts and removes no entry itself, so the caller's index
+    /// stays valid.
+    private mutating func run(
+        _ event: TransactionEvent<Payload>, on box: EntryBox, id: TransactionID, at time: TransactionInstant,
+        into outputs: inout [TransactionLayerOutput<Payload, Peer>]
+    ) -> Bool {
+        var actions: [TransactionAction<Payload>] = []
+        swap(&actions, &scratchActions)
+        defer {
+            // Emptied element by element: `removeAll(keepingCapacity:)` goes through the generic
+            // `replaceSubrange`, several times the cost for the two or three actions of an event.
+            while actions.popLast() != nil {}
+            swap(&actions, &scratchActions)
+        }
+        box.machine.handle(event, into: &actions)
+        let facts = box.facts
+        let peer = facts.peer, reliable = facts.reliable, isClient = box.machine.isClient
         var terminated = false
         for action in actions {
             switch action {
             case .send(let message):
                 outputs.append(.transmit(message, to: peer, reliable: reliable, transaction: id))
             case .sendACK(let response):
-                guard let invite = box.entry.machine.request else { break }
+                guard let invite = box.machine.request else { break }
                 let ack = makeACK(invite, response)
                 outputs.append(.transmit(ack, to: peer, reliable: reliable, transaction: id))
             case .startTimer(let timer, let duration):
                 let generation = nextGeneration
                 nextGeneration &+= 1
-                box.entry.timerGenerations[timer] = generation
+                box.timerGenerations[timer] = generation
                 timerQueue.push(deadline: time + duration, transaction: id, timer: timer, generation: generation)
             case .cancelTimer(let timer):
-                box.entry.timerGenerations[timer] = nil
+                box.timerGenerations[timer] = nil
             case .passToTU(let message):
                 if isClient {
                     outputs.append(.response(id, message))
                 } else if message.isRequest, message.method == .ack {
                     outputs.append(.ack(message, from: peer, transaction: id))
                 } else if message.method == .cancel {
-                    outputs.append(.cancelRequest(id, message, from: peer, invite: cancelTarget))
+                    outputs.append(.cancelRequest(id, message, from: peer, invite: facts.cancelTarget))
                 } else {
                     outputs.append(.newRequest(id, message, from: peer))
                 }
@@ -513,34 +567,49 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
                 outputs.append(.terminated(id))
             }
         }
-        if terminated {
-            // §17.1.1.2 / §17.2.1: destroyed the instant it enters Terminated.
-            let entry = entries.remove(at: index).value.entry
-            if let key = entry.clientKey, clientIndex[key] == id { clientIndex[key] = nil }
-            if let key = entry.serverKey, serverIndex[key] == id { serverIndex[key] = nil }
-            if let key = entry.legacyKey {
-                legacyIndex[key]?.removeAll { $0 == id }
-                if legacyIndex[key]?.isEmpty == true { legacyIndex[key] = nil }
-            }
+        return terminated
+    }
+
+    /// Removes the terminated transaction at `index` and its matching keys: §17.1.1.2 / §17.2.1,
+    /// destroyed the instant it enters Terminated.
+    private mutating func removeEntry(at index: Dictionary<TransactionID, EntryBox>.Index, id: TransactionID) {
+        let facts = entries.remove(at: index).value.facts
+        if let key = facts.clientKey, let i = clientIndex.index(forKey: key), clientIndex.values[i] == id {
+            clientIndex.remove(at: i)
+        }
+        if let key = facts.serverKey, let i = serverIndex.index(forKey: key), serverIndex.values[i] == id {
+            serverIndex.remove(at: i)
+        }
+        if let key = facts.legacyKey {
+            legacyIndex[key]?.removeAll { $0 == id }
+            if legacyIndex[key]?.isEmpty == true { legacyIndex[key] = nil }
         }
     }
 
     /// Fires due timers up to `now` (each at its own deadline, so retransmission schedules are
     /// exact) and moves the layer's time forward.
-    private mutating func fireDueTimers(upTo now: TransactionInstant, into outputs: inout [TransactionLayerOutput<Payload, Peer>]) {
+    /// Returns true when a timer fired (entries may have been removed: indexes into `entries` are stale).
+    @discardableResult
+    private mutating func fireDueTimers(upTo now: TransactionInstant, into outputs: inout [TransactionLayerOutput<Payload, Peer>]) -> Bool {
+        var fired = false
         while let item = timerQueue.first, item.isDue(at: now) {
             _ = timerQueue.popFirst()
-            guard let i = entries.index(forKey: item.transaction), entries.values[i].entry.timerGenerations[item.timer] == item.generation else {
+            guard let i = entries.index(forKey: item.transaction), entries.values[i].timerGenerations[item.timer] == item.generation else {
                 continue  // stale: cancelled, restarted or its transaction is gone
             }
-            uniqueEntry(at: i).entry.timerGenerations[item.timer] = nil
+            fired = true
+            let box = uniqueEntry(at: i)
+            box.timerGenerations[item.timer] = nil
             let deadline = item.deadline
             let fireTime = deadline > currentTime ? deadline : currentTime
             currentTime = fireTime
-            apply(.timerFired(item.timer), to: item.transaction, at: fireTime, into: &outputs)
+            if run(.timerFired(item.timer), on: box, id: item.transaction, at: fireTime, into: &outputs) {
+                removeEntry(at: i, id: item.transaction)
+            }
         }
         if now > currentTime { currentTime = now }
         compactTimerQueueIfNeeded()
+        return fired
     }
 
     /// Keeps the lazily-cleaned deadline list bounded relative to the live transactions.
@@ -549,7 +618,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         guard timerQueue.count > bound else { return }
         let entries = self.entries
         timerQueue.compact { item in
-            entries[item.transaction]?.entry.timerGenerations[item.timer] == item.generation
+            entries[item.transaction]?.timerGenerations[item.timer] == item.generation
         }
     }
 }

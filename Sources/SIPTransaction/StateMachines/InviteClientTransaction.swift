@@ -16,7 +16,12 @@ public struct InviteClientTransaction<Payload: Sendable>: Sendable {
     public let reliable: Bool
     /// True when this element is a proxy and runs timer C (RFC 3261 §16.6 step 11).
     public let usesTimerC: Bool
-    let timers: TransactionTimers
+    // The timer durations this machine uses, resolved once from `TransactionTimers` at creation:
+    // the machine is moved on every event, so it carries a few values rather than the whole set.
+    /// 64*T1: timers B and M (RFC 3261 §17.1.1.2, RFC 6026 §7.2).
+    let sixtyFourT1: Duration
+    let timerC: Duration
+    let timerD: Duration
     /// The current timer A interval (doubles after each retransmission).
     public private(set) var timerAInterval: Duration
     private var timerCFired = false
@@ -26,7 +31,9 @@ public struct InviteClientTransaction<Payload: Sendable>: Sendable {
     ) {
         self.request = request
         self.reliable = reliable
-        self.timers = timers
+        self.sixtyFourT1 = timers.sixtyFourT1
+        self.timerC = timers.timerC
+        self.timerD = timers.timerD(reliable: reliable)
         self.usesTimerC = usesTimerC
         self.timerAInterval = timers.timerAInitial
     }
@@ -34,6 +41,14 @@ public struct InviteClientTransaction<Payload: Sendable>: Sendable {
     /// Feeds one event to the state machine and returns the actions to execute, in order.
     /// Events without a transition in the current state return no action.
     public mutating func handle(_ event: TransactionEvent<Payload>) -> [TransactionAction<Payload>] {
+        var actions: [TransactionAction<Payload>] = []
+        handle(event, into: &actions)
+        return actions
+    }
+
+    /// As `handle(_:)`, appending the actions to `actions` (the layer reuses one array for all
+    /// events instead of allocating one per event).
+    mutating func handle(_ event: TransactionEvent<Payload>, into actions: inout [TransactionAction<Payload>]) {
         switch (state, event) {
         case (.initial, .start):
             // §17.1.1.2: "The initial state, "Calling", MUST be entered when the TU initiates a new
@@ -42,99 +57,103 @@ public struct InviteClientTransaction<Payload: Sendable>: Sendable {
             // used, the client transaction MUST start timer A with a value of T1. [...] For any
             // transport, the client transaction MUST start timer B with a value of 64*T1."
             state = .calling
-            var actions: [TransactionAction<Payload>] = []
             if let request { actions.append(.send(request)) }
             if !reliable { actions.append(.startTimer(.timerA, timerAInterval)) }
-            actions.append(.startTimer(.timerB, timers.timerB))
+            actions.append(.startTimer(.timerB, sixtyFourT1))
             // §16.6 step 11: a stateful proxy starts timer C when forwarding an INVITE.
-            if usesTimerC { actions.append(.startTimer(.timerC, timers.timerC)) }
-            return actions
+            if usesTimerC { actions.append(.startTimer(.timerC, timerC)) }
 
         case (.calling, .timerFired(.timerA)):
             // §17.1.1.2: on timer A, retransmit and reset timer A to 2*previous (no T2 cap).
             // Timer B (64*T1) ends Calling before an interval above 64*T1 could matter, so the
             // doubling is clamped there: the schedule is unchanged and the arithmetic can never
             // overflow, whatever feeds the events.
-            timerAInterval = min(timerAInterval * 2, timers.timerB)
-            guard let request else { return [.startTimer(.timerA, timerAInterval)] }
-            return [.send(request), .startTimer(.timerA, timerAInterval)]
+            timerAInterval = min(timerAInterval + timerAInterval, sixtyFourT1)
+            guard let request else { actions.append(.startTimer(.timerA, timerAInterval)); return }
+            actions.append(.send(request))
+            actions.append(.startTimer(.timerA, timerAInterval))
 
         case (.calling, .timerFired(.timerB)):
             // §17.1.1.2: timer B in Calling: inform the TU of the timeout; no ACK.
-            let stop = stopAll(except: .timerB)
+            stopAll(except: .timerB, into: &actions)
             state = .terminated
-            return stop + [.timeout(.timerB), .terminated]
+            actions.append(.timeout(.timerB))
+            actions.append(.terminated)
 
         case (.proceeding, .timerFired(.timerB)) where timerCFired:
             // RFC 3261 §9.1: after the CANCEL that timer C caused, the original transaction is
             // considered cancelled if no final response arrives within 64*T1.
             state = .terminated
-            return [.timeout(.timerB), .terminated]
+            actions.append(.timeout(.timerB))
+            actions.append(.terminated)
 
         case (.calling, .timerFired(.timerC)):
             // §16.8: "If the client transaction has not received a provisional response, the
             // proxy MUST behave as if the transaction received a 408 (Request Timeout) response."
             timerCFired = true
-            let stop = stopAll()
+            stopAll(into: &actions)
             state = .terminated
-            return stop + [.timerCExpired(provisionalReceived: false), .terminated]
+            actions.append(.timerCExpired(provisionalReceived: false))
+            actions.append(.terminated)
 
         case (.proceeding, .timerFired(.timerC)):
             // §16.8: "If the client transaction has received a provisional response, the proxy
             // MUST generate a CANCEL request matching that transaction." The TU sends it; we guard
             // the wait for the 487 with 64*T1 (§9.1) so the transaction cannot linger.
             timerCFired = true
-            return [.timerCExpired(provisionalReceived: true), .startTimer(.timerB, timers.timerB)]
+            actions.append(.timerCExpired(provisionalReceived: true))
+            actions.append(.startTimer(.timerB, sixtyFourT1))
 
         case (.calling, .received(let response)), (.proceeding, .received(let response)):
-            return receivedWhileActive(response)
+            receivedWhileActive(response, into: &actions)
 
         case (.completed, .received(let response)):
             // §17.1.1.2: "Any retransmissions of the final response that are received while in
             // the "Completed" state MUST cause the ACK to be re-passed to the transport layer for
             // retransmission, but the newly received response MUST NOT be passed up to the TU."
             if let code = response.statusCode, ResponseClass(statusCode: code) == .failure {
-                return [.sendACK(forResponse: response)]
+                actions.append(.sendACK(forResponse: response))
             }
-            return []
 
         case (.completed, .timerFired(.timerD)):
             // §17.1.1.2: "If timer D fires while the client transaction is in the "Completed"
             // state, the client transaction MUST move to the terminated state."
             state = .terminated
-            return [.terminated]
+            actions.append(.terminated)
 
         case (.accepted, .received(let response)):
             // RFC 6026 §7.2: "A 2xx response received while in the "Accepted" state MUST be
             // passed to the TU and the machine remains in the "Accepted" state. The client
             // transaction MUST NOT generate an ACK to any 2xx response on its own."
             if let code = response.statusCode, ResponseClass(statusCode: code) == .success {
-                return [.passToTU(response)]
+                actions.append(.passToTU(response))
             }
-            return []
 
         case (.accepted, .timerFired(.timerM)):
             // RFC 6026 §7.2: "When Timer M fires and the state machine is in the "Accepted"
             // state, the machine MUST transition to the "Terminated" state."
             state = .terminated
-            return [.terminated]
+            actions.append(.terminated)
 
         case (.calling, .transportError), (.completed, .transportError):
             // §17.1.1.2 / Figure 5: a transport error in Calling or Completed informs the TU and
             // terminates the transaction (§17.1.4).
-            let stop = stopAll()
+            stopAll(into: &actions)
             state = .terminated
-            return stop + [.transportError, .terminated]
+            actions.append(.transportError)
+            actions.append(.terminated)
 
         default:
             // Stale timers and messages that have no transition in this state are absorbed.
-            return []
+            break
         }
     }
 
-    private mutating func receivedWhileActive(_ response: TransactionMessage<Payload>) -> [TransactionAction<Payload>] {
+    private mutating func receivedWhileActive(
+        _ response: TransactionMessage<Payload>, into actions: inout [TransactionAction<Payload>]
+    ) {
         guard let code = response.statusCode, let responseClass = ResponseClass(statusCode: code) else {
-            return []
+            return
         }
         switch responseClass {
         case .provisional:
@@ -142,7 +161,6 @@ public struct InviteClientTransaction<Payload: Sendable>: Sendable {
             // "Calling" state, it transitions to the "Proceeding" state. In the "Proceeding"
             // state, the client transaction SHOULD NOT retransmit the request any longer.
             // Furthermore, the provisional response MUST be passed to the TU."
-            var actions: [TransactionAction<Payload>] = []
             if state == .calling {
                 state = .proceeding
                 if !reliable { actions.append(.cancelTimer(.timerA)) }
@@ -151,18 +169,18 @@ public struct InviteClientTransaction<Payload: Sendable>: Sendable {
             // §16.7 step 2: provisional responses other than 100 reset timer C (not after it
             // already fired and a CANCEL is under way).
             if usesTimerC, code != 100, !timerCFired {
-                actions.append(.startTimer(.timerC, timers.timerC))
+                actions.append(.startTimer(.timerC, timerC))
             }
             actions.append(.passToTU(response))
-            return actions
         case .success:
             // RFC 6026 §8.4 (replacing §17.1.1.2): "When in either the "Calling" or "Proceeding"
             // states, reception of a 2xx response MUST cause the client transaction to enter the
             // "Accepted" state, and the response MUST be passed up to the TU." Timer M = 64*T1.
-            let stop = stopAll()
+            stopAll(into: &actions)
             state = .accepted
             request = nil
-            return stop + [.passToTU(response), .startTimer(.timerM, timers.timerM)]
+            actions.append(.passToTU(response))
+            actions.append(.startTimer(.timerM, sixtyFourT1))
         case .failure:
             // §17.1.1.2: "When in either the "Calling" or "Proceeding" states, reception of a
             // response with status code from 300-699 MUST cause the client transaction to
@@ -170,37 +188,34 @@ public struct InviteClientTransaction<Payload: Sendable>: Sendable {
             // up to the TU, and the client transaction MUST generate an ACK request [...]. The
             // client transaction SHOULD start timer D [...] at least 32 seconds for unreliable
             // transports, and a value of zero seconds for reliable transports."
-            let stop = stopAll()
+            stopAll(into: &actions)
             state = .completed
-            return stop + [
-                .passToTU(response), .sendACK(forResponse: response),
-                .startTimer(.timerD, timers.timerD(reliable: reliable)),
-            ]
+            actions.append(.passToTU(response))
+            actions.append(.sendACK(forResponse: response))
+            actions.append(.startTimer(.timerD, timerD))
         }
     }
 
-    /// Cancels the timers that run in the current state.
-    private func stopAll(except fired: TransactionTimer? = nil) -> [TransactionAction<Payload>] {
-        var actions: [TransactionAction<Payload>] = []
+    /// Cancels the timers that run in the current state, except `fired` (the timer being handled).
+    private func stopAll(except fired: TransactionTimer? = nil, into actions: inout [TransactionAction<Payload>]) {
+        func cancel(_ timer: TransactionTimer) {
+            if timer != fired { actions.append(.cancelTimer(timer)) }
+        }
         let timerCRunning = usesTimerC && !timerCFired
         switch state {
         case .calling:
-            if !reliable { actions.append(.cancelTimer(.timerA)) }
-            actions.append(.cancelTimer(.timerB))
-            if timerCRunning { actions.append(.cancelTimer(.timerC)) }
+            if !reliable { cancel(.timerA) }
+            cancel(.timerB)
+            if timerCRunning { cancel(.timerC) }
         case .proceeding:
-            if timerCFired { actions.append(.cancelTimer(.timerB)) }
-            if timerCRunning { actions.append(.cancelTimer(.timerC)) }
+            if timerCFired { cancel(.timerB) }
+            if timerCRunning { cancel(.timerC) }
         case .completed:
-            actions.append(.cancelTimer(.timerD))
+            cancel(.timerD)
         case .accepted:
-            actions.append(.cancelTimer(.timerM))
+            cancel(.timerM)
         case .initial, .trying, .confirmed, .terminated:
             break
         }
-        if let fired {
-            actions.removeAll { if case .cancelTimer(fired) = $0 { return true } else { return false } }
-        }
-        return actions
     }
 }
