@@ -95,5 +95,18 @@ public struct TransactionID: Hashable, Sendable, Comparable, CustomStringConvert
     public let rawValue: UInt64
     public init(rawValue: UInt64) { self.rawValue = rawValue }
     public static func < (lhs: TransactionID, rhs: TransactionID) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+
+    /// The layer's transaction table hashes ids with a multiplicative mix (a bijection of the
+    /// seeded value) instead of a full SipHash round: ids are a counter the layer hands out, never
+    /// chosen by a peer, so they need no protection against collision flooding, and the table is
+    /// looked up several times per transaction event. Equal ids hash equally, as `Hashable` requires.
+    public func _rawHashValue(seed: Int) -> Int {
+        var x = rawValue ^ UInt64(truncatingIfNeeded: seed)
+        x = (x ^ (x >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        x = (x ^ (x >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        return Int(truncatingIfNeeded: x ^ (x >> 32))
+    }
     public var description: String { "txn-\(rawValue)" }
 }

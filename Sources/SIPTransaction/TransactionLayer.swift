@@ -149,25 +149,18 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         var isClient: Bool { kind == .inviteClient || kind == .nonInviteClient }
     }
 
-    /// The facts of a transaction that are fixed when it is created.
-    struct Entry: Sendable {
-        let peer: Peer
-        let reliable: Bool
-        let clientKey: ClientTransactionKey?
-        let serverKey: ServerTransactionKey?
-        let legacyKey: RFC2543TransactionKey?
-        /// The To tag of the request that created a server transaction (RFC 2543 matching).
-        let requestToTag: String?
-        /// For a CANCEL server transaction: the INVITE server transaction it refers to.
-        let cancelTarget: TransactionID?
-    }
-
     /// One live transaction: its fixed facts and its state; mutated only through `uniqueEntry(at:)`
     /// (copy on write). The facts are a `let`; the state is `@exclusivity(unchecked)`: the layer is a
     /// value, a box is reached only through the layer's own `entries` and never during another access
     /// to it, so the dynamic check (a thread-local access set, on every read and write) can never fire.
+    ///
+    /// The fields have no generic type of their own besides `Peer` and `Machine` (the matching facts are
+    /// a non-generic struct): the deinit of a generic class runs unspecialised, and every generic field
+    /// type there costs a metadata lookup per destroyed transaction.
     final class EntryBox: @unchecked Sendable {
-        let facts: Entry
+        let peer: Peer
+        let reliable: Bool
+        let facts: TransactionEntryFacts
         @exclusivity(unchecked) var machine: Machine
         /// The To tag of the last response the server transaction sent: an RFC 2543 ACK matches
         /// when its To tag equals it (§17.2.3).
@@ -175,7 +168,12 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         /// Live generation per running timer; a queued timer whose generation differs is stale.
         @exclusivity(unchecked) var timerGenerations: TimerGenerations
 
-        init(facts: Entry, machine: Machine, responseToTag: String? = nil, timerGenerations: TimerGenerations = TimerGenerations()) {
+        init(
+            peer: Peer, reliable: Bool, facts: TransactionEntryFacts, machine: Machine, responseToTag: String? = nil,
+            timerGenerations: TimerGenerations = TimerGenerations()
+        ) {
+            self.peer = peer
+            self.reliable = reliable
             self.facts = facts
             self.machine = machine
             self.responseToTag = responseToTag
@@ -183,7 +181,8 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         }
 
         func copy() -> EntryBox {
-            EntryBox(facts: facts, machine: machine, responseToTag: responseToTag, timerGenerations: timerGenerations)
+            EntryBox(peer: peer, reliable: reliable, facts: facts, machine: machine, responseToTag: responseToTag,
+                     timerGenerations: timerGenerations)
         }
     }
 
@@ -296,8 +295,13 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
 
     /// The server transaction a request belongs to (RFC 3261 §17.2.3, with the RFC 2543 fallback).
     public func serverTransaction(matching request: TransactionMessage<Payload>) -> TransactionID? {
-        if let key = ServerTransactionKey(request: request) {
-            return serverIndex[key]
+        serverTransaction(matching: request, key: ServerTransactionKey(request: request))
+    }
+
+    /// As `serverTransaction(matching:)`, with the request's §17.2.3 key already built.
+    private func serverTransaction(matching request: TransactionMessage<Payload>, key serverKey: ServerTransactionKey?) -> TransactionID? {
+        if let serverKey {
+            return serverIndex[serverKey]
         }
         guard let key = RFC2543TransactionKey(request: request) else { return nil }
         let isACK = request.method == .ack
@@ -349,15 +353,19 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
                 return outputs
             }
             apply(.received(message), to: id, at: time, into: &outputs)
-        } else if let id = serverTransaction(matching: message) {
-            // §17.2.3: a matching request (retransmission or ACK) goes to its server transaction.
-            apply(.received(message), to: id, at: time, into: &outputs)
-        } else if message.method == .ack {
-            // An ACK that matches no server transaction is the ACK for a 2xx: it is not part of
-            // any transaction (RFC 3261 §17) and goes to the core (§16.10 forwards it statelessly).
-            outputs.append(.ack(message, from: peer, transaction: nil))
         } else {
-            createServerTransaction(for: message, from: peer, reliable: reliable, at: time, into: &outputs)
+            // The §17.2.3 key is built once, for the lookup and for a new transaction.
+            let serverKey = ServerTransactionKey(request: message)
+            if let id = serverTransaction(matching: message, key: serverKey) {
+                // §17.2.3: a matching request (retransmission or ACK) goes to its server transaction.
+                apply(.received(message), to: id, at: time, into: &outputs)
+            } else if message.method == .ack {
+                // An ACK that matches no server transaction is the ACK for a 2xx: it is not part of
+                // any transaction (RFC 3261 §17) and goes to the core (§16.10 forwards it statelessly).
+                outputs.append(.ack(message, from: peer, transaction: nil))
+            } else {
+                createServerTransaction(for: message, key: serverKey, from: peer, reliable: reliable, at: time, into: &outputs)
+            }
         }
         fireDueTimers(upTo: now, into: &outputs)
         return outputs
@@ -400,7 +408,8 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
         }
         nextID &+= 1  // `id` is taken (no transaction is created while timers fire)
         let box = EntryBox(
-            facts: Entry(peer: peer, reliable: reliable, clientKey: key, serverKey: nil, legacyKey: nil,
+            peer: peer, reliable: reliable,
+            facts: TransactionEntryFacts(clientKey: key, serverKey: nil, legacyKey: nil,
                          requestToTag: request.headers.toTag, cancelTarget: nil),
             machine: machine)
         entries[id] = box
@@ -465,7 +474,8 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
     }
 
     private mutating func createServerTransaction(
-        for request: TransactionMessage<Payload>, from peer: Peer, reliable: Bool, at time: TransactionInstant,
+        for request: TransactionMessage<Payload>, key serverKey: ServerTransactionKey?, from peer: Peer, reliable: Bool,
+        at time: TransactionInstant,
         into outputs: inout [TransactionLayerOutput<Payload, Peer>]
     ) {
         guard let method = request.requestMethod else { return }
@@ -474,7 +484,6 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             outputs.append(.rejectStateless(request, status: TransactionError(.tooManyTransactions, "").sipStatus, to: peer, reliable: reliable))
             return
         }
-        let serverKey = ServerTransactionKey(request: request)
         let legacyKey = serverKey == nil ? RFC2543TransactionKey(request: request) : nil
         let cancelTarget = method == .cancel ? inviteTransaction(cancelledBy: request) : nil
         let machine: Machine =
@@ -483,7 +492,8 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             : .nonInviteServer(NonInviteServerTransaction(request: request, reliable: reliable, timers: configuration.timers))
         let id = allocateID()
         let box = EntryBox(
-            facts: Entry(peer: peer, reliable: reliable, clientKey: nil, serverKey: serverKey, legacyKey: legacyKey,
+            peer: peer, reliable: reliable,
+            facts: TransactionEntryFacts(clientKey: nil, serverKey: serverKey, legacyKey: legacyKey,
                          requestToTag: request.headers.toTag, cancelTarget: cancelTarget),
             machine: machine)
         entries[id] = box
@@ -528,8 +538,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             swap(&actions, &scratchActions)
         }
         box.machine.handle(event, into: &actions)
-        let facts = box.facts
-        let peer = facts.peer, reliable = facts.reliable, isClient = box.machine.isClient
+        let peer = box.peer, reliable = box.reliable, isClient = box.machine.isClient
         var terminated = false
         for action in actions {
             switch action {
@@ -552,7 +561,7 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
                 } else if message.isRequest, message.method == .ack {
                     outputs.append(.ack(message, from: peer, transaction: id))
                 } else if message.method == .cancel {
-                    outputs.append(.cancelRequest(id, message, from: peer, invite: facts.cancelTarget))
+                    outputs.append(.cancelRequest(id, message, from: peer, invite: box.facts.cancelTarget))
                 } else {
                     outputs.append(.newRequest(id, message, from: peer))
                 }
@@ -621,6 +630,17 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
             entries[item.transaction]?.timerGenerations[item.timer] == item.generation
         }
     }
+}
+
+/// The matching facts of a transaction, fixed when it is created (non-generic, see `EntryBox`).
+struct TransactionEntryFacts: Sendable {
+    let clientKey: ClientTransactionKey?
+    let serverKey: ServerTransactionKey?
+    let legacyKey: RFC2543TransactionKey?
+    /// The To tag of the request that created a server transaction (RFC 2543 matching).
+    let requestToTag: String?
+    /// For a CANCEL server transaction: the INVITE server transaction it refers to.
+    let cancelTarget: TransactionID?
 }
 
 extension TransactionMessage {
