@@ -82,14 +82,6 @@ public struct RFC2543TransactionKey: Hashable, Sendable {
     }
 }
 
-extension TransactionMessage {
-    /// The method of a request, nil for a response.
-    var requestMethod: TransactionMethod? {
-        if case .request(let method, _) = startLine { return method }
-        return nil
-    }
-}
-
 /// A handle to a transaction owned by `TransactionLayer`; unique for the layer's lifetime.
 public struct TransactionID: Hashable, Sendable, Comparable, CustomStringConvertible {
     public let rawValue: UInt64

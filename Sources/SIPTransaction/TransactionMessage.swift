@@ -120,14 +120,16 @@ public struct TransactionMessage<Payload: Sendable>: Sendable {
         /// from the start line so reading them copies no string.
         let isRequest: Bool
         let statusCode: Int
+        /// The request method, or for a response the CSeq method (fixed: the storage is immutable).
+        let method: TransactionMethod
 
         init(startLine: StartLine, headers: TransactionHeaderFields, payload: Payload) {
             self.startLine = startLine
             self.headers = headers
             self.payload = payload
             switch startLine {
-            case .request: (isRequest, statusCode) = (true, 0)
-            case .response(let code): (isRequest, statusCode) = (false, code)
+            case .request(let method, _): (isRequest, statusCode, self.method) = (true, 0, method)
+            case .response(let code): (isRequest, statusCode, self.method) = (false, code, headers.cseq.method)
             }
         }
     }
@@ -138,18 +140,21 @@ public struct TransactionMessage<Payload: Sendable>: Sendable {
         storage = Storage(startLine: startLine, headers: headers, payload: payload)
     }
 
+    // The getters yield the stored value in place (`_read`): `message.headers.toTag` then copies the
+    // tag, not the whole header struct with its seven strings.
+
     public var startLine: StartLine {
-        get { storage.startLine }
+        _read { yield storage.startLine }
         set { storage = Storage(startLine: newValue, headers: storage.headers, payload: storage.payload) }
     }
 
     public var headers: TransactionHeaderFields {
-        get { storage.headers }
+        _read { yield storage.headers }
         set { storage = Storage(startLine: storage.startLine, headers: newValue, payload: storage.payload) }
     }
 
     public var payload: Payload {
-        get { storage.payload }
+        _read { yield storage.payload }
         set { storage = Storage(startLine: storage.startLine, headers: storage.headers, payload: newValue) }
     }
 
@@ -157,12 +162,10 @@ public struct TransactionMessage<Payload: Sendable>: Sendable {
     public var isRequest: Bool { storage.isRequest }
 
     /// The request method, or for a response the CSeq method (RFC 3261 §17.1.3).
-    public var method: TransactionMethod {
-        switch startLine {
-        case .request(let method, _): return method
-        case .response: return headers.cseq.method
-        }
-    }
+    public var method: TransactionMethod { storage.method }
+
+    /// The method of a request, nil for a response.
+    var requestMethod: TransactionMethod? { storage.isRequest ? storage.method : nil }
 
     /// The status code of a response, nil for a request.
     public var statusCode: Int? { storage.isRequest ? nil : storage.statusCode }

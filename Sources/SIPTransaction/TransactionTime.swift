@@ -12,8 +12,10 @@ public struct TransactionInstant: Hashable, Comparable, Sendable, CustomStringCo
     /// The origin.
     public static let zero = TransactionInstant(sinceOrigin: .zero)
 
+    /// Compares the attosecond counts as `Duration` lays them out (signed high half, unsigned low
+    /// half): the same order as `Duration`'s `<`, which is an opaque runtime call.
     public static func < (lhs: TransactionInstant, rhs: TransactionInstant) -> Bool {
-        lhs.sinceOrigin < rhs.sinceOrigin
+        (lhs.sinceOrigin._high, lhs.sinceOrigin._low) < (rhs.sinceOrigin._high, rhs.sinceOrigin._low)
     }
 
     public static func + (lhs: TransactionInstant, rhs: Duration) -> TransactionInstant {
