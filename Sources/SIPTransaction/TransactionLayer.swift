@@ -582,14 +582,16 @@ public struct TransactionLayer<Payload: Sendable, Peer: Sendable>: Sendable {
     /// Removes the terminated transaction at `index` and its matching keys: §17.1.1.2 / §17.2.1,
     /// destroyed the instant it enters Terminated.
     private mutating func removeEntry(at index: Dictionary<TransactionID, EntryBox>.Index, id: TransactionID) {
-        let facts = entries.remove(at: index).value.facts
-        if let key = facts.clientKey, let i = clientIndex.index(forKey: key), clientIndex.values[i] == id {
+        // The keys are read through the box (a copy of the whole facts struct retained and released
+        // every key and tag of it).
+        let box = entries.remove(at: index).value
+        if let key = box.facts.clientKey, let i = clientIndex.index(forKey: key), clientIndex.values[i] == id {
             clientIndex.remove(at: i)
         }
-        if let key = facts.serverKey, let i = serverIndex.index(forKey: key), serverIndex.values[i] == id {
+        if let key = box.facts.serverKey, let i = serverIndex.index(forKey: key), serverIndex.values[i] == id {
             serverIndex.remove(at: i)
         }
-        if let key = facts.legacyKey {
+        if let key = box.facts.legacyKey {
             legacyIndex[key]?.removeAll { $0 == id }
             if legacyIndex[key]?.isEmpty == true { legacyIndex[key] = nil }
         }
