@@ -188,7 +188,13 @@ public struct SIPURIParts: Sendable, Equatable {
 
     static func uriHost(_ host: String) -> String {
         // ASCII (every listener host and IP literal): a byte search, no grapheme walk.
-        let colon = host.utf8.allSatisfy({ $0 < 0x80 }) ? host.utf8.contains(0x3A) : host.contains(":")
+        var h = host
+        let asciiColon: Bool? = h.withUTF8 { u in
+            var colon = false
+            for c in u { if c >= 0x80 { return nil }; if c == 0x3A { colon = true } }
+            return colon
+        }
+        let colon = asciiColon ?? host.contains(":")
         return colon ? "[\(host)]" : host
     }
 }

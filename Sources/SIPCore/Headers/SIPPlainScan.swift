@@ -7,6 +7,26 @@
 // only on plain text and hand everything else (quotes, folds, non-ASCII, IPv6 references, odd
 // spacing) back to the general parser, so behaviour does not change.
 
+/// Eight-byte words for the byte scans (SWAR): whether a word holds a given byte, without a loop per byte.
+enum SIPWord {
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// The eight bytes at `base + offset` (any alignment; byte order does not matter to `has`).
+    @inline(__always)
+    static func load(_ base: UnsafePointer<UInt8>, _ offset: Int) -> UInt64 {
+        UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self)
+    }
+
+    /// True when one of the eight bytes of `w` equals `c` (the exact zero-byte test: `x - 0x01…` borrows
+    /// into a byte's high bit, and `~x` keeps it, only if some byte of `x = w ^ c…` is zero).
+    @inline(__always)
+    static func has(_ w: UInt64, _ c: UInt8) -> Bool {
+        let x = w ^ (ones &* UInt64(c))
+        return (x &- ones) & ~x & highBits != 0
+    }
+}
+
 /// Result of a fast path: `fallback` hands the input to the general parser.
 enum SIPPlainParse<T> {
     case fallback
@@ -19,6 +39,15 @@ enum SIPPlainScan {
     @inline(__always)
     static func isPlain(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
         var k = r.lowerBound
+        // Eight bytes at a time: none may have the high bit or be one of the four excluded bytes.
+        if let base = p.baseAddress {
+            while r.upperBound - k >= 8 {
+                let w = SIPWord.load(base, k)
+                if w & SIPWord.highBits != 0 || SIPWord.has(w, 0x22) || SIPWord.has(w, 0x5C)
+                    || SIPWord.has(w, 0x0D) || SIPWord.has(w, 0x0A) { return false }
+                k += 8
+            }
+        }
         while k < r.upperBound {
             let c = p[k]
             if c >= 0x80 || c == 0x22 || c == 0x5C || c == 0x0D || c == 0x0A { return false }
@@ -109,18 +138,33 @@ enum SIPPlainScan {
     /// first `;` of an addr-spec), as `SIPNameAddress(parsing:)` splits it; `.parsed(nil)` when that
     /// parser returns nil (empty or `*`).
     static func nameAddress(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> SIPPlainParse<SIPNameAddress?> {
+        guard case .parsed(let parts) = nameAddressRanges(p, r) else { return .fallback }
+        guard let parts else { return .parsed(nil) }
+        return .parsed(SIPNameAddress(displayName: parts.displayName.map { string(p, $0) }, uri: string(p, parts.uri),
+                                      parameters: parameters(p, parts.parameters), angleBracketed: parts.angleBracketed))
+    }
+
+    /// Byte ranges of a plain name-addr / addr-spec (what `nameAddress` builds its `SIPNameAddress` from).
+    struct NameAddressRanges {
+        var displayName: Range<Int>?
+        var uri: Range<Int>
+        var parameters: Range<Int>
+        var angleBracketed: Bool
+    }
+
+    /// The parts of plain text as `SIPNameAddress(parsing:)` splits it; `.parsed(nil)` for empty or `*`.
+    static func nameAddressRanges(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> SIPPlainParse<NameAddressRanges?> {
         guard isPlain(p, r) else { return .fallback }
         let t = trim(p, r)
         if t.isEmpty || (t.count == 1 && p[t.lowerBound] == 0x2A) { return .parsed(nil) }
         if let lt = first(0x3C, p, t), let gt = first(0x3E, p, lt..<t.upperBound) {
             let dn = trim(p, t.lowerBound..<lt)
-            return .parsed(SIPNameAddress(displayName: dn.isEmpty ? nil : string(p, dn),
-                                          uri: string(p, trim(p, (lt + 1)..<gt)),
-                                          parameters: parameters(p, (gt + 1)..<t.upperBound), angleBracketed: true))
+            return .parsed(NameAddressRanges(displayName: dn.isEmpty ? nil : dn, uri: trim(p, (lt + 1)..<gt),
+                                             parameters: (gt + 1)..<t.upperBound, angleBracketed: true))
         }
         let semi = first(0x3B, p, t) ?? t.upperBound
-        return .parsed(SIPNameAddress(displayName: nil, uri: string(p, trim(p, t.lowerBound..<semi)),
-                                      parameters: parameters(p, semi..<t.upperBound), angleBracketed: false))
+        return .parsed(NameAddressRanges(displayName: nil, uri: trim(p, t.lowerBound..<semi),
+                                         parameters: semi..<t.upperBound, angleBracketed: false))
     }
 
     /// The `tag` of a plain name-addr, without building the name-addr (same result as
@@ -275,12 +319,51 @@ extension SIPMessage {
     /// The hop of the top Via (nil exactly when `topVia` is nil).
     public var topViaHop: SIPViaHop? { topViaRange.flatMap { viaHop(at: $0) } }
 
-    /// True when at least `n` Via elements parse (`vias.count >= n`), without building them.
+    /// True when at least `n` Via elements parse (`vias.count >= n`), without building them: an element
+    /// counts when it parses (`viaHop(at:) != nil`), checked without the hop's Strings.
     public func hasVias(atLeast n: Int) -> Bool {
         var count = 0
         if count >= n { return true }
-        forEachViaHop { _ in count += 1; return count < n }
+        forEachViaElementRange { r in
+            if viaParses(at: r) { count += 1 }
+            return count < n
+        }
         return count >= n
+    }
+
+    /// `(topViaHop, hasVias(atLeast: n))` in one walk over the Via elements: the top element is parsed once,
+    /// the others only checked until `n` parse (RFC 3261 §16.7 step 3 reads both for every response).
+    public func topViaHop(countingVias n: Int) -> (hop: SIPViaHop?, atLeast: Bool) {
+        var hop: SIPViaHop?
+        var count = 0
+        var firstField = true, sawTop = false
+        for f in headers where f.name == .via {
+            var going = true
+            forEachElementRange(of: f) { r in
+                if firstField && !sawTop {
+                    // The first element of the first Via field: `topViaRange`.
+                    sawTop = true
+                    hop = viaHop(at: r)
+                    if hop != nil { count += 1 }
+                } else if viaParses(at: r) {
+                    count += 1
+                }
+                going = count < n
+                return going
+            }
+            firstField = false
+            if !going { break }
+        }
+        return (hop, count >= n)
+    }
+
+    /// `viaHop(at: r) != nil`: the plain byte scan's shape, else the general parser on the text.
+    private func viaParses(at r: Range<Int>) -> Bool {
+        let plain = bytes.withUnsafeBufferPointer { p -> Bool in
+            if case .parsed = SIPPlainScan.viaRanges(p, r) { return true }
+            return false
+        }
+        return plain || SIPVia(parsing: text(r)[...]) != nil
     }
 
     /// The bytes of `text(range)` (folds replaced by SP): a slice of `bytes` when the range has no fold.
@@ -306,6 +389,25 @@ extension SIPMessage {
 
     /// The bytes of `callID`.
     public var callIDBytes: ArraySlice<UInt8>? { headers.first(where: { $0.name == .callID }).map { unfoldedBytes($0.valueRange) } }
+
+    /// The URIs of `routes`, in order (`routes.map(\.uri)`), without building each name-addr's parameters.
+    public var routeURIs: [String] {
+        var out: [String] = []
+        for f in headers where f.name == .route {
+            forEachElementRange(of: f) { r in
+                let plain = bytes.withUnsafeBufferPointer { p -> SIPPlainParse<String?> in
+                    guard case .parsed(let parts) = SIPPlainScan.nameAddressRanges(p, r) else { return .fallback }
+                    return .parsed(parts.map { SIPPlainScan.string(p, $0.uri) })
+                }
+                switch plain {
+                case .parsed(let uri): if let uri { out.append(uri) }
+                case .fallback: if let a = SIPNameAddress(parsing: text(r)[...]) { out.append(a.uri) }
+                }
+                return true
+            }
+        }
+        return out
+    }
 
     /// The bytes of `requestURI`.
     public var requestURIBytes: ArraySlice<UInt8>? { if case .request(_, let r) = startLine { return unfoldedBytes(r) } else { return nil } }

@@ -60,6 +60,15 @@ extension SIPMessage {
             var inQuote = false, escaped = false, angle = false
             var emitted = 0
             while k <= end {
+                // Eight bytes with none of `"` `,` `<` `>` `\` never change the state either.
+                if !escaped, let base = p.baseAddress {
+                    while end - k >= 8 {
+                        let w = SIPWord.load(base, k)
+                        if SIPWord.has(w, 0x22) || SIPWord.has(w, 0x2C) || SIPWord.has(w, 0x3C) || SIPWord.has(w, 0x3E)
+                            || SIPWord.has(w, 0x5C) { break }
+                        k += 8
+                    }
+                }
                 if k < end {
                     let c = p[k]
                     // Fast path: letters, digits, '@', ';', '=' ... never change the state.
@@ -149,6 +158,9 @@ extension SIPMessage {
         guard let r = cseqParts else { return nil }
         return SIPCSeq(number: r.number, method: String(decoding: bytes[r.method], as: UTF8.self))
     }
+
+    /// `cseq?.number`, without building the method String.
+    public var cseqNumber: UInt32? { cseqParts?.number }
 
     /// Byte range of the CSeq method when CSeq is well formed (used by the parser's checks).
     var cseqMethodRange: Range<Int>? { cseqParts?.method }
