@@ -92,8 +92,9 @@ public struct SIPProxyCore: Sendable {
         if method != "ACK", method != "CANCEL" {
             // Each Via's sent-by and branch bytes (no `SIPVia` with its parameter list per element).
             var looped = false
-            request.forEachViaHop { hop in
-                if configuration.isOurs(hop: hop), let b = hop.branch, Self.loopHash(ofBranch: b) == loopHash { looped = true }
+            // The branch is checked first (bytes); the sent-by only of a hop whose branch carries this hash.
+            request.forEachViaHop(branchFilter: { b in b.map { Self.loopHash(ofBranch: $0) == loopHash } ?? false }) { hop in
+                if configuration.isOurs(hop: hop) { looped = true }
                 return !looped
             }
             if looped {
@@ -323,7 +324,14 @@ public struct SIPProxyCore: Sendable {
     /// True when `a` and `b` have the same UTF-8 bytes (one compare of contiguous buffers).
     static func sameBytes(_ a: String, _ b: String) -> Bool {
         var a = a, b = b
-        return a.withUTF8 { x in b.withUTF8 { y in x.count == y.count && x.elementsEqual(y) } }
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                var k = 0
+                while k < x.count { if x[k] != y[k] { return false }; k += 1 }
+                return true
+            }
+        }
     }
 
     /// The concatenation of `parts` in one String buffer (no interpolation buffer growing per part).

@@ -97,11 +97,15 @@ public struct SIPURIParts: Sendable, Equatable {
         guard !host.isEmpty else { return .some(nil) }
         var port: Int?
         if let portText {
-            guard portText.count <= 5, let v = Int(text(portText)), (1...65535).contains(v) else { return .some(nil) }
+            // Digits only (the usual port) are read here; anything else (a sign, ...) as `Int(String)` reads it.
+            var digits: Int? = portText.isEmpty || portText.count > 5 ? nil : 0
+            for i in portText { digits = digits.flatMap { p[i] >= 0x30 && p[i] <= 0x39 ? $0 * 10 + Int(p[i] - 0x30) : nil } }
+            guard portText.count <= 5, let v = digits ?? Int(text(portText)), (1...65535).contains(v) else { return .some(nil) }
             port = v
         }
         var params: [String: String] = [:]
         if paramsStart < rest.upperBound {
+            params.reserveCapacity(2)
             var count = 0
             var i = paramsStart + 1
             while i <= rest.upperBound, count < SIPURIParts.maxParameters {

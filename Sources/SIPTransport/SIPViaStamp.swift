@@ -83,7 +83,8 @@ public enum SIPViaStamp {
                     switch paramName(seg) {
                     case .rport:
                         out.append(contentsOf: leadingSpace(seg))
-                        out.append(contentsOf: "rport=\(sourcePort)".utf8)
+                        out.append(contentsOf: "rport=".utf8)
+                        if sourcePort >= 0 { appendDecimal(sourcePort, to: &out) } else { out.append(contentsOf: String(sourcePort).utf8) }
                     case .received:
                         out.append(contentsOf: leadingSpace(seg))
                         out.append(contentsOf: "received=".utf8)
@@ -106,6 +107,14 @@ public enum SIPViaStamp {
     }
 
     private enum ParamName { case rport, received, other }
+
+    /// `String(value)`'s digits appended to `out` for `value >= 0` (no String).
+    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        let v = value
+        var divisor = 1
+        while divisor <= v / 10 { divisor *= 10 }
+        repeat { out.append(UInt8(truncatingIfNeeded: v / divisor % 10) &+ 0x30); divisor /= 10 } while divisor > 0
+    }
 
     /// The parameter's name (before '=', LWS trimmed), compared case-insensitively with the two the
     /// stamp rewrites.

@@ -121,6 +121,8 @@ enum SIPPlainScan {
     /// `SIPParameters(parsing:)` of plain text.
     static func parameters(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> SIPParameters {
         var items: [SIPParameters.Parameter] = []
+        // A Via or name-addr has a few parameters: one allocation instead of growing 1, 2, 4.
+        if !r.isEmpty { items.reserveCapacity(4) }
         forEachParameter(p, r) { name, value in
             items.append(.init(name: string(p, name), value: value.map { string(p, $0) }))
             return true
@@ -313,6 +315,27 @@ extension SIPMessage {
         forEachViaElementRange { r in
             guard let hop = viaHop(at: r) else { return true }
             return body(hop)
+        }
+    }
+
+    /// As `forEachViaHop`, but only hops whose branch bytes pass `branchFilter` (nil: no branch) are given
+    /// to `body`; for plain elements the filter runs on the bytes before the hop's Strings are made (RFC 3261
+    /// §16.3 step 4 reads the sent-by only of Vias whose branch carries our loop hash).
+    public func forEachViaHop(branchFilter: (ArraySlice<UInt8>?) -> Bool, _ body: (SIPViaHop) -> Bool) {
+        forEachViaElementRange { r in
+            let plain = bytes.withUnsafeBufferPointer { p -> SIPPlainParse<SIPViaHop?> in
+                guard case .parsed(let v) = SIPPlainScan.viaRanges(p, r) else { return .fallback }
+                let branch = SIPPlainScan.parameterRange("branch", p, v.parameters).map { bytes[$0] }
+                guard branchFilter(branch) else { return .parsed(nil) }
+                return .parsed(SIPViaHop(transport: SIPPlainScan.upperString(p, v.transport), host: SIPPlainScan.string(p, v.host),
+                                         port: v.port, branch: branch))
+            }
+            switch plain {
+            case .parsed(let hop): return hop.map(body) ?? true
+            case .fallback:
+                guard let hop = viaHop(at: r), branchFilter(hop.branch) else { return true }
+                return body(hop)
+            }
         }
     }
 
