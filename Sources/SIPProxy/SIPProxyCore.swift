@@ -280,8 +280,10 @@ public struct SIPProxyCore: Sendable {
     /// ASCII with 16 hex digits is read from the bytes; anything else (signs, non-ASCII) goes to the String
     /// version, so both give the same result.
     static func loopHash(ofBranch branch: ArraySlice<UInt8>) -> UInt64? {
-        guard branch.allSatisfy({ $0 < 0x80 }) else { return loopHash(ofBranch: String(decoding: branch, as: UTF8.self)) }
         let cookie = magicCookie.utf8.count
+        // Our shape needs at least cookie + 16 + 1 characters, so at least that many bytes on either path.
+        guard branch.count > cookie + 16 else { return nil }
+        guard branch.allSatisfy({ $0 < 0x80 }) else { return loopHash(ofBranch: String(decoding: branch, as: UTF8.self)) }
         guard branch.count > cookie + 16, branch.starts(with: magicCookie.utf8),
               branch[branch.startIndex + cookie + 16] == 0x2E else { return nil }
         var v: UInt64 = 0

@@ -105,7 +105,6 @@ public struct SIPURIParts: Sendable, Equatable {
         }
         var params: [String: String] = [:]
         if paramsStart < rest.upperBound {
-            params.reserveCapacity(2)
             var count = 0
             var i = paramsStart + 1
             while i <= rest.upperBound, count < SIPURIParts.maxParameters {
@@ -185,6 +184,12 @@ public struct SIPURIParts: Sendable, Equatable {
     public static let maxParameters = 32
 
     static func normalisedHost(_ host: String) -> String {
+        // ASCII without brackets or capitals (an IP address, a lower-case name): already normalised.
+        var copy = host
+        let unchanged = copy.withUTF8 { u in
+            (u.first != 0x5B || u.last != 0x5D) && u.allSatisfy { $0 < 0x80 && !($0 >= 0x41 && $0 <= 0x5A) }
+        }
+        if unchanged { return host }
         var h = Substring(host)
         if h.first == "[", h.last == "]" { h = h.dropFirst().dropLast() }
         return h.lowercased()

@@ -30,7 +30,7 @@ extension TransactionMessage where Payload == SIPMessage {
         self.init(
             startLine: startLine,
             headers: TransactionHeaderFields(
-                topVia: TopVia(transport: transport, sentBy: ViaSentBy(host: host, port: port), branch: topVia?.branch),
+                topVia: TopVia(transport: transport, sentBy: ViaSentBy(host: host, port: port), branch: topVia?.parameters["branch"]),
                 callID: callID,
                 cseq: CSeqField(number: cseq.number, method: TransactionMethod(cseq.method)),
                 fromTag: message.fromTag,

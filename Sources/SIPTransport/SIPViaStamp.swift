@@ -56,11 +56,14 @@ public enum SIPViaStamp {
     /// The stamped bytes and the range of the received bytes that was rewritten (the top Via element).
     static func stampWithRange(_ message: SIPMessage, sourceIP: String, sourcePort: Int,
                                topVia: SIPVia? = nil) -> (bytes: [UInt8], replaced: Range<Int>)? {
-        guard message.isRequest, let range = message.topViaRange, let via = topVia ?? message.topVia else { return nil }
-        let rportPresent = via.rport != .absent
-        let host = via.host.hasPrefix("[") && via.host.hasSuffix("]") ? String(via.host.dropFirst().dropLast()) : via.host
-        let needReceived = rportPresent || host.foldedASCIICase(upper: false) != sourceIP.foldedASCIICase(upper: false)
-        guard needReceived else { return nil }
+        guard message.isRequest, let range = message.topViaRange else { return nil }
+        // The Via is read in place (given, or parsed here), not copied.
+        func needsReceived(_ via: SIPVia) -> Bool {
+            let rportPresent = via.rport != .absent
+            let host = via.host.hasPrefix("[") && via.host.hasSuffix("]") ? String(via.host.dropFirst().dropLast()) : via.host
+            return rportPresent || host.foldedASCIICase(upper: false) != sourceIP.foldedASCIICase(upper: false)
+        }
+        guard let needReceived = topVia.map(needsReceived) ?? message.topVia.map(needsReceived), needReceived else { return nil }
 
         // Split the element at ';' (Via params hold no quoted strings that could contain ';' in
         // practice; IPv6 references contain ':' only), byte by byte.
@@ -71,32 +74,36 @@ public enum SIPViaStamp {
         var wroteReceived = false
         var segStart = range.lowerBound
         var first = true
-        var k = range.lowerBound
-        while k <= range.upperBound {
-            if k == range.upperBound || b[k] == 0x3B {
-                let seg = b[segStart..<k]
-                if first {
-                    out.append(contentsOf: seg)
-                    first = false
-                } else {
-                    out.append(0x3B)
-                    switch paramName(seg) {
-                    case .rport:
-                        out.append(contentsOf: leadingSpace(seg))
-                        out.append(contentsOf: "rport=".utf8)
-                        if sourcePort >= 0 { appendDecimal(sourcePort, to: &out) } else { out.append(contentsOf: String(sourcePort).utf8) }
-                    case .received:
-                        out.append(contentsOf: leadingSpace(seg))
-                        out.append(contentsOf: "received=".utf8)
-                        out.append(contentsOf: sourceIP.utf8)
-                        wroteReceived = true
-                    case .other:
-                        out.append(contentsOf: seg)
-                    }
-                }
-                segStart = k + 1
+        while true {
+            // The segment runs to the next ';' or the end of the element (found on the buffer, no Array
+            // subscript per byte).
+            let segEnd = b.withUnsafeBufferPointer { p in
+                var i = segStart
+                while i < range.upperBound, p[i] != 0x3B { i += 1 }
+                return i
             }
-            k += 1
+            let seg = b[segStart..<segEnd]
+            if first {
+                out.append(contentsOf: seg)
+                first = false
+            } else {
+                out.append(0x3B)
+                switch paramName(seg) {
+                case .rport:
+                    out.append(contentsOf: leadingSpace(seg))
+                    out.append(contentsOf: "rport=".utf8)
+                    if sourcePort >= 0 { appendDecimal(sourcePort, to: &out) } else { out.append(contentsOf: String(sourcePort).utf8) }
+                case .received:
+                    out.append(contentsOf: leadingSpace(seg))
+                    out.append(contentsOf: "received=".utf8)
+                    out.append(contentsOf: sourceIP.utf8)
+                    wroteReceived = true
+                case .other:
+                    out.append(contentsOf: seg)
+                }
+            }
+            if segEnd >= range.upperBound { break }
+            segStart = segEnd + 1
         }
         if !wroteReceived {
             out.append(contentsOf: ";received=".utf8)

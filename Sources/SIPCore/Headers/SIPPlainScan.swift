@@ -58,6 +58,21 @@ enum SIPPlainScan {
 
     @inline(__always) static func isSPHT(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
 
+    /// True when `p[r]` holds a CR or LF (a fold, or a line end), eight bytes at a time.
+    @inline(__always)
+    static func hasLineBreak(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        var k = r.lowerBound
+        if let base = p.baseAddress {
+            while r.upperBound - k >= 8 {
+                let w = SIPWord.load(base, k)
+                if SIPWord.has(w, 0x0D) || SIPWord.has(w, 0x0A) { break }
+                k += 8
+            }
+        }
+        while k < r.upperBound { if p[k] == 0x0D || p[k] == 0x0A { return true }; k += 1 }
+        return false
+    }
+
     /// `r` without leading and trailing SP/HT (plain text has no CR/LF).
     @inline(__always)
     static func trim(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Range<Int> {
@@ -70,6 +85,10 @@ enum SIPPlainScan {
     @inline(__always)
     static func first(_ c: UInt8, _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
         var k = r.lowerBound
+        // Whole words without `c` are skipped eight bytes at a time.
+        if let base = p.baseAddress {
+            while r.upperBound - k >= 8, !SIPWord.has(SIPWord.load(base, k), c) { k += 8 }
+        }
         while k < r.upperBound { if p[k] == c { return k }; k += 1 }
         return nil
     }
@@ -106,8 +125,7 @@ enum SIPPlainScan {
         while k < e, count < SIPParseLimits.maxElementsPerField {
             while k < e, p[k] == 0x3B || isSPHT(p[k]) { k += 1 }
             if k == e { break }
-            var end = k
-            while end < e, p[end] != 0x3B { end += 1 }
+            let end = first(0x3B, p, k..<e) ?? e
             count += 1
             if let eq = first(0x3D, p, k..<end) {
                 guard body(trim(p, k..<eq), trim(p, (eq + 1)..<end)) else { return }
@@ -391,11 +409,7 @@ extension SIPMessage {
 
     /// The bytes of `text(range)` (folds replaced by SP): a slice of `bytes` when the range has no fold.
     public func unfoldedBytes(_ range: Range<Int>) -> ArraySlice<UInt8> {
-        let hasFold = bytes.withUnsafeBufferPointer { p in
-            var k = range.lowerBound
-            while k < range.upperBound { if p[k] == 0x0D || p[k] == 0x0A { return true }; k += 1 }
-            return false
-        }
+        let hasFold = bytes.withUnsafeBufferPointer { SIPPlainScan.hasLineBreak($0, range) }
         return hasFold ? Array(text(range).utf8)[...] : bytes[range]
     }
 

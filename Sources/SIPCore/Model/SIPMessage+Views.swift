@@ -5,11 +5,7 @@ extension SIPMessage {
 
     /// Text of `range` with folds (CRLF/LF + SP/HT) replaced by one SP (RFC 3261 §7.3.1).
     public func text(_ range: Range<Int>) -> String {
-        let hasFold = bytes.withUnsafeBufferPointer { p in
-            var k = range.lowerBound
-            while k < range.upperBound { if p[k] == 0x0D || p[k] == 0x0A { return true }; k += 1 }
-            return false
-        }
+        let hasFold = bytes.withUnsafeBufferPointer { SIPPlainScan.hasLineBreak($0, range) }
         if !hasFold { return bytes.withUnsafeBufferPointer { SIPPlainScan.string($0, range) } }
         var out = [UInt8]()
         out.reserveCapacity(range.count)
