@@ -98,6 +98,49 @@ enum SIPPlainScan {
         String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)
     }
 
+    /// `string(p, r)`, but the few tokens read from nearly every message (Via sent-protocol and transport,
+    /// the usual parameter names, the usual methods) come back as their literal: equal to the decoded String (same small-string
+    /// value), without decoding and validating the bytes each time.
+    @inline(__always)
+    static func commonString(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
+        switch r.count {
+        case 2: if same(p, r, "lr") { return "lr" }
+        case 3:
+            if same(p, r, "tag") { return "tag" }
+            if same(p, r, "UDP") { return "UDP" }
+            if same(p, r, "TCP") { return "TCP" }
+            if same(p, r, "TLS") { return "TLS" }
+            if same(p, r, "ACK") { return "ACK" }
+            if same(p, r, "BYE") { return "BYE" }
+        case 5:
+            if same(p, r, "rport") { return "rport" }
+            if same(p, r, "PRACK") { return "PRACK" }
+        case 6:
+            if same(p, r, "branch") { return "branch" }
+            if same(p, r, "INVITE") { return "INVITE" }
+            if same(p, r, "CANCEL") { return "CANCEL" }
+            if same(p, r, "UPDATE") { return "UPDATE" }
+        case 7:
+            if same(p, r, "SIP/2.0") { return "SIP/2.0" }
+            if same(p, r, "OPTIONS") { return "OPTIONS" }
+            if same(p, r, "MESSAGE") { return "MESSAGE" }
+        case 8:
+            if same(p, r, "received") { return "received" }
+            if same(p, r, "REGISTER") { return "REGISTER" }
+        default: break
+        }
+        return string(p, r)
+    }
+
+    /// `p[r]` equals `literal` byte for byte (the caller checked the length).
+    @inline(__always)
+    private static func same(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ literal: StaticString) -> Bool {
+        let l = literal.utf8Start
+        var i = 0
+        while i < r.count { if p[r.lowerBound + i] != l[i] { return false }; i += 1 }
+        return true
+    }
+
     /// ASCII case-insensitive comparison of `p[r]` with `lowerName` (already lower case ASCII).
     @inline(__always)
     static func equalsLower(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ lowerName: StaticString) -> Bool {
@@ -142,7 +185,7 @@ enum SIPPlainScan {
         // A Via or name-addr has a few parameters: one allocation instead of growing 1, 2, 4.
         if !r.isEmpty { items.reserveCapacity(4) }
         forEachParameter(p, r) { name, value in
-            items.append(.init(name: string(p, name), value: value.map { string(p, $0) }))
+            items.append(.init(name: commonString(p, name), value: value.map { string(p, $0) }))
             return true
         }
         return SIPParameters(items)
@@ -251,7 +294,7 @@ enum SIPPlainScan {
     static func upperString(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
         var k = r.lowerBound
         while k < r.upperBound, !(p[k] >= 0x61 && p[k] <= 0x7A) { k += 1 }
-        if k == r.upperBound { return string(p, r) }
+        if k == r.upperBound { return commonString(p, r) }
         return String(unsafeUninitializedCapacity: r.count) { out in
             for i in 0..<r.count {
                 let c = p[r.lowerBound + i]
@@ -265,7 +308,7 @@ enum SIPPlainScan {
     /// anything else falls back (see `viaRanges`).
     static func via(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> SIPPlainParse<SIPVia> {
         guard case .parsed(let v) = viaRanges(p, r) else { return .fallback }
-        return .parsed(SIPVia(protocolNameVersion: string(p, v.protocolNameVersion),
+        return .parsed(SIPVia(protocolNameVersion: commonString(p, v.protocolNameVersion),
                               transport: upperString(p, v.transport),
                               host: string(p, v.host), port: v.port, parameters: parameters(p, v.parameters)))
     }

@@ -152,7 +152,7 @@ extension SIPMessage {
     /// CSeq (RFC 3261 §20.16, number below 2**31 per §8.1.1.5); nil when absent or malformed.
     public var cseq: SIPCSeq? {
         guard let r = cseqParts else { return nil }
-        return SIPCSeq(number: r.number, method: String(decoding: bytes[r.method], as: UTF8.self))
+        return SIPCSeq(number: r.number, method: bytes.withUnsafeBufferPointer { SIPPlainScan.commonString($0, r.method) })
     }
 
     /// `cseq?.number`, without building the method String.
