@@ -242,7 +242,7 @@ public struct SIPProxyCore: Sendable {
         var h: UInt64 = 0xcbf29ce484222325
         // The bytes of each value's text (no String per value: slices of the message's bytes).
         func mix(_ s: ArraySlice<UInt8>?) {
-            if let s { for b in s { h = (h ^ UInt64(b)) &* 0x100000001b3 } }
+            s?.withUnsafeBufferPointer { for b in $0 { h = (h ^ UInt64(b)) &* 0x100000001b3 } }
             h = (h ^ 0x1F) &* 0x100000001b3
         }
         func mix(_ s: String?) {

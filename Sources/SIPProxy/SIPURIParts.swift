@@ -1,6 +1,7 @@
 // Minimal SIP/SIPS URI reading for routing decisions (RFC 3261 §19.1.1): scheme, host, port and the
 // parameters `transport`, `lr`, `maddr`. Bounded: input is at most one header value already limited
 // by SIPCore (SIPParseLimits).
+import SIPCore
 
 /// The routing-relevant parts of a `sip:` / `sips:` URI.
 public struct SIPURIParts: Sendable, Equatable {
@@ -36,12 +37,8 @@ public struct SIPURIParts: Sendable, Equatable {
     /// The byte scan of `init(parsing:)`: `.none` when `p` is not all ASCII (the caller falls back),
     /// `.some(nil)` when it is no sip/sips URI. Same steps and results as `init(generalParsing:)`.
     static func scanASCII(_ p: UnsafeBufferPointer<UInt8>) -> SIPURIParts?? {
-        for b in p where b >= 0x80 { return .none }
-        func first(_ c: UInt8, _ r: Range<Int>) -> Int? {
-            var i = r.lowerBound
-            while i < r.upperBound { if p[i] == c { return i }; i += 1 }
-            return nil
-        }
+        guard SIPWord.isASCII(p) else { return .none }
+        func first(_ c: UInt8, _ r: Range<Int>) -> Int? { SIPWord.first(c, p, r) }
         func lower(_ r: Range<Int>) -> String {
             String(unsafeUninitializedCapacity: r.count) { out in
                 var j = 0

@@ -8,22 +8,47 @@
 // spacing) back to the general parser, so behaviour does not change.
 
 /// Eight-byte words for the byte scans (SWAR): whether a word holds a given byte, without a loop per byte.
-enum SIPWord {
-    static let ones: UInt64 = 0x0101_0101_0101_0101
-    static let highBits: UInt64 = 0x8080_8080_8080_8080
+package enum SIPWord {
+    package static let ones: UInt64 = 0x0101_0101_0101_0101
+    package static let highBits: UInt64 = 0x8080_8080_8080_8080
 
     /// The eight bytes at `base + offset` (any alignment; byte order does not matter to `has`).
     @inline(__always)
-    static func load(_ base: UnsafePointer<UInt8>, _ offset: Int) -> UInt64 {
+    package static func load(_ base: UnsafePointer<UInt8>, _ offset: Int) -> UInt64 {
         UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self)
     }
 
     /// True when one of the eight bytes of `w` equals `c` (the exact zero-byte test: `x - 0x01…` borrows
     /// into a byte's high bit, and `~x` keeps it, only if some byte of `x = w ^ c…` is zero).
     @inline(__always)
-    static func has(_ w: UInt64, _ c: UInt8) -> Bool {
+    package static func has(_ w: UInt64, _ c: UInt8) -> Bool {
         let x = w ^ (ones &* UInt64(c))
         return (x &- ones) & ~x & highBits != 0
+    }
+
+    /// The index of the first `c` in `p[r]`, whole words without it skipped eight bytes at a time.
+    @inline(__always)
+    package static func first(_ c: UInt8, _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
+        var k = r.lowerBound
+        if let base = p.baseAddress {
+            while r.upperBound - k >= 8, !has(load(base, k), c) { k += 8 }
+        }
+        while k < r.upperBound { if p[k] == c { return k }; k += 1 }
+        return nil
+    }
+
+    /// True when every byte of `p` is ASCII (below 0x80).
+    @inline(__always)
+    package static func isASCII(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        var k = 0
+        if let base = p.baseAddress {
+            while p.count - k >= 8 {
+                if load(base, k) & highBits != 0 { return false }
+                k += 8
+            }
+        }
+        while k < p.count { if p[k] >= 0x80 { return false }; k += 1 }
+        return true
     }
 }
 
@@ -84,13 +109,7 @@ enum SIPPlainScan {
 
     @inline(__always)
     static func first(_ c: UInt8, _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
-        var k = r.lowerBound
-        // Whole words without `c` are skipped eight bytes at a time.
-        if let base = p.baseAddress {
-            while r.upperBound - k >= 8, !SIPWord.has(SIPWord.load(base, k), c) { k += 8 }
-        }
-        while k < r.upperBound { if p[k] == c { return k }; k += 1 }
-        return nil
+        SIPWord.first(c, p, r)
     }
 
     @inline(__always)
