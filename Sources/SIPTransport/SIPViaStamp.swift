@@ -59,9 +59,10 @@ public enum SIPViaStamp {
         guard message.isRequest, let range = message.topViaRange else { return nil }
         // The Via is read in place (given, or parsed here), not copied.
         func needsReceived(_ via: SIPVia) -> Bool {
-            let rportPresent = via.rport != .absent
+            if via.rport != .absent { return true }
+            if let differs = asciiHostDiffers(via.host, sourceIP) { return differs }
             let host = via.host.hasPrefix("[") && via.host.hasSuffix("]") ? String(via.host.dropFirst().dropLast()) : via.host
-            return rportPresent || host.foldedASCIICase(upper: false) != sourceIP.foldedASCIICase(upper: false)
+            return host.foldedASCIICase(upper: false) != sourceIP.foldedASCIICase(upper: false)
         }
         guard let needReceived = topVia.map(needsReceived) ?? message.topVia.map(needsReceived), needReceived else { return nil }
 
@@ -114,6 +115,31 @@ public enum SIPViaStamp {
     }
 
     private enum ParamName { case rport, received, other }
+
+    /// For ASCII `host` and `sourceIP` (nil otherwise): whether the host, without the brackets of an IPv6
+    /// reference, differs from the source IP ignoring ASCII case. On ASCII text this is exactly the
+    /// `hasPrefix("[")`/`hasSuffix("]")`, `lowercased()` and `!=` of the general path, without new Strings.
+    private static func asciiHostDiffers(_ host: String, _ sourceIP: String) -> Bool? {
+        var h = host, s = sourceIP
+        return h.withUTF8 { hb in
+            s.withUTF8 { sb -> Bool? in
+                for c in hb where c >= 0x80 { return nil }
+                for c in sb where c >= 0x80 { return nil }
+                var lo = 0, hi = hb.count
+                if hi > 0, hb[0] == 0x5B, hb[hi - 1] == 0x5D { lo = 1; hi -= 1 }
+                guard hi - lo == sb.count else { return true }
+                var k = 0
+                while k < sb.count {
+                    var a = hb[lo + k], b = sb[k]
+                    if a >= 0x41 && a <= 0x5A { a |= 0x20 }
+                    if b >= 0x41 && b <= 0x5A { b |= 0x20 }
+                    if a != b { return true }
+                    k += 1
+                }
+                return false
+            }
+        }
+    }
 
     /// `String(value)`'s digits appended to `out` for `value >= 0` (no String).
     private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {

@@ -9,25 +9,32 @@
 
 /// Eight-byte words for the byte scans (SWAR): whether a word holds a given byte, without a loop per byte.
 package enum SIPWord {
-    package static let ones: UInt64 = 0x0101_0101_0101_0101
-    package static let highBits: UInt64 = 0x8080_8080_8080_8080
+    @inlinable package static var ones: UInt64 { 0x0101_0101_0101_0101 }
+    @inlinable package static var highBits: UInt64 { 0x8080_8080_8080_8080 }
 
     /// The eight bytes at `base + offset` (any alignment; byte order does not matter to `has`).
-    @inline(__always)
+    @inlinable @inline(__always)
     package static func load(_ base: UnsafePointer<UInt8>, _ offset: Int) -> UInt64 {
         UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self)
     }
 
     /// True when one of the eight bytes of `w` equals `c` (the exact zero-byte test: `x - 0x01…` borrows
     /// into a byte's high bit, and `~x` keeps it, only if some byte of `x = w ^ c…` is zero).
-    @inline(__always)
+    @inlinable @inline(__always)
     package static func has(_ w: UInt64, _ c: UInt8) -> Bool {
+        mask(w, c) != 0
+    }
+
+    /// Non-zero exactly when one of the eight bytes of `w` equals `c` (the high bits of `has`): masks of
+    /// several bytes can be or-ed and tested once.
+    @inlinable @inline(__always)
+    package static func mask(_ w: UInt64, _ c: UInt8) -> UInt64 {
         let x = w ^ (ones &* UInt64(c))
-        return (x &- ones) & ~x & highBits != 0
+        return (x &- ones) & ~x & highBits
     }
 
     /// The index of the first `c` in `p[r]`, whole words without it skipped eight bytes at a time.
-    @inline(__always)
+    @inlinable @inline(__always)
     package static func first(_ c: UInt8, _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
         var k = r.lowerBound
         if let base = p.baseAddress {
@@ -38,7 +45,7 @@ package enum SIPWord {
     }
 
     /// True when every byte of `p` is ASCII (below 0x80).
-    @inline(__always)
+    @inlinable @inline(__always)
     package static func isASCII(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
         var k = 0
         if let base = p.baseAddress {
@@ -68,8 +75,8 @@ enum SIPPlainScan {
         if let base = p.baseAddress {
             while r.upperBound - k >= 8 {
                 let w = SIPWord.load(base, k)
-                if w & SIPWord.highBits != 0 || SIPWord.has(w, 0x22) || SIPWord.has(w, 0x5C)
-                    || SIPWord.has(w, 0x0D) || SIPWord.has(w, 0x0A) { return false }
+                if (w & SIPWord.highBits) | SIPWord.mask(w, 0x22) | SIPWord.mask(w, 0x5C)
+                    | SIPWord.mask(w, 0x0D) | SIPWord.mask(w, 0x0A) != 0 { return false }
                 k += 8
             }
         }
@@ -90,7 +97,7 @@ enum SIPPlainScan {
         if let base = p.baseAddress {
             while r.upperBound - k >= 8 {
                 let w = SIPWord.load(base, k)
-                if SIPWord.has(w, 0x0D) || SIPWord.has(w, 0x0A) { break }
+                if SIPWord.mask(w, 0x0D) | SIPWord.mask(w, 0x0A) != 0 { break }
                 k += 8
             }
         }

@@ -60,8 +60,8 @@ extension SIPMessage {
                 if !escaped, let base = p.baseAddress {
                     while end - k >= 8 {
                         let w = SIPWord.load(base, k)
-                        if SIPWord.has(w, 0x22) || SIPWord.has(w, 0x2C) || SIPWord.has(w, 0x3C) || SIPWord.has(w, 0x3E)
-                            || SIPWord.has(w, 0x5C) { break }
+                        if SIPWord.mask(w, 0x22) | SIPWord.mask(w, 0x2C) | SIPWord.mask(w, 0x3C) | SIPWord.mask(w, 0x3E)
+                            | SIPWord.mask(w, 0x5C) != 0 { break }
                         k += 8
                     }
                 }
