@@ -103,7 +103,9 @@ public struct SIPProxyCore: Sendable {
         }
 
         // §16.3 step 5: Proxy-Require.
-        let unsupported = request.proxyRequire.filter { !configuration.supportedExtensions.contains($0.lowercased()) }
+        // (No Proxy-Require field, the usual case: no element list to build.)
+        let unsupported = !request.headers.contains(where: { $0.name == .proxyRequire }) ? []
+            : request.proxyRequire.filter { !configuration.supportedExtensions.contains($0.lowercased()) }
         if !unsupported.isEmpty, method != "ACK", method != "CANCEL" {
             return .reject(ProxyReject(status: 420, reason: "Bad Extension", warning: warning("unsupported Proxy-Require"),
                                        extraHeaders: [ProxyHeaderLine("Unsupported", unsupported.joined(separator: ", "))]))
@@ -337,6 +339,7 @@ public struct SIPProxyCore: Sendable {
     }
 
     /// The concatenation of `parts` in one String buffer (no interpolation buffer growing per part).
+    @inline(__always)  // inlined, the array of parts can stay on the stack
     static func joined(_ parts: String...) -> String {
         var count = 0
         for p in parts { count += p.utf8.count }
