@@ -6,8 +6,9 @@ import SIPTransport
 /// `pcscf-bench path [calls]`: the proxy's per-message CPU path without sockets or threads, for a
 /// stable figure (e.g. under `valgrind --tool=callgrind`). One call = the seven messages the proxy
 /// receives in a SIPp `uac` call through it (INVITE, 180, 200, ACK, BYE, 200 … plus the 100 it
-/// builds). Per received message: `SIPParser.parse` (libosip2 validation on, as the transport does),
-/// for requests the Via stamp (RFC 3261 §18.2.1 / RFC 3581) and the parse of the stamped bytes,
+/// builds). Per received message, as `SIPTransportService.process` and `ProxyServer.receive` do it:
+/// `SIPParser.parse` (libosip2 validation on), the top Via parsed once, for requests the Via stamp
+/// (RFC 3261 §18.2.1 / RFC 3581, `SIPViaStamp.stampedMessage`: header table shifted, no re-scan),
 /// `TransactionMessage` (the transaction matching facts), and `SIPProxyCore.processRequest` /
 /// `processResponse`. Prints µs per call and, as the peer, raw libosip2 parses of the INVITE.
 func runCallPathBench(_ arguments: [String]) {
@@ -52,11 +53,14 @@ func runCallPathBench(_ arguments: [String]) {
     func oneCall() {
         for (bytes, isRequest) in received {
             guard var m = try? SIPParser.parse(bytes) else { failures += 1; continue }
-            if isRequest, let stamped = SIPViaStamp.stamp(m, sourceIP: "127.0.0.2", sourcePort: 5061),
-               let again = try? SIPParser.scan(stamped) {
-                m = again
+            // As `SIPTransportService.process`: the top Via is parsed once, the stamp derives the stamped
+            // message's header table from the received one, the transaction facts take the received Via.
+            let topVia = m.topVia
+            if isRequest, let stamped = SIPViaStamp.stampedMessage(m, sourceIP: "127.0.0.2", sourcePort: 5061,
+                                                                   limits: .default, topVia: topVia) {
+                m = stamped
             }
-            guard let t = TransactionMessage<SIPMessage>(m) else { failures += 1; continue }
+            guard let t = TransactionMessage<SIPMessage>(m, topVia: topVia) else { failures += 1; continue }
             sink &+= t.headers.callID.utf8.count
             if isRequest {
                 switch core.processRequest(m, arrivedOn: gm, ids: &ids) {

@@ -12,21 +12,28 @@ public enum ProxySide: String, Sendable, Hashable {
 /// One listening address of the proxy (host and port per listener and side).
 public struct ProxyListener: Sendable, Hashable {
     /// Host as it appears in URIs and Via (an IPv6 address without brackets, or a name).
-    public var host: String
-    public var port: Int
+    public var host: String { didSet { hostPort = Self.hostPort(host, port) } }
+    public var port: Int { didSet { hostPort = Self.hostPort(host, port) } }
     /// `UDP`, `TCP` or `TLS` (upper case, as in Via).
     public var transport: String
     public var side: ProxySide
 
     public init(host: String, port: Int, transport: String, side: ProxySide) {
-        self.host = SIPURIParts.normalisedHost(host)
+        let normalised = SIPURIParts.normalisedHost(host)
+        self.host = normalised
         self.port = port
         self.transport = transport.uppercased()
         self.side = side
+        self.hostPort = Self.hostPort(normalised, port)
     }
 
-    /// `host:port` as written in URIs and Via (IPv6 in brackets).
-    public var hostPort: String { SIPProxyCore.joined(SIPURIParts.uriHost(host), ":", String(port)) }
+    /// `host:port` as written in URIs and Via (IPv6 in brackets): kept with `host` and `port` (it goes into
+    /// the Via of every forwarded request and into each Record-Route).
+    public private(set) var hostPort: String
+
+    private static func hostPort(_ host: String, _ port: Int) -> String {
+        SIPProxyCore.joined(SIPURIParts.uriHost(host), ":", String(port))
+    }
 
     /// A Record-Route / Route URI pointing at this listener (RFC 3261 §16.6 step 4).
     public func recordRouteValue(looseRouting: Bool) -> String {
@@ -72,7 +79,7 @@ public struct ProxyConfiguration: Sendable {
     /// True when the sent-by of the Via element `hop` describes is one of ours (default port from the transport).
     func isOurs(hop: SIPViaHop) -> Bool {
         let host = SIPURIParts.normalisedHost(hop.host)
-        let port = hop.port ?? (hop.transport.uppercased() == "TLS" ? 5061 : 5060)
+        let port = hop.port ?? (hop.transport.foldedASCIICase(upper: true) == "TLS" ? 5061 : 5060)
         return listeners.contains { $0.host == host && $0.port == port }
     }
 }

@@ -92,8 +92,9 @@ public struct SIPProxyCore: Sendable {
         if method != "ACK", method != "CANCEL" {
             // Each Via's sent-by and branch bytes (no `SIPVia` with its parameter list per element).
             var looped = false
-            request.forEachViaHop { hop in
-                if configuration.isOurs(hop: hop), let b = hop.branch, Self.loopHash(ofBranch: b) == loopHash { looped = true }
+            // The branch is checked first (bytes); the sent-by only of a hop whose branch carries this hash.
+            request.forEachViaHop(branchFilter: { b in b.map { Self.loopHash(ofBranch: $0) == loopHash } ?? false }) { hop in
+                if configuration.isOurs(hop: hop) { looped = true }
                 return !looped
             }
             if looped {
@@ -102,28 +103,37 @@ public struct SIPProxyCore: Sendable {
         }
 
         // §16.3 step 5: Proxy-Require.
-        let unsupported = request.proxyRequire.filter { !configuration.supportedExtensions.contains($0.lowercased()) }
+        // (No Proxy-Require field, the usual case: no element list to build.)
+        let unsupported = !request.headers.contains(where: { $0.name == .proxyRequire }) ? []
+            : request.proxyRequire.filter { !configuration.supportedExtensions.contains($0.lowercased()) }
         if !unsupported.isEmpty, method != "ACK", method != "CANCEL" {
             return .reject(ProxyReject(status: 420, reason: "Bad Extension", warning: warning("unsupported Proxy-Require"),
                                        extraHeaders: [ProxyHeaderLine("Unsupported", unsupported.joined(separator: ", "))]))
         }
 
         var splice = SIPSplice(request)
-        let routes = request.routes
+        // The URIs of `request.routes` (each URI below is read once: `SIPURIParts` of the same text is reused).
+        let routes = request.routeURIs
 
         // §16.4: strict-routing previous hop put our URI in the Request-URI.
         var targetURI = receivedURI
         var firstRemaining = 0
         var lastRemoved = routes.count
-        if let ru = SIPURIParts(parsing: receivedURI), configuration.isOurs(ru), let last = routes.last {
-            targetURI = last.uri
+        let receivedParts = SIPURIParts(parsing: receivedURI)
+        if let ru = receivedParts, configuration.isOurs(ru), let last = routes.last {
+            targetURI = last
             do { try splice.removeRoute(at: routes.count - 1) } catch { return .reject(Self.reject(error)) }
             lastRemoved = routes.count - 1
         }
         // §16.4: remove our own top Route values (two of them after a double Record-Route, RFC 5658 §4).
-        while firstRemaining < lastRemoved, let u = SIPURIParts(parsing: routes[firstRemaining].uri), configuration.isOurs(u) {
+        // `firstRouteParts` ends as the parse of routes[firstRemaining] when that one is left.
+        var firstRouteParts: SIPURIParts?
+        while firstRemaining < lastRemoved {
+            firstRouteParts = SIPURIParts(parsing: routes[firstRemaining])
+            guard let u = firstRouteParts, configuration.isOurs(u) else { break }
             do { try splice.removeRoute(at: firstRemaining) } catch { return .reject(Self.reject(error)) }
             firstRemaining += 1
+            firstRouteParts = nil
         }
 
         // §16.6 step 3.
@@ -131,19 +141,23 @@ public struct SIPProxyCore: Sendable {
 
         var context = RequestContext(
             inbound: inbound, requestURI: targetURI, outbound: nil,
-            recordRoute: configuration.recordRoute && configuration.recordRouteMethods.contains(method) && request.toTag == nil)
+            recordRoute: configuration.recordRoute && configuration.recordRouteMethods.contains(method) && !request.hasToTag)
         if let rejection = requestPolicy.process(request, context: &context, splice: &splice) { return .reject(rejection) }
 
         // §16.6 steps 6-7: next hop from the first remaining Route (loose routing) or the Request-URI.
-        let hopURI = firstRemaining < lastRemoved ? routes[firstRemaining].uri : context.requestURI
-        if firstRemaining < lastRemoved, let r = SIPURIParts(parsing: hopURI), !r.looseRouting {
+        let hopURI = firstRemaining < lastRemoved ? routes[firstRemaining] : context.requestURI
+        // The parse of hopURI: the first remaining Route's (made by the loop above), or the Request-URI's
+        // when it is still the received one (same bytes, so the same parse).
+        let hopParts = firstRemaining < lastRemoved ? firstRouteParts
+            : (Self.sameBytes(hopURI, receivedURI) ? receivedParts : SIPURIParts(parsing: hopURI))
+        if firstRemaining < lastRemoved, let r = hopParts, !r.looseRouting {
             // §16.6 step 7: the next hop is a strict router: the Request-URI becomes the last Route
             // value and the first Route value becomes the Request-URI.
             do { try splice.removeRoute(at: firstRemaining) } catch { return .reject(Self.reject(error)) }
             splice.addHeader("Route", "<\(context.requestURI)>")
             context.requestURI = hopURI
         }
-        guard let hop = SIPURIParts(parsing: hopURI) else {
+        guard let hop = hopParts else {
             return .reject(ProxyReject(status: 416, reason: "Unsupported URI Scheme"))
         }
         let nextHop = NextHop(uri: hopURI, host: hop.host, port: hop.effectivePort, transport: hop.effectiveTransport)
@@ -203,8 +217,11 @@ public struct SIPProxyCore: Sendable {
 
     /// RFC 3261 §16.7 step 3: remove our top Via, run the response policy and body rewriter.
     public func processResponse(_ response: SIPMessage) -> ResponseOutcome {
-        guard let status = response.statusCode, let top = response.topViaHop, configuration.isOurs(hop: top),
-              top.branch?.starts(with: Self.magicCookie.utf8) == true, response.hasVias(atLeast: 2) else { return .drop }
+        guard let status = response.statusCode else { return .drop }
+        // The top Via hop and whether a second Via parses (`topViaHop`, `hasVias(atLeast: 2)`), in one walk.
+        let (topHop, secondVia) = response.topViaHop(countingVias: 2)
+        guard let top = topHop, configuration.isOurs(hop: top),
+              top.branch?.starts(with: Self.magicCookie.utf8) == true, secondVia else { return .drop }
         var splice = SIPSplice(response)
         do { try splice.removeTopVia() } catch { return .drop }
         if let rejection = responsePolicy.process(response, splice: &splice) { return .replace(rejection) }
@@ -227,7 +244,7 @@ public struct SIPProxyCore: Sendable {
         var h: UInt64 = 0xcbf29ce484222325
         // The bytes of each value's text (no String per value: slices of the message's bytes).
         func mix(_ s: ArraySlice<UInt8>?) {
-            if let s { for b in s { h = (h ^ UInt64(b)) &* 0x100000001b3 } }
+            s?.withUnsafeBufferPointer { for b in $0 { h = (h ^ UInt64(b)) &* 0x100000001b3 } }
             h = (h ^ 0x1F) &* 0x100000001b3
         }
         func mix(_ s: String?) {
@@ -238,7 +255,14 @@ public struct SIPProxyCore: Sendable {
         mix(request.tagBytes(.from))
         mix(request.tagBytes(.to))
         mix(request.callIDBytes)
-        mix(request.cseq.map { String($0.number) })
+        // The CSeq number's decimal digits, as `String(number)` writes them (no String).
+        if let n = request.cseqNumber {
+            var digits: (UInt64, Int) = (1, 1)
+            while digits.0 <= UInt64(n) / 10 { digits.0 *= 10; digits.1 += 1 }
+            var d = digits.0
+            while d > 0 { h = (h ^ UInt64(0x30 + (UInt64(n) / d) % 10)) &* 0x100000001b3; d /= 10 }
+        }
+        h = (h ^ 0x1F) &* 0x100000001b3
         // The classified names (what `fields(named:)` filters on for a known name), without classifying
         // the text for every request.
         for f in request.headers where f.name == .proxyRequire { mix(request.unfoldedBytes(f.valueRange)) }
@@ -258,8 +282,10 @@ public struct SIPProxyCore: Sendable {
     /// ASCII with 16 hex digits is read from the bytes; anything else (signs, non-ASCII) goes to the String
     /// version, so both give the same result.
     static func loopHash(ofBranch branch: ArraySlice<UInt8>) -> UInt64? {
-        guard branch.allSatisfy({ $0 < 0x80 }) else { return loopHash(ofBranch: String(decoding: branch, as: UTF8.self)) }
         let cookie = magicCookie.utf8.count
+        // Our shape needs at least cookie + 16 + 1 characters, so at least that many bytes on either path.
+        guard branch.count > cookie + 16 else { return nil }
+        guard branch.allSatisfy({ $0 < 0x80 }) else { return loopHash(ofBranch: String(decoding: branch, as: UTF8.self)) }
         guard branch.count > cookie + 16, branch.starts(with: magicCookie.utf8),
               branch[branch.startIndex + cookie + 16] == 0x2E else { return nil }
         var v: UInt64 = 0
@@ -299,13 +325,35 @@ public struct SIPProxyCore: Sendable {
         }
     }
 
+    /// True when `a` and `b` have the same UTF-8 bytes (one compare of contiguous buffers).
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                var k = 0
+                while k < x.count { if x[k] != y[k] { return false }; k += 1 }
+                return true
+            }
+        }
+    }
+
     /// The concatenation of `parts` in one String buffer (no interpolation buffer growing per part).
+    @inline(__always)  // inlined, the array of parts can stay on the stack
     static func joined(_ parts: String...) -> String {
         var count = 0
         for p in parts { count += p.utf8.count }
         return String(unsafeUninitializedCapacity: count) { out in
             var i = 0
-            for p in parts { for c in p.utf8 { out[i] = c; i += 1 } }
+            for p in parts {
+                // Contiguous UTF-8 (native and small Strings): one copy per part, not a loop per byte.
+                var p = p
+                p.withUTF8 { u in
+                    guard let src = u.baseAddress, let dst = out.baseAddress, u.count <= count - i else { return }
+                    (dst + i).update(from: src, count: u.count)
+                    i += u.count
+                }
+            }
             return i
         }
     }

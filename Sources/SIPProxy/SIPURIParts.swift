@@ -1,6 +1,7 @@
 // Minimal SIP/SIPS URI reading for routing decisions (RFC 3261 §19.1.1): scheme, host, port and the
 // parameters `transport`, `lr`, `maddr`. Bounded: input is at most one header value already limited
 // by SIPCore (SIPParseLimits).
+import SIPCore
 
 /// The routing-relevant parts of a `sip:` / `sips:` URI.
 public struct SIPURIParts: Sendable, Equatable {
@@ -36,12 +37,8 @@ public struct SIPURIParts: Sendable, Equatable {
     /// The byte scan of `init(parsing:)`: `.none` when `p` is not all ASCII (the caller falls back),
     /// `.some(nil)` when it is no sip/sips URI. Same steps and results as `init(generalParsing:)`.
     static func scanASCII(_ p: UnsafeBufferPointer<UInt8>) -> SIPURIParts?? {
-        for b in p where b >= 0x80 { return .none }
-        func first(_ c: UInt8, _ r: Range<Int>) -> Int? {
-            var i = r.lowerBound
-            while i < r.upperBound { if p[i] == c { return i }; i += 1 }
-            return nil
-        }
+        guard SIPWord.isASCII(p) else { return .none }
+        func first(_ c: UInt8, _ r: Range<Int>) -> Int? { SIPWord.first(c, p, r) }
         func lower(_ r: Range<Int>) -> String {
             String(unsafeUninitializedCapacity: r.count) { out in
                 var j = 0
@@ -97,7 +94,10 @@ public struct SIPURIParts: Sendable, Equatable {
         guard !host.isEmpty else { return .some(nil) }
         var port: Int?
         if let portText {
-            guard portText.count <= 5, let v = Int(text(portText)), (1...65535).contains(v) else { return .some(nil) }
+            // Digits only (the usual port) are read here; anything else (a sign, ...) as `Int(String)` reads it.
+            var digits: Int? = portText.isEmpty || portText.count > 5 ? nil : 0
+            for i in portText { digits = digits.flatMap { p[i] >= 0x30 && p[i] <= 0x39 ? $0 * 10 + Int(p[i] - 0x30) : nil } }
+            guard portText.count <= 5, let v = digits ?? Int(text(portText)), (1...65535).contains(v) else { return .some(nil) }
             port = v
         }
         var params: [String: String] = [:]
@@ -181,6 +181,12 @@ public struct SIPURIParts: Sendable, Equatable {
     public static let maxParameters = 32
 
     static func normalisedHost(_ host: String) -> String {
+        // ASCII without brackets or capitals (an IP address, a lower-case name): already normalised.
+        var copy = host
+        let unchanged = copy.withUTF8 { u in
+            (u.first != 0x5B || u.last != 0x5D) && u.allSatisfy { $0 < 0x80 && !($0 >= 0x41 && $0 <= 0x5A) }
+        }
+        if unchanged { return host }
         var h = Substring(host)
         if h.first == "[", h.last == "]" { h = h.dropFirst().dropLast() }
         return h.lowercased()
@@ -188,7 +194,13 @@ public struct SIPURIParts: Sendable, Equatable {
 
     static func uriHost(_ host: String) -> String {
         // ASCII (every listener host and IP literal): a byte search, no grapheme walk.
-        let colon = host.utf8.allSatisfy({ $0 < 0x80 }) ? host.utf8.contains(0x3A) : host.contains(":")
+        var h = host
+        let asciiColon: Bool? = h.withUTF8 { u in
+            var colon = false
+            for c in u { if c >= 0x80 { return nil }; if c == 0x3A { colon = true } }
+            return colon
+        }
+        let colon = asciiColon ?? host.contains(":")
         return colon ? "[\(host)]" : host
     }
 }

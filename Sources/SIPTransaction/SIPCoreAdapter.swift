@@ -15,7 +15,9 @@ extension TransactionMessage where Payload == SIPMessage {
     /// sent-protocol, sent-by and branch are read, which the `received`/`rport` stamp of a request
     /// (RFC 3261 §18.2.1, RFC 3581 §4) does not change, so the Via as received may be given.
     public init?(_ message: SIPMessage, topVia: SIPVia?) {
-        guard let via = topVia, let callID = message.callID, let cseq = message.cseq else { return nil }
+        // The Via's fields are read through the optional (no copy of the whole `SIPVia`, parameters included).
+        guard let transport = topVia?.transport, let host = topVia?.host, let callID = message.callID,
+              let cseq = message.cseq else { return nil }
         let startLine: StartLine
         if let method = message.method {
             startLine = .request(method: TransactionMethod(method), requestURI: message.requestURI ?? "")
@@ -24,11 +26,11 @@ extension TransactionMessage where Payload == SIPMessage {
         } else {
             return nil
         }
-        let port = via.port.flatMap { UInt16(exactly: $0) }
+        let port = topVia?.port.flatMap { UInt16(exactly: $0) }
         self.init(
             startLine: startLine,
             headers: TransactionHeaderFields(
-                topVia: TopVia(transport: via.transport, sentBy: ViaSentBy(host: via.host, port: port), branch: via.branch),
+                topVia: TopVia(transport: transport, sentBy: ViaSentBy(host: host, port: port), branch: topVia?.parameters["branch"]),
                 callID: callID,
                 cseq: CSeqField(number: cseq.number, method: TransactionMethod(cseq.method)),
                 fromTag: message.fromTag,

@@ -56,11 +56,15 @@ public enum SIPViaStamp {
     /// The stamped bytes and the range of the received bytes that was rewritten (the top Via element).
     static func stampWithRange(_ message: SIPMessage, sourceIP: String, sourcePort: Int,
                                topVia: SIPVia? = nil) -> (bytes: [UInt8], replaced: Range<Int>)? {
-        guard message.isRequest, let range = message.topViaRange, let via = topVia ?? message.topVia else { return nil }
-        let rportPresent = via.rport != .absent
-        let host = via.host.hasPrefix("[") && via.host.hasSuffix("]") ? String(via.host.dropFirst().dropLast()) : via.host
-        let needReceived = rportPresent || host.foldedASCIICase(upper: false) != sourceIP.foldedASCIICase(upper: false)
-        guard needReceived else { return nil }
+        guard message.isRequest, let range = message.topViaRange else { return nil }
+        // The Via is read in place (given, or parsed here), not copied.
+        func needsReceived(_ via: SIPVia) -> Bool {
+            if via.rport != .absent { return true }
+            if let differs = asciiHostDiffers(via.host, sourceIP) { return differs }
+            let host = via.host.hasPrefix("[") && via.host.hasSuffix("]") ? String(via.host.dropFirst().dropLast()) : via.host
+            return host.foldedASCIICase(upper: false) != sourceIP.foldedASCIICase(upper: false)
+        }
+        guard let needReceived = topVia.map(needsReceived) ?? message.topVia.map(needsReceived), needReceived else { return nil }
 
         // Split the element at ';' (Via params hold no quoted strings that could contain ';' in
         // practice; IPv6 references contain ':' only), byte by byte.
@@ -71,31 +75,36 @@ public enum SIPViaStamp {
         var wroteReceived = false
         var segStart = range.lowerBound
         var first = true
-        var k = range.lowerBound
-        while k <= range.upperBound {
-            if k == range.upperBound || b[k] == 0x3B {
-                let seg = b[segStart..<k]
-                if first {
-                    out.append(contentsOf: seg)
-                    first = false
-                } else {
-                    out.append(0x3B)
-                    switch paramName(seg) {
-                    case .rport:
-                        out.append(contentsOf: leadingSpace(seg))
-                        out.append(contentsOf: "rport=\(sourcePort)".utf8)
-                    case .received:
-                        out.append(contentsOf: leadingSpace(seg))
-                        out.append(contentsOf: "received=".utf8)
-                        out.append(contentsOf: sourceIP.utf8)
-                        wroteReceived = true
-                    case .other:
-                        out.append(contentsOf: seg)
-                    }
-                }
-                segStart = k + 1
+        while true {
+            // The segment runs to the next ';' or the end of the element (found on the buffer, no Array
+            // subscript per byte).
+            let segEnd = b.withUnsafeBufferPointer { p in
+                var i = segStart
+                while i < range.upperBound, p[i] != 0x3B { i += 1 }
+                return i
             }
-            k += 1
+            let seg = b[segStart..<segEnd]
+            if first {
+                out.append(contentsOf: seg)
+                first = false
+            } else {
+                out.append(0x3B)
+                switch paramName(seg) {
+                case .rport:
+                    out.append(contentsOf: leadingSpace(seg))
+                    out.append(contentsOf: "rport=".utf8)
+                    if sourcePort >= 0 { appendDecimal(sourcePort, to: &out) } else { out.append(contentsOf: String(sourcePort).utf8) }
+                case .received:
+                    out.append(contentsOf: leadingSpace(seg))
+                    out.append(contentsOf: "received=".utf8)
+                    out.append(contentsOf: sourceIP.utf8)
+                    wroteReceived = true
+                case .other:
+                    out.append(contentsOf: seg)
+                }
+            }
+            if segEnd >= range.upperBound { break }
+            segStart = segEnd + 1
         }
         if !wroteReceived {
             out.append(contentsOf: ";received=".utf8)
@@ -106,6 +115,39 @@ public enum SIPViaStamp {
     }
 
     private enum ParamName { case rport, received, other }
+
+    /// For ASCII `host` and `sourceIP` (nil otherwise): whether the host, without the brackets of an IPv6
+    /// reference, differs from the source IP ignoring ASCII case. On ASCII text this is exactly the
+    /// `hasPrefix("[")`/`hasSuffix("]")`, `lowercased()` and `!=` of the general path, without new Strings.
+    private static func asciiHostDiffers(_ host: String, _ sourceIP: String) -> Bool? {
+        var h = host, s = sourceIP
+        return h.withUTF8 { hb in
+            s.withUTF8 { sb -> Bool? in
+                for c in hb where c >= 0x80 { return nil }
+                for c in sb where c >= 0x80 { return nil }
+                var lo = 0, hi = hb.count
+                if hi > 0, hb[0] == 0x5B, hb[hi - 1] == 0x5D { lo = 1; hi -= 1 }
+                guard hi - lo == sb.count else { return true }
+                var k = 0
+                while k < sb.count {
+                    var a = hb[lo + k], b = sb[k]
+                    if a >= 0x41 && a <= 0x5A { a |= 0x20 }
+                    if b >= 0x41 && b <= 0x5A { b |= 0x20 }
+                    if a != b { return true }
+                    k += 1
+                }
+                return false
+            }
+        }
+    }
+
+    /// `String(value)`'s digits appended to `out` for `value >= 0` (no String).
+    private static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+        let v = value
+        var divisor = 1
+        while divisor <= v / 10 { divisor *= 10 }
+        repeat { out.append(UInt8(truncatingIfNeeded: v / divisor % 10) &+ 0x30); divisor /= 10 } while divisor > 0
+    }
 
     /// The parameter's name (before '=', LWS trimmed), compared case-insensitively with the two the
     /// stamp rewrites.

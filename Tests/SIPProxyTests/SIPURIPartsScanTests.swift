@@ -14,7 +14,8 @@ import Testing
         "sip:host:123456", "sip:host:", "sip:", "sip:@host", "sip:a@b@host;p=1", "sip:user;x=@y@host;lr",
         "  \t<sip:pcscf.core.example.net;lr;;;transport=udp;lr=2>", "\"Bob\" <sip:bob@example.com?subject=x>",
         "tel:+1234", "mailto:x@y", "<sip:unterminated", "sipx:host", "si:host", "sip:host?;x", "sip:h;" ,
-        "sip:h;a=b=c;A=d", "sip:h\r\n;lr", "sip:caf\u{E9}@host;lr", "sip:host;n\u{301}=1", "<\u{301}sip:host>",
+        "sip:h;a=b=c;A=d", "sip:h\r\n;lr", "sip:host:0080", "sip:host:1a", "sip:host:99999999999999999999999999",
+        "sip:host:-1", "sip:host:65535;lr", "sip:host:5060abc", "sip:caf\u{E9}@host;lr", "sip:host;n\u{301}=1", "<\u{301}sip:host>",
     ] + (0..<40).map { "sip:h;" + String(repeating: "p\($0);", count: 1) + (0..<$0).map { "q\($0)" }.joined(separator: ";") }
 
     @Test("RFC 3261 §19.1.1: the byte scan reads every sample, and every prefix and suffix of it, like the Character-based reader")

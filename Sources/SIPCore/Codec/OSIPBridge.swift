@@ -36,7 +36,7 @@ enum OSIP {
     /// Installs the arena hooks. Blocks malloc'd before stay valid: the hooks free() every block that is
     /// not in an arena.
     static func setArenaHooks() {
-        osip_set_allocators(osipArenaAllocate, osipArenaReallocate, osipArenaRelease)
+        clibosip2_set_arena_hooks()
     }
 }
 
@@ -89,16 +89,16 @@ extension LibOSIP2 {
         OSIP.initialiseWithArena()
         guard let base = bytes.baseAddress, bytes.count > 0 else { return false }
         // No hooks (inside `withPlainAllocators`): the arena would not see the blocks, so plain malloc too.
-        guard clibosip2_has_allocators() != 0, let arena = OSIPArena.current(), !arena.pointee.active else { return parseAndFree(bytes) }
-        arena.pointee.active = true
+        guard clibosip2_has_allocators() != 0, let arena = OSIPArena.current(), arena.pointee.active == 0 else { return parseAndFree(bytes) }
+        arena.pointee.active = 1
         arena.pointee.used = 0
-        arena.pointee.spilled = false
-        defer { arena.pointee.active = false; arena.pointee.used = 0 }
+        arena.pointee.spilled = 0
+        defer { arena.pointee.active = 0; arena.pointee.used = 0 }
         var message: UnsafeMutablePointer<osip_message_t>? = nil
         guard osip_message_init(&message) == 0, let message else { return false }
         let ok = osip_message_parse(message, base.assumingMemoryBound(to: CChar.self), bytes.count) == 0
         // Blocks that spilled to malloc must be freed; arena blocks go when the arena is reset.
-        if arena.pointee.spilled { osip_message_free(message) }
+        if arena.pointee.spilled != 0 { osip_message_free(message) }
         return ok
     }
 }
@@ -113,15 +113,9 @@ enum OSIPArena {
     /// Bytes of each thread's buffer: an IMS INVITE with SDP needs ~10 KiB of tree; a message whose tree is
     /// larger spills to malloc (correct, slower).
     static let capacity = 256 * 1024
-    /// Each block is preceded by its size (for realloc), keeping 16-byte alignment.
-    static let header = 16
 
-    struct State {
-        var base: UnsafeMutableRawPointer
-        var used: Int
-        var active: Bool
-        var spilled: Bool
-    }
+    /// The state and the hooks are C (`clibosip2_arena_t`, `clibosip2_arena_malloc` ... in shim.h).
+    typealias State = clibosip2_arena_t
 
     /// The key of each thread's `State` (freed with its buffer when the thread exits).
     static let key: pthread_key_t? = {
@@ -138,61 +132,16 @@ enum OSIPArena {
 
     /// This thread's state, made on first use; nil if it cannot be made (validation then uses malloc).
     static func current() -> UnsafeMutablePointer<State>? {
-        if let state = existing() { return state }
+        if let state = clibosip2_arena_slot().pointee { return state }
         guard let key else { return nil }
         guard let buffer = malloc(capacity) else { return nil }
         guard let raw = malloc(MemoryLayout<State>.stride) else { free(buffer); return nil }
         let state = raw.bindMemory(to: State.self, capacity: 1)
-        state.initialize(to: State(base: buffer, used: 0, active: false, spilled: false))
+        state.initialize(to: State(base: buffer.assumingMemoryBound(to: UInt8.self), capacity: capacity, used: 0, active: 0, spilled: 0))
         guard pthread_setspecific(key, raw) == 0 else {
             state.deinitialize(count: 1); free(raw); free(buffer); return nil
         }
-        clibosip2_arena_slot().pointee = raw
+        clibosip2_arena_slot().pointee = state
         return state
     }
-
-    /// This thread's state if it exists (the allocators never create one): the C thread-local slot that
-    /// `current()` fills (the pthread key only frees the buffer when the thread exits).
-    @inline(__always) static func existing() -> UnsafeMutablePointer<State>? {
-        clibosip2_arena_slot().pointee?.assumingMemoryBound(to: State.self)
-    }
-
-    @inline(__always) static func owns(_ pointer: UnsafeMutableRawPointer, _ state: UnsafeMutablePointer<State>) -> Bool {
-        let base = state.pointee.base
-        return pointer >= base && pointer < base + capacity
-    }
-}
-
-/// osip_malloc while `OSIPArena` is set (the `osip_set_allocators` hooks must be plain functions).
-private func osipArenaAllocate(_ size: Int) -> UnsafeMutableRawPointer? {
-    if let state = OSIPArena.existing(), state.pointee.active {
-        if size >= 0, size <= OSIPArena.capacity {
-            let need = ((size + 15) & ~15) + OSIPArena.header
-            if need <= OSIPArena.capacity - state.pointee.used {
-                let block = state.pointee.base + state.pointee.used
-                state.pointee.used += need
-                block.storeBytes(of: size, as: Int.self)
-                return block + OSIPArena.header
-            }
-        }
-        state.pointee.spilled = true
-    }
-    return malloc(size)
-}
-
-/// osip_realloc: an arena block moves to a new block (its size is stored before it); others go to realloc.
-private func osipArenaReallocate(_ pointer: UnsafeMutableRawPointer?, _ size: Int) -> UnsafeMutableRawPointer? {
-    guard let pointer else { return osipArenaAllocate(size) }
-    guard let state = OSIPArena.existing(), OSIPArena.owns(pointer, state) else { return realloc(pointer, size) }
-    let old = (pointer - OSIPArena.header).load(as: Int.self)
-    guard let fresh = osipArenaAllocate(size) else { return nil }
-    fresh.copyMemory(from: pointer, byteCount: min(old, size))
-    return fresh
-}
-
-/// osip_free: arena blocks are left to the arena's reset; every other block is freed.
-private func osipArenaRelease(_ pointer: UnsafeMutableRawPointer?) {
-    guard let pointer else { return }
-    if let state = OSIPArena.existing(), OSIPArena.owns(pointer, state) { return }
-    free(pointer)
 }

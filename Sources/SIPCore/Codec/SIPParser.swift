@@ -232,7 +232,7 @@ public enum SIPParser {
         guard lenientVersion || (e - versionStart == 7 && isVersion20(p, versionStart)) else {
             throw SIPParseError(.unsupportedVersion, disposition: .versionNotSupported, detail: "SIP-Version is not SIP/2.0")
         }
-        let method = String(decoding: UnsafeBufferPointer(rebasing: p[s..<sp1]), as: UTF8.self)
+        let method = SIPPlainScan.commonString(p, s..<sp1)
         return .request(method: method, uri: (sp1 + 1)..<sp2)
     }
 

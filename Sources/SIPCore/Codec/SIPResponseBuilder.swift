@@ -22,16 +22,21 @@ public enum SIPResponseBuilder {
     ///   - extraHeaders: more `(name, value)` lines (e.g. `Retry-After`, `Allow`), written after Warning.
     public static func response(to request: SIPMessage, status: Int, reason: String, toTag: String? = nil,
                                 warning: Warning? = nil, extraHeaders: [(String, String)] = []) -> [UInt8] {
-        var out: [UInt8] = Array("SIP/2.0 \(status) \(reason)\r\n".utf8)
+        var out: [UInt8] = []
         out.reserveCapacity(512)
+        out.append(contentsOf: "SIP/2.0 ".utf8)
+        appendDecimal(status, to: &out)
+        out.append(0x20)
+        out.append(contentsOf: reason.utf8)
+        out.append(contentsOf: [0x0D, 0x0A])
         let src = request.bytes
         for h in request.headers {
             switch h.name {
             case .via, .from, .callID, .cseq:
                 out.append(contentsOf: src[h.lineRange])
             case .to:
-                let hasTag = SIPNameAddress(parsing: request.value(of: h)[...])?.tag != nil
-                if status != 100, !hasTag, let toTag {
+                // The To value is parsed only when a tag may be added (never for a 100).
+                if status != 100, let toTag, SIPNameAddress(parsing: request.value(of: h)[...])?.tag == nil {
                     out.append(contentsOf: src[h.lineRange.lowerBound..<h.valueRange.upperBound])
                     out.append(contentsOf: ";tag=\(toTag)".utf8)
                     out.append(contentsOf: src[h.valueRange.upperBound..<h.lineRange.upperBound])

@@ -21,7 +21,6 @@ public struct SIPSplice: Sendable {
     public init(_ message: SIPMessage) {
         self.message = message
         edits.reserveCapacity(8)
-        arena.reserveCapacity(256)
     }
 
     /// Errors a splice can report; each knows the response a proxy sends (RFC 3261 §16.3).
@@ -38,6 +37,9 @@ public struct SIPSplice: Sendable {
     }
 
     private mutating func add(_ start: Int, _ end: Int, header: Int = -1, element: Int = -1, _ write: (inout [UInt8]) -> Void = { _ in }) {
+        // The arena is made on the first edit recorded here (a response's Via removal records its edit
+        // directly and never needs one).
+        if arena.capacity == 0 { arena.reserveCapacity(256) }
         let rs = arena.count
         write(&arena)
         record(Edit(start: start, end: end, repStart: rs, repEnd: arena.count, header: header, element: element))

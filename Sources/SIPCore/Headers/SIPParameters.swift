@@ -11,10 +11,37 @@ public struct SIPParameters: Sendable, Equatable {
 
     /// Value of the first parameter called `name` (nil when absent or value-less).
     public subscript(_ name: String) -> String? {
-        items.first { $0.name.lowercased() == name.lowercased() }?.value
+        items.first { Self.sameName($0.name, name) }?.value
     }
     /// True when a parameter called `name` is present (with or without a value).
-    public func contains(_ name: String) -> Bool { items.contains { $0.name.lowercased() == name.lowercased() } }
+    public func contains(_ name: String) -> Bool { items.contains { Self.sameName($0.name, name) } }
+
+    /// `a.lowercased() == b.lowercased()`: ASCII text (every parameter name on the wire in practice) is
+    /// compared byte by byte with A-Z folded, which is what `lowercased()` and `==` do on ASCII; other text
+    /// goes to `lowercased()` (no String is built for the ASCII case: `branch`, `tag`, `rport` are read per message).
+    @inline(__always)
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        let ascii: Bool? = a.withUTF8 { x in
+            b.withUTF8 { y -> Bool? in
+                var k = 0
+                var equal = x.count == y.count
+                while k < x.count { if x[k] >= 0x80 { return nil }; k += 1 }
+                k = 0
+                while k < y.count { if y[k] >= 0x80 { return nil }; k += 1 }
+                k = 0
+                while equal, k < x.count {
+                    var c = x[k], d = y[k]
+                    if c >= 0x41 && c <= 0x5A { c |= 0x20 }
+                    if d >= 0x41 && d <= 0x5A { d |= 0x20 }
+                    equal = c == d
+                    k += 1
+                }
+                return equal
+            }
+        }
+        return ascii ?? (a.lowercased() == b.lowercased())
+    }
 
     /// Parses `;a=b;c;d="x;y"` (the leading `;` optional). At most `SIPParseLimits.maxElementsPerField` items.
     /// Plain text (ASCII, no quote or fold) is read by a byte scan (`SIPPlainScan.parameters`), the

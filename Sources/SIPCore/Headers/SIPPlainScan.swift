@@ -7,6 +7,58 @@
 // only on plain text and hand everything else (quotes, folds, non-ASCII, IPv6 references, odd
 // spacing) back to the general parser, so behaviour does not change.
 
+/// Eight-byte words for the byte scans (SWAR): whether a word holds a given byte, without a loop per byte.
+package enum SIPWord {
+    @inlinable package static var ones: UInt64 { 0x0101_0101_0101_0101 }
+    @inlinable package static var highBits: UInt64 { 0x8080_8080_8080_8080 }
+
+    /// The eight bytes at `base + offset` (any alignment; byte order does not matter to `has`).
+    @inlinable @inline(__always)
+    package static func load(_ base: UnsafePointer<UInt8>, _ offset: Int) -> UInt64 {
+        UnsafeRawPointer(base + offset).loadUnaligned(as: UInt64.self)
+    }
+
+    /// True when one of the eight bytes of `w` equals `c` (the exact zero-byte test: `x - 0x01…` borrows
+    /// into a byte's high bit, and `~x` keeps it, only if some byte of `x = w ^ c…` is zero).
+    @inlinable @inline(__always)
+    package static func has(_ w: UInt64, _ c: UInt8) -> Bool {
+        mask(w, c) != 0
+    }
+
+    /// Non-zero exactly when one of the eight bytes of `w` equals `c` (the high bits of `has`): masks of
+    /// several bytes can be or-ed and tested once.
+    @inlinable @inline(__always)
+    package static func mask(_ w: UInt64, _ c: UInt8) -> UInt64 {
+        let x = w ^ (ones &* UInt64(c))
+        return (x &- ones) & ~x & highBits
+    }
+
+    /// The index of the first `c` in `p[r]`, whole words without it skipped eight bytes at a time.
+    @inlinable @inline(__always)
+    package static func first(_ c: UInt8, _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
+        var k = r.lowerBound
+        if let base = p.baseAddress {
+            while r.upperBound - k >= 8, !has(load(base, k), c) { k += 8 }
+        }
+        while k < r.upperBound { if p[k] == c { return k }; k += 1 }
+        return nil
+    }
+
+    /// True when every byte of `p` is ASCII (below 0x80).
+    @inlinable @inline(__always)
+    package static func isASCII(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        var k = 0
+        if let base = p.baseAddress {
+            while p.count - k >= 8 {
+                if load(base, k) & highBits != 0 { return false }
+                k += 8
+            }
+        }
+        while k < p.count { if p[k] >= 0x80 { return false }; k += 1 }
+        return true
+    }
+}
+
 /// Result of a fast path: `fallback` hands the input to the general parser.
 enum SIPPlainParse<T> {
     case fallback
@@ -19,6 +71,15 @@ enum SIPPlainScan {
     @inline(__always)
     static func isPlain(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
         var k = r.lowerBound
+        // Eight bytes at a time: none may have the high bit or be one of the four excluded bytes.
+        if let base = p.baseAddress {
+            while r.upperBound - k >= 8 {
+                let w = SIPWord.load(base, k)
+                if (w & SIPWord.highBits) | SIPWord.mask(w, 0x22) | SIPWord.mask(w, 0x5C)
+                    | SIPWord.mask(w, 0x0D) | SIPWord.mask(w, 0x0A) != 0 { return false }
+                k += 8
+            }
+        }
         while k < r.upperBound {
             let c = p[k]
             if c >= 0x80 || c == 0x22 || c == 0x5C || c == 0x0D || c == 0x0A { return false }
@@ -28,6 +89,21 @@ enum SIPPlainScan {
     }
 
     @inline(__always) static func isSPHT(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+
+    /// True when `p[r]` holds a CR or LF (a fold, or a line end), eight bytes at a time.
+    @inline(__always)
+    static func hasLineBreak(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        var k = r.lowerBound
+        if let base = p.baseAddress {
+            while r.upperBound - k >= 8 {
+                let w = SIPWord.load(base, k)
+                if SIPWord.mask(w, 0x0D) | SIPWord.mask(w, 0x0A) != 0 { break }
+                k += 8
+            }
+        }
+        while k < r.upperBound { if p[k] == 0x0D || p[k] == 0x0A { return true }; k += 1 }
+        return false
+    }
 
     /// `r` without leading and trailing SP/HT (plain text has no CR/LF).
     @inline(__always)
@@ -40,14 +116,55 @@ enum SIPPlainScan {
 
     @inline(__always)
     static func first(_ c: UInt8, _ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Int? {
-        var k = r.lowerBound
-        while k < r.upperBound { if p[k] == c { return k }; k += 1 }
-        return nil
+        SIPWord.first(c, p, r)
     }
 
     @inline(__always)
     static func string(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
         String(decoding: UnsafeBufferPointer(rebasing: p[r]), as: UTF8.self)
+    }
+
+    /// `string(p, r)`, but the few tokens read from nearly every message (Via sent-protocol and transport,
+    /// the usual parameter names, the usual methods) come back as their literal: equal to the decoded String (same small-string
+    /// value), without decoding and validating the bytes each time.
+    @inline(__always)
+    static func commonString(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
+        switch r.count {
+        case 2: if same(p, r, "lr") { return "lr" }
+        case 3:
+            if same(p, r, "tag") { return "tag" }
+            if same(p, r, "UDP") { return "UDP" }
+            if same(p, r, "TCP") { return "TCP" }
+            if same(p, r, "TLS") { return "TLS" }
+            if same(p, r, "ACK") { return "ACK" }
+            if same(p, r, "BYE") { return "BYE" }
+        case 5:
+            if same(p, r, "rport") { return "rport" }
+            if same(p, r, "PRACK") { return "PRACK" }
+        case 6:
+            if same(p, r, "branch") { return "branch" }
+            if same(p, r, "INVITE") { return "INVITE" }
+            if same(p, r, "CANCEL") { return "CANCEL" }
+            if same(p, r, "UPDATE") { return "UPDATE" }
+        case 7:
+            if same(p, r, "SIP/2.0") { return "SIP/2.0" }
+            if same(p, r, "OPTIONS") { return "OPTIONS" }
+            if same(p, r, "MESSAGE") { return "MESSAGE" }
+        case 8:
+            if same(p, r, "received") { return "received" }
+            if same(p, r, "REGISTER") { return "REGISTER" }
+        default: break
+        }
+        return string(p, r)
+    }
+
+    /// `p[r]` equals `literal` byte for byte (the caller checked the length).
+    @inline(__always)
+    private static func same(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, _ literal: StaticString) -> Bool {
+        let l = literal.utf8Start
+        var i = 0
+        while i < r.count { if p[r.lowerBound + i] != l[i] { return false }; i += 1 }
+        return true
     }
 
     /// ASCII case-insensitive comparison of `p[r]` with `lowerName` (already lower case ASCII).
@@ -77,8 +194,7 @@ enum SIPPlainScan {
         while k < e, count < SIPParseLimits.maxElementsPerField {
             while k < e, p[k] == 0x3B || isSPHT(p[k]) { k += 1 }
             if k == e { break }
-            var end = k
-            while end < e, p[end] != 0x3B { end += 1 }
+            let end = first(0x3B, p, k..<e) ?? e
             count += 1
             if let eq = first(0x3D, p, k..<end) {
                 guard body(trim(p, k..<eq), trim(p, (eq + 1)..<end)) else { return }
@@ -92,8 +208,10 @@ enum SIPPlainScan {
     /// `SIPParameters(parsing:)` of plain text.
     static func parameters(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> SIPParameters {
         var items: [SIPParameters.Parameter] = []
+        // A Via or name-addr has a few parameters: one allocation instead of growing 1, 2, 4.
+        if !r.isEmpty { items.reserveCapacity(4) }
         forEachParameter(p, r) { name, value in
-            items.append(.init(name: string(p, name), value: value.map { string(p, $0) }))
+            items.append(.init(name: commonString(p, name), value: value.map { string(p, $0) }))
             return true
         }
         return SIPParameters(items)
@@ -109,18 +227,33 @@ enum SIPPlainScan {
     /// first `;` of an addr-spec), as `SIPNameAddress(parsing:)` splits it; `.parsed(nil)` when that
     /// parser returns nil (empty or `*`).
     static func nameAddress(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> SIPPlainParse<SIPNameAddress?> {
+        guard case .parsed(let parts) = nameAddressRanges(p, r) else { return .fallback }
+        guard let parts else { return .parsed(nil) }
+        return .parsed(SIPNameAddress(displayName: parts.displayName.map { string(p, $0) }, uri: string(p, parts.uri),
+                                      parameters: parameters(p, parts.parameters), angleBracketed: parts.angleBracketed))
+    }
+
+    /// Byte ranges of a plain name-addr / addr-spec (what `nameAddress` builds its `SIPNameAddress` from).
+    struct NameAddressRanges {
+        var displayName: Range<Int>?
+        var uri: Range<Int>
+        var parameters: Range<Int>
+        var angleBracketed: Bool
+    }
+
+    /// The parts of plain text as `SIPNameAddress(parsing:)` splits it; `.parsed(nil)` for empty or `*`.
+    static func nameAddressRanges(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> SIPPlainParse<NameAddressRanges?> {
         guard isPlain(p, r) else { return .fallback }
         let t = trim(p, r)
         if t.isEmpty || (t.count == 1 && p[t.lowerBound] == 0x2A) { return .parsed(nil) }
         if let lt = first(0x3C, p, t), let gt = first(0x3E, p, lt..<t.upperBound) {
             let dn = trim(p, t.lowerBound..<lt)
-            return .parsed(SIPNameAddress(displayName: dn.isEmpty ? nil : string(p, dn),
-                                          uri: string(p, trim(p, (lt + 1)..<gt)),
-                                          parameters: parameters(p, (gt + 1)..<t.upperBound), angleBracketed: true))
+            return .parsed(NameAddressRanges(displayName: dn.isEmpty ? nil : dn, uri: trim(p, (lt + 1)..<gt),
+                                             parameters: (gt + 1)..<t.upperBound, angleBracketed: true))
         }
         let semi = first(0x3B, p, t) ?? t.upperBound
-        return .parsed(SIPNameAddress(displayName: nil, uri: string(p, trim(p, t.lowerBound..<semi)),
-                                      parameters: parameters(p, semi..<t.upperBound), angleBracketed: false))
+        return .parsed(NameAddressRanges(displayName: nil, uri: trim(p, t.lowerBound..<semi),
+                                         parameters: semi..<t.upperBound, angleBracketed: false))
     }
 
     /// The `tag` of a plain name-addr, without building the name-addr (same result as
@@ -187,7 +320,7 @@ enum SIPPlainScan {
     static func upperString(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
         var k = r.lowerBound
         while k < r.upperBound, !(p[k] >= 0x61 && p[k] <= 0x7A) { k += 1 }
-        if k == r.upperBound { return string(p, r) }
+        if k == r.upperBound { return commonString(p, r) }
         return String(unsafeUninitializedCapacity: r.count) { out in
             for i in 0..<r.count {
                 let c = p[r.lowerBound + i]
@@ -201,7 +334,7 @@ enum SIPPlainScan {
     /// anything else falls back (see `viaRanges`).
     static func via(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> SIPPlainParse<SIPVia> {
         guard case .parsed(let v) = viaRanges(p, r) else { return .fallback }
-        return .parsed(SIPVia(protocolNameVersion: string(p, v.protocolNameVersion),
+        return .parsed(SIPVia(protocolNameVersion: commonString(p, v.protocolNameVersion),
                               transport: upperString(p, v.transport),
                               host: string(p, v.host), port: v.port, parameters: parameters(p, v.parameters)))
     }
@@ -272,24 +405,80 @@ extension SIPMessage {
         }
     }
 
+    /// As `forEachViaHop`, but only hops whose branch bytes pass `branchFilter` (nil: no branch) are given
+    /// to `body`; for plain elements the filter runs on the bytes before the hop's Strings are made (RFC 3261
+    /// §16.3 step 4 reads the sent-by only of Vias whose branch carries our loop hash).
+    public func forEachViaHop(branchFilter: (ArraySlice<UInt8>?) -> Bool, _ body: (SIPViaHop) -> Bool) {
+        forEachViaElementRange { r in
+            let plain = bytes.withUnsafeBufferPointer { p -> SIPPlainParse<SIPViaHop?> in
+                guard case .parsed(let v) = SIPPlainScan.viaRanges(p, r) else { return .fallback }
+                let branch = SIPPlainScan.parameterRange("branch", p, v.parameters).map { bytes[$0] }
+                guard branchFilter(branch) else { return .parsed(nil) }
+                return .parsed(SIPViaHop(transport: SIPPlainScan.upperString(p, v.transport), host: SIPPlainScan.string(p, v.host),
+                                         port: v.port, branch: branch))
+            }
+            switch plain {
+            case .parsed(let hop): return hop.map(body) ?? true
+            case .fallback:
+                guard let hop = viaHop(at: r), branchFilter(hop.branch) else { return true }
+                return body(hop)
+            }
+        }
+    }
+
     /// The hop of the top Via (nil exactly when `topVia` is nil).
     public var topViaHop: SIPViaHop? { topViaRange.flatMap { viaHop(at: $0) } }
 
-    /// True when at least `n` Via elements parse (`vias.count >= n`), without building them.
+    /// True when at least `n` Via elements parse (`vias.count >= n`), without building them: an element
+    /// counts when it parses (`viaHop(at:) != nil`), checked without the hop's Strings.
     public func hasVias(atLeast n: Int) -> Bool {
         var count = 0
         if count >= n { return true }
-        forEachViaHop { _ in count += 1; return count < n }
+        forEachViaElementRange { r in
+            if viaParses(at: r) { count += 1 }
+            return count < n
+        }
         return count >= n
+    }
+
+    /// `(topViaHop, hasVias(atLeast: n))` in one walk over the Via elements: the top element is parsed once,
+    /// the others only checked until `n` parse (RFC 3261 §16.7 step 3 reads both for every response).
+    public func topViaHop(countingVias n: Int) -> (hop: SIPViaHop?, atLeast: Bool) {
+        var hop: SIPViaHop?
+        var count = 0
+        var firstField = true, sawTop = false
+        for f in headers where f.name == .via {
+            var going = true
+            forEachElementRange(of: f) { r in
+                if firstField && !sawTop {
+                    // The first element of the first Via field: `topViaRange`.
+                    sawTop = true
+                    hop = viaHop(at: r)
+                    if hop != nil { count += 1 }
+                } else if viaParses(at: r) {
+                    count += 1
+                }
+                going = count < n
+                return going
+            }
+            firstField = false
+            if !going { break }
+        }
+        return (hop, count >= n)
+    }
+
+    /// `viaHop(at: r) != nil`: the plain byte scan's shape, else the general parser on the text.
+    private func viaParses(at r: Range<Int>) -> Bool {
+        let plain = bytes.withUnsafeBufferPointer { p -> Bool in
+            if case .parsed = SIPPlainScan.viaRanges(p, r) { return true }
+            return false
+        }
+        return plain || SIPVia(parsing: text(r)[...]) != nil
     }
 
     /// The bytes of `text(range)` (folds replaced by SP): a slice of `bytes` when the range has no fold.
     public func unfoldedBytes(_ range: Range<Int>) -> ArraySlice<UInt8> {
-        let hasFold = bytes.withUnsafeBufferPointer { p in
-            var k = range.lowerBound
-            while k < range.upperBound { if p[k] == 0x0D || p[k] == 0x0A { return true }; k += 1 }
-            return false
-        }
+        let hasFold = bytes.withUnsafeBufferPointer { SIPPlainScan.hasLineBreak($0, range) }
         return hasFold ? Array(text(range).utf8)[...] : bytes[range]
     }
 
@@ -306,6 +495,25 @@ extension SIPMessage {
 
     /// The bytes of `callID`.
     public var callIDBytes: ArraySlice<UInt8>? { headers.first(where: { $0.name == .callID }).map { unfoldedBytes($0.valueRange) } }
+
+    /// The URIs of `routes`, in order (`routes.map(\.uri)`), without building each name-addr's parameters.
+    public var routeURIs: [String] {
+        var out: [String] = []
+        for f in headers where f.name == .route {
+            forEachElementRange(of: f) { r in
+                let plain = bytes.withUnsafeBufferPointer { p -> SIPPlainParse<String?> in
+                    guard case .parsed(let parts) = SIPPlainScan.nameAddressRanges(p, r) else { return .fallback }
+                    return .parsed(parts.map { SIPPlainScan.string(p, $0.uri) })
+                }
+                switch plain {
+                case .parsed(let uri): if let uri { out.append(uri) }
+                case .fallback: if let a = SIPNameAddress(parsing: text(r)[...]) { out.append(a.uri) }
+                }
+                return true
+            }
+        }
+        return out
+    }
 
     /// The bytes of `requestURI`.
     public var requestURIBytes: ArraySlice<UInt8>? { if case .request(_, let r) = startLine { return unfoldedBytes(r) } else { return nil } }

@@ -12,7 +12,7 @@ public struct SIPVia: Sendable, Equatable {
     public var received: String? { parameters["received"] }
     /// RFC 3581: `.absent`, `.requested` (bare `rport`) or `.value(port)`.
     public var rport: RPort {
-        guard let p = parameters.items.first(where: { $0.name.lowercased() == "rport" }) else { return .absent }
+        guard let p = parameters.items.first(where: { SIPParameters.sameName($0.name, "rport") }) else { return .absent }
         guard let v = p.value, !v.isEmpty else { return .requested }
         return Int(v).map { .value($0) } ?? .requested
     }

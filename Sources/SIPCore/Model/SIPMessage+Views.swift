@@ -5,11 +5,7 @@ extension SIPMessage {
 
     /// Text of `range` with folds (CRLF/LF + SP/HT) replaced by one SP (RFC 3261 §7.3.1).
     public func text(_ range: Range<Int>) -> String {
-        let hasFold = bytes.withUnsafeBufferPointer { p in
-            var k = range.lowerBound
-            while k < range.upperBound { if p[k] == 0x0D || p[k] == 0x0A { return true }; k += 1 }
-            return false
-        }
+        let hasFold = bytes.withUnsafeBufferPointer { SIPPlainScan.hasLineBreak($0, range) }
         if !hasFold { return bytes.withUnsafeBufferPointer { SIPPlainScan.string($0, range) } }
         var out = [UInt8]()
         out.reserveCapacity(range.count)
@@ -60,6 +56,15 @@ extension SIPMessage {
             var inQuote = false, escaped = false, angle = false
             var emitted = 0
             while k <= end {
+                // Eight bytes with none of `"` `,` `<` `>` `\` never change the state either.
+                if !escaped, let base = p.baseAddress {
+                    while end - k >= 8 {
+                        let w = SIPWord.load(base, k)
+                        if SIPWord.mask(w, 0x22) | SIPWord.mask(w, 0x2C) | SIPWord.mask(w, 0x3C) | SIPWord.mask(w, 0x3E)
+                            | SIPWord.mask(w, 0x5C) != 0 { break }
+                        k += 8
+                    }
+                }
                 if k < end {
                     let c = p[k]
                     // Fast path: letters, digits, '@', ';', '=' ... never change the state.
@@ -147,8 +152,11 @@ extension SIPMessage {
     /// CSeq (RFC 3261 §20.16, number below 2**31 per §8.1.1.5); nil when absent or malformed.
     public var cseq: SIPCSeq? {
         guard let r = cseqParts else { return nil }
-        return SIPCSeq(number: r.number, method: String(decoding: bytes[r.method], as: UTF8.self))
+        return SIPCSeq(number: r.number, method: bytes.withUnsafeBufferPointer { SIPPlainScan.commonString($0, r.method) })
     }
+
+    /// `cseq?.number`, without building the method String.
+    public var cseqNumber: UInt32? { cseqParts?.number }
 
     /// Byte range of the CSeq method when CSeq is well formed (used by the parser's checks).
     var cseqMethodRange: Range<Int>? { cseqParts?.method }
