@@ -211,9 +211,18 @@ public actor ProxyServer {
     /// transport binds everything on `eventLoop`), so the message is handled without a hop.
     private nonisolated func deliver(_ inbound: SIPInbound) {
         if eventLoop.inEventLoop {
-            assumeIsolated { $0.receive(inbound) }
+            onLoop { $0.receive(inbound) }
         } else {
             eventLoop.execute { self.assumeIsolated { $0.receive(inbound) } }
+        }
+    }
+
+    /// `assumeIsolated` for a caller that runs on `eventLoop` (checked by the caller with `inEventLoop`,
+    /// or a task scheduled on it): the loop is this actor's executor, so the call is isolated; this skips
+    /// the runtime's executor lookup, once per message (what `assumeIsolated` does after its check).
+    @inline(__always) private nonisolated func onLoop(_ body: (isolated ProxyServer) -> Void) {
+        withoutActuallyEscaping(body) { escapable in
+            unsafeBitCast(escapable, to: ((ProxyServer) -> Void).self)(self)
         }
     }
 
@@ -242,7 +251,8 @@ public actor ProxyServer {
         let delay = (nextWake(after: now) - now).components
         let nanoseconds = delay.seconds * 1_000_000_000 + delay.attoseconds / 1_000_000_000
         loopTimer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
-            self?.assumeIsolated { server in
+            // A task scheduled on `eventLoop` runs on it: isolated (see `onLoop`).
+            self?.onLoop { server in
                 guard server.loopTimerRunning else { return }
                 server.fireTimers()
                 server.scheduleLoopTimer()
@@ -394,20 +404,31 @@ public actor ProxyServer {
         /// URI whose host/port/transport is the destination when the core's next hop is overridden.
         var destinationURI: String?
         var flow: ProxyFlow?
+        /// Transport of the next hop: the flow's, the destination URI's, else the first Route beyond us or
+        /// the Request-URI (what picks the outbound listener).
+        var hopTransport: SIPTransportKind?
     }
 
     /// Routing defaults (Docs/proxy-runtime.md): a Route beyond this proxy is followed; otherwise an
     /// initial request from Gm goes to the configured next hop; otherwise the Request-URI. The outbound
-    /// side is the other side when it has listeners.
+    /// side is the other side when it has listeners. The Route set and the Request-URI are parsed once
+    /// here for both the target and the hop's transport.
     private func target(for request: SIPMessage, inboundSide: SIPSide, edits: ProxyRequestEdits?) -> Target {
         var t = Target(outboundSide: defaultOutboundSide(from: inboundSide))
-        let foreignRoute = request.routes.contains { r in SIPURIParts(parsing: r.uri).map { !core.configuration.isOurs($0) } ?? true }
+        // The first Route that is not ours (or that does not parse) makes the route set foreign; its
+        // transport is the hop's (nil when it does not parse).
+        var foreignRoute = false
+        var routeTransport: SIPTransportKind?
+        for r in request.routes {
+            guard let p = SIPURIParts(parsing: r.uri) else { foreignRoute = true; break }
+            if !isOurs(p) { foreignRoute = true; routeTransport = SIPTransportKind(rawValue: p.effectiveTransport); break }
+        }
+        let uri = request.requestURI.flatMap { SIPURIParts(parsing: $0) }
         // An in-dialog request whose Request-URI is the remote target goes there; one addressed to this
         // proxy (a UA that sends everything to its outbound proxy, e.g. SIPp's built-in uac) goes on to
         // the next hop like an initial request.
-        let uriIsOurs = request.requestURI.flatMap { SIPURIParts(parsing: $0) }.map { core.configuration.isOurs($0) } ?? false
-        if !foreignRoute, inboundSide == .gm, !request.hasToTag || uriIsOurs, edits?.requestURI == nil,
-           let hop = configuration.nextHop {
+        if !foreignRoute, inboundSide == .gm, edits?.requestURI == nil, let hop = configuration.nextHop,
+           !request.hasToTag || isOurs(uri) {
             t.destinationURI = hop
         }
         if let e = edits {
@@ -415,11 +436,23 @@ public actor ProxyServer {
             if let hop = e.nextHop { t.destinationURI = hop }
             if let flow = e.flow { t.flow = flow; t.outboundSide = flow.side }
         }
+        t.hopTransport = transportOf(t)
+            ?? (foreignRoute ? routeTransport : uri.flatMap { SIPTransportKind(rawValue: $0.effectiveTransport) })
         return t
     }
 
+    /// `core.configuration.isOurs(_:)` on the same listeners, without copying the configuration; false for nil.
+    private func isOurs(_ uri: SIPURIParts?) -> Bool {
+        guard let uri else { return false }
+        let port = uri.effectivePort
+        for l in listeners where l.port == port && l.host == uri.host { return true }
+        return false
+    }
+
     private func defaultOutboundSide(from side: SIPSide) -> SIPSide {
-        listeners.contains { $0.side == side.opposite.proxySide } ? side.opposite : side
+        let other = side.opposite.proxySide
+        for l in listeners where l.side == other { return side.opposite }
+        return side
     }
 
     /// What `forward` reads of a server entry (copied out, so the entry can be updated in place).
@@ -440,8 +473,7 @@ public actor ProxyServer {
         guard let entry = forwardFacts(id) else { return }
         let inbound = entry.inbound
         let t = target(for: request, inboundSide: inbound.side, edits: edits)
-        let hopTransport = transportOf(t) ?? hopTransportFromRequest(request)
-        var outbound = pickListener(side: t.outboundSide, transport: hopTransport)
+        var outbound = pickListener(side: t.outboundSide, transport: t.hopTransport)
         var decision: ForwardDecision
         switch process(request, entry: entry, outbound: outbound, edits: edits) {
         case .forward(let d): decision = d
@@ -528,26 +560,26 @@ public actor ProxyServer {
         return nil
     }
 
-    /// Transport of the core's next hop: first Route beyond us, else the Request-URI.
-    private func hopTransportFromRequest(_ request: SIPMessage) -> SIPTransportKind? {
-        for r in request.routes {
-            guard let p = SIPURIParts(parsing: r.uri) else { return nil }
-            if !core.configuration.isOurs(p) { return SIPTransportKind(rawValue: p.effectiveTransport) }
-        }
-        return request.requestURI.flatMap { SIPURIParts(parsing: $0) }.flatMap { SIPTransportKind(rawValue: $0.effectiveTransport) }
-    }
-
+    // (Loops, not closures: a closure of an actor method that reads `self` checks the executor each call.)
     private func pickListener(side: SIPSide, transport kind: SIPTransportKind?) -> ProxyListener? {
-        let onSide = listeners.filter { $0.side == side.proxySide }
-        if let kind, let l = onSide.first(where: { $0.transport == kind.rawValue }) { return l }
-        return onSide.first
+        let proxySide = side.proxySide
+        var first: ProxyListener?
+        for l in listeners where l.side == proxySide {
+            if let kind, l.transport == kind.rawValue { return l }
+            if first == nil { first = l }
+        }
+        return first
     }
 
     private func listener(for inbound: SIPInbound) -> ProxyListener {
-        listeners.first { $0.side == inbound.side.proxySide && $0.transport == inbound.transport.rawValue }
-            ?? listeners.first { $0.side == inbound.side.proxySide }
-            ?? ProxyListener(host: inbound.local.ipAddress ?? "0.0.0.0", port: inbound.local.port ?? 0,
-                             transport: inbound.transport.rawValue, side: inbound.side.proxySide)
+        let side = inbound.side.proxySide
+        var onSide: ProxyListener?
+        for l in listeners where l.side == side {
+            if l.transport == inbound.transport.rawValue { return l }
+            if onSide == nil { onSide = l }
+        }
+        return onSide ?? ProxyListener(host: inbound.local.ipAddress ?? "0.0.0.0", port: inbound.local.port ?? 0,
+                                       transport: inbound.transport.rawValue, side: side)
     }
 
     private func destination(for decision: ForwardDecision, target t: Target) -> SIPDestination? {
@@ -584,7 +616,8 @@ public actor ProxyServer {
         case .flow: return false
         case .address(let a, _, _), .named(let a, _, _, _): address = a
         }
-        return boundAddresses.contains { Self.sameIPAndPort($0, address) }
+        for a in boundAddresses where Self.sameIPAndPort(a, address) { return true }
+        return false
     }
 
     /// Same IP address and port, compared on the address bytes (what comparing `ipAddress` strings and
@@ -648,7 +681,7 @@ public actor ProxyServer {
 
     private func forwardStateless(_ request: SIPMessage, inbound: SIPInbound, edits: ProxyRequestEdits?) {
         let t = target(for: request, inboundSide: inbound.side, edits: edits)
-        let outbound = pickListener(side: t.outboundSide, transport: transportOf(t) ?? hopTransportFromRequest(request))
+        let outbound = pickListener(side: t.outboundSide, transport: t.hopTransport)
         var c = core
         c.requestPolicy = RuntimeRequestPolicy(base: core.requestPolicy, requestURI: edits?.requestURI, outbound: outbound, recordRoute: false)
         guard case .forward(let decision) = c.processRequest(request, arrivedOn: listener(for: inbound), ids: &ids),
