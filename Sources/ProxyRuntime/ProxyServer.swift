@@ -417,18 +417,29 @@ public actor ProxyServer {
         var t = Target(outboundSide: defaultOutboundSide(from: inboundSide))
         // The first Route that is not ours (or that does not parse) makes the route set foreign; its
         // transport is the hop's (nil when it does not parse).
+        // (The elements of `request.routes`, read through the memo.)
         var foreignRoute = false
         var routeTransport: SIPTransportKind?
-        for r in request.routes {
-            guard let p = SIPURIParts(parsing: r.uri) else { foreignRoute = true; break }
-            if !isOurs(p) { foreignRoute = true; routeTransport = SIPTransportKind(rawValue: p.effectiveTransport); break }
+        routes: for field in request.headers where field.name == .route {
+            for range in request.elementRanges(of: field) {
+                switch uriFacts(request, range, route: true) {
+                case .notNameAddress: continue
+                case .unparsable: foreignRoute = true
+                case .parsed(let ours, let transport):
+                    if ours { continue }
+                    foreignRoute = true
+                    routeTransport = transport
+                }
+                break routes
+            }
         }
-        let uri = request.requestURI.flatMap { SIPURIParts(parsing: $0) }
+        var uri = URIFacts.unparsable
+        if case .request(_, let range) = request.startLine { uri = uriFacts(request, range, route: false) }
         // An in-dialog request whose Request-URI is the remote target goes there; one addressed to this
         // proxy (a UA that sends everything to its outbound proxy, e.g. SIPp's built-in uac) goes on to
         // the next hop like an initial request.
         if !foreignRoute, inboundSide == .gm, edits?.requestURI == nil, let hop = configuration.nextHop,
-           !request.hasToTag || isOurs(uri) {
+           !request.hasToTag || uri.isOurs {
             t.destinationURI = hop
         }
         if let e = edits {
@@ -436,9 +447,60 @@ public actor ProxyServer {
             if let hop = e.nextHop { t.destinationURI = hop }
             if let flow = e.flow { t.flow = flow; t.outboundSide = flow.side }
         }
-        t.hopTransport = transportOf(t)
-            ?? (foreignRoute ? routeTransport : uri.flatMap { SIPTransportKind(rawValue: $0.effectiveTransport) })
+        t.hopTransport = transportOf(t) ?? (foreignRoute ? routeTransport : uri.transport)
         return t
+    }
+
+    @inline(__always) static func sameBytes(_ a: [UInt8], _ b: ArraySlice<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in
+                guard let xp = x.baseAddress, let yp = y.baseAddress else { return x.isEmpty && y.isEmpty }
+                return memcmp(xp, yp, x.count) == 0
+            }
+        }
+    }
+
+    /// What the routing defaults read of a Route element or a Request-URI.
+    enum URIFacts: Sendable {
+        /// A Route element that is no name-addr (`SIPMessage.routes` leaves it out).
+        case notNameAddress
+        /// No sip/sips URI.
+        case unparsable
+        /// Whether it names one of our listeners, and its transport (`effectiveTransport`).
+        case parsed(ours: Bool, transport: SIPTransportKind?)
+
+        var isOurs: Bool { if case .parsed(true, _) = self { return true } else { return false } }
+        var transport: SIPTransportKind? { if case .parsed(_, let t) = self { return t } else { return nil } }
+    }
+
+    /// Recent Route elements and Request-URIs by their bytes (most are our own Record-Route URIs and a few
+    /// next hops): a hit costs a byte comparison instead of a name-addr and URI parse. Bounded.
+    private var uriMemo: [(route: Bool, key: [UInt8], facts: URIFacts)] = []
+    private var uriMemoNext = 0
+    static let uriMemoEntries = 16
+
+    /// The facts of the Route element (`route`) or Request-URI at `range` of `request`, as
+    /// `SIPNameAddress(parsing:)` + `SIPURIParts(parsing:)` + `isOurs` give them (a pure function of the
+    /// bytes, so memoised by them; `listeners` do not change after `start`).
+    private func uriFacts(_ request: SIPMessage, _ range: Range<Int>, route: Bool) -> URIFacts {
+        let key = request.bytes[range]
+        for i in uriMemo.indices where uriMemo[i].route == route && Self.sameBytes(uriMemo[i].key, key) {
+            return uriMemo[i].facts
+        }
+        let text = request.text(range)
+        let facts: URIFacts
+        if route, let address = SIPNameAddress(parsing: text[...]) {
+            facts = SIPURIParts(parsing: address.uri).map { .parsed(ours: isOurs($0), transport: SIPTransportKind(rawValue: $0.effectiveTransport)) } ?? .unparsable
+        } else if route {
+            facts = .notNameAddress
+        } else {
+            facts = SIPURIParts(parsing: text).map { .parsed(ours: isOurs($0), transport: SIPTransportKind(rawValue: $0.effectiveTransport)) } ?? .unparsable
+        }
+        let entry = (route: route, key: Array(key), facts: facts)
+        if uriMemo.count < Self.uriMemoEntries { uriMemo.append(entry) } else { uriMemo[uriMemoNext] = entry }
+        uriMemoNext = (uriMemoNext + 1) % Self.uriMemoEntries
+        return facts
     }
 
     /// `core.configuration.isOurs(_:)` on the same listeners, without copying the configuration; false for nil.

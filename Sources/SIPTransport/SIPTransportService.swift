@@ -41,6 +41,8 @@ public final class SIPTransportService: @unchecked Sendable {
     private var state = State.idle
     private var listenerInfos: [SIPListenerInfo] = []
     private var listenerChannels: [Int: any Channel] = [:]
+    /// The bound UDP listeners in configuration order, for `sendImmediately` (what `udpListener` scans).
+    private var udpListeners: [(side: SIPSide, family: NIOBSDSocket.ProtocolFamily, index: Int, channel: any Channel)] = []
 
     struct Connection {
         let channel: any Channel
@@ -136,6 +138,7 @@ public final class SIPTransportService: @unchecked Sendable {
                 guard let local = channel.localAddress else { throw SIPTransportError.noListener(l.side, l.transport) }
                 locked {
                     listenerChannels[index] = channel
+                    if l.transport == .udp { udpListeners.append((l.side, local.protocol, index, channel)) }
                     listenerInfos.append(SIPListenerInfo(index: index, configuration: l, localAddress: local))
                 }
             }
@@ -152,6 +155,7 @@ public final class SIPTransportService: @unchecked Sendable {
             state = .shutDown
             let all = Array(listenerChannels.values) + connections.values.map(\.channel)
             listenerChannels = [:]
+            udpListeners = []
             return (all, was)
         }
         if wasShutDown { return }
@@ -387,15 +391,16 @@ public final class SIPTransportService: @unchecked Sendable {
     /// The UDP listener of `side` for `address` (same address family first); throws `notStarted` unless
     /// started (checked under the same lock).
     private func udpListener(side: SIPSide, for address: SocketAddress) throws -> (Int, any Channel) {
-        try locked {
+        let family = address.protocol
+        return try locked {
             guard state == .started else { throw SIPTransportError.notStarted }
-            var fallback: SIPListenerInfo?
-            for l in listenerInfos where l.side == side && l.transport == .udp {
-                if l.localAddress.protocol == address.protocol { fallback = l; break }
-                if fallback == nil { fallback = l }
+            var fallback: (Int, any Channel)?
+            for l in udpListeners where l.side == side {
+                if l.family == family { return (l.index, l.channel) }
+                if fallback == nil { fallback = (l.index, l.channel) }
             }
-            guard let l = fallback, let channel = listenerChannels[l.index] else { throw SIPTransportError.noListener(side, .udp) }
-            return (l.index, channel)
+            guard let fallback else { throw SIPTransportError.noListener(side, .udp) }
+            return fallback
         }
     }
 
