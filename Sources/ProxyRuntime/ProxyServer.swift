@@ -220,7 +220,7 @@ public actor ProxyServer {
     /// `assumeIsolated` for a caller that runs on `eventLoop` (checked by the caller with `inEventLoop`,
     /// or a task scheduled on it): the loop is this actor's executor, so the call is isolated; this skips
     /// the runtime's executor lookup, once per message (what `assumeIsolated` does after its check).
-    @inline(__always) private nonisolated func onLoop(_ body: (isolated ProxyServer) -> Void) {
+    @inline(__always) fileprivate nonisolated func onLoop(_ body: (isolated ProxyServer) -> Void) {
         withoutActuallyEscaping(body) { escapable in
             unsafeBitCast(escapable, to: ((ProxyServer) -> Void).self)(self)
         }
@@ -242,17 +242,27 @@ public actor ProxyServer {
         }
     }
 
-    private var loopTimer: Scheduled<Void>?
+    private var loopTimer: NIOScheduledCallback?
     private var loopTimerRunning = false
+    private lazy var loopTimerHandler = LoopTimerHandler(self)
 
-    /// The timer task on the event loop (with `ContinuousProxyClock`): one scheduled task at a time.
+    /// The timer task on the event loop (with `ContinuousProxyClock`): one scheduled callback at a time,
+    /// through one handler object (NIO's scheduled callbacks: no promise, future or closure per wake-up).
     private func scheduleLoopTimer() {
         let now = clock.now()
         let delay = (nextWake(after: now) - now).components
         let nanoseconds = delay.seconds * 1_000_000_000 + delay.attoseconds / 1_000_000_000
-        loopTimer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
-            // A task scheduled on `eventLoop` runs on it: isolated (see `onLoop`).
-            self?.onLoop { server in
+        loopTimer = try? eventLoop.scheduleCallback(in: .nanoseconds(nanoseconds), handler: loopTimerHandler)
+    }
+
+    /// The wake-up of the timer task: runs on `eventLoop` (isolated, see `onLoop`); holds the server weakly.
+    final class LoopTimerHandler: NIOScheduledCallbackHandler, @unchecked Sendable {
+        // Written once at init, then only read (on the loop).
+        private weak var server: ProxyServer?
+        init(_ server: ProxyServer) { self.server = server }
+
+        func handleScheduledCallback(eventLoop: some EventLoop) {
+            server?.onLoop { server in
                 guard server.loopTimerRunning else { return }
                 server.fireTimers()
                 server.scheduleLoopTimer()
