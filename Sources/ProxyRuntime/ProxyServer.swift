@@ -527,22 +527,9 @@ public actor ProxyServer {
         return side
     }
 
-    /// What `forward` reads of a server entry (copied out, so the entry can be updated in place).
-    private struct ForwardFacts {
-        let inbound: ProxyFlow
-        let inboundListener: ProxyListener
-        let headers: TransactionHeaderFields
-    }
-
-    private func forwardFacts(_ id: TransactionID) -> ForwardFacts? {
-        guard let i = servers.index(forKey: id) else { return nil }
-        return Self.peek(&servers.values[i]) { e in
-            e.cancelled || e.finalSent ? nil : ForwardFacts(inbound: e.inbound, inboundListener: e.inboundListener, headers: e.headers)
-        }
-    }
-
     private func forward(_ id: TransactionID, _ request: SIPMessage, edits: ProxyRequestEdits?) {
-        guard let entry = forwardFacts(id) else { return }
+        // (The entry is a class: read through its reference, no copy of its fields.)
+        guard let entry = servers[id], !entry.cancelled, !entry.finalSent else { return }
         let inbound = entry.inbound
         let t = target(for: request, inboundSide: inbound.side, edits: edits)
         var outbound = pickListener(side: t.outboundSide, transport: t.hopTransport)
@@ -613,7 +600,7 @@ public actor ProxyServer {
 
     /// The core's decision with the driver's overrides (outbound listener, hook's Request-URI and
     /// Record-Route choice) composed in front of the configured request policy.
-    private func process(_ request: SIPMessage, entry: ForwardFacts, outbound: ProxyListener?, edits: ProxyRequestEdits?) -> RequestOutcome {
+    private func process(_ request: SIPMessage, entry: ServerEntry, outbound: ProxyListener?, edits: ProxyRequestEdits?) -> RequestOutcome {
         var c = core
         c.requestPolicy = RuntimeRequestPolicy(base: core.requestPolicy, requestURI: edits?.requestURI, outbound: outbound,
                                                recordRoute: edits?.recordRoute)
@@ -1051,12 +1038,8 @@ public actor ProxyServer {
         if !isStreamAddress || sendTails.isEmpty || sendTails[key].map({ $0.isDone }) ?? true {
             // UDP, a flow, or an open connection with nothing queued before: written now, from the loop.
             do {
-                let failed: @Sendable (any Error) -> Void = { [weak self] error in
-                    guard let self else { return }
-                    if self.eventLoop.inEventLoop { self.assumeIsolated { $0.sendFailed(transaction, error: error) } }
-                    else { Task { await self.sendFailed(transaction, error: error) } }
-                }
-                if try transport.sendImmediately(bytes, to: destination, onFailure: failed) != nil {
+                // A datagram write that fails later comes back through `sendFailed(tag:error:)` (§17.1.4).
+                if try transport.sendImmediately(bytes, to: destination, failureTag: Self.failureTag(transaction), reportingTo: self) != nil {
                     if !key.isEmpty { sendTails[key] = nil }
                     return
                 }
@@ -1091,6 +1074,9 @@ public actor ProxyServer {
         case .address(let a, let k, let s), .named(let a, _, let k, let s): return "\(s)/\(k.rawValue)/\(a)"
         }
     }
+
+    /// The tag of a send for `SIPSendFailureHandler`: the transaction id + 1, 0 for none.
+    static func failureTag(_ transaction: TransactionID?) -> UInt64 { transaction.map { $0.rawValue &+ 1 } ?? 0 }
 
     private func sendFailed(_ transaction: TransactionID?, error: any Error) {
         counters.sendFailures += 1
@@ -1134,5 +1120,15 @@ struct RuntimeRequestPolicy: RequestPolicy {
         if let outbound { context.outbound = outbound }
         if let recordRoute { context.recordRoute = recordRoute }
         return nil
+    }
+}
+
+extension ProxyServer: SIPSendFailureHandler {
+    /// A datagram write that failed after `sendImmediately` returned (RFC 3261 §17.1.4): reported to the
+    /// transaction named by `tag` (see `failureTag`), on the event loop.
+    public nonisolated func sendFailed(tag: UInt64, error: any Error) {
+        let transaction = tag == 0 ? nil : TransactionID(rawValue: tag &- 1)
+        if eventLoop.inEventLoop { onLoop { $0.sendFailed(transaction, error: error) } }
+        else { Task { await self.sendFailed(transaction, error: error) } }
     }
 }

@@ -342,6 +342,23 @@ public final class SIPTransportService: @unchecked Sendable {
     /// is reported to `onFailure` (on the channel's event loop), like `send` throws it.
     public func sendImmediately(_ bytes: [UInt8], to destination: SIPDestination,
                                 onFailure: @escaping @Sendable (any Error) -> Void) throws -> SIPSendResult? {
+        try sendImmediately(bytes, to: destination, report: .closure(onFailure))
+    }
+
+    /// `sendImmediately(_:to:onFailure:)` with the failure of a datagram write reported to `handler` with
+    /// `failureTag` (one handler object for every send instead of a closure per datagram).
+    public func sendImmediately(_ bytes: [UInt8], to destination: SIPDestination, failureTag: UInt64,
+                                reportingTo handler: any SIPSendFailureHandler) throws -> SIPSendResult? {
+        try sendImmediately(bytes, to: destination, report: .tagged(handler, failureTag))
+    }
+
+    /// Where a datagram write that fails later is reported.
+    enum FailureReport {
+        case closure(@Sendable (any Error) -> Void)
+        case tagged(any SIPSendFailureHandler, UInt64)
+    }
+
+    private func sendImmediately(_ bytes: [UInt8], to destination: SIPDestination, report: FailureReport) throws -> SIPSendResult? {
         switch destination {
         case .flow(let flow):
             switch flow.kind {
@@ -352,7 +369,7 @@ public final class SIPTransportService: @unchecked Sendable {
                     return listenerChannels[listener]
                 }
                 guard let channel else { throw SIPTransportError.unknownFlow(flow) }
-                try writeDatagram(bytes, on: channel, to: remote, onFailure: onFailure)
+                try writeDatagram(bytes, on: channel, to: remote, report: report)
                 return SIPSendResult(transport: .udp, flow: flow)
             case .connection(let id):
                 guard locked({ state == .started }) else { throw SIPTransportError.notStarted }
@@ -363,7 +380,7 @@ public final class SIPTransportService: @unchecked Sendable {
             switch kind {
             case .udp:
                 let (index, channel) = try udpListener(side: side, for: address)
-                try writeDatagram(bytes, on: channel, to: address, onFailure: onFailure)
+                try writeDatagram(bytes, on: channel, to: address, report: report)
                 return SIPSendResult(transport: .udp, flow: SIPFlowToken(.datagram(listener: index, remote: address)))
             case .tcp, .tls:
                 guard locked({ state == .started }) else { throw SIPTransportError.notStarted }
@@ -405,10 +422,13 @@ public final class SIPTransportService: @unchecked Sendable {
     }
 
     private func writeDatagram(_ bytes: [UInt8], on channel: any Channel, to remote: SocketAddress,
-                               onFailure: @escaping @Sendable (any Error) -> Void) throws {
+                               report: FailureReport) throws {
         guard bytes.count <= SIPTransportLimits.udpMaxDatagramBytes else { throw SIPTransportError.messageTooLarge(bytes.count) }
         let promise = channel.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.whenFailure(onFailure)
+        switch report {
+        case .closure(let onFailure): promise.futureResult.whenFailure(onFailure)
+        case .tagged(let handler, let tag): promise.futureResult.whenFailure { handler.sendFailed(tag: tag, error: $0) }
+        }
         write(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: bytes)), on: channel, promise: promise)
         count { $0.messagesSent += 1 }
     }
