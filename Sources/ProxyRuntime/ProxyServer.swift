@@ -295,9 +295,13 @@ public actor ProxyServer {
     }
 
     /// Executes the layer's outputs.
-    private func run(_ outputs: [Output], inbound: SIPInbound?) {
-        for output in outputs {
-            switch output {
+    private func run(_ outputs: consuming [Output], inbound: SIPInbound?) {
+        // Each output is moved out of the (uniquely owned) array instead of copied by a `for` loop: its
+        // message is not retained and released once more per output. Order kept (reversed, then popped).
+        var pending = outputs
+        pending.reverse()
+        while let output = pending.popLast() {
+            switch consume output {
             case .transmit(let message, let peer, _, let txn):
                 enqueueSend(message.payload.bytes, to: peer, transaction: txn)
             case .newRequest(let id, let message, _):
