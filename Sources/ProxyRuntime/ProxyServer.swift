@@ -211,7 +211,9 @@ public actor ProxyServer {
     /// transport binds everything on `eventLoop`), so the message is handled without a hop.
     private nonisolated func deliver(_ inbound: SIPInbound) {
         if eventLoop.inEventLoop {
-            onLoop { $0.receive(inbound) }
+            // `onLoop` without a closure context: a closure that captures nothing, cast the same way.
+            let body: (isolated ProxyServer, SIPInbound) -> Void = { $0.receive($1) }
+            unsafeBitCast(body, to: ((ProxyServer, SIPInbound) -> Void).self)(self, inbound)
         } else {
             eventLoop.execute { self.assumeIsolated { $0.receive(inbound) } }
         }
