@@ -107,13 +107,10 @@ public final class SIPTransportService: @unchecked Sendable {
 
     /// Delivers every inbound message to `sink`, called synchronously on the event loop of the channel
     /// that received it, instead of yielding it to `inbound` (which then stays empty). A layer that
-    /// runs on that event loop handles a message without changing threads. Call before `start` (the
-    /// sink is then read without the lock: `start` orders this write before any channel exists).
+    /// runs on that event loop handles a message without changing threads. Call before `start`: the
+    /// handlers read the sink without the lock (`start` orders this write before any channel exists).
     public func deliverInbound(to sink: @escaping @Sendable (SIPInbound) -> Void) {
-        locked {
-            guard state == .idle else { return }
-            inboundSink = sink
-        }
+        locked { inboundSink = sink }
     }
 
     // MARK: Lifecycle
