@@ -11,6 +11,7 @@ case "iq": runIqBench(Array(arguments.dropFirst()))
 case "proxy": runProxyBench(Array(arguments.dropFirst()))
 case "agw": runAGWBench(Array(arguments.dropFirst()))
 case "calls": runCallsBench(Array(arguments.dropFirst()))
+case "loop": runLoopBench(Array(arguments.dropFirst()))
 default:
-    print("usage: pcscf-bench <sip|sdp|h248|txn|path|iq|proxy|agw|calls> [options]   (iq, proxy: run from the repo root; iq [--transport udp|tcp] [--cycles N] [--window W]; proxy --help; calls --help; agw [--mib N] [--streams 1,100] [--pings N])")
+    print("usage: pcscf-bench <sip|sdp|h248|txn|path|iq|proxy|agw|calls|loop> [options]   (iq, proxy: run from the repo root; iq [--transport udp|tcp] [--cycles N] [--window W]; proxy --help; calls --help; loop [calls] [--warmup N]; agw [--mib N] [--streams 1,100] [--pings N])")
 }

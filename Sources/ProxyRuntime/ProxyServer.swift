@@ -211,9 +211,20 @@ public actor ProxyServer {
     /// transport binds everything on `eventLoop`), so the message is handled without a hop.
     private nonisolated func deliver(_ inbound: SIPInbound) {
         if eventLoop.inEventLoop {
-            assumeIsolated { $0.receive(inbound) }
+            // `onLoop` without a closure context: a closure that captures nothing, cast the same way.
+            let body: (isolated ProxyServer, SIPInbound) -> Void = { $0.receive($1) }
+            unsafeBitCast(body, to: ((ProxyServer, SIPInbound) -> Void).self)(self, inbound)
         } else {
             eventLoop.execute { self.assumeIsolated { $0.receive(inbound) } }
+        }
+    }
+
+    /// `assumeIsolated` for a caller that runs on `eventLoop` (checked by the caller with `inEventLoop`,
+    /// or a task scheduled on it): the loop is this actor's executor, so the call is isolated; this skips
+    /// the runtime's executor lookup, once per message (what `assumeIsolated` does after its check).
+    @inline(__always) fileprivate nonisolated func onLoop(_ body: (isolated ProxyServer) -> Void) {
+        withoutActuallyEscaping(body) { escapable in
+            unsafeBitCast(escapable, to: ((ProxyServer) -> Void).self)(self)
         }
     }
 
@@ -233,16 +244,27 @@ public actor ProxyServer {
         }
     }
 
-    private var loopTimer: Scheduled<Void>?
+    private var loopTimer: NIOScheduledCallback?
     private var loopTimerRunning = false
+    private lazy var loopTimerHandler = LoopTimerHandler(self)
 
-    /// The timer task on the event loop (with `ContinuousProxyClock`): one scheduled task at a time.
+    /// The timer task on the event loop (with `ContinuousProxyClock`): one scheduled callback at a time,
+    /// through one handler object (NIO's scheduled callbacks: no promise, future or closure per wake-up).
     private func scheduleLoopTimer() {
         let now = clock.now()
         let delay = (nextWake(after: now) - now).components
         let nanoseconds = delay.seconds * 1_000_000_000 + delay.attoseconds / 1_000_000_000
-        loopTimer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [weak self] in
-            self?.assumeIsolated { server in
+        loopTimer = try? eventLoop.scheduleCallback(in: .nanoseconds(nanoseconds), handler: loopTimerHandler)
+    }
+
+    /// The wake-up of the timer task: runs on `eventLoop` (isolated, see `onLoop`); holds the server weakly.
+    final class LoopTimerHandler: NIOScheduledCallbackHandler, @unchecked Sendable {
+        // Written once at init, then only read (on the loop).
+        private weak var server: ProxyServer?
+        init(_ server: ProxyServer) { self.server = server }
+
+        func handleScheduledCallback(eventLoop: some EventLoop) {
+            server?.onLoop { server in
                 guard server.loopTimerRunning else { return }
                 server.fireTimers()
                 server.scheduleLoopTimer()
@@ -275,9 +297,13 @@ public actor ProxyServer {
     }
 
     /// Executes the layer's outputs.
-    private func run(_ outputs: [Output], inbound: SIPInbound?) {
-        for output in outputs {
-            switch output {
+    private func run(_ outputs: consuming [Output], inbound: SIPInbound?) {
+        // Each output is moved out of the (uniquely owned) array instead of copied by a `for` loop: its
+        // message is not retained and released once more per output. Order kept (reversed, then popped).
+        var pending = outputs
+        pending.reverse()
+        while let output = pending.popLast() {
+            switch consume output {
             case .transmit(let message, let peer, _, let txn):
                 enqueueSend(message.payload.bytes, to: peer, transaction: txn)
             case .newRequest(let id, let message, _):
@@ -394,20 +420,42 @@ public actor ProxyServer {
         /// URI whose host/port/transport is the destination when the core's next hop is overridden.
         var destinationURI: String?
         var flow: ProxyFlow?
+        /// Transport of the next hop: the flow's, the destination URI's, else the first Route beyond us or
+        /// the Request-URI (what picks the outbound listener).
+        var hopTransport: SIPTransportKind?
     }
 
     /// Routing defaults (Docs/proxy-runtime.md): a Route beyond this proxy is followed; otherwise an
     /// initial request from Gm goes to the configured next hop; otherwise the Request-URI. The outbound
-    /// side is the other side when it has listeners.
+    /// side is the other side when it has listeners. The Route set and the Request-URI are parsed once
+    /// here for both the target and the hop's transport.
     private func target(for request: SIPMessage, inboundSide: SIPSide, edits: ProxyRequestEdits?) -> Target {
         var t = Target(outboundSide: defaultOutboundSide(from: inboundSide))
-        let foreignRoute = request.routes.contains { r in SIPURIParts(parsing: r.uri).map { !core.configuration.isOurs($0) } ?? true }
+        // The first Route that is not ours (or that does not parse) makes the route set foreign; its
+        // transport is the hop's (nil when it does not parse).
+        // (The elements of `request.routes`, read through the memo.)
+        var foreignRoute = false
+        var routeTransport: SIPTransportKind?
+        routes: for field in request.headers where field.name == .route {
+            for range in request.elementRanges(of: field) {
+                switch uriFacts(request, range, route: true) {
+                case .notNameAddress: continue
+                case .unparsable: foreignRoute = true
+                case .parsed(let ours, let transport):
+                    if ours { continue }
+                    foreignRoute = true
+                    routeTransport = transport
+                }
+                break routes
+            }
+        }
+        var uri = URIFacts.unparsable
+        if case .request(_, let range) = request.startLine { uri = uriFacts(request, range, route: false) }
         // An in-dialog request whose Request-URI is the remote target goes there; one addressed to this
         // proxy (a UA that sends everything to its outbound proxy, e.g. SIPp's built-in uac) goes on to
         // the next hop like an initial request.
-        let uriIsOurs = request.requestURI.flatMap { SIPURIParts(parsing: $0) }.map { core.configuration.isOurs($0) } ?? false
-        if !foreignRoute, inboundSide == .gm, !request.hasToTag || uriIsOurs, edits?.requestURI == nil,
-           let hop = configuration.nextHop {
+        if !foreignRoute, inboundSide == .gm, edits?.requestURI == nil, let hop = configuration.nextHop,
+           !request.hasToTag || uri.isOurs {
             t.destinationURI = hop
         }
         if let e = edits {
@@ -415,33 +463,82 @@ public actor ProxyServer {
             if let hop = e.nextHop { t.destinationURI = hop }
             if let flow = e.flow { t.flow = flow; t.outboundSide = flow.side }
         }
+        t.hopTransport = transportOf(t) ?? (foreignRoute ? routeTransport : uri.transport)
         return t
     }
 
-    private func defaultOutboundSide(from side: SIPSide) -> SIPSide {
-        listeners.contains { $0.side == side.opposite.proxySide } ? side.opposite : side
-    }
-
-    /// What `forward` reads of a server entry (copied out, so the entry can be updated in place).
-    private struct ForwardFacts {
-        let inbound: ProxyFlow
-        let inboundListener: ProxyListener
-        let headers: TransactionHeaderFields
-    }
-
-    private func forwardFacts(_ id: TransactionID) -> ForwardFacts? {
-        guard let i = servers.index(forKey: id) else { return nil }
-        return Self.peek(&servers.values[i]) { e in
-            e.cancelled || e.finalSent ? nil : ForwardFacts(inbound: e.inbound, inboundListener: e.inboundListener, headers: e.headers)
+    @inline(__always) static func sameBytes(_ a: [UInt8], _ b: ArraySlice<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in
+                guard let xp = x.baseAddress, let yp = y.baseAddress else { return x.isEmpty && y.isEmpty }
+                return memcmp(xp, yp, x.count) == 0
+            }
         }
     }
 
+    /// What the routing defaults read of a Route element or a Request-URI.
+    enum URIFacts: Sendable {
+        /// A Route element that is no name-addr (`SIPMessage.routes` leaves it out).
+        case notNameAddress
+        /// No sip/sips URI.
+        case unparsable
+        /// Whether it names one of our listeners, and its transport (`effectiveTransport`).
+        case parsed(ours: Bool, transport: SIPTransportKind?)
+
+        var isOurs: Bool { if case .parsed(true, _) = self { return true } else { return false } }
+        var transport: SIPTransportKind? { if case .parsed(_, let t) = self { return t } else { return nil } }
+    }
+
+    /// Recent Route elements and Request-URIs by their bytes (most are our own Record-Route URIs and a few
+    /// next hops): a hit costs a byte comparison instead of a name-addr and URI parse. Bounded.
+    private var uriMemo: [(route: Bool, key: [UInt8], facts: URIFacts)] = []
+    private var uriMemoNext = 0
+    static let uriMemoEntries = 16
+
+    /// The facts of the Route element (`route`) or Request-URI at `range` of `request`, as
+    /// `SIPNameAddress(parsing:)` + `SIPURIParts(parsing:)` + `isOurs` give them (a pure function of the
+    /// bytes, so memoised by them; `listeners` do not change after `start`).
+    private func uriFacts(_ request: SIPMessage, _ range: Range<Int>, route: Bool) -> URIFacts {
+        let key = request.bytes[range]
+        for i in uriMemo.indices where uriMemo[i].route == route && Self.sameBytes(uriMemo[i].key, key) {
+            return uriMemo[i].facts
+        }
+        let text = request.text(range)
+        let facts: URIFacts
+        if route, let address = SIPNameAddress(parsing: text[...]) {
+            facts = SIPURIParts(parsing: address.uri).map { .parsed(ours: isOurs($0), transport: SIPTransportKind(rawValue: $0.effectiveTransport)) } ?? .unparsable
+        } else if route {
+            facts = .notNameAddress
+        } else {
+            facts = SIPURIParts(parsing: text).map { .parsed(ours: isOurs($0), transport: SIPTransportKind(rawValue: $0.effectiveTransport)) } ?? .unparsable
+        }
+        let entry = (route: route, key: Array(key), facts: facts)
+        if uriMemo.count < Self.uriMemoEntries { uriMemo.append(entry) } else { uriMemo[uriMemoNext] = entry }
+        uriMemoNext = (uriMemoNext + 1) % Self.uriMemoEntries
+        return facts
+    }
+
+    /// `core.configuration.isOurs(_:)` on the same listeners, without copying the configuration; false for nil.
+    private func isOurs(_ uri: SIPURIParts?) -> Bool {
+        guard let uri else { return false }
+        let port = uri.effectivePort
+        for l in listeners where l.port == port && l.host == uri.host { return true }
+        return false
+    }
+
+    private func defaultOutboundSide(from side: SIPSide) -> SIPSide {
+        let other = side.opposite.proxySide
+        for l in listeners where l.side == other { return side.opposite }
+        return side
+    }
+
     private func forward(_ id: TransactionID, _ request: SIPMessage, edits: ProxyRequestEdits?) {
-        guard let entry = forwardFacts(id) else { return }
+        // (The entry is a class: read through its reference, no copy of its fields.)
+        guard let entry = servers[id], !entry.cancelled, !entry.finalSent else { return }
         let inbound = entry.inbound
         let t = target(for: request, inboundSide: inbound.side, edits: edits)
-        let hopTransport = transportOf(t) ?? hopTransportFromRequest(request)
-        var outbound = pickListener(side: t.outboundSide, transport: hopTransport)
+        var outbound = pickListener(side: t.outboundSide, transport: t.hopTransport)
         var decision: ForwardDecision
         switch process(request, entry: entry, outbound: outbound, edits: edits) {
         case .forward(let d): decision = d
@@ -509,7 +606,7 @@ public actor ProxyServer {
 
     /// The core's decision with the driver's overrides (outbound listener, hook's Request-URI and
     /// Record-Route choice) composed in front of the configured request policy.
-    private func process(_ request: SIPMessage, entry: ForwardFacts, outbound: ProxyListener?, edits: ProxyRequestEdits?) -> RequestOutcome {
+    private func process(_ request: SIPMessage, entry: ServerEntry, outbound: ProxyListener?, edits: ProxyRequestEdits?) -> RequestOutcome {
         var c = core
         c.requestPolicy = RuntimeRequestPolicy(base: core.requestPolicy, requestURI: edits?.requestURI, outbound: outbound,
                                                recordRoute: edits?.recordRoute)
@@ -528,26 +625,26 @@ public actor ProxyServer {
         return nil
     }
 
-    /// Transport of the core's next hop: first Route beyond us, else the Request-URI.
-    private func hopTransportFromRequest(_ request: SIPMessage) -> SIPTransportKind? {
-        for r in request.routes {
-            guard let p = SIPURIParts(parsing: r.uri) else { return nil }
-            if !core.configuration.isOurs(p) { return SIPTransportKind(rawValue: p.effectiveTransport) }
-        }
-        return request.requestURI.flatMap { SIPURIParts(parsing: $0) }.flatMap { SIPTransportKind(rawValue: $0.effectiveTransport) }
-    }
-
+    // (Loops, not closures: a closure of an actor method that reads `self` checks the executor each call.)
     private func pickListener(side: SIPSide, transport kind: SIPTransportKind?) -> ProxyListener? {
-        let onSide = listeners.filter { $0.side == side.proxySide }
-        if let kind, let l = onSide.first(where: { $0.transport == kind.rawValue }) { return l }
-        return onSide.first
+        let proxySide = side.proxySide
+        var first: ProxyListener?
+        for l in listeners where l.side == proxySide {
+            if let kind, l.transport == kind.rawValue { return l }
+            if first == nil { first = l }
+        }
+        return first
     }
 
     private func listener(for inbound: SIPInbound) -> ProxyListener {
-        listeners.first { $0.side == inbound.side.proxySide && $0.transport == inbound.transport.rawValue }
-            ?? listeners.first { $0.side == inbound.side.proxySide }
-            ?? ProxyListener(host: inbound.local.ipAddress ?? "0.0.0.0", port: inbound.local.port ?? 0,
-                             transport: inbound.transport.rawValue, side: inbound.side.proxySide)
+        let side = inbound.side.proxySide
+        var onSide: ProxyListener?
+        for l in listeners where l.side == side {
+            if l.transport == inbound.transport.rawValue { return l }
+            if onSide == nil { onSide = l }
+        }
+        return onSide ?? ProxyListener(host: inbound.local.ipAddress ?? "0.0.0.0", port: inbound.local.port ?? 0,
+                                       transport: inbound.transport.rawValue, side: side)
     }
 
     private func destination(for decision: ForwardDecision, target t: Target) -> SIPDestination? {
@@ -584,7 +681,8 @@ public actor ProxyServer {
         case .flow: return false
         case .address(let a, _, _), .named(let a, _, _, _): address = a
         }
-        return boundAddresses.contains { Self.sameIPAndPort($0, address) }
+        for a in boundAddresses where Self.sameIPAndPort(a, address) { return true }
+        return false
     }
 
     /// Same IP address and port, compared on the address bytes (what comparing `ipAddress` strings and
@@ -648,7 +746,7 @@ public actor ProxyServer {
 
     private func forwardStateless(_ request: SIPMessage, inbound: SIPInbound, edits: ProxyRequestEdits?) {
         let t = target(for: request, inboundSide: inbound.side, edits: edits)
-        let outbound = pickListener(side: t.outboundSide, transport: transportOf(t) ?? hopTransportFromRequest(request))
+        let outbound = pickListener(side: t.outboundSide, transport: t.hopTransport)
         var c = core
         c.requestPolicy = RuntimeRequestPolicy(base: core.requestPolicy, requestURI: edits?.requestURI, outbound: outbound, recordRoute: false)
         guard case .forward(let decision) = c.processRequest(request, arrivedOn: listener(for: inbound), ids: &ids),
@@ -946,12 +1044,8 @@ public actor ProxyServer {
         if !isStreamAddress || sendTails.isEmpty || sendTails[key].map({ $0.isDone }) ?? true {
             // UDP, a flow, or an open connection with nothing queued before: written now, from the loop.
             do {
-                let failed: @Sendable (any Error) -> Void = { [weak self] error in
-                    guard let self else { return }
-                    if self.eventLoop.inEventLoop { self.assumeIsolated { $0.sendFailed(transaction, error: error) } }
-                    else { Task { await self.sendFailed(transaction, error: error) } }
-                }
-                if try transport.sendImmediately(bytes, to: destination, onFailure: failed) != nil {
+                // A datagram write that fails later comes back through `sendFailed(tag:error:)` (§17.1.4).
+                if try transport.sendImmediately(bytes, to: destination, failureTag: Self.failureTag(transaction), reportingTo: self) != nil {
                     if !key.isEmpty { sendTails[key] = nil }
                     return
                 }
@@ -986,6 +1080,9 @@ public actor ProxyServer {
         case .address(let a, let k, let s), .named(let a, _, let k, let s): return "\(s)/\(k.rawValue)/\(a)"
         }
     }
+
+    /// The tag of a send for `SIPSendFailureHandler`: the transaction id + 1, 0 for none.
+    static func failureTag(_ transaction: TransactionID?) -> UInt64 { transaction.map { $0.rawValue &+ 1 } ?? 0 }
 
     private func sendFailed(_ transaction: TransactionID?, error: any Error) {
         counters.sendFailures += 1
@@ -1029,5 +1126,15 @@ struct RuntimeRequestPolicy: RequestPolicy {
         if let outbound { context.outbound = outbound }
         if let recordRoute { context.recordRoute = recordRoute }
         return nil
+    }
+}
+
+extension ProxyServer: SIPSendFailureHandler {
+    /// A datagram write that failed after `sendImmediately` returned (RFC 3261 §17.1.4): reported to the
+    /// transaction named by `tag` (see `failureTag`), on the event loop.
+    public nonisolated func sendFailed(tag: UInt64, error: any Error) {
+        let transaction = tag == 0 ? nil : TransactionID(rawValue: tag &- 1)
+        if eventLoop.inEventLoop { onLoop { $0.sendFailed(transaction, error: error) } }
+        else { Task { await self.sendFailed(transaction, error: error) } }
     }
 }

@@ -15,6 +15,8 @@ final class SIPDatagramHandler: ChannelInboundHandler {
     /// most datagrams come from the same few peers).
     private var lastRemote: SocketAddress?
     private var lastRemoteIP: String?
+    /// The listener's bound address (a bound UDP socket's address does not change).
+    private var local: SocketAddress?
 
     init(service: SIPTransportService, listener: Int, side: SIPSide) {
         self.service = service; self.listener = listener; self.side = side
@@ -25,7 +27,8 @@ final class SIPDatagramHandler: ChannelInboundHandler {
         let envelope = unwrapInboundIn(data)
         let remote = envelope.remoteAddress
         let bytes = Array(envelope.data.readableBytesView)
-        let local = context.channel.localAddress ?? remote
+        if local == nil { local = context.channel.localAddress }
+        let local = self.local ?? remote
         if lastRemote != remote {
             lastRemote = remote
             lastRemoteIP = remote.ipAddress

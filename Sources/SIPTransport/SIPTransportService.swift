@@ -41,6 +41,8 @@ public final class SIPTransportService: @unchecked Sendable {
     private var state = State.idle
     private var listenerInfos: [SIPListenerInfo] = []
     private var listenerChannels: [Int: any Channel] = [:]
+    /// The bound UDP listeners in configuration order, for `sendImmediately` (what `udpListener` scans).
+    private var udpListeners: [(side: SIPSide, family: NIOBSDSocket.ProtocolFamily, index: Int, channel: any Channel)] = []
 
     struct Connection {
         let channel: any Channel
@@ -55,9 +57,19 @@ public final class SIPTransportService: @unchecked Sendable {
     private var counterValues = SIPTransportCounters()
     /// Client TLS context, made on the first outgoing TLS connection (`configuration.tlsClient`).
     private var clientTLSContext: NIOSSLContext?
-    /// Per event loop with a read burst in progress: the channels written (not yet flushed) since it
-    /// began. See `beginReadBurst(on:)`.
-    private var burstWrites: [ObjectIdentifier: [any Channel]] = [:]
+    /// The read-burst state of each event loop (see `beginReadBurst(on:)`), made on first use and kept;
+    /// the map is under `lock`, a `ReadBurst` is only touched on its own loop.
+    private var bursts: [ObjectIdentifier: ReadBurst] = [:]
+    /// When the transport runs on one event loop (the proxy's case): that loop's state, reached without
+    /// the lock or a hash.
+    private let singleLoop: (loop: any EventLoop, burst: ReadBurst)?
+
+    /// Channels written (not yet flushed) since the read burst on one event loop began. Confined to that
+    /// loop (no lock).
+    final class ReadBurst: @unchecked Sendable {
+        var active = false
+        var channels: [any Channel] = []
+    }
 
     /// The process-wide event loop group (`MultiThreadedEventLoopGroup.singleton`, never shut down), for
     /// layers that run on one of its loops and must outlive a transport's `shutdown`.
@@ -67,6 +79,7 @@ public final class SIPTransportService: @unchecked Sendable {
         self.configuration = configuration
         if let group { self.group = group; ownsGroup = false }
         else { self.group = MultiThreadedEventLoopGroup(numberOfThreads: 1); ownsGroup = true }
+        singleLoop = (self.group as? any EventLoop).map { ($0, ReadBurst()) }
         (inbound, continuation) = AsyncStream.makeStream(of: SIPInbound.self,
                                                          bufferingPolicy: .bufferingOldest(Self.inboundQueueLimit))
     }
@@ -94,7 +107,8 @@ public final class SIPTransportService: @unchecked Sendable {
 
     /// Delivers every inbound message to `sink`, called synchronously on the event loop of the channel
     /// that received it, instead of yielding it to `inbound` (which then stays empty). A layer that
-    /// runs on that event loop handles a message without changing threads. Call before `start`.
+    /// runs on that event loop handles a message without changing threads. Call before `start`: the
+    /// handlers read the sink without the lock (`start` orders this write before any channel exists).
     public func deliverInbound(to sink: @escaping @Sendable (SIPInbound) -> Void) {
         locked { inboundSink = sink }
     }
@@ -121,6 +135,7 @@ public final class SIPTransportService: @unchecked Sendable {
                 guard let local = channel.localAddress else { throw SIPTransportError.noListener(l.side, l.transport) }
                 locked {
                     listenerChannels[index] = channel
+                    if l.transport == .udp { udpListeners.append((l.side, local.protocol, index, channel)) }
                     listenerInfos.append(SIPListenerInfo(index: index, configuration: l, localAddress: local))
                 }
             }
@@ -137,6 +152,7 @@ public final class SIPTransportService: @unchecked Sendable {
             state = .shutDown
             let all = Array(listenerChannels.values) + connections.values.map(\.channel)
             listenerChannels = [:]
+            udpListeners = []
             return (all, was)
         }
         if wasShutDown { return }
@@ -323,15 +339,37 @@ public final class SIPTransportService: @unchecked Sendable {
     /// is reported to `onFailure` (on the channel's event loop), like `send` throws it.
     public func sendImmediately(_ bytes: [UInt8], to destination: SIPDestination,
                                 onFailure: @escaping @Sendable (any Error) -> Void) throws -> SIPSendResult? {
-        guard locked({ state == .started }) else { throw SIPTransportError.notStarted }
+        try sendImmediately(bytes, to: destination, report: .closure(onFailure))
+    }
+
+    /// `sendImmediately(_:to:onFailure:)` with the failure of a datagram write reported to `handler` with
+    /// `failureTag` (one handler object for every send instead of a closure per datagram).
+    public func sendImmediately(_ bytes: [UInt8], to destination: SIPDestination, failureTag: UInt64,
+                                reportingTo handler: any SIPSendFailureHandler) throws -> SIPSendResult? {
+        try sendImmediately(bytes, to: destination, report: .tagged(handler, failureTag))
+    }
+
+    /// Where a datagram write that fails later is reported.
+    enum FailureReport {
+        case closure(@Sendable (any Error) -> Void)
+        case tagged(any SIPSendFailureHandler, UInt64)
+    }
+
+    private func sendImmediately(_ bytes: [UInt8], to destination: SIPDestination, report: FailureReport) throws -> SIPSendResult? {
         switch destination {
         case .flow(let flow):
             switch flow.kind {
             case .datagram(let listener, let remote):
-                guard let channel = locked({ listenerChannels[listener] }) else { throw SIPTransportError.unknownFlow(flow) }
-                try writeDatagram(bytes, on: channel, to: remote, onFailure: onFailure)
+                // One lock for the state and the channel (the event-loop path takes it once per send).
+                let channel: (any Channel)? = try locked {
+                    guard state == .started else { throw SIPTransportError.notStarted }
+                    return listenerChannels[listener]
+                }
+                guard let channel else { throw SIPTransportError.unknownFlow(flow) }
+                try writeDatagram(bytes, on: channel, to: remote, report: report)
                 return SIPSendResult(transport: .udp, flow: flow)
             case .connection(let id):
+                guard locked({ state == .started }) else { throw SIPTransportError.notStarted }
                 return try writeOnConnection(bytes, id: id, flow: flow)
             }
         case .address(let address, let requested, let side), .named(let address, _, let requested, let side):
@@ -339,9 +377,10 @@ public final class SIPTransportService: @unchecked Sendable {
             switch kind {
             case .udp:
                 let (index, channel) = try udpListener(side: side, for: address)
-                try writeDatagram(bytes, on: channel, to: address, onFailure: onFailure)
+                try writeDatagram(bytes, on: channel, to: address, report: report)
                 return SIPSendResult(transport: .udp, flow: SIPFlowToken(.datagram(listener: index, remote: address)))
             case .tcp, .tls:
+                guard locked({ state == .started }) else { throw SIPTransportError.notStarted }
                 guard let (id, channel) = existingConnection(to: address, side: side, transport: kind) else { return nil }
                 if kind != requested { count { $0.udpToTCPSwitches += 1 } }
                 guard channel.isWritable else { throw SIPTransportError.congested(SIPFlowToken(.connection(id))) }
@@ -363,25 +402,44 @@ public final class SIPTransportService: @unchecked Sendable {
         return SIPSendResult(transport: c.transport, flow: flow)
     }
 
+    /// The UDP listener of `side` for `address` (same address family first); throws `notStarted` unless
+    /// started (checked under the same lock).
     private func udpListener(side: SIPSide, for address: SocketAddress) throws -> (Int, any Channel) {
-        try locked {
-            var fallback: SIPListenerInfo?
-            for l in listenerInfos where l.side == side && l.transport == .udp {
-                if l.localAddress.protocol == address.protocol { fallback = l; break }
-                if fallback == nil { fallback = l }
+        let family = address.protocol
+        return try locked {
+            guard state == .started else { throw SIPTransportError.notStarted }
+            var fallback: (Int, any Channel)?
+            for l in udpListeners where l.side == side {
+                if l.family == family { return (l.index, l.channel) }
+                if fallback == nil { fallback = (l.index, l.channel) }
             }
-            guard let l = fallback, let channel = listenerChannels[l.index] else { throw SIPTransportError.noListener(side, .udp) }
-            return (l.index, channel)
+            guard let fallback else { throw SIPTransportError.noListener(side, .udp) }
+            return fallback
         }
     }
 
     private func writeDatagram(_ bytes: [UInt8], on channel: any Channel, to remote: SocketAddress,
-                               onFailure: @escaping @Sendable (any Error) -> Void) throws {
+                               report: FailureReport) throws {
         guard bytes.count <= SIPTransportLimits.udpMaxDatagramBytes else { throw SIPTransportError.messageTooLarge(bytes.count) }
         let promise = channel.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.whenFailure(onFailure)
+        switch report {
+        case .closure(let onFailure): promise.futureResult.whenFailure(onFailure)
+        case .tagged(let handler, let tag): promise.futureResult.whenFailure { handler.sendFailed(tag: tag, error: $0) }
+        }
         write(AddressedEnvelope(remoteAddress: remote, data: ByteBuffer(bytes: bytes)), on: channel, promise: promise)
         count { $0.messagesSent += 1 }
+    }
+
+    /// The read-burst state of `loop` (made on first use).
+    @inline(__always) private func burst(of loop: any EventLoop) -> ReadBurst {
+        if let single = singleLoop, single.loop === loop { return single.burst }
+        return locked {
+            let id = ObjectIdentifier(loop)
+            if let b = bursts[id] { return b }
+            let b = ReadBurst()
+            bursts[id] = b
+            return b
+        }
     }
 
     private func send(_ bytes: [UInt8], to address: SocketAddress, requested: SIPTransportKind, side: SIPSide,
@@ -428,15 +486,13 @@ public final class SIPTransportService: @unchecked Sendable {
     /// (NIO's vector datagram writes) instead of one `sendmsg` each, and the peers are woken once the
     /// burst is handled rather than in the middle of it. Nothing waits longer than the current tick.
     func beginReadBurst(on loop: any EventLoop) {
-        let id = ObjectIdentifier(loop)
-        let isNew: Bool = locked {
-            if burstWrites[id] != nil { return false }
-            burstWrites[id] = []
-            return true
-        }
-        guard isNew else { return }
-        loop.execute { [self] in
-            let channels = locked { burstWrites.removeValue(forKey: id) } ?? []
+        let burst = burst(of: loop)
+        guard !burst.active else { return }
+        burst.active = true
+        loop.execute {
+            burst.active = false
+            let channels = burst.channels
+            burst.channels = []
             for channel in channels { channel.flush() }
         }
     }
@@ -446,17 +502,9 @@ public final class SIPTransportService: @unchecked Sendable {
     private func write<Data: Sendable>(_ data: Data, on channel: any Channel, promise: EventLoopPromise<Void>?) {
         let loop = channel.eventLoop
         if loop.inEventLoop {
-            let id = ObjectIdentifier(loop)
-            let queued: Bool = locked {
-                guard var pending = burstWrites[id] else { return false }
-                if !pending.contains(where: { $0 === channel }) {
-                    burstWrites[id] = nil  // keep the array uniquely referenced while appending
-                    pending.append(channel)
-                    burstWrites[id] = pending
-                }
-                return true
-            }
-            if queued {
+            let burst = burst(of: loop)
+            if burst.active {
+                if !burst.channels.contains(where: { $0 === channel }) { burst.channels.append(channel) }
                 channel.write(data, promise: promise)
                 return
             }
@@ -536,7 +584,7 @@ public final class SIPTransportService: @unchecked Sendable {
         }
         let inbound = SIPInbound(message: message, side: side, transport: transport, local: local, remote: remote, flow: flow,
                                  receivedTopVia: topVia)
-        if let sink = locked({ inboundSink }) {
+        if let sink = inboundSink {
             count { $0.messagesReceived += 1 }
             sink(inbound)
             return

@@ -60,6 +60,14 @@ public enum SIPDestination: Sendable {
     case named(SocketAddress, serverName: String, transport: SIPTransportKind, side: SIPSide)
 }
 
+/// Learns of datagram writes that fail after `SIPTransportService.sendImmediately(_:to:failureTag:reportingTo:)`
+/// returned (RFC 3261 §17.1.4: the transport reports a failure to the transaction user). One object
+/// serves every send: the tag says which send failed (no closure per datagram).
+public protocol SIPSendFailureHandler: AnyObject, Sendable {
+    /// Called on the channel's event loop with the tag given to the failed send.
+    func sendFailed(tag: UInt64, error: any Error)
+}
+
 /// What `send` did.
 public struct SIPSendResult: Sendable, Equatable {
     public var transport: SIPTransportKind

@@ -91,6 +91,21 @@ struct ProxyTimerTests {
         #expect(final?.hasPrefix("SIP/2.0 500") == true, "\(final ?? "nothing")")
     }
 
+    @Test("A UDP datagram write that fails after it was queued counts as 503 on the branch, sent upstream as 500 (RFC 3261 §16.7 steps 1 and 6, §17.1.4)")
+    func datagramWriteFailureGives500() async throws {
+        // Next hop over IPv6 while Mw has only an IPv4 UDP listener: the transport falls back to that
+        // listener and the kernel refuses the sendto after `sendImmediately` returned; the failure comes
+        // back through the proxy's `SIPSendFailureHandler` with the client transaction's tag.
+        let uac = LoopbackSocket.udp()
+        let server = try await startProxy(gm: [.udp], mw: [.udp], nextHopURI: "sip:[::1]:9;transport=udp", clock: ManualProxyClock())
+        defer { Task { await server.shutdown() } }
+        let gm = server.port(.gm, .udp)
+        uac.sendTo(port: gm, Self.invite(uac, gm: gm, branch: "z9hG4bKdte"))
+        let final = await receive(uac) { $0.hasPrefix("SIP/2.0 5") }
+        #expect(final?.hasPrefix("SIP/2.0 500") == true, "\(final ?? "nothing")")
+        #expect(await server.counters.sendFailures >= 1)
+    }
+
     @Test("Transaction table full: new requests get 503 (RFC 3261 §21.5.4; bounded state)")
     func transactionLimit() async throws {
         let uas = LoopbackSocket.udp(), uac = LoopbackSocket.udp()
