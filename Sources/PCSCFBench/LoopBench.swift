@@ -26,6 +26,7 @@ private enum LoopBenchLimits {
     static let receiveTimeoutSeconds = 5
     static let datagramBytes = 65_535
     static let startTimeoutSeconds = 10
+    static let maxServeSeconds = 3_600
 }
 
 /// A blocking UDP socket bound to 127.0.0.1 (ephemeral port).
@@ -114,8 +115,19 @@ func runLoopBench(_ arguments: [String]) {
                 print("loop bench: --warmup needs a count"); return
             }
             warmup = w
+        case "--serve":
+            // `--serve SECONDS GM-PORT UAS-PORT`: the proxy alone, for an external load (SIPp) under callgrind
+            // (scripts/bench-proxy-callgrind.sh): Gm on GM-PORT, Mw on GM-PORT+10, next hop the UAS.
+            guard i + 3 < arguments.count, let seconds = Int(arguments[i + 1]), (1...LoopBenchLimits.maxServeSeconds).contains(seconds),
+                  let gm = Int(arguments[i + 2]), (1_024...65_000).contains(gm),
+                  let uas = Int(arguments[i + 3]), (1_024...65_535).contains(uas) else {
+                print("loop bench: --serve needs SECONDS GM-PORT UAS-PORT"); return
+            }
+            do { try serveLoop(seconds: seconds, gmPort: gm, uasPort: uas) } catch { print("loop bench: \(error)") }
+            return
         case "--help", "-h":
-            print("usage: pcscf-bench loop [calls] [--warmup N]   (default \(LoopBenchLimits.defaultCalls) calls, 100 warm-up calls)")
+            print("usage: pcscf-bench loop [calls] [--warmup N]   (default \(LoopBenchLimits.defaultCalls) calls, 100 warm-up calls)\n"
+                  + "       pcscf-bench loop --serve SECONDS GM-PORT UAS-PORT   (the proxy alone, for SIPp)")
             return
         default:
             guard let c = Int(arguments[i]), (1...LoopBenchLimits.maxCalls).contains(c) else {
@@ -132,15 +144,15 @@ func runLoopBench(_ arguments: [String]) {
     }
 }
 
-private func runLoop(calls: Int, warmup: Int) throws {
-    let uac = try LoopSocket()
-    let uas = try LoopSocket()
+/// Starts the real `ProxyServer` as `pcscf-alg proxy` does (UDP Gm and Mw on 127.0.0.1, libosip2 check
+/// on, log level warning, next hop the UAS) without `dispatchMain`, so that callgrind can run it.
+private func startLoopServer(gmPort: Int, mwPort: Int, uasPort: Int) throws -> ProxyServer {
     var transport = SIPTransportConfiguration(listeners: [
-        SIPListenerConfiguration(side: .gm, transport: .udp, host: "127.0.0.1", port: 0),
-        SIPListenerConfiguration(side: .mw, transport: .udp, host: "127.0.0.1", port: 0),
+        SIPListenerConfiguration(side: .gm, transport: .udp, host: "127.0.0.1", port: gmPort),
+        SIPListenerConfiguration(side: .mw, transport: .udp, host: "127.0.0.1", port: mwPort),
     ], warningAgent: "pcscf-alg")
     transport.validatesWithLibOSIP2 = true
-    let configuration = ProxyServerConfiguration(transport: transport, nextHop: "sip:127.0.0.1:\(uas.port);transport=udp",
+    let configuration = ProxyServerConfiguration(transport: transport, nextHop: "sip:127.0.0.1:\(uasPort);transport=udp",
                                                  idPrefix: "loop\(getpid())")
     var logger = Logger(label: "pcscf-bench.loop")
     logger.logLevel = .warning
@@ -153,6 +165,21 @@ private func runLoop(calls: Int, warmup: Int) throws {
     }
     guard started.wait(timeout: .now() + .seconds(LoopBenchLimits.startTimeoutSeconds)) == .success else { throw BenchError("proxy did not start") }
     if let error = failure.get() { throw BenchError("proxy start: \(error)") }
+    return server
+}
+
+/// `--serve`: the proxy alone for `seconds`, then the process exits (the loop is left running, as below).
+private func serveLoop(seconds: Int, gmPort: Int, uasPort: Int) throws {
+    let server = try startLoopServer(gmPort: gmPort, mwPort: gmPort + 10, uasPort: uasPort)
+    print("loop bench: serving on udp 127.0.0.1:\(gmPort) for \(seconds) s")
+    fflush(nil)
+    withExtendedLifetime(server) { _ = sleep(UInt32(seconds)) }
+}
+
+private func runLoop(calls: Int, warmup: Int) throws {
+    let uac = try LoopSocket()
+    let uas = try LoopSocket()
+    let server = try startLoopServer(gmPort: 0, mwPort: 0, uasPort: uas.port)
     guard let gm = server.transport.listener(side: .gm, transport: .udp)?.port else { throw BenchError("no Gm listener") }
 
     var harness = LoopHarness(uac: uac, uas: uas, gmPort: gm)
