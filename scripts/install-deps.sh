@@ -7,7 +7,7 @@
 #                                    nothing stays bound to port 5060.
 set -euo pipefail
 PKGS=(libosip2-dev libsctp-dev pkg-config sip-tester erlang-base erlang-megaco socat openssl tshark python3)
-BENCH_PKGS=(kamailio)
+BENCH_PKGS=(kamailio valgrind)
 bench=0
 for a in "$@"; do
     case "$a" in
