@@ -46,10 +46,9 @@ public struct ServerTransactionKey: Hashable, Sendable {
         self.init(branch: branch, sentBy: via.sentBy, method: method)
     }
 
-    /// Hashes the branch only (unique per transaction, RFC 3261 §8.1.1.7): sent-by and method add
-    /// no spread but would triple the hashing of every table operation. Equality still compares
-    /// all three fields.
-    public func hash(into hasher: inout Hasher) { hasher.combine(branch) }
+    // Hashes all three fields (the synthesised `hash(into:)`): the branch, sent-by and method of a
+    // request are all chosen by the peer, so a key hashed by its branch alone would let one peer
+    // fill the server table with keys that differ only in sent-by or method and all collide.
 }
 
 /// RFC 3261 §17.2.3 fallback for requests without the magic cookie (RFC 2543 peers): the fields
