@@ -505,26 +505,23 @@ public actor ProxyServer {
             return uriMemo[i].facts
         }
         let text = request.text(range)
+        // (A miss only: the memo spares this parse on a hit.)
+        func parsedFacts(_ uri: String) -> URIFacts {
+            SIPURIParts(parsing: uri).map { .parsed(ours: core.configuration.isOurs($0), transport: SIPTransportKind(rawValue: $0.effectiveTransport)) }
+                ?? .unparsable
+        }
         let facts: URIFacts
         if route, let address = SIPNameAddress(parsing: text[...]) {
-            facts = SIPURIParts(parsing: address.uri).map { .parsed(ours: isOurs($0), transport: SIPTransportKind(rawValue: $0.effectiveTransport)) } ?? .unparsable
+            facts = parsedFacts(address.uri)
         } else if route {
             facts = .notNameAddress
         } else {
-            facts = SIPURIParts(parsing: text).map { .parsed(ours: isOurs($0), transport: SIPTransportKind(rawValue: $0.effectiveTransport)) } ?? .unparsable
+            facts = parsedFacts(text)
         }
         let entry = (route: route, key: Array(key), facts: facts)
         if uriMemo.count < Self.uriMemoEntries { uriMemo.append(entry) } else { uriMemo[uriMemoNext] = entry }
         uriMemoNext = (uriMemoNext + 1) % Self.uriMemoEntries
         return facts
-    }
-
-    /// `core.configuration.isOurs(_:)` on the same listeners, without copying the configuration; false for nil.
-    private func isOurs(_ uri: SIPURIParts?) -> Bool {
-        guard let uri else { return false }
-        let port = uri.effectivePort
-        for l in listeners where l.port == port && l.host == uri.host { return true }
-        return false
     }
 
     private func defaultOutboundSide(from side: SIPSide) -> SIPSide {

@@ -286,7 +286,7 @@ public struct SIPProxyCore: Sendable {
         // Our shape needs at least cookie + 16 + 1 characters, so at least that many bytes on either path.
         guard branch.count > cookie + 16 else { return nil }
         guard branch.allSatisfy({ $0 < 0x80 }) else { return loopHash(ofBranch: String(decoding: branch, as: UTF8.self)) }
-        guard branch.count > cookie + 16, branch.starts(with: magicCookie.utf8),
+        guard branch.starts(with: magicCookie.utf8),
               branch[branch.startIndex + cookie + 16] == 0x2E else { return nil }
         var v: UInt64 = 0
         for c in branch[(branch.startIndex + cookie)..<(branch.startIndex + cookie + 16)] {

@@ -384,46 +384,33 @@ public struct SIPViaHop: Sendable, Equatable {
 }
 
 extension SIPMessage {
-    /// The hop of the Via element at byte range `r` (nil when the element does not parse, like `vias`).
-    private func viaHop(at r: Range<Int>) -> SIPViaHop? {
-        let plain = bytes.withUnsafeBufferPointer { p -> SIPPlainParse<SIPViaHop> in
+    /// The hop of the Via element at byte range `r`: nil when the element does not parse (like `vias`) or
+    /// its branch bytes fail `branchFilter` (nil: no branch). For plain elements the filter runs on the
+    /// bytes before the hop's Strings are made.
+    private func viaHop(at r: Range<Int>, branchFilter: (ArraySlice<UInt8>?) -> Bool = { _ in true }) -> SIPViaHop? {
+        let plain = bytes.withUnsafeBufferPointer { p -> SIPPlainParse<SIPViaHop?> in
             guard case .parsed(let v) = SIPPlainScan.viaRanges(p, r) else { return .fallback }
+            let branch = SIPPlainScan.parameterRange("branch", p, v.parameters).map { bytes[$0] }
+            guard branchFilter(branch) else { return .parsed(nil) }
             return .parsed(SIPViaHop(transport: SIPPlainScan.upperString(p, v.transport), host: SIPPlainScan.string(p, v.host),
-                                     port: v.port, branch: SIPPlainScan.parameterRange("branch", p, v.parameters).map { bytes[$0] }))
+                                     port: v.port, branch: branch))
         }
         if case .parsed(let hop) = plain { return hop }
         guard let v = SIPVia(parsing: text(r)[...]) else { return nil }
-        return SIPViaHop(transport: v.transport, host: v.host, port: v.port, branch: v.branch.map { Array($0.utf8)[...] })
+        let hop = SIPViaHop(transport: v.transport, host: v.host, port: v.port, branch: v.branch.map { Array($0.utf8)[...] })
+        return branchFilter(hop.branch) ? hop : nil
     }
 
     /// Calls `body` with the hop of every Via element that parses, top first (the elements of `vias`, in
     /// order); `body` returns false to stop.
     public func forEachViaHop(_ body: (SIPViaHop) -> Bool) {
-        forEachViaElementRange { r in
-            guard let hop = viaHop(at: r) else { return true }
-            return body(hop)
-        }
+        forEachViaHop(branchFilter: { _ in true }, body)
     }
 
     /// As `forEachViaHop`, but only hops whose branch bytes pass `branchFilter` (nil: no branch) are given
-    /// to `body`; for plain elements the filter runs on the bytes before the hop's Strings are made (RFC 3261
-    /// §16.3 step 4 reads the sent-by only of Vias whose branch carries our loop hash).
+    /// to `body` (RFC 3261 §16.3 step 4 reads the sent-by only of Vias whose branch carries our loop hash).
     public func forEachViaHop(branchFilter: (ArraySlice<UInt8>?) -> Bool, _ body: (SIPViaHop) -> Bool) {
-        forEachViaElementRange { r in
-            let plain = bytes.withUnsafeBufferPointer { p -> SIPPlainParse<SIPViaHop?> in
-                guard case .parsed(let v) = SIPPlainScan.viaRanges(p, r) else { return .fallback }
-                let branch = SIPPlainScan.parameterRange("branch", p, v.parameters).map { bytes[$0] }
-                guard branchFilter(branch) else { return .parsed(nil) }
-                return .parsed(SIPViaHop(transport: SIPPlainScan.upperString(p, v.transport), host: SIPPlainScan.string(p, v.host),
-                                         port: v.port, branch: branch))
-            }
-            switch plain {
-            case .parsed(let hop): return hop.map(body) ?? true
-            case .fallback:
-                guard let hop = viaHop(at: r), branchFilter(hop.branch) else { return true }
-                return body(hop)
-            }
-        }
+        forEachViaElementRange { r in viaHop(at: r, branchFilter: branchFilter).map(body) ?? true }
     }
 
     /// The hop of the top Via (nil exactly when `topVia` is nil).
@@ -446,23 +433,14 @@ extension SIPMessage {
     public func topViaHop(countingVias n: Int) -> (hop: SIPViaHop?, atLeast: Bool) {
         var hop: SIPViaHop?
         var count = 0
-        var firstField = true, sawTop = false
-        for f in headers where f.name == .via {
-            var going = true
-            forEachElementRange(of: f) { r in
-                if firstField && !sawTop {
-                    // The first element of the first Via field: `topViaRange`.
-                    sawTop = true
-                    hop = viaHop(at: r)
-                    if hop != nil { count += 1 }
-                } else if viaParses(at: r) {
-                    count += 1
-                }
-                going = count < n
-                return going
+        forEachViaElementRange { r, isTop in
+            if isTop {
+                hop = viaHop(at: r)
+                if hop != nil { count += 1 }
+            } else if viaParses(at: r) {
+                count += 1
             }
-            firstField = false
-            if !going { break }
+            return count < n
         }
         return (hop, count >= n)
     }

@@ -124,9 +124,21 @@ extension SIPMessage {
     /// Calls `body` with the byte range of every Via element, top first, across lines and commas; `body`
     /// returns false to stop.
     public func forEachViaElementRange(_ body: (Range<Int>) -> Bool) {
+        forEachViaElementRange { r, _ in body(r) }
+    }
+
+    /// As `forEachViaElementRange(_:)`, telling `body` whether the element is the top Via (`topViaRange`:
+    /// the first element of the first Via field; none is when that field has no element).
+    public func forEachViaElementRange(_ body: (Range<Int>, _ isTop: Bool) -> Bool) {
+        var firstField = true
         for f in headers where f.name == .via {
-            var going = true
-            forEachElementRange(of: f) { r in going = body(r); return going }
+            var going = true, isTop = firstField
+            forEachElementRange(of: f) { r in
+                going = body(r, isTop)
+                isTop = false
+                return going
+            }
+            firstField = false
             if !going { return }
         }
     }
